@@ -1,0 +1,204 @@
+"""Credentials: password hashing, login sessions, API keys, and who the caller is."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+
+from engine.errors import AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin
+from engine.models import Admin, ApiKey, AuthSession, User
+
+ALL_PERMISSIONS = "*"
+# Session use is recorded at most this often, so a busy API client does not write a row per call.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+
+_hasher = PasswordHasher()
+
+
+def _md5_hex(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - legacy wire format, not security
+
+
+def hash_password(password: str) -> str:
+    """argon2 over the MD5 hex of the password.
+
+    The legacy protocol lets clients log in with `PasswordEncrypted=true` and an MD5 of the
+    password; hashing the MD5 keeps that working without ever storing MD5 itself.
+    """
+    return _hasher.hash(_md5_hex(password))
+
+
+def verify_password(stored_hash: str, password: str, *, pre_hashed: bool = False) -> bool:
+    candidate = password.lower() if pre_hashed else _md5_hex(password)
+    try:
+        return _hasher.verify(stored_hash, candidate)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    """A 128-bit key in the legacy XXXX-XXXX-… shape."""
+    raw = secrets.token_hex(16)
+    return "-".join(raw[i:i + 4] for i in range(0, 32, 4))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: a user (with the permissions of their group) or an administrator."""
+
+    kind: str  # "user" | "admin"
+    id: int
+    permissions: frozenset[str] | str = frozenset()
+    reputation_level: str = "Trusted"
+    session_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+    def can(self, permission: str) -> bool:
+        if self.is_admin or self.permissions == ALL_PERMISSIONS:
+            return True
+        return permission.lower() in self.permissions
+
+
+def permissions_of(group_permissions: str) -> frozenset[str] | str:
+    text = (group_permissions or "").strip()
+    if text == ALL_PERMISSIONS:
+        return ALL_PERMISSIONS
+    return frozenset(p.strip().lower() for p in text.split(",") if p.strip())
+
+
+class AuthService:
+    def __init__(self, uow):
+        self.uow = uow
+        self.s = uow.session
+
+    # --- logins ---------------------------------------------------------------------------
+    def login_user(self, username: str, password: str, *, pre_hashed: bool = False,
+                   ip: str = "") -> tuple[str, User]:
+        user = self.s.scalar(select(User).where(or_(
+            func.lower(User.username) == username.strip().lower(),
+            User.email_normalized == username.strip().lower(),
+        )))
+        if user is None or not verify_password(user.password_hash, password, pre_hashed=pre_hashed):
+            raise InvalidLogin()
+        if user.account_status != "Enabled":
+            raise AccountDisabled()
+        user.last_activity_at = self.uow.clock()
+        return self._open_session(user_id=user.id, ip=ip), user
+
+    def login_user_with_api_key(self, api_key: str, ip: str = "") -> tuple[str, User]:
+        key = self._find_key(api_key, ip)
+        if key is None or key.user_id is None:
+            raise InvalidLogin()
+        user = self.s.get(User, key.user_id)
+        if user.account_status != "Enabled":
+            raise AccountDisabled()
+        return self._open_session(user_id=user.id, ip=ip), user
+
+    def login_admin(self, username: str, password: str, ip: str = "") -> tuple[str, Admin]:
+        admin = self.s.scalar(select(Admin).where(func.lower(Admin.username) == username.strip().lower()))
+        if admin is None or not verify_password(admin.password_hash, password):
+            raise InvalidLogin()
+        admin.last_login_at = self.uow.clock()
+        return self._open_session(admin_id=admin.id, ip=ip), admin
+
+    def login_admin_with_api_key(self, api_key: str, ip: str = "") -> tuple[str, Admin]:
+        key = self._find_key(api_key, ip)
+        if key is None or key.admin_id is None:
+            raise InvalidLogin()
+        return self._open_session(admin_id=key.admin_id, ip=ip), self.s.get(Admin, key.admin_id)
+
+    def logout(self, actor: Actor) -> None:
+        if actor.session_id is not None:
+            self.s.execute(delete(AuthSession).where(AuthSession.id == actor.session_id))
+
+    def _open_session(self, *, user_id: int | None = None, admin_id: int | None = None, ip: str) -> str:
+        token = secrets.token_hex(20)
+        now = self.uow.clock()
+        self.s.add(AuthSession(
+            token_digest=digest(token), user_id=user_id, admin_id=admin_id, created_at=now,
+            last_used_at=now, expires_at=now + self._lifetime(), ip_address=ip[:64],
+        ))
+        self.s.flush()
+        return token
+
+    def _lifetime(self) -> timedelta:
+        return timedelta(days=self.uow.settings.session_lifetime_days)
+
+    # --- resolving credentials on ordinary calls -------------------------------------------
+    def resolve(self, *, session_id: str | None, api_key: str | None, ip: str = "") -> Actor:
+        """The caller behind a SessionID or APIKey; the session is tried first."""
+        if session_id:
+            actor = self._actor_from_session(session_id)
+            if actor is not None:
+                return actor
+        if api_key:
+            key = self._find_key(api_key, ip)
+            if key is not None:
+                key.last_used_at = self.uow.clock()
+                key.last_used_ip = ip[:64]
+                key.request_count = (key.request_count or 0) + 1
+                return self._actor(user_id=key.user_id, admin_id=key.admin_id)
+        raise AuthenticationFailed()
+
+    def _actor_from_session(self, session_id: str) -> Actor | None:
+        row = self.s.scalar(select(AuthSession).where(AuthSession.token_digest == digest(session_id)))
+        now = self.uow.clock()
+        if row is None or row.expires_at <= now:
+            return None
+        # Sessions slide: every use pushes the expiry out again.
+        if now - row.last_used_at >= SESSION_TOUCH_INTERVAL:
+            row.last_used_at = now
+            row.expires_at = now + self._lifetime()
+        return self._actor(user_id=row.user_id, admin_id=row.admin_id, session_id=row.id)
+
+    def _actor(self, *, user_id, admin_id, session_id=None) -> Actor:
+        if admin_id is not None:
+            return Actor("admin", admin_id, ALL_PERMISSIONS, session_id=session_id)
+        user = self.s.get(User, user_id)
+        if user is None or user.account_status != "Enabled":
+            raise AuthenticationFailed()
+        return Actor("user", user.id, permissions_of(user.group.permissions),
+                     reputation_level=user.reputation_level, session_id=session_id)
+
+    def _find_key(self, api_key: str, ip: str) -> ApiKey | None:
+        key = self.s.scalar(select(ApiKey).where(ApiKey.key_digest == digest(api_key.strip())))
+        if key is None:
+            return None
+        if key.bound_ip_address and not hmac.compare_digest(key.bound_ip_address, ip or ""):
+            return None
+        return key
+
+    # --- API key management ------------------------------------------------------------------
+    def create_api_key(self, actor: Actor, note: str = "", bound_ip: str = "") -> tuple[str, ApiKey]:
+        token = new_api_key()
+        row = ApiKey(
+            key_digest=digest(token), key_prefix=token[:9], note=note, bound_ip_address=bound_ip,
+            created_at=self.uow.clock(),
+            user_id=None if actor.is_admin else actor.id, admin_id=actor.id if actor.is_admin else None,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return token, row
+
+    def list_api_keys(self, actor: Actor) -> list[ApiKey]:
+        owner = ApiKey.admin_id if actor.is_admin else ApiKey.user_id
+        return list(self.s.scalars(select(ApiKey).where(owner == actor.id).order_by(ApiKey.id)))
+
+    def delete_api_key(self, actor: Actor, key_id: int) -> None:
+        owner = ApiKey.admin_id if actor.is_admin else ApiKey.user_id
+        result = self.s.execute(delete(ApiKey).where(ApiKey.id == key_id, owner == actor.id))
+        if result.rowcount != 1:
+            raise ApiKeyNotFound()

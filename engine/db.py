@@ -1,0 +1,100 @@
+"""Database plumbing shared by every model and service: metadata, portable types, engines."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names: Alembic needs them to drop constraints portably and
+# schema.sql stays byte-stable between runs.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC instants in a plain DATETIME on all three databases.
+
+    Naive datetimes are refused on bind: a naive value is a bug waiting for a DST change.
+    MariaDB gets microsecond precision, which its DATETIME drops by default.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+# High-volume tables want 64-bit keys, but only INTEGER PRIMARY KEY autoincrements on SQLite.
+BigIntPK = BigInteger().with_variant(Integer, "sqlite")
+
+
+def Str(length: int = 255) -> String:
+    """A VARCHAR with the length MariaDB requires."""
+    return String(length)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_sa_engine(url: str, **kwargs) -> SAEngine:
+    """Create a SQLAlchemy engine with the per-dialect settings Sendmill relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith(("mysql", "mariadb")) and "charset=" not in url:
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: SAEngine) -> None:
+    # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy emit BEGIN itself so that
+    # transactions and SAVEPOINTs behave as on the server databases.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of one of
+        # them failing with "database is locked" half-way through a transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: SAEngine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,12 @@
+"""Every model, imported so that Base.metadata knows all tables."""
+from engine.models.users import Admin, ApiKey, AuthSession, User, UserGroup
+from engine.models.emails import Email
+from engine.models.lists import Segment, SubscriberList
+from engine.models.subscribers import CustomField, Subscriber, SubscriberFieldValue, Suppression
+from engine.models.campaigns import Campaign, CampaignRecipient, CampaignTag, Tag
+
+__all__ = [
+    "Admin", "ApiKey", "AuthSession", "User", "UserGroup", "Email", "Segment", "SubscriberList",
+    "Campaign", "CampaignRecipient", "CampaignTag", "Tag",
+    "CustomField", "Subscriber", "SubscriberFieldValue", "Suppression",
+]

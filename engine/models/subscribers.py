@@ -1,0 +1,97 @@
+"""Subscribers of a list, their custom fields and values, and account-wide suppression."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, Str, UTCDateTime, utcnow
+
+SUBSCRIPTION_STATUSES = ("Subscribed", "Unsubscribed", "Opt-In Pending")
+BOUNCE_TYPES = ("Not Bounced", "Soft", "Hard")
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        UniqueConstraint("list_id", "email_normalized"),
+        CheckConstraint("subscription_status IN ('Subscribed','Unsubscribed','Opt-In Pending')",
+                        name="subscription_status"),
+        CheckConstraint("bounce_type IN ('Not Bounced','Soft','Hard')", name="bounce_type"),
+        # The audience query filters a list by status before anything else.
+        Index("ix_subscribers_list_status", "list_id", "subscription_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("subscriber_lists.id", ondelete="CASCADE"))
+    email_address: Mapped[str] = mapped_column(Str(255))
+    # Lower-cased, IDNA domain: the identity of a person across lists (dedup, suppression).
+    email_normalized: Mapped[str] = mapped_column(Str(255), index=True)
+    subscription_status: Mapped[str] = mapped_column(Str(16), default="Subscribed")
+    bounce_type: Mapped[str] = mapped_column(Str(16), default="Not Bounced")
+    soft_bounce_count: Mapped[int] = mapped_column(Integer, default=0)
+    subscription_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    subscription_ip: Mapped[str] = mapped_column(Str(64), default="")
+    opt_in_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unsubscription_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unsubscription_ip: Mapped[str] = mapped_column(Str(64), default="")
+
+
+class CustomField(Base):
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # NULL for a global field (every list of the owner).
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber_lists.id", ondelete="CASCADE"),
+                                                index=True)
+    name: Mapped[str] = mapped_column(Str(255))
+    field_type: Mapped[str] = mapped_column(Str(32), default="Single line")
+    default_value: Mapped[str] = mapped_column(Text, default="")
+    options: Mapped[str] = mapped_column(Text, default="")
+    validation_method: Mapped[str] = mapped_column(Str(32), default="Disabled")
+    validation_rule: Mapped[str] = mapped_column(Text, default="")
+    is_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_unique: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[str] = mapped_column(Str(16), default="Public")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubscriberFieldValue(Base):
+    """One custom-field value of one subscriber.
+
+    `value_text` holds the value as given (the comparison column for text rules, indexed by
+    its first 191 characters on MariaDB); `value_number` and `value_date` hold the parsed forms so
+    numeric and date rules compare natively and use an index.
+    """
+
+    __tablename__ = "subscriber_field_values"
+    __table_args__ = (
+        Index("ix_field_values_field_text", "field_id", "value_text",
+              mysql_length={"value_text": 191}, mariadb_length={"value_text": 191}),
+        Index("ix_field_values_field_number", "field_id", "value_number"),
+        Index("ix_field_values_field_date", "field_id", "value_date"),
+    )
+
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"), primary_key=True)
+    value_text: Mapped[str] = mapped_column(Str(1000), default="")
+    value_number: Mapped[float | None] = mapped_column(Numeric(20, 6), nullable=True)
+    value_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Suppression(Base):
+    """An address never to be mailed: account-wide (list_id NULL) or for one list."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("owner_user_id", "list_id", "email_normalized"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber_lists.id", ondelete="CASCADE"))
+    email_normalized: Mapped[str] = mapped_column(Str(255), index=True)
+    source: Mapped[str] = mapped_column(Str(32), default="User")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

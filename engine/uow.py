@@ -1,0 +1,80 @@
+"""Unit of work: one database transaction and the services that work inside it."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class UnitOfWork:
+    def __init__(self, session_factory: sessionmaker, clock, settings):
+        self._session_factory = session_factory
+        self.clock = clock
+        self.settings = settings
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # Anything not committed explicitly is rolled back: a half-done command writes nothing.
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    # Services are created lazily so a command pays only for what it uses.
+    @cached_property
+    def auth(self):
+        from engine.auth import AuthService
+        return AuthService(self)
+
+    @cached_property
+    def accounts(self):
+        from engine.accounts import AccountService
+        return AccountService(self)
+
+    @cached_property
+    def campaigns(self):
+        from engine.campaigns import CampaignService
+        return CampaignService(self)
+
+    @cached_property
+    def emails(self):
+        from engine.emails import EmailService
+        return EmailService(self)
+
+    @cached_property
+    def tags(self):
+        from engine.tags import TagService
+        return TagService(self)
+
+    @cached_property
+    def lists(self):
+        from engine.lists import ListService
+        return ListService(self)
+
+    @cached_property
+    def subscribers(self):
+        from engine.subscribers import SubscriberService
+        return SubscriberService(self)
+
+    @cached_property
+    def custom_fields(self):
+        from engine.custom_fields import CustomFieldService
+        return CustomFieldService(self)
+
+    @cached_property
+    def segments(self):
+        from engine.segments import SegmentService
+        return SegmentService(self)
+
+    @cached_property
+    def audience(self):
+        from engine.audience.service import AudienceService
+        return AudienceService(self)

@@ -1,0 +1,49 @@
+"""The Flask application: one view on /api.php (and /api.php/<anything>)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+
+from engine import Engine, bootstrap
+from protocol.dispatch import BAD_JSON, Dispatcher, hard_failure
+from protocol.registry import COMMANDS
+from protocol.render import render
+from protocol.request import BadJsonBody, parse_parameters
+
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+def create_app(engine: Engine | None = None) -> Flask:
+    app = Flask("sendmill")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    engine = engine or bootstrap()
+    dispatcher = Dispatcher(engine, COMMANDS)
+    app.extensions["sendmill.engine"] = engine
+    logging.getLogger("sendmill").setLevel(logging.INFO)
+
+    @app.route("/api.php", methods=["GET", "POST"])
+    @app.route("/api.php/<path:_rest>", methods=["GET", "POST"])
+    def api(_rest: str | None = None):
+        try:
+            params = parse_parameters(request.args, request.form if not _is_json() else None,
+                                      request.get_data() if _is_json() else None)
+        except BadJsonBody as exc:
+            return render(hard_failure(BAD_JSON, f"The request body is not valid JSON: {exc}").payload)
+        outcome = dispatcher.dispatch(params, ip=request.remote_addr or "")
+        response_format = params.get("responseformat")
+        callback = params.get("jsonpcallback")
+        return render(outcome.payload, status=outcome.status, headers=outcome.headers,
+                      response_format="XML" if response_format == "XML" else "JSON",
+                      jsonp=callback if isinstance(callback, str) else None)
+
+    @app.route("/health")
+    def health():
+        return {"status": "ok"}
+
+    return app
+
+
+def _is_json() -> bool:
+    mimetype = (request.mimetype or "").lower()
+    return mimetype == "application/json" or mimetype.endswith("+json")

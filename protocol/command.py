@@ -1,0 +1,59 @@
+"""What a command is: a declarative spec the dispatcher executes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from engine.auth import Actor
+from engine.uow import UnitOfWork
+
+# Who may call a command.
+PUBLIC = "public"  # anyone; credentials, when valid, are still resolved
+USER = "user"      # a user (session or API key)
+ADMIN = "admin"    # an administrator
+ANY = "any"        # a user or an administrator
+
+# How a command's errors look on the wire (legacy-api-campaign-commands.md / protocol.md §1.6).
+SCALAR = "scalar"  # "ErrorCode": 1
+LIST = "list"      # "ErrorCode": [1], "ErrorText": ["..."]
+KEYED = "keyed"    # "ErrorCode": {"campaigns": 1}
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    actor: Actor | None
+    ip: str
+    params: dict  # every request parameter, keys lower-cased
+
+    @property
+    def now(self):
+        return self.uow.clock()
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    run: Callable[[Context, dict], dict]
+    params: type | None = None
+    errors: Mapping[int, str] = field(default_factory=dict)
+    raises: Mapping[type[Exception], int] = field(default_factory=dict)
+    auth: str = USER
+    # The group permission the caller needs; defaults to the command name, "" for none.
+    permission: str | None = None
+    error_shape: str = LIST
+    error_text_key: str = "ErrorText"
+    # KEYED shape: the lower-case parameter name each code is reported under.
+    error_keys: Mapping[int, str] = field(default_factory=dict)
+    # Keys every successful answer carries besides Success/ErrorCode (e.g. "ErrorText": "").
+    success_extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def required_permission(self) -> str:
+        return self.name if self.permission is None else self.permission
+
+    def code_for(self, exc: Exception) -> int | None:
+        for cls in type(exc).__mro__:
+            if cls in self.raises:
+                return self.raises[cls]
+        return None

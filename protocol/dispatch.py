@@ -1,0 +1,132 @@
+"""The /api.php dispatcher: parameters → command → credentials → validation → engine → answer."""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from engine import Engine
+from engine.errors import AuthenticationFailed, DomainError, PermissionDenied
+from protocol import params as P
+from protocol.command import ADMIN, ANY, KEYED, PUBLIC, SCALAR, USER, Command, Context
+
+log = logging.getLogger("sendmill.api")
+
+AUTH_FAILED = 99998
+NOT_PERMITTED = 99999
+BAD_JSON = 100000
+UNKNOWN_COMMAND = 100003
+INTERNAL_ERROR = 100005
+
+
+@dataclass
+class Outcome:
+    payload: dict
+    status: int = 200
+    headers: dict | None = None
+
+
+def hard_failure(code: int, text: str) -> Outcome:
+    # HTTP 200 even here: legacy clients abort on any other status (protocol.md Part 1 §18).
+    return Outcome({"Success": False, "ErrorCode": code, "ErrorText": text,
+                    "Errors": [{"Code": code, "Message": text}]})
+
+
+def scalar_failure(code: int, text: str) -> Outcome:
+    return Outcome({"Success": False, "ErrorCode": code, "ErrorText": text})
+
+
+def command_failure(command: Command, code: int, detail: str = "") -> Outcome:
+    """The command's documented text for `code`, with the specific reason after it when there is one."""
+    documented = command.errors.get(code, "")
+    text = f"{documented} ({detail})" if detail and documented and detail != documented else documented or detail
+    if command.error_shape == SCALAR:
+        return Outcome({"Success": False, "ErrorCode": code, command.error_text_key: text})
+    if command.error_shape == KEYED:
+        key = command.error_keys.get(code, str(code))
+        return Outcome({"Success": False, "ErrorCode": {key: code}, command.error_text_key: text})
+    return Outcome({"Success": False, "ErrorCode": [code], command.error_text_key: [text]})
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, commands: dict[str, Command]):
+        self.engine = engine
+        self.commands = commands
+
+    def dispatch(self, params: dict, ip: str) -> Outcome:
+        name = params.get("command")
+        command = self.commands.get(name.strip().lower()) if isinstance(name, str) else None
+        if command is None:
+            shown = name if isinstance(name, str) else ""
+            return hard_failure(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.')
+        request_id = uuid.uuid4().hex[:12]
+        try:
+            return self._run(command, params, ip)
+        except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
+            log.exception("request %s: %s failed", request_id, command.name)
+            return hard_failure(INTERNAL_ERROR, f"Internal error (request id {request_id})")
+
+    def _run(self, command: Command, params: dict, ip: str) -> Outcome:
+        with self.engine.uow() as uow:
+            try:
+                actor = self._authenticate(uow, command, params, ip)
+            except AuthenticationFailed:
+                return scalar_failure(AUTH_FAILED, "Authentication failure or session expired")
+            except PermissionDenied:
+                return scalar_failure(NOT_PERMITTED, "Not enough privileges")
+            try:
+                values = self._load(command, params)
+            except P.ParamError as exc:
+                return command_failure(command, exc.code, exc.message)
+            ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
+            try:
+                result = command.run(ctx, values) or {}
+            except DomainError as exc:
+                uow.rollback()
+                code = command.code_for(exc)
+                if isinstance(exc, PermissionDenied) and code is None:
+                    return scalar_failure(NOT_PERMITTED, exc.message)
+                if code is None:
+                    raise
+                return command_failure(command, code, exc.detail)
+            except P.ParamError as exc:
+                uow.rollback()
+                return command_failure(command, exc.code, exc.message)
+            uow.commit()
+        payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
+        return Outcome(payload)
+
+    def _authenticate(self, uow, command: Command, params: dict, ip: str):
+        session_id = _credential(params.get("sessionid"))
+        api_key = _credential(params.get("apikey")) or _credential(params.get("adminapikey"))
+        if command.auth == PUBLIC:
+            # Public commands ignore a blank, 0 or stale SessionID (protocol.md Part 1 §12).
+            if not (session_id or api_key):
+                return None
+            try:
+                return uow.auth.resolve(session_id=session_id, api_key=api_key, ip=ip)
+            except AuthenticationFailed:
+                return None
+        actor = uow.auth.resolve(session_id=session_id, api_key=api_key, ip=ip)
+        if command.auth == ADMIN and not actor.is_admin:
+            raise PermissionDenied()
+        if command.auth == USER and actor.is_admin:
+            raise PermissionDenied()
+        if command.auth in (USER, ANY) and command.required_permission and \
+                not actor.can(command.required_permission):
+            raise PermissionDenied()
+        return actor
+
+    @staticmethod
+    def _load(command: Command, params: dict) -> dict:
+        if command.params is None:
+            return {}
+        return P.load(command.params(), params, list(command.errors))
+
+
+def _credential(value) -> str | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value).strip()
+        if text and text != "0":
+            return text
+    return None

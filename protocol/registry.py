@@ -1,0 +1,22 @@
+"""COMMANDS: the one table from command name to handler, reviewed like a route table."""
+from __future__ import annotations
+
+from protocol.command import Command
+from protocol.commands import campaigns, sessions
+
+
+def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
+    table: dict[str, Command] = {}
+    for group in groups:
+        for command in group:
+            key = command.name.lower()
+            if key in table:
+                raise RuntimeError(f"command {command.name} is registered twice")
+            table[key] = command
+    return table
+
+
+COMMANDS = index(
+    sessions.COMMANDS,
+    campaigns.COMMANDS,
+)

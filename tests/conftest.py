@@ -1,0 +1,161 @@
+"""One suite, three databases.
+
+Every test that asks for `engine` (directly or through `client`) runs once per backend:
+SQLite (always), PostgreSQL and MariaDB (when reachable; skipped locally when not, an error
+under CI=true). `--db=sqlite,postgresql` narrows the set. Each pytest run creates its own
+scratch databases, so parallel runs never share state.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import bootstrap
+from engine.config import Settings
+from engine.db import Base, make_sa_engine
+import engine.models  # noqa: F401 - registers every table
+
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+SERVER_URLS = {
+    "postgresql": os.environ.get("SENDMILL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    "mariadb": os.environ.get("SENDMILL_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test"),
+}
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default=",".join(BACKENDS), help="comma list of backends to run on")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        chosen = [b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()]
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+class FakeClock:
+    """An injected clock: tests move time instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+def _scratch_database(backend: str, tmp_path_factory) -> tuple[str, callable]:
+    """Create a database for this run; return its URL and a function that drops it."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "sendmill.db"
+        return f"sqlite:///{path}", lambda: None
+    server = SERVER_URLS[backend]
+    name = f"sendmill_t_{RUN_ID}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "server absent"
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"{backend} is required in CI but unreachable: {exc}")
+        pytest.skip(f"{backend} not reachable: {exc.__class__.__name__}")
+    url = server.rsplit("/", 1)[0] + "/" + name
+
+    def drop():
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(text(
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                    "AND pid <> pg_backend_pid()"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    url, drop = _scratch_database(backend, tmp_path_factory)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def sa_engine(database_url):
+    engine = make_sa_engine(database_url)
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def wipe(sa_engine) -> None:
+    """Delete every row, children first (Mailman's reset): real commits stay real in tests."""
+    with sa_engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def engine(sa_engine, database_url, clock):
+    wipe(sa_engine)
+    settings = Settings(database_url=database_url, secret_key="test-secret", base_url="http://sendmill.test")
+    return bootstrap(settings, db=sa_engine, clock=clock)
+
+
+@pytest.fixture
+def app(engine):
+    from protocol.app import create_app
+
+    app = create_app(engine)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    """Call /api.php with form parameters and return the decoded JSON answer."""
+    from tests.helpers import ApiCaller
+
+    return ApiCaller(client)
+
+
+@pytest.fixture
+def admin(engine, api):
+    """An administrator, logged in: `admin.session` is its SessionID."""
+    from tests.helpers import make_admin
+
+    return make_admin(engine, api)
+
+
+@pytest.fixture
+def user(engine, api):
+    """A user in the default all-permissions group, logged in (`user.session`)."""
+    from tests.helpers import make_user
+
+    return make_user(engine, api, "alice")
+
+
+@pytest.fixture
+def other_user(engine, api):
+    from tests.helpers import make_user
+
+    return make_user(engine, api, "mallory")
