@@ -139,3 +139,116 @@ class MissingMaxInstances(ScheduleError):
 
 class MissingTimeZone(ScheduleError):
     """Timezone is required for scheduled campaigns."""
+
+
+# --- email contents (Email.Update's ValidateScope rules) ----------------------------------------
+class EmailContentError(DomainError):
+    """The email content does not satisfy its validation scope."""
+
+
+class MissingTemplateID(EmailContentError):
+    """Template ID is required when mode is 'Template'."""
+
+
+class InvalidFromEmail(EmailContentError):
+    """Invalid FromEmail format."""
+
+
+class InvalidReplyToEmail(EmailContentError):
+    """Invalid ReplyToEmail format."""
+
+
+class EmptyEmailContent(EmailContentError):
+    """The email has no content."""
+
+
+class MissingUnsubscribeLinkHTML(EmailContentError):
+    """Unsubscribe link is required in HTML content."""
+
+
+class MissingUnsubscribeLinkPlain(EmailContentError):
+    """Unsubscribe link is required in Plain content."""
+
+
+class MissingConfirmLinkHTML(EmailContentError):
+    """Confirm link is required in HTML content."""
+
+
+class MissingConfirmLinkPlain(EmailContentError):
+    """Confirm link is required in Plain content."""
+
+
+class MissingRejectLinkHTML(EmailContentError):
+    """Reject link is required in HTML content."""
+
+
+class MissingRejectLinkPlain(EmailContentError):
+    """Reject link is required in Plain content."""
+
+
+class MissingUTMSource(EmailContentError):
+    """UTMSource is required when UTMTracking is enabled."""
+
+
+class MissingUTMMedium(EmailContentError):
+    """UTMMedium is required when UTMTracking is enabled."""
+
+
+class MissingUTMCampaign(EmailContentError):
+    """UTMCampaign is required when UTMTracking is enabled."""
+
+
+class EmailInUse(DomainError):
+    """The email is the content of a campaign that may still send."""
+
+
+# --- campaign tags ------------------------------------------------------------------------------
+class TagExists(AlreadyExists):
+    """A tag with this name already exists."""
+
+
+class InvalidTagName(DomainError):
+    """Tags may contain only letters, numbers, spaces, hyphens, underscores and percent signs."""
+
+
+class EmptyTagName(DomainError):
+    """Tag cannot be empty after trimming whitespace."""
+
+
+# --- scheduling: the modern publish / reschedule / pause-scheduling operations -------------------
+class CampaignAlreadyPublished(InvalidStatusTransition):
+    """Only a Draft campaign can be published."""
+
+
+class CampaignNotScheduled(InvalidStatusTransition):
+    """The campaign is not scheduled."""
+
+
+class SendTimeTooSoon(DomainError):
+    """The send time must be at least 30 minutes in the future."""
+
+
+# --- accounts: users and user groups ------------------------------------------------------------
+class UsernameTaken(AlreadyExists):
+    """Username already exists."""
+
+
+class EmailTaken(AlreadyExists):
+    """Email address already exists."""
+
+
+class NotAccountOwner(DomainError):
+    """User can only update their own account."""
+
+
+class UserGroupInUse(DomainError):
+    """The user group still has users; move them to another group first."""
+
+
+class LastUserGroup(DomainError):
+    """Cannot delete the last user group."""
+
+
+# --- tracking -----------------------------------------------------------------------------------
+class BadToken(DomainError):
+    """The link is invalid or was altered."""

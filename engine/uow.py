@@ -75,6 +75,11 @@ class UnitOfWork:
         return SegmentService(self)
 
     @cached_property
+    def scheduling(self):
+        from engine.scheduling import SchedulingService
+        return SchedulingService(self)
+
+    @cached_property
     def audience(self):
         from engine.audience.service import AudienceService
         return AudienceService(self)

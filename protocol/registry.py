@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from protocol.command import Command
 from protocol.commands import campaigns, sessions
+from protocol.commands import emails, tags
+from protocol.commands import scheduling
+from protocol.commands import accounts, apikeys
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -19,4 +22,9 @@ def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
 COMMANDS = index(
     sessions.COMMANDS,
     campaigns.COMMANDS,
+    emails.COMMANDS,
+    tags.COMMANDS,
+    scheduling.COMMANDS,
+    accounts.COMMANDS,
+    apikeys.COMMANDS,
 )

@@ -63,6 +63,19 @@ def create_admin(username: str, password: str | None, if_missing: bool):
     click.echo(f"administrator created: username={username} password={password if generated else '(as given)'}")
 
 
+@main.command("up")
+@click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on")
+@click.option("--username", default=lambda: os.environ.get("SENDMILL_ADMIN_USERNAME", "admin"),
+              show_default="admin or SENDMILL_ADMIN_USERNAME", help="the administrator to make sure of")
+@click.pass_context
+def up(ctx, bind: str, username: str):
+    """Quick start: init-db, make sure an administrator exists, then serve."""
+    ctx.invoke(init_db)
+    ctx.invoke(create_admin, username=username, password=None, if_missing=True)
+    click.echo(f"serving /api.php on http://{bind}/api.php  (log in with Admin.Login)")
+    ctx.invoke(serve, bind=bind, workers=2)
+
+
 @main.command("serve")
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
@@ -72,6 +85,54 @@ def serve(bind: str, workers: int):
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
             "--chdir", str(project_root), "--access-logfile", "-", "wsgi:app"]
     os.execv(sys.executable, args)
+
+
+@main.command("tick")
+@click.option("--dry-run", is_flag=True, help="do the work in a transaction that is rolled back; write nothing")
+@click.option("-v", "--verbose", is_flag=True, help="log every decision (which campaign starts, why) to stderr")
+def tick_command(dry_run: bool, verbose: bool):
+    """One scheduler pass; run it every minute from cron (overlapping runs on several hosts are safe).
+
+    Closes instances whose recipients are all processed, computes the next send time of armed
+    campaigns, and starts the due ones (writing their delivery ledger). It never sends mail itself.
+    """
+    import logging
+
+    from scheduler.tick import tick
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(tick(_engine(), dry_run=dry_run).line())
+
+
+@main.command("schedule")
+@click.argument("campaign_id", type=int)
+@click.option("--next", "count", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="how many send times to show")
+def schedule_command(campaign_id: int, count: int):
+    """Show a campaign's next send times, in its own time zone and in UTC."""
+    from engine.models import Campaign
+    from scheduler.tick import display_zone, upcoming_sends
+
+    engine = _engine()
+    with engine.uow() as uow:
+        campaign = uow.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"campaign {campaign_id} does not exist")
+        try:
+            zone_name, zone = display_zone(campaign)
+            runs = upcoming_sends(campaign, engine.clock(), count)
+        except ValueError as exc:
+            raise click.ClickException(f"campaign {campaign_id} has an invalid schedule: {exc}") from None
+        click.echo(f"campaign {campaign.id} \"{campaign.name}\": {campaign.status}, {campaign.schedule_type}, "
+                   f"time zone {zone_name}")
+        if not runs:
+            click.echo("no send times left")
+        width = len(str(len(runs)))
+        for number, run in enumerate(runs, 1):
+            local = run.astimezone(zone)
+            click.echo(f"{number:>{width}}  {local:%Y-%m-%d %H:%M:%S} {local.tzname() or ''}"
+                       f"  =  {run:%Y-%m-%d %H:%M:%S} UTC")
 
 
 if __name__ == "__main__":

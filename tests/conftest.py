@@ -104,6 +104,19 @@ def wipe(sa_engine) -> None:
             conn.execute(table.delete())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Still argon2, but with minimal cost parameters: the suite logs in thousands of times."""
+    from argon2 import PasswordHasher
+
+    import engine.auth
+
+    original = engine.auth._hasher
+    engine.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    engine.auth._hasher = original
+
+
 @pytest.fixture
 def clock():
     return FakeClock()

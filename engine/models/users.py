@@ -21,6 +21,8 @@ class UserGroup(Base):
     limit_campaign_send_per_period: Mapped[int] = mapped_column(Integer, default=0)
     limit_email_send_per_period: Mapped[int] = mapped_column(Integer, default=0)
     force_unsubscription_link: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Opt-in confirmation emails must carry a reject link (Email.Update codes 15/16).
+    force_reject_opt_link: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,10 +1,31 @@
-"""How users and administrators look on the wire."""
+"""How users, administrators, user groups and API keys look on the wire."""
 from __future__ import annotations
 
-from engine.models import Admin, User
+from engine.models import Admin, ApiKey, User, UserGroup
+
+MASKED_PASSWORD = "****** masked ******"
 
 
-def user_info(user: User) -> dict:
+def _enabled(flag: bool) -> str:
+    return "Enabled" if flag else "Disabled"
+
+
+def group_info(group: UserGroup) -> dict:
+    # Integers, as v5.7.3 usergroup.get / usergroups.get show them.
+    return {
+        "UserGroupID": group.id,
+        "GroupName": group.name,
+        "Permissions": group.permissions,
+        "LimitSubscribers": group.limit_subscribers,
+        "LimitLists": group.limit_lists,
+        "LimitCampaignSendPerPeriod": group.limit_campaign_send_per_period,
+        "LimitEmailSendPerPeriod": group.limit_email_send_per_period,
+        "ForceUnsubscriptionLink": _enabled(group.force_unsubscription_link),
+        "ForceRejectOptLink": _enabled(group.force_reject_opt_link),
+    }
+
+
+def _profile(user: User) -> dict:
     return {
         "UserID": user.id,
         "Username": user.username,
@@ -19,12 +40,24 @@ def user_info(user: User) -> dict:
         "RelUserGroupID": user.group_id,
         "UserSince": user.created_at,
         "LastActivityDateTime": user.last_activity_at or "",
-        "Password": "****** masked ******",
-        "GroupInformation": {
-            "UserGroupID": user.group.id,
-            "GroupName": user.group.name,
-            "Permissions": user.group.permissions,
-        },
+        "Password": MASKED_PASSWORD,
+    }
+
+
+def user_info(user: User) -> dict:
+    """User.Login's UserInfo, User.Get's UserInformation and a Users.Get row: `GroupInformation`."""
+    return {**_profile(user), "GroupInformation": group_info(user.group)}
+
+
+def current_user_info(user: User) -> dict:
+    """User.Current's UserInfo: the same profile, its group under `GroupInfo` (v5.7.3 user.current)."""
+    return {**_profile(user), "GroupInfo": group_info(user.group)}
+
+
+def limit_utilization(group: UserGroup, usage: dict[str, int]) -> dict:
+    return {
+        "Subscribers": {"Used": usage["subscribers"], "Limit": group.limit_subscribers},
+        "Lists": {"Used": usage["lists"], "Limit": group.limit_lists},
     }
 
 
@@ -36,4 +69,27 @@ def admin_info(admin: Admin) -> dict:
         "EmailAddress": admin.email_address,
         "CreatedOn": admin.created_at,
         "LastLoginOn": admin.last_login_at or "",
+    }
+
+
+def api_key_row(key: ApiKey) -> dict:
+    """A listed key: never the key itself (only its digest is stored), but its first characters."""
+    return {
+        "APIKeyID": key.id,
+        "Note": key.note,
+        "KeyPrefix": key.key_prefix,
+        "BoundIPAddress": key.bound_ip_address,
+        "CreatedAt": key.created_at,
+        "LastUsedAt": key.last_used_at or "",
+        "LastUsedIP": key.last_used_ip,
+        "RequestCount": key.request_count or 0,
+    }
+
+
+def new_api_key(token: str, key: ApiKey) -> dict:
+    # v5.7.3 names the key "APIKey" inside the object, v5.7.x names it "Key": both are sent.
+    return {
+        "APIKeyID": key.id,
+        "APIKey": {"APIKey": token, "Key": token, "Note": key.note, "BoundIPAddress": key.bound_ip_address,
+                   "CreatedAt": key.created_at, "KeyPrefix": key.key_prefix},
     }

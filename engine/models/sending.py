@@ -1,0 +1,84 @@
+"""Sending: one row per send instance of a campaign, the delivery ledger, and the scheduler lease.
+
+The database itself carries the "never twice" guarantees: an instance number is unique per
+campaign (an instance starts once) and an address is unique per instance (one person gets one
+message per instance), whatever the number of schedulers and workers racing each other.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, BigIntPK, Str, UTCDateTime
+
+INSTANCE_STATES = ("queued", "sending", "done", "canceled")
+OPEN_INSTANCE_STATES = ("queued", "sending")
+# pending → claimed(lease_until, worker) → sent | failed | unknown; skipped = never to be sent
+# (the campaign was canceled first). A claim whose lease expired becomes unknown, never pending:
+# at-most-once on a crash (style.md §6).
+DELIVERY_STATES = ("pending", "claimed", "sent", "failed", "unknown", "skipped")
+UNFINISHED_DELIVERY_STATES = ("pending", "claimed")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ",".join(f"'{v}'" for v in values)
+
+
+class SendInstance(Base):
+    """One send of a campaign: the only one for a one-off campaign, the k-th of a recurring series."""
+
+    __tablename__ = "send_instances"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number"),
+        CheckConstraint(f"state IN ({_in(INSTANCE_STATES)})", name="state"),
+        # finish_instances() looks for the open instances of every campaign on each tick.
+        Index("ix_send_instances_state_campaign", "state", "campaign_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … (k of ScheduleRecSendMaxInstance)
+    # The occurrence this instance is for (for a missed recurring slot: the most recent one).
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(Str(16), default="queued")
+    total_recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """The ledger: one row per recipient of an instance, written before anything is sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "email_normalized"),
+        CheckConstraint(f"state IN ({_in(DELIVERY_STATES)})", name="state"),
+        # Workers claim the next batch with a keyset scan: WHERE instance_id=? AND state='pending'
+        # AND id > ? ORDER BY id; the tick asks "any pending or claimed left?" on the same index.
+        Index("ix_deliveries_instance_state_id", "instance_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("send_instances.id", ondelete="CASCADE"))
+    # No foreign key: the ledger is a record of what was sent and outlives a deleted subscriber.
+    subscriber_id: Mapped[int] = mapped_column(Integer)
+    email_normalized: Mapped[str] = mapped_column(Str(255))
+    state: Mapped[str] = mapped_column(Str(16), default="pending")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(Str(128), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_id: Mapped[str] = mapped_column(Str(255), default="")
+
+
+class SchedulerLease(Base):
+    """A named lease taken by compare-and-set, so overlapping cron runs on several hosts are harmless."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(Str(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(Str(128), default="")  # "" = free
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,207 @@
+"""Signed tracking tokens: open pixels, clicks, unsubscribe and web-view links, VERP bounce addresses.
+
+A token is `payload || MAC`: the payload packs the token kind and the ids it stands for as
+unsigned varints, the MAC is HMAC-SHA256 over it, truncated to 96 bits. Nothing is stored per
+token, so a link keeps working as long as the secret key does, and a token can only name what
+we signed: a click token carries the *index* of a link in the campaign content, never a URL, so
+the redirect can only go to URLs that are in the content (no open redirect).
+
+Two spellings of the same bytes:
+* `sign` / `verify`: base64url, for URL paths (`/t/c/<token>`).
+* `sign_local` / `verify_local`: base32 lower-case, for mail local parts (`bounce+<token>@…`).
+  MTAs may change the case of a local part; base32 survives that.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+from engine.errors import BadToken
+
+__all__ = ["BadToken", "Kind", "Signer", "Token", "URL_PATHS"]
+
+MAC_BYTES = 12          # 96 bits: forging one token takes ~2^96 tries against an online check
+VERSION = 1
+_MAX_ID = (1 << 63) - 1  # the ids are database keys (BIGINT at most)
+_B64 = re.compile(r"^[A-Za-z0-9_-]+$")
+_B32 = re.compile(r"^[a-z2-7]+$")
+
+
+class Kind(IntEnum):
+    OPEN = 1
+    CLICK = 2
+    UNSUBSCRIBE = 3
+    WEB_VIEW = 4
+    BOUNCE = 5
+    CONFIRM = 6   # opt-in confirmation link (%Link:Confirm%)
+    REJECT = 7    # opt-in rejection link (%Link:Reject%)
+
+
+# Path segment of each kind's public URL: `{base_url}/t/{segment}/{token}`.
+URL_PATHS = {
+    Kind.OPEN: "o", Kind.CLICK: "c", Kind.UNSUBSCRIBE: "u", Kind.WEB_VIEW: "w",
+    Kind.CONFIRM: "confirm", Kind.REJECT: "reject",
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: Kind
+    instance_id: int        # the campaign run (or other sending instance); 0 when there is none
+    subscriber_id: int
+    link_index: int | None = None   # CLICK only: position in the campaign's link list
+
+
+def _varint(value: int, out: bytearray) -> None:
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise BadToken()
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _check_id(name: str, value) -> int:
+    if type(value) is not int or not 0 <= value <= _MAX_ID:  # bool is not an id
+        raise ValueError(f"{name} must be an int in 0..2**63-1, not {value!r}")
+    return value
+
+
+class Signer:
+    """Signs and verifies tokens with keys derived from the application's secret key.
+
+    `previous` holds retired secret keys: tokens they signed still verify, new ones use `secret`.
+    """
+
+    def __init__(self, secret: str | bytes, previous: tuple[str | bytes, ...] = ()):
+        keys = [self._derive(k) for k in (secret, *previous)]
+        # A keyed HMAC object copied per use skips re-hashing the padded key every time.
+        self._macs = [hmac.new(k, digestmod=hashlib.sha256) for k in keys]
+
+    @staticmethod
+    def _derive(secret: str | bytes) -> bytes:
+        if isinstance(secret, str):
+            secret = secret.encode()
+        if not secret:
+            raise ValueError("the signing secret is empty")
+        # Domain separation: the same secret key signs other things (sessions, resets).
+        return hmac.new(secret, b"sendmill/tracking-token/v1", hashlib.sha256).digest()
+
+    # --- signing -----------------------------------------------------------------------------
+    def _pack(self, kind: Kind, instance_id: int, subscriber_id: int, link_index: int | None) -> bytes:
+        kind = Kind(kind)
+        payload = bytearray((VERSION << 4 | kind,))
+        _varint(_check_id("instance_id", instance_id), payload)
+        _varint(_check_id("subscriber_id", subscriber_id), payload)
+        if kind is Kind.CLICK:
+            if link_index is None:
+                raise ValueError("a click token needs link_index")
+            _varint(_check_id("link_index", link_index), payload)
+        elif link_index is not None:
+            raise ValueError(f"only click tokens carry link_index, not {kind.name}")
+        mac = self._macs[0].copy()
+        mac.update(payload)
+        return bytes(payload) + mac.digest()[:MAC_BYTES]
+
+    def sign(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int,
+             link_index: int | None = None) -> str:
+        """A URL-safe token (base64url, no padding)."""
+        raw = self._pack(kind, instance_id, subscriber_id, link_index)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def sign_local(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int) -> str:
+        """A token for an email local part: base32, lower case, no padding."""
+        raw = self._pack(kind, instance_id, subscriber_id, None)
+        return base64.b32encode(raw).rstrip(b"=").decode("ascii").lower()
+
+    def url(self, base_url: str, kind: Kind, **ids) -> str:
+        """The public tracking URL of a token, e.g. `https://mail.example.com/t/u/<token>`."""
+        return f"{base_url.rstrip('/')}/t/{URL_PATHS[Kind(kind)]}/{self.sign(kind, **ids)}"
+
+    def verp_address(self, domain: str, *, instance_id: int, subscriber_id: int,
+                     prefix: str = "bounce") -> str:
+        """The envelope sender that ties a bounce to (instance, subscriber): `bounce+<token>@domain`."""
+        token = self.sign_local(Kind.BOUNCE, instance_id=instance_id, subscriber_id=subscriber_id)
+        return f"{prefix}+{token}@{domain}"
+
+    # --- verifying ---------------------------------------------------------------------------
+    def verify(self, token: str, kind: Kind | None = None) -> Token:
+        """The payload of a base64url token; BadToken when it was not signed by us (or not as `kind`)."""
+        if not isinstance(token, str) or not 16 <= len(token) <= 64 or not _B64.match(token):
+            raise BadToken()
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            raise BadToken() from None
+        # Several strings can decode to the same bytes (unused trailing bits); accept only ours.
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
+            raise BadToken()
+        return self._unpack(raw, kind)
+
+    def verify_local(self, token: str, kind: Kind | None = None) -> Token:
+        """The payload of a base32 token, in any letter case."""
+        if not isinstance(token, str) or not 16 <= len(token) <= 64:
+            raise BadToken()
+        token = token.lower()
+        if not _B32.match(token):
+            raise BadToken()
+        try:
+            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
+        except (binascii.Error, ValueError):
+            raise BadToken() from None
+        if base64.b32encode(raw).rstrip(b"=").decode("ascii").lower() != token:
+            raise BadToken()
+        return self._unpack(raw, kind)
+
+    def parse_verp(self, address: str, prefix: str = "bounce") -> Token:
+        """The (instance, subscriber) of a VERP address like `Bounce+<token>@example.com`."""
+        address = address.strip().strip("<>")
+        local = address.rpartition("@")[0] if "@" in address else address
+        head, plus, token = local.partition("+")
+        if not plus or head.lower() != prefix.lower():
+            raise BadToken()
+        return self.verify_local(token, Kind.BOUNCE)
+
+    def _unpack(self, raw: bytes, kind: Kind | None) -> Token:
+        if len(raw) < 3 + MAC_BYTES:
+            raise BadToken()
+        payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+        matched = False
+        for keyed in self._macs:
+            expected = keyed.copy()
+            expected.update(payload)
+            # Constant time, and every key is tried, so timing tells nothing about which matched.
+            matched |= hmac.compare_digest(expected.digest()[:MAC_BYTES], mac)
+        if not matched:
+            raise BadToken()
+        header = payload[0]
+        if header >> 4 != VERSION:
+            raise BadToken()
+        try:
+            token_kind = Kind(header & 0x0F)
+        except ValueError:
+            raise BadToken() from None
+        instance_id, pos = _read_varint(payload, 1)
+        subscriber_id, pos = _read_varint(payload, pos)
+        link_index = None
+        if token_kind is Kind.CLICK:
+            link_index, pos = _read_varint(payload, pos)
+        if pos != len(payload) or (kind is not None and token_kind is not Kind(kind)):
+            raise BadToken()
+        return Token(token_kind, instance_id, subscriber_id, link_index)

@@ -1,0 +1,267 @@
+"""Email contents (v5.6.x/api-reference/email-contents.md; protocol.md §3.2 and §7).
+
+None of these commands documents a required permission, so none is checked beyond being a user.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from marshmallow import ValidationError
+
+from engine.emails import VALIDATE_SCOPES
+from engine.errors import (
+    EmailInUse, EmailNotFound, EmptyEmailContent, InvalidFromEmail, InvalidReplyToEmail, MissingConfirmLinkHTML,
+    MissingConfirmLinkPlain, MissingRejectLinkHTML, MissingRejectLinkPlain, MissingTemplateID,
+    MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain, MissingUTMCampaign, MissingUTMMedium,
+    MissingUTMSource,
+)
+from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
+from protocol.command import LIST, SCALAR, Command, Context
+from protocol.params import MISSING, Choice, Id, Int, LegacyField, LegacySchema, Text
+from protocol.views.emails import email_row, project, wire_fields
+
+INVALID_VALUE = 21  # Sendmill's code for a malformed optional value (README, "Error codes")
+MAX_BULK_IDS = 100
+
+
+class Toggle(LegacyField):
+    """An on/off switch: Enabled/Disabled (the legacy column values) or a boolean word; nothing else."""
+
+    ON = {"enabled", "true", "1", "yes", "on"}
+    OFF = {"disabled", "false", "0", "no", "off"}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        text = self._scalar_text(value).strip().lower()
+        if text in self.ON:
+            return True
+        if text in self.OFF:
+            return False
+        raise ValidationError("must be Enabled/Disabled or true/false")
+
+
+class HttpUrl(Text):
+    """An absolute http(s) URL: content is fetched from it at send time."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2000, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        url = super()._deserialize(value, attr, data, **kwargs)
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
+            raise ValidationError("must be an http:// or https:// URL")
+        return url
+
+
+class NameList(LegacyField):
+    """A comma-separated list (or array) of names."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
+        items = list(value.values()) if isinstance(value, dict) else value
+        if not isinstance(items, list):
+            items = self._scalar_text(items).split(",")
+        return [str(item).strip() for item in items if str(item).strip()]
+
+
+class ValidIds(LegacyField):
+    """emails.get's EmailIDs: entries that are not positive integers are dropped; some must remain."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[int]:
+        items = list(value.values()) if isinstance(value, dict) else value
+        if not isinstance(items, list):
+            items = self._scalar_text(items).split(",")
+        ids: list[int] = []
+        for item in items:
+            text = str(item).strip()
+            if re.fullmatch(r"\d{1,18}", text) and int(text) > 0 and int(text) not in ids:
+                ids.append(int(text))
+        if not ids:
+            raise ValidationError(MISSING)
+        if len(ids) > MAX_BULK_IDS:
+            raise ValidationError(f"{len(ids)} IDs given")
+        return ids
+
+
+def _email_id_schema(missing: int, invalid: int):
+    class Params(LegacySchema):
+        EmailID = Id(required=True, code=missing, invalid_code=invalid)
+    return Params
+
+
+# --- Email.Create ------------------------------------------------------------------------------
+class CreateParams(LegacySchema):
+    EmailName = Text(max_length=255, code=INVALID_VALUE)  # RelUserID is ignored: the owner is the caller
+
+
+def create(ctx: Context, p: dict) -> dict:
+    email = ctx.uow.emails.create(ctx.actor, p.get("EmailName", ""))
+    return {"EmailID": email.id}
+
+
+EMAIL_CREATE = Command(
+    name="Email.Create", run=create, params=CreateParams, permission="",
+    errors={INVALID_VALUE: "Invalid parameter value"},
+)
+
+
+# --- Email.Get ---------------------------------------------------------------------------------
+def get(ctx: Context, p: dict) -> dict:
+    return {"EmailInformation": email_row(ctx.uow.emails.get(ctx.actor, p["EmailID"]))}
+
+
+EMAIL_GET = Command(
+    name="Email.Get", run=get, params=_email_id_schema(1, 2), permission="",
+    errors={1: "The required parameter 'EmailID' is missing.",
+            2: "Email not found or you do not have permission to view it."},
+    raises={EmailNotFound: 2},
+)
+
+
+# --- Emails.Get --------------------------------------------------------------------------------
+class ListParams(LegacySchema):
+    EmailIDs = ValidIds(code=1, invalid_code=3)
+    Fields = NameList(lenient=True)
+
+
+def list_emails(ctx: Context, p: dict) -> dict:
+    bulk = "EmailIDs" in p
+    emails = ctx.uow.emails.search(ctx.actor, p.get("EmailIDs"))
+    fields = wire_fields(p["Fields"]) if p.get("Fields") else None
+    rows = [project(email_row(e, bulk=bulk), fields) for e in emails]
+    return {"TotalEmailCount": len(rows), "Emails": rows}
+
+
+EMAILS_GET = Command(
+    name="Emails.Get", run=list_emails, params=ListParams, permission="", success_extra={"ErrorText": ""},
+    errors={1: "EmailIDs contains no valid email ID",
+            3: f"EmailIDs may contain at most {MAX_BULK_IDS} email IDs"},
+)
+
+
+# --- Email.Update ------------------------------------------------------------------------------
+def _content(**kwargs):
+    return Text(strip=False, max_length=MAX_CONTENT_CHARS, code=INVALID_VALUE, **kwargs)
+
+
+class UpdateParams(LegacySchema):
+    EmailID = Id(required=True, code=1, invalid_code=3)
+    ValidateScope = Choice(VALIDATE_SCOPES, required=True, code=9, invalid_code=10)
+    Mode = Choice(EMAIL_MODES, code=4)
+    RelTemplateID = Int(min_value=0, max_value=2**31 - 1, code=INVALID_VALUE)
+    EmailName = Text(max_length=255, code=INVALID_VALUE)
+    FromName = Text(max_length=255, code=INVALID_VALUE)
+    FromEmail = Text(max_length=255, code=6)
+    ReplyToName = Text(max_length=255, code=INVALID_VALUE)
+    ReplyToEmail = Text(max_length=255, code=7)
+    Subject = Text(max_length=998, code=INVALID_VALUE)  # RFC 5322's line limit
+    PreHeaderText = Text(max_length=1000, code=INVALID_VALUE)
+    HTMLContent = _content()
+    PlainContent = _content()
+    ExtraContent1 = _content()
+    ExtraContent2 = _content()
+    FetchURL = HttpUrl(code=INVALID_VALUE)
+    FetchPlainURL = HttpUrl(code=INVALID_VALUE)
+    ImageEmbedding = Toggle(code=INVALID_VALUE)
+    PlainContentAutoConvert = Toggle(code=INVALID_VALUE)
+    SubjectSetToTitleElement = Toggle(code=INVALID_VALUE)
+    OpenTracking = Toggle(code=INVALID_VALUE)
+    LinkTracking = Toggle(code=INVALID_VALUE)
+    UTMTracking = Toggle(code=INVALID_VALUE)
+    UTMSource = Text(max_length=255, code=INVALID_VALUE)
+    UTMMedium = Text(max_length=255, code=INVALID_VALUE)
+    UTMCampaign = Text(max_length=255, code=INVALID_VALUE)
+    UTMTerm = Text(max_length=255, code=INVALID_VALUE)
+    UTMContent = Text(max_length=255, code=INVALID_VALUE)
+    UTMMergeTags = Toggle(code=INVALID_VALUE)
+    IsEmailTemplate = Toggle(code=INVALID_VALUE)
+
+
+UPDATE_FIELD_MAP = {
+    "EmailName": "email_name", "Mode": "mode", "RelTemplateID": "template_id",
+    "IsEmailTemplate": "is_email_template", "FromName": "from_name", "FromEmail": "from_email",
+    "ReplyToName": "reply_to_name", "ReplyToEmail": "reply_to_email", "Subject": "subject",
+    "PreHeaderText": "pre_header_text", "HTMLContent": "html_content", "PlainContent": "plain_content",
+    "ExtraContent1": "extra_content1", "ExtraContent2": "extra_content2", "FetchURL": "fetch_url",
+    "FetchPlainURL": "fetch_plain_url", "ImageEmbedding": "image_embedding",
+    "PlainContentAutoConvert": "plain_content_auto_convert",
+    "SubjectSetToTitleElement": "subject_set_to_title_element", "OpenTracking": "open_tracking",
+    "LinkTracking": "link_tracking", "UTMTracking": "utm_tracking", "UTMSource": "utm_source",
+    "UTMMedium": "utm_medium", "UTMCampaign": "utm_campaign", "UTMTerm": "utm_term",
+    "UTMContent": "utm_content", "UTMMergeTags": "utm_merge_tags",
+}
+
+
+def update(ctx: Context, p: dict) -> dict:
+    changes = {UPDATE_FIELD_MAP[k]: v for k, v in p.items() if k in UPDATE_FIELD_MAP}
+    ctx.uow.emails.update(ctx.actor, p["EmailID"], changes, p["ValidateScope"])
+    return {}
+
+
+EMAIL_UPDATE = Command(
+    name="Email.Update", run=update, params=UpdateParams, permission="",
+    errors={
+        1: "Email ID is required",
+        3: "Email does not exist",
+        4: "Invalid mode specified",
+        5: "Template ID is required when mode is 'Template'",
+        6: "Invalid FromEmail format",
+        7: "Invalid ReplyToEmail format",
+        8: "Content type cannot be empty",
+        9: "ValidateScope is required",
+        10: "Invalid ValidateScope value",
+        11: "Unsubscribe link is required in HTML content",
+        12: "Unsubscribe link is required in Plain content",
+        13: "Confirm link is required in HTML content",
+        14: "Confirm link is required in Plain content",
+        15: "Reject link is required in HTML content",
+        16: "Reject link is required in Plain content",
+        # v5.9.4's UTM codes.
+        18: "Missing UTMSource parameter (required when UTMTracking is enabled)",
+        19: "Missing UTMMedium parameter (required when UTMTracking is enabled)",
+        20: "Missing UTMCampaign parameter (required when UTMTracking is enabled)",
+        # Sendmill's addition: the legacy table has no code for a malformed optional value.
+        INVALID_VALUE: "Invalid parameter value",
+    },
+    raises={
+        EmailNotFound: 3, MissingTemplateID: 5, InvalidFromEmail: 6, InvalidReplyToEmail: 7,
+        EmptyEmailContent: 8, MissingUnsubscribeLinkHTML: 11, MissingUnsubscribeLinkPlain: 12,
+        MissingConfirmLinkHTML: 13, MissingConfirmLinkPlain: 14, MissingRejectLinkHTML: 15,
+        MissingRejectLinkPlain: 16, MissingUTMSource: 18, MissingUTMMedium: 19, MissingUTMCampaign: 20,
+    },
+)
+
+
+# --- Email.Delete ------------------------------------------------------------------------------
+def delete(ctx: Context, p: dict) -> dict:
+    ctx.uow.emails.delete(ctx.actor, p["EmailID"])
+    return {}
+
+
+EMAIL_DELETE = Command(
+    name="Email.Delete", run=delete, params=_email_id_schema(1, 2), permission="",
+    error_shape=SCALAR, success_extra={"ErrorText": ""},
+    errors={
+        1: "Required field missing: EmailID",
+        # Sendmill's additions: the legacy table documents only code 1.
+        2: "Email does not exist or does not belong to the user",
+        3: "Email is the content of a campaign that may still send (Ready, Sending, Paused or Pending Approval)",
+    },
+    raises={EmailNotFound: 2, EmailInUse: 3},
+)
+
+
+# --- Email.Duplicate ---------------------------------------------------------------------------
+def duplicate(ctx: Context, p: dict) -> dict:
+    copy = ctx.uow.emails.duplicate(ctx.actor, p["EmailID"])
+    return {"EmailID": str(copy.id), "EmailName": copy.email_name}  # a string, as the v5.6.x example shows
+
+
+EMAIL_DUPLICATE = Command(
+    name="Email.Duplicate", run=duplicate, params=_email_id_schema(1, 1), permission="", error_shape=LIST,
+    errors={1: "The 'EmailID' parameter is missing or invalid.",
+            2: "The specified email does not exist or you do not have permission to access it."},
+    raises={EmailNotFound: 2},
+)
+
+COMMANDS = (EMAIL_CREATE, EMAIL_DELETE, EMAIL_DUPLICATE, EMAIL_GET, EMAIL_UPDATE, EMAILS_GET)
