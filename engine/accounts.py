@@ -169,7 +169,7 @@ class AccountService:
         if not actor.is_admin:
             for key, label in ADMIN_FIELDS.items():
                 if key in changes and changes[key] != getattr(user, key):
-                    raise PermissionDenied(f"only an administrator can change {label}")
+                    raise PermissionDenied(f"Not enough privileges: only an administrator can change {label}")
         changes = dict(changes)
         if "email" in changes:
             email = changes.pop("email")

@@ -8,6 +8,11 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+# PHP's max_input_nesting_level: deeper bracket or JSON nesting is refused, not recursed into.
+MAX_NESTING = 64
+# PHP's max_input_nesting_level: deeper input is dropped (form) or refused (JSON) instead of
+# being walked recursively, which would overflow the stack and answer HTTP 500.
+MAX_NESTING = 64
 
 
 class BadJsonBody(ValueError):
@@ -38,7 +43,20 @@ def _from_json(raw: bytes) -> dict:
         raise BadJsonBody(str(exc)) from None
     if not isinstance(data, dict):
         raise BadJsonBody("the JSON body must be an object of parameters")
+    if _depth_exceeds(data, MAX_NESTING):
+        raise BadJsonBody(f"the JSON body is nested deeper than {MAX_NESTING} levels")
     return _lower_keys(data)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        if children and depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _lower_keys(value: Any) -> Any:
@@ -62,6 +80,8 @@ def _php_assign(root: dict, key: str, value: str) -> None:
         root[key.lower()] = value
         return
     path = [key[:first].lower()] + [p.lower() for p in _BRACKETS.findall(key[first:])]
+    if len(path) > MAX_NESTING:
+        return
     node = root
     for part, nxt in zip(path, path[1:]):
         part = part if part != "" else str(len(node))

@@ -130,7 +130,7 @@ class CreateUserParams(LegacySchema):
     @validates_schema
     def a_name(self, data, **kwargs):
         if "CompanyName" not in data and "FirstName" not in data:
-            raise ParamError(6, "either CompanyName or FirstName is required")
+            raise ParamError(6)
 
 
 def create_user(ctx: Context, p: dict) -> dict:
@@ -197,7 +197,7 @@ class GetUserParams(LegacySchema):
     @validates_schema
     def one_key(self, data, **kwargs):
         if "UserID" not in data and "EmailAddress" not in data:
-            raise ParamError(1, "UserID or EmailAddress is required")
+            raise ParamError(1)
 
 
 def get_user(ctx: Context, p: dict) -> dict:
@@ -313,7 +313,7 @@ GROUP_SETTING_ERRORS = {
     7: "Invalid LimitCampaignSendPerPeriod parameter", 17: "Invalid ForceUnsubscriptionLink parameter",
     18: "Invalid ForceRejectOptLink parameter",
 }
-PERMISSION_ERROR = "Invalid Permissions parameter (unknown permission name)"  # Sendmill's addition
+PERMISSION_ERROR = "Invalid Permissions parameter"  # Sendmill's addition
 
 
 class CreateGroupParams(GroupSettings):
