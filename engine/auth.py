@@ -159,17 +159,21 @@ class AuthService:
         if row is None or row.expires_at <= now:
             return None
         # Sessions slide: every use pushes the expiry out again.
-        if now - row.last_used_at >= SESSION_TOUCH_INTERVAL:
+        touched = now - row.last_used_at >= SESSION_TOUCH_INTERVAL
+        if touched:
             row.last_used_at = now
             row.expires_at = now + self._lifetime()
-        return self._actor(user_id=row.user_id, admin_id=row.admin_id, session_id=row.id)
+        return self._actor(user_id=row.user_id, admin_id=row.admin_id, session_id=row.id,
+                           active_at=now if touched else None)
 
-    def _actor(self, *, user_id, admin_id, session_id=None) -> Actor:
+    def _actor(self, *, user_id, admin_id, session_id=None, active_at=None) -> Actor:
         if admin_id is not None:
             return Actor("admin", admin_id, ALL_PERMISSIONS, session_id=session_id)
         user = self.s.get(User, user_id)
         if user is None or user.account_status != "Enabled":
             raise AuthenticationFailed()
+        if active_at is not None:
+            user.last_activity_at = active_at
         return Actor("user", user.id, permissions_of(user.group.permissions),
                      reputation_level=user.reputation_level, session_id=session_id)
 
