@@ -159,10 +159,13 @@ class CampaignService:
         if "schedule_type" in changes or target in ("Ready",) or \
                 (campaign.status == "Ready" and touches_setup):
             self._check_schedule(campaign)
-        if target is not None and target != campaign.status:
+        status_changes = target is not None and target != campaign.status
+        if status_changes:
             self._move_to(actor, campaign, target)
-        if touches_setup:
-            campaign.next_send_at = None  # the scheduler recomputes it from the new setup
+        if touches_setup or status_changes:
+            # The scheduler recomputes it from the new setup; a re-armed campaign must not
+            # send for an occurrence that passed while it was not Ready.
+            campaign.next_send_at = None
         campaign.last_activity_at = self.uow.clock()
         self.s.flush()
         return campaign

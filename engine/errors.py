@@ -252,3 +252,155 @@ class LastUserGroup(DomainError):
 # --- tracking -----------------------------------------------------------------------------------
 class BadToken(DomainError):
     """The link is invalid or was altered."""
+
+
+# --- lists, subscribers, custom fields, suppression, imports ------------------------------------
+class SubscriberNotFound(NotFound):
+    """Subscriber does not exist or does not belong to the list."""
+
+
+class CustomFieldNotFound(NotFound):
+    """Custom field does not exist or does not belong to the user."""
+
+
+class ListLimitReached(DomainError):
+    """User has exceeded the maximum number of subscriber lists."""
+
+
+class InvalidListSetting(DomainError):
+    """Invalid setting."""
+
+
+class InvalidEmailAddress(DomainError):
+    """Invalid email address."""
+
+
+class SubscriberExists(AlreadyExists):
+    """Email address already exists in the list."""
+
+
+class AlreadyUnsubscribed(DomainError):
+    """Subscriber is already unsubscribed."""
+
+
+class ListOwnerUnavailable(DomainError):
+    """The list owner's account is not active."""
+
+
+class InvalidConfirmationCode(DomainError):
+    """Invalid confirmation code."""
+
+
+class BulkRulesUnsupported(DomainError):
+    """Selecting subscribers by RulesJSON is not available on this server yet."""
+
+
+class SegmentUnavailable(DomainError):
+    """The segment does not exist in this list or cannot be evaluated."""
+
+
+class CustomFieldValueError(DomainError):
+    """Custom field value failed validation."""
+
+    def __init__(self, field, reason: str = ""):
+        super().__init__(f"{field.name}: {reason}" if reason else field.name)
+        self.field_id = field.id
+        self.field_name = field.name
+        self.reason = reason
+
+
+class CustomFieldRequired(CustomFieldValueError):
+    """Required custom field is missing."""
+
+
+class CustomFieldNotUnique(CustomFieldValueError):
+    """Custom field value is not unique."""
+
+
+class CustomFieldInvalid(CustomFieldValueError):
+    """Custom field value failed validation."""
+
+
+class UnknownCustomFields(DomainError):
+    """Unknown custom field ID(s)."""
+
+    def __init__(self, field_ids: list[int]):
+        super().__init__("unknown custom field ID(s): " + ", ".join(str(i) for i in field_ids))
+        self.field_ids = field_ids
+
+
+class InvalidFieldDefinition(DomainError):
+    """The custom field definition is not valid."""
+
+
+class InvalidFieldType(InvalidFieldDefinition):
+    """Invalid field type."""
+
+
+class InvalidFieldOptions(InvalidFieldDefinition):
+    """Invalid field options."""
+
+
+class InvalidYears(InvalidFieldDefinition):
+    """Invalid Years range."""
+
+
+class InvalidValidationRule(InvalidFieldDefinition):
+    """Missing or invalid validation rule."""
+
+
+class InvalidPreset(InvalidFieldDefinition):
+    """Invalid preset name."""
+
+
+class InvalidGlobalChange(InvalidFieldDefinition):
+    """Invalid IsGlobal value."""
+
+
+class MergeTagAliasTaken(AlreadyExists):
+    """Merge tag alias code has been set for another custom field."""
+
+
+class InvalidMergeTagAlias(DomainError):
+    """Merge tag alias code includes invalid characters."""
+
+
+class ReservedMergeTagAlias(DomainError):
+    """Merge tag alias is a reserved name."""
+
+
+class CustomFieldListLocked(DomainError):
+    """A custom field cannot be moved to another list."""
+
+
+class SuppressionNotFound(NotFound):
+    """Email address is not in the suppression list."""
+
+
+class ImportFormatError(DomainError):
+    """Failed to parse CSV data."""
+
+
+class InvalidFieldMapping(DomainError):
+    """Field mapping is invalid."""
+
+
+class EmailNotMapped(InvalidFieldMapping):
+    """EmailAddress field not mapped."""
+
+
+class EmailMappedTwice(InvalidFieldMapping):
+    """EmailAddress field mapped more than once."""
+
+
+class ConfirmationCodeRequired(DomainError):
+    """A confirmation code is required to confirm or reject a subscription."""
+
+
+class InvalidSearchField(DomainError):
+    """Invalid SearchField."""
+
+
+# --- audiences ----------------------------------------------------------------------------------
+class NoAudience(DomainError):
+    """The campaign has no recipients, RulesJsonBundle or criteria defined."""

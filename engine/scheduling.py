@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Integer, Select, func, insert, literal, select, update
+from sqlalchemy import Integer, Select, exists, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 
 from engine.auth import Actor
 from engine.errors import CampaignAlreadyPublished, CampaignNotScheduled, SendTimeTooSoon
@@ -148,51 +149,28 @@ class SchedulingService:
         return self.s.scalar(select(func.count()).select_from(Delivery).where(Delivery.instance_id == instance_id))
 
     def _audience(self, campaign: Campaign) -> Select:
-        """The seam to the audience compiler: a select of the campaign's deduplicated recipients
-        exposing at least Subscriber `id` and `email_normalized`."""
-        try:
-            import engine.audience.service  # noqa: F401
-        except ImportError:
-            return self._list_audience(campaign)
-        return self.uow.audience.campaign_audience_query(campaign)
-
-    def _list_audience(self, campaign: Campaign) -> Select:
-        """Whole-list targeting only, until the audience compiler exists (TEMPORARY)."""
-        from sqlalchemy import and_, exists, or_
-        from sqlalchemy.orm import aliased
-
-        from engine.errors import InvalidRules
-        from engine.models import Subscriber, Suppression
-
-        if campaign.rules_json_bundle or any(r.segment_id for r in campaign.recipients):
-            raise InvalidRules("segments and RulesJsonBundle need the audience compiler")
-        included = [r.list_id for r in campaign.recipients if not r.excluded]
-        excluded = [r.list_id for r in campaign.recipients if r.excluded]
-        S, X = Subscriber, aliased(Subscriber)
-        return select(S.id, S.email_normalized).where(
-            S.list_id.in_(included), S.subscription_status == "Subscribed", S.bounce_type != "Hard",
-            ~exists().where(X.list_id.in_(excluded), X.email_normalized == S.email_normalized),
-            ~exists().where(Suppression.owner_user_id == campaign.owner_user_id,
-                            Suppression.email_normalized == S.email_normalized,
-                            or_(Suppression.list_id.is_(None), Suppression.list_id == S.list_id)),
-        )
+        """The campaign's recipients from the audience compiler: one Subscriber row per address,
+        Subscribed, not bounced, complained or suppressed (protocol.md Part 1 §9)."""
+        return self.uow.audience.campaign_audience_query(campaign).order_by(None)
 
     # --- finishing ---------------------------------------------------------------------------------
     def finish_instances(self, now: datetime) -> list[Closed]:
         """Close open instances: drained ones become done (and their campaign Sent, or Ready for the
         next occurrence of a series); those whose campaign was canceled become canceled, their
         unsent recipients skipped. Paused campaigns keep their instance open."""
-        latest = (select(SendInstance.campaign_id, func.max(SendInstance.number).label("number"))
-                  .group_by(SendInstance.campaign_id).subquery())
+        newer = aliased(SendInstance)
+        # Correlated on UNIQUE(campaign_id, number): only the open instances are looked at, never
+        # the whole history of a long-running series.
+        superseded = exists().where(newer.campaign_id == SendInstance.campaign_id,
+                                    newer.number > SendInstance.number)
         rows = self.s.execute(
-            select(SendInstance, Campaign, latest.c.number)
+            select(SendInstance, Campaign, superseded.label("superseded"))
             .join(Campaign, Campaign.id == SendInstance.campaign_id)
-            .join(latest, latest.c.campaign_id == SendInstance.campaign_id)
             .where(SendInstance.state.in_(OPEN_INSTANCE_STATES))
             .order_by(SendInstance.id).execution_options(populate_existing=True)).all()
         closed = []
-        for instance, campaign, latest_number in rows:
-            if instance.number != latest_number or campaign.status not in ("Sending", "Paused"):
+        for instance, campaign, is_superseded in rows:
+            if is_superseded or campaign.status not in ("Sending", "Paused"):
                 # Canceled (Campaign.Cancel moved the status away), failed, or superseded by a
                 # newer instance after a cancel and re-arm: nobody else gets this instance's message.
                 if self._cancel(instance, now):

@@ -70,6 +70,11 @@ class UnitOfWork:
         return CustomFieldService(self)
 
     @cached_property
+    def suppression(self):
+        from engine.suppression import SuppressionService
+        return SuppressionService(self)
+
+    @cached_property
     def segments(self):
         from engine.segments import SegmentService
         return SegmentService(self)

@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy import or_, select, update
@@ -53,11 +53,9 @@ class TickSummary:
     finished: int = 0
     canceled: int = 0
     failed: int = 0         # campaigns taken out of the schedule (invalid or impossible schedule)
-    completed_series: int = 0
     waiting_approval: int = 0
     recipients: int = 0     # ledger rows written
     errors: int = 0
-    started_ids: list[int] = field(default_factory=list)
 
     def line(self) -> str:
         stamp = self.now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
@@ -163,7 +161,6 @@ def _arm(scheduling, now: datetime, summary: TickSummary, commit) -> None:
             if scheduling.end_unsendable(campaign.id, now, status=stop.status, reason=stop.reason,
                                          seen_activity=seen):
                 summary.failed += stop.status == "Failed"
-                summary.completed_series += stop.status == "Sent"
                 log.warning("campaign %s leaves the schedule as %s: %s", campaign.id, stop.status, stop.reason)
             commit()
             continue
@@ -206,7 +203,6 @@ def _start_due(uow, now: datetime, summary: TickSummary, commit) -> None:
             continue
         summary.started += 1
         summary.recipients += instance.total_recipients
-        summary.started_ids.append(campaign.id)
         log.info("campaign %s: instance #%s for %s started, %s recipients in the ledger",
                  campaign.id, instance.number, _iso(instance.scheduled_for), instance.total_recipients)
 

@@ -1,0 +1,67 @@
+"""`sendmill tick` and `sendmill schedule` as an operator runs them (real clock, real database URL)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from engine.models import SendInstance
+from scheduler.cli import main
+from tests.builders import set_campaign
+
+
+@pytest.fixture
+def sendmill(database_url, tmp_path):
+    def run(*args):
+        env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SECRET_KEY": "test-secret",
+               "SENDMILL_DATA_DIR": str(tmp_path)}
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return run
+
+
+def test_tick_dry_run_then_tick(world, sendmill):
+    owner = world.owner()
+    cid = world.campaign(owner, [world.list_with(owner, "ann@example.com")])
+    result = sendmill("tick", "--dry-run")
+    assert result.exit_code == 0
+    assert re.fullmatch(r"tick \d{4}-\d\d-\d\dT\d\d:\d\dZ: 1 started, 0 finished, 0 waiting approval "
+                        r"\(dry run: nothing written\)\n", result.output), result.output
+    assert world.load(cid).status == "Ready" and world.count(SendInstance) == 0
+
+    result = sendmill("tick")
+    assert re.fullmatch(r"tick \S+: 1 started, 0 finished, 0 waiting approval\n", result.output), result.output
+    assert world.load(cid).status == "Sending" and world.count(SendInstance) == 1
+
+
+def test_schedule_prints_the_next_send_times_in_the_campaign_zone_and_utc(world, sendmill, engine):
+    owner = world.owner()
+    cid = world.recurring(owner, [world.list_with(owner, "ann@example.com")], hours="9", minutes="30",
+                          tz="Asia/Kolkata")  # UTC+05:30 all year: no DST to make the test seasonal
+    result = sendmill("schedule", str(cid), "--next", "3")
+    assert result.exit_code == 0, result.output
+    header, *lines = result.output.splitlines()
+    assert header == f'campaign {cid} "Campaign": Ready, Recursive, time zone Asia/Kolkata'
+    assert len(lines) == 3
+    previous = datetime.now(timezone.utc)
+    for number, line in enumerate(lines, 1):
+        match = re.fullmatch(rf"{number}  (\S+ \S+) IST  =  (\S+ \S+) UTC", line)
+        assert match, line
+        local, utc = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in match.groups())
+        assert local.strftime("%H:%M") == "09:30" and local - utc == timedelta(hours=5, minutes=30)
+        assert utc.replace(tzinfo=timezone.utc) > previous
+        previous = utc.replace(tzinfo=timezone.utc)
+
+    set_campaign(engine, cid, status="Sent")
+    assert sendmill("schedule", str(cid)).output.splitlines()[1] == "no send times left"
+
+
+def test_schedule_of_a_missing_campaign_or_a_broken_schedule_is_a_clear_error(world, sendmill, engine):
+    result = sendmill("schedule", "999999")
+    assert result.exit_code == 1 and "campaign 999999 does not exist" in result.output
+    owner = world.owner()
+    cid = world.recurring(owner, [world.list_with(owner)], hours="9")
+    set_campaign(engine, cid, send_timezone="Nowhere/Special")
+    result = sendmill("schedule", str(cid))
+    assert result.exit_code == 1 and "invalid schedule" in result.output
