@@ -57,11 +57,19 @@ class Token:
     link_index: int | None = None   # CLICK only: position in the campaign's link list
 
 
-def _varint(value: int, out: bytearray) -> None:
+def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL[value]
+    out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     out.append(value)
+    return bytes(out)
+
+
+_SMALL = [bytes((i,)) for i in range(0x80)]
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -90,9 +98,8 @@ class Signer:
     """
 
     def __init__(self, secret: str | bytes, previous: tuple[str | bytes, ...] = ()):
-        keys = [self._derive(k) for k in (secret, *previous)]
-        # A keyed HMAC object copied per use skips re-hashing the padded key every time.
-        self._macs = [hmac.new(k, digestmod=hashlib.sha256) for k in keys]
+        self._keys = [self._derive(k) for k in (secret, *previous)]
+        self._heads: dict[tuple[Kind, int], bytes] = {}
 
     @staticmethod
     def _derive(secret: str | bytes) -> bytes:
@@ -104,26 +111,31 @@ class Signer:
         return hmac.new(secret, b"sendmill/tracking-token/v1", hashlib.sha256).digest()
 
     # --- signing -----------------------------------------------------------------------------
+    def _head(self, kind: Kind, instance_id: int) -> bytes:
+        """Version, kind and instance: the same for every token of a campaign run, so cached."""
+        head = self._heads.get((kind, instance_id))
+        if head is None:
+            head = bytes((VERSION << 4 | Kind(kind),)) + _varint(_check_id("instance_id", instance_id))
+            if len(self._heads) > 4096:
+                self._heads.clear()
+            self._heads[(kind, instance_id)] = head
+        return head
+
     def _pack(self, kind: Kind, instance_id: int, subscriber_id: int, link_index: int | None) -> bytes:
-        kind = Kind(kind)
-        payload = bytearray((VERSION << 4 | kind,))
-        _varint(_check_id("instance_id", instance_id), payload)
-        _varint(_check_id("subscriber_id", subscriber_id), payload)
-        if kind is Kind.CLICK:
+        payload = self._head(kind, instance_id) + _varint(_check_id("subscriber_id", subscriber_id))
+        if kind == Kind.CLICK:
             if link_index is None:
                 raise ValueError("a click token needs link_index")
-            _varint(_check_id("link_index", link_index), payload)
+            payload += _varint(_check_id("link_index", link_index))
         elif link_index is not None:
-            raise ValueError(f"only click tokens carry link_index, not {kind.name}")
-        mac = self._macs[0].copy()
-        mac.update(payload)
-        return bytes(payload) + mac.digest()[:MAC_BYTES]
+            raise ValueError(f"only click tokens carry link_index, not {Kind(kind).name}")
+        return payload + hmac.digest(self._keys[0], payload, "sha256")[:MAC_BYTES]
 
     def sign(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int,
              link_index: int | None = None) -> str:
         """A URL-safe token (base64url, no padding)."""
         raw = self._pack(kind, instance_id, subscriber_id, link_index)
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
     def sign_local(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int) -> str:
         """A token for an email local part: base32, lower case, no padding."""
@@ -183,11 +195,9 @@ class Signer:
             raise BadToken()
         payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
         matched = False
-        for keyed in self._macs:
-            expected = keyed.copy()
-            expected.update(payload)
+        for key in self._keys:
             # Constant time, and every key is tried, so timing tells nothing about which matched.
-            matched |= hmac.compare_digest(expected.digest()[:MAC_BYTES], mac)
+            matched |= hmac.compare_digest(hmac.digest(key, payload, "sha256")[:MAC_BYTES], mac)
         if not matched:
             raise BadToken()
         header = payload[0]
