@@ -1,0 +1,597 @@
+"""The SMTP transport against real SMTP servers (aiosmtpd) on 127.0.0.1: bytes, envelopes, reuse,
+reply classes, throttling, failover, dropped connections, TLS and threads."""
+import asyncio
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from engine.delivery.ratelimit import RateLimiter
+from engine.delivery.transport import (
+    PERMANENT, SENT, TEMPORARY, RelayConfigError, SmtpPool, classify, data_payload, is_throttling,
+    parse_relays,
+)
+from tests.unit.test_ratelimit import FakeClock
+
+pytestmark = pytest.mark.timeout(60)
+
+MESSAGE = (b"From: News <news@example.com>\r\nTo: alice@example.org\r\nSubject: Hello\r\n"
+           b"Message-ID: <1@example.com>\r\n\r\nHello Alice,\r\n.a line that starts with a dot\r\n.\r\n"
+           b"..two dots\r\n\r\nBye\r\n")
+
+
+@dataclass
+class Received:
+    peer: tuple
+    mail_from: str
+    rcpt_tos: list
+    mail_options: list
+    content: bytes
+
+
+class Handler:
+    """Records what arrives; `mail`, `rcpt` and `data` script the replies (a string, or DROP)."""
+
+    DROP = "drop"
+
+    def __init__(self):
+        self.messages: list[Received] = []
+        self.peers: set = set()        # one per TCP connection that said EHLO/HELO
+        self.rsets = 0
+        self.mail: list[str] = []      # replies to the next MAIL commands, consumed in order
+        self.rcpt: list[str] = []
+        self.data: list[str] = []
+        self.close_after_data = False
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname           # aiosmtpd leaves this to an EHLO hook
+        self.peers.add(session.peer)
+        return responses
+
+    async def handle_RSET(self, server, session, envelope):
+        self.rsets += 1
+        return "250 OK"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self._scripted(self.mail, server)
+        if reply is None:
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+        return reply or "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self._scripted(self.rcpt, server)
+        if reply is None:
+            envelope.rcpt_tos.append(address)
+        return reply or "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        received = Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos),
+                            list(envelope.mail_options), envelope.content)
+        reply = self.data.pop(0) if self.data else "250 2.0.0 queued"
+        if reply == self.DROP:             # the message arrived, but the reply never leaves
+            self.messages.append(received)
+            server.transport.abort()
+            return "250 lost"
+        if reply.startswith("2"):
+            self.messages.append(received)
+        if self.close_after_data:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return reply
+
+    def _scripted(self, replies, server):
+        if not replies:
+            return None
+        reply = replies.pop(0)
+        if reply == self.DROP:
+            server.transport.abort()
+            return "421 gone"                # never reaches the client: the transport is aborted
+        return reply
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """start(**SMTP options) → a running aiosmtpd Controller on 127.0.0.1 with `.handler` and `.port`."""
+    started = []
+
+    def start(handler=None, port=None, **options):
+        handler = handler or Handler()
+        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(),
+                                server_hostname="relay.test", **options)
+        controller.start()
+        started.append(controller)
+        return controller
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def make_pool(url, clock=None, **kwargs):
+    clock = clock or FakeClock()
+    return SmtpPool(parse_relays(url), helo="client.test", clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def url_of(server, scheme="smtp", query="timeout=5"):
+    return f"{scheme}://127.0.0.1:{server.port}?{query}"
+
+
+def msg(n: int) -> bytes:
+    return MESSAGE.replace(b"<1@", f"<{n}@".encode())
+
+
+# -- configuration --------------------------------------------------------------------------
+
+def test_parse_relays_reads_several_urls_with_options_and_defaults():
+    relays = parse_relays(" smtp://127.0.0.1:2525?max_connections=2&rate=600/m,\n"
+                          "smtps://mailer%40example.com:p%40ss%3Aw0rd@relay.example.com "
+                          "smtp://backup.example.com?starttls=1&verify=0&timeout=2.5 smtp://[::1]")
+    first, second, third, fourth = relays
+    assert (first.host, first.port, first.max_connections, first.rate) == ("127.0.0.1", 2525, 2, 10.0)
+    assert (second.port, second.implicit_tls, second.username, second.password) == \
+        (465, True, "mailer@example.com", "p@ss:w0rd")
+    assert (third.port, third.starttls, third.verify, third.timeout) == (25, True, False, 2.5)
+    assert (fourth.host, fourth.port, fourth.name) == ("::1", 25, "smtp://[::1]:25")
+    assert second.name == "smtps://mailer@example.com@relay.example.com:465"
+    assert "p@ss" not in repr(second) and "p@ss" not in second.name
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("", "is empty"),
+    (" , ", "is empty"),
+    ("http://relay.example.com", "smtp:// or smtps://"),
+    ("relay.example.com:25", "smtp:// or smtps://"),
+    ("smtp://", "host is missing"),
+    ("smtp://relay.example.com:99999", "bad port"),
+    ("smtp://relay.example.com:0", "port 0"),
+    ("smtp://relay.example.com:twentyfive", "bad port"),
+    ("smtp://relay.example.com/mail", "no path"),
+    ("smtp://user@relay.example.com?starttls=1", "both a user name and a password"),
+    ("smtp://user:s3cret@relay.example.com", "clear text"),
+    ("smtps://relay.example.com?starttls=1", "starttls=1 applies to smtp:// only"),
+    ("smtp://relay.example.com?starttls=perhaps", "starttls='perhaps' must be 1 or 0"),
+    ("smtp://relay.example.com?max_connections=0", "max_connections"),
+    ("smtp://relay.example.com?max_connections=many", "max_connections"),
+    ("smtp://relay.example.com?max_connections=101", "max_connections"),
+    ("smtp://relay.example.com?rate=fast", "rate 'fast'"),
+    ("smtp://relay.example.com?rate=10/w", "rate '10/w'"),
+    ("smtp://relay.example.com?timeout=0", "timeout"),
+    ("smtp://relay.example.com?timeout=soon", "timeout"),
+    ("smtp://relay.example.com?pool=3", "unknown option 'pool'"),
+    ("smtp://relay.example.com?rate=1&rate=2", "given twice"),
+    ("smtp://a.example.com smtp://a.example.com:25", "twice"),
+])
+def test_parse_relays_explains_what_is_wrong(text, problem):
+    with pytest.raises(RelayConfigError, match="SENDMILL_SMTP_URL") as error:
+        parse_relays(text)
+    assert problem in str(error.value)
+
+
+def test_a_bad_relay_is_reported_by_position_without_its_password():
+    with pytest.raises(RelayConfigError) as error:
+        parse_relays("smtp://127.0.0.1 smtps://me:hunter2@relay.example.com?rate=lots")
+    assert "relay 2" in str(error.value) and "hunter2" not in str(error.value)
+    assert "me:***@relay.example.com" in str(error.value)
+
+
+def test_credentials_in_clear_text_are_allowed_on_loopback_only():
+    assert parse_relays("smtp://u:p@127.0.0.1:2525 smtp://u:p@localhost:2526")[0].username == "u"
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, status", [(250, SENT), (251, SENT), (421, TEMPORARY), (450, TEMPORARY),
+                                          (452, TEMPORARY), (550, PERMANENT), (554, PERMANENT),
+                                          (354, TEMPORARY)])
+def test_reply_classes(code, status):
+    assert classify(code) == status
+
+
+@pytest.mark.parametrize("code, text, throttling", [
+    (421, "4.4.2 closing connection", True),
+    (451, "4.3.0 local error", True),
+    (450, "4.7.1 Client host rejected: too many connections", True),
+    (452, "4.5.3 Rate limit exceeded, slow down", True),
+    (450, "4.2.1 mailbox busy, try again later", False),
+    (452, "4.2.2 quota exceeded; separate mailbox moderated", False),
+    (452, "4.2.2 mailbox full", False),
+    (550, "5.7.1 too many recipients", False),       # permanent replies never slow the relay down
+])
+def test_throttling_replies(code, text, throttling):
+    assert is_throttling(code, text) is throttling
+
+
+def test_data_payload_dot_stuffs_and_normalises_line_ends():
+    assert data_payload(b"a\r\n.b\r\n.\r\n") == b"a\r\n..b\r\n..\r\n.\r\n"
+    assert data_payload(b".x\nbare lf\rbare cr") == b"..x\r\nbare lf\r\nbare cr\r\n.\r\n"
+    assert data_payload(b"") == b"\r\n.\r\n"
+
+
+# -- delivery -------------------------------------------------------------------------------
+
+def test_message_arrives_byte_exact_with_the_right_envelope(smtp_server):
+    server = smtp_server()
+    with make_pool(url_of(server)) as pool:
+        result = pool.send("bounce+12.34@bounces.example.com", "alice@example.org", MESSAGE)
+    assert result.status == SENT and result.code == 250 and result.text == "2.0.0 queued"
+    assert result.relay == f"smtp://127.0.0.1:{server.port}" and not result.maybe_sent
+    [received] = server.handler.messages
+    assert received.content == MESSAGE
+    assert (received.mail_from, received.rcpt_tos) == ("bounce+12.34@bounces.example.com", ["alice@example.org"])
+    assert f"SIZE={len(data_payload(MESSAGE))}" in received.mail_options
+
+
+def test_null_sender_and_8bit_and_international_addresses(smtp_server):
+    server = smtp_server()
+    body = "Subject: Grüße\r\n\r\nÄpfel\r\n".encode("utf-8")
+    with make_pool(url_of(server)) as pool:
+        assert pool.send("", "alice@example.org", MESSAGE).status == SENT
+        assert pool.send("news@example.com", "jürgen@exämple.de", body).status == SENT
+    bounce, german = server.handler.messages
+    assert bounce.mail_from == "<>"              # aiosmtpd's spelling of the null reverse-path
+    assert german.content == body and german.rcpt_tos == ["jürgen@exämple.de"]
+    assert "BODY=8BITMIME" in german.mail_options and "SMTPUTF8" in german.mail_options
+
+
+@pytest.mark.parametrize("recipient", ["alice", "@example.org", "alice@", "a b@example.org",
+                                       "alice@example.org>\r\nRCPT TO:<mallory@example.net",
+                                       "x" * 250 + "@example.org"])
+def test_an_impossible_address_is_permanent_and_never_reaches_the_relay(smtp_server, recipient):
+    server = smtp_server()
+    with make_pool(url_of(server)) as pool:
+        result = pool.send("news@example.com", recipient, MESSAGE)
+    assert (result.status, result.code, result.relay) == (PERMANENT, None, None)
+    assert "invalid address" in result.text and not server.handler.peers
+
+
+def test_one_connection_carries_many_messages(smtp_server):
+    server = smtp_server()
+    with make_pool(url_of(server)) as pool:
+        results = [pool.send("news@example.com", f"user{i}@example.org", msg(i)) for i in range(10)]
+        assert pool.status()[0]["open"] == 1 and pool.status()[0]["connections_opened"] == 1
+    assert {r.status for r in results} == {SENT}
+    assert len(server.handler.peers) == 1 and len({m.peer for m in server.handler.messages}) == 1
+    assert server.handler.rsets == 0            # a completed DATA already ends the transaction
+    assert [m.rcpt_tos[0] for m in server.handler.messages] == [f"user{i}@example.org" for i in range(10)]
+
+
+def test_rset_after_a_half_done_transaction_and_before_reusing_an_idle_session(smtp_server):
+    server = smtp_server()
+    clock = FakeClock()
+    with make_pool(url_of(server), clock, probe_idle=2.0) as pool:
+        assert pool.send("news@example.com", "alice@example.org", msg(1)).status == SENT
+        server.handler.rcpt = ["550 5.1.1 no such user"]
+        assert pool.send("news@example.com", "nobody@example.org", msg(2)).status == PERMANENT
+        assert server.handler.rsets == 0
+        # Without RSET the server would still hold the MAIL FROM and answer "503 nested MAIL command".
+        assert pool.send("news@example.com", "bob@example.org", msg(3)).status == SENT
+        assert server.handler.rsets == 1
+        clock.advance(1.9)
+        assert pool.send("news@example.com", "carol@example.org", msg(4)).status == SENT
+        assert server.handler.rsets == 1
+        clock.advance(2.1)                       # idle long enough to deserve a liveness probe
+        assert pool.send("news@example.com", "dave@example.org", msg(5)).status == SENT
+        assert server.handler.rsets == 2
+    assert len(server.handler.peers) == 1 and len(server.handler.messages) == 4
+
+
+def test_close_quits_idle_connections(smtp_server):
+    server = smtp_server()
+    pool = make_pool(url_of(server))
+    pool.send("news@example.com", "alice@example.org", MESSAGE)
+    pool.close()
+    assert pool.status()[0]["open"] == 0 and pool.status()[0]["idle"] == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.send("news@example.com", "alice@example.org", MESSAGE)
+
+
+@pytest.mark.parametrize("stage", ["mail", "rcpt", "data"])
+def test_a_5xx_reply_is_permanent_and_the_connection_stays_usable(smtp_server, stage):
+    server = smtp_server()
+    setattr(server.handler, stage, ["550 5.1.1 <alice@example.org>: user unknown"])
+    with make_pool(url_of(server)) as pool:
+        failed = pool.send("news@example.com", "alice@example.org", msg(1))
+        delivered = pool.send("news@example.com", "bob@example.org", msg(2))
+        rate = pool.relay_limiter.rate(failed.relay)
+    assert (failed.status, failed.code, failed.text) == (PERMANENT, 550, "5.1.1 <alice@example.org>: user unknown")
+    assert delivered.status == SENT and rate is None     # a bounce is no reason to slow down
+    assert [m.rcpt_tos for m in server.handler.messages] == [["bob@example.org"]]
+    assert len(server.handler.peers) == 1
+
+
+def test_451_throttling_is_temporary_and_halves_the_relays_rate(smtp_server):
+    server = smtp_server()
+    server.handler.rcpt = ["451 4.7.1 Rate limit exceeded, try again later"]
+    clock = FakeClock()
+    with make_pool(url_of(server, query="rate=50/s&timeout=5"), clock) as pool:
+        result = pool.send("news@example.com", "alice@example.org", msg(1))
+        assert (result.status, result.code) == (TEMPORARY, 451)
+        assert pool.relay_limiter.rate(result.relay) == 25
+        clock.advance(15)
+        assert pool.send("news@example.com", "bob@example.org", msg(2)).status == SENT
+        assert pool.relay_limiter.rate(result.relay) == pytest.approx(25 + 50 / 60 * 15)   # additive increase
+        assert len(server.handler.peers) == 1     # a 451 leaves the session open
+        assert pool.snapshot()["relays"]["buckets"][result.relay]["rate"] == pytest.approx(37.5)
+
+
+def test_421_is_temporary_closes_the_session_and_slows_an_unlimited_relay(smtp_server):
+    server = smtp_server()
+    clock = FakeClock()
+    with make_pool(url_of(server), clock) as pool:
+        for i in range(20):                       # 20 messages + the one refused within this second
+            pool.send("news@example.com", f"user{i}@example.org", msg(i))
+        server.handler.data = ["421 4.7.0 Too many messages, closing connection"]
+        result = pool.send("news@example.com", "late@example.org", msg(99))
+        assert (result.status, result.code) == (TEMPORARY, 421)
+        assert pool.relay_limiter.rate(result.relay) == pytest.approx(10.5)   # half the observed 21/s
+        assert pool.status()[0]["open"] == 0      # a 421 means the server hangs up: never reuse it
+        assert pool.send("news@example.com", "late@example.org", msg(99)).status == SENT
+    assert len(server.handler.peers) == 2
+
+
+def test_the_pool_paces_a_relay_and_a_domain_without_really_sleeping(smtp_server):
+    server = smtp_server()
+    clock = FakeClock()
+    domains = RateLimiter(clock=clock, sleep=clock.sleep)
+    domains.set_rate("slow.example", 1)
+    with make_pool(url_of(server, query="rate=10/s&timeout=5"), clock, domain_limiter=domains) as pool:
+        started = time.monotonic()
+        for i in range(12):
+            assert pool.send("news@example.com", f"user{i}@fast.example", msg(i)).status == SENT
+        assert clock.slept == pytest.approx([0.1, 0.1])       # 10 from the bucket, then 10 per second
+        clock.slept.clear()
+        for i in range(3):
+            pool.send("news@example.com", f"user{i}@slow.example", msg(i))
+        # The relay's last 0.1 s of debt, then the domain's 1/s (the relay has refilled meanwhile).
+        assert clock.slept == pytest.approx([0.1, 0.9, 1.0])
+        assert time.monotonic() - started < 5
+    assert len(server.handler.messages) == 15
+
+
+def test_failover_to_the_next_relay_while_the_first_cools_down(smtp_server):
+    closed_port = free_port()
+    backup = smtp_server()
+    clock = FakeClock()
+    pool = make_pool(f"smtp://127.0.0.1:{closed_port}?timeout=5, {url_of(backup)}", clock, cooldown=30)
+    with pool:
+        first = pool.send("news@example.com", "alice@example.org", msg(1))
+        assert first.status == SENT and first.relay == f"smtp://127.0.0.1:{backup.port}"
+        primary = pool.status()[0]
+        assert primary["down"] and "ConnectionRefused" in primary["down_reason"]
+
+        primary_server = smtp_server(port=closed_port)        # the primary comes back...
+        clock.advance(29)
+        assert pool.send("news@example.com", "bob@example.org", msg(2)).relay.endswith(f":{backup.port}")
+        clock.advance(2)                                        # ...and is used again after the cool-down
+        assert pool.send("news@example.com", "carol@example.org", msg(3)).relay.endswith(f":{closed_port}")
+    assert [m.rcpt_tos for m in backup.handler.messages] == [["alice@example.org"], ["bob@example.org"]]
+    assert [m.rcpt_tos for m in primary_server.handler.messages] == [["carol@example.org"]]
+
+
+def test_when_every_relay_is_down_the_result_is_temporary_and_says_why():
+    ports = [free_port(), free_port()]
+    with make_pool(" ".join(f"smtp://127.0.0.1:{p}?timeout=5" for p in ports)) as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+        again = pool.send("news@example.com", "alice@example.org", MESSAGE)
+    assert (result.status, result.code, result.relay) == (TEMPORARY, None, None)
+    assert "no SMTP relay available" in result.text and all(str(p) in result.text for p in ports)
+    assert again.status == TEMPORARY
+
+
+def test_a_relay_that_never_greets_times_out_and_fails_over(smtp_server):
+    backup = smtp_server()
+    with socket.socket() as silent:            # accepts TCP connections (backlog) but never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent_port = silent.getsockname()[1]
+        with make_pool(f"smtp://127.0.0.1:{silent_port}?timeout=0.3 {url_of(backup)}") as pool:
+            started = time.monotonic()
+            result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+            assert time.monotonic() - started < 3
+            assert result.status == SENT and result.relay.endswith(f":{backup.port}")
+            assert pool.status()[0]["down"]
+
+
+def test_a_non_220_greeting_marks_the_relay_down(smtp_server):
+    backup = smtp_server()
+    with socket.socket() as grumpy:                # answers every connection with 554 and hangs up
+        grumpy.bind(("127.0.0.1", 0))
+        grumpy.listen(8)
+
+        def greet():
+            conn, _ = grumpy.accept()
+            with conn:
+                conn.sendall(b"554 5.3.2 no service for you\r\n")
+                conn.recv(100)
+
+        thread = threading.Thread(target=greet, daemon=True)
+        thread.start()
+        with make_pool(f"smtp://127.0.0.1:{grumpy.getsockname()[1]}?timeout=5 {url_of(backup)}") as pool:
+            result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+            assert result.status == SENT and result.relay.endswith(f":{backup.port}")
+            assert pool.status()[0]["down_reason"].startswith("554 5.3.2")
+        thread.join(5)
+
+
+def test_a_connection_dropped_mid_session_is_replaced_and_the_message_sent_once(smtp_server):
+    server = smtp_server()
+    with make_pool(url_of(server)) as pool:
+        pool.send("news@example.com", "alice@example.org", msg(1))
+        server.handler.rcpt = [Handler.DROP]       # the relay vanishes when our RCPT TO arrives
+        result = pool.send("news@example.com", "bob@example.org", msg(2))
+    assert result.status == SENT and not result.maybe_sent
+    assert [m.rcpt_tos for m in server.handler.messages] == [["alice@example.org"], ["bob@example.org"]]
+    assert len(server.handler.peers) == 2
+
+
+def test_a_session_the_server_closed_while_idle_fails_the_probe_and_is_replaced(smtp_server):
+    server = smtp_server()
+    server.handler.close_after_data = True
+    clock = FakeClock()
+    with make_pool(url_of(server), clock) as pool:
+        for i in range(3):
+            assert pool.send("news@example.com", f"user{i}@example.org", msg(i)).status == SENT
+            time.sleep(0.05)
+            clock.advance(5)
+        assert pool.status()[0]["connections_opened"] == 3
+    assert len(server.handler.messages) == 3 and len(server.handler.peers) == 3
+
+
+def test_a_session_closed_right_after_its_last_message_costs_a_reconnect_not_a_message(smtp_server):
+    server = smtp_server(timeout=0.2)           # aiosmtpd hangs up on clients idle for 0.2 s
+    with make_pool(url_of(server)) as pool:     # the fake clock stands still: no probe, MAIL finds out
+        assert pool.send("news@example.com", "alice@example.org", msg(1)).status == SENT
+        time.sleep(0.5)
+        result = pool.send("news@example.com", "bob@example.org", msg(2))
+    assert result.status == SENT and not result.maybe_sent
+    assert len(server.handler.messages) == 2 and len(server.handler.peers) == 2
+
+
+def test_a_421_on_the_first_command_of_a_reused_session_is_a_stale_session(smtp_server):
+    server = smtp_server()
+    with make_pool(url_of(server)) as pool:
+        pool.send("news@example.com", "alice@example.org", msg(1))
+        server.handler.mail = ["421 4.4.2 relay.test Error: timeout exceeded"]
+        result = pool.send("news@example.com", "bob@example.org", msg(2))
+        assert result.status == SENT and pool.relay_limiter.rate(result.relay) is None
+        server.handler.mail = ["421 4.7.0 slow down"] * 2   # a fresh session says it too: that is throttling
+        result = pool.send("news@example.com", "carol@example.org", msg(3))
+        assert (result.status, result.code) == (TEMPORARY, 421)
+        assert pool.relay_limiter.rate(result.relay) is not None
+    assert [m.rcpt_tos for m in server.handler.messages] == [["alice@example.org"], ["bob@example.org"]]
+
+
+def test_a_connection_lost_after_the_message_was_transmitted_is_never_resent(smtp_server):
+    server = smtp_server()
+    server.handler.data = [Handler.DROP]
+    with make_pool(url_of(server)) as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+        assert (result.status, result.code, result.maybe_sent) == (TEMPORARY, None, True)
+        assert "may have been delivered" in result.text
+        assert pool.status()[0]["open"] == 0 and not pool.status()[0]["down"]
+        assert pool.send("news@example.com", "bob@example.org", msg(2)).status == SENT
+    assert [m.rcpt_tos for m in server.handler.messages] == [["alice@example.org"], ["bob@example.org"]]
+
+
+def test_a_relay_that_keeps_dropping_gives_up_after_one_retry(smtp_server):
+    server = smtp_server()
+    server.handler.mail = [Handler.DROP, Handler.DROP]
+    with make_pool(url_of(server)) as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+    assert (result.status, result.code, result.maybe_sent) == (TEMPORARY, None, False)
+    assert "connection lost during MAIL FROM" in result.text and not server.handler.messages
+
+
+def test_four_threads_share_a_pool_and_deliver_each_message_exactly_once(smtp_server):
+    server = smtp_server()
+    results = []
+    lock = threading.Lock()
+    with SmtpPool(parse_relays(url_of(server, query="max_connections=2&timeout=10")), helo="client.test") as pool:
+        def worker(w):
+            for i in range(50):
+                result = pool.send("news@example.com", f"w{w}-{i}@example.org", msg(w * 1000 + i))
+                with lock:
+                    results.append(result)
+
+        threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        status = pool.status()[0]
+    assert len(results) == 200 and {r.status for r in results} == {SENT}
+    recipients = [m.rcpt_tos[0] for m in server.handler.messages]
+    assert len(recipients) == 200 and len(set(recipients)) == 200
+    assert {m.content for m in server.handler.messages} == {msg(w * 1000 + i) for w in range(4) for i in range(50)}
+    assert status["connections_opened"] <= 2 and len(server.handler.peers) <= 2
+
+
+def test_state_persists_across_pools(smtp_server):
+    server = smtp_server()
+    server.handler.data = ["421 4.3.2 slow down"]
+    with make_pool(url_of(server, query="rate=20/s&timeout=5")) as pool:
+        name = pool.send("news@example.com", "alice@example.org", MESSAGE).relay
+        saved = pool.snapshot()
+    with make_pool(url_of(server, query="rate=20/s&timeout=5")) as restarted:
+        restarted.restore(saved)
+        assert restarted.relay_limiter.rate(name) == 10
+        restarted.restore({"nonsense": True})
+        assert restarted.relay_limiter.rate(name) == 10
+
+
+# -- TLS and authentication -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=relay.test", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+def accept(user, password):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == \
+            (user.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)      # handled=False: aiosmtpd sends the 535
+    return authenticator
+
+
+def test_smtps_implicit_tls(smtp_server, certificate):
+    server = smtp_server(ssl_context=certificate)
+    with make_pool(url_of(server, "smtps", "verify=0&timeout=5")) as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+    assert result.status == SENT and server.handler.messages[0].content == MESSAGE
+
+
+def test_starttls_with_login(smtp_server, certificate):
+    server = smtp_server(tls_context=certificate, require_starttls=True, auth_required=True,
+                         authenticator=accept("mailer", "s3cr:et"))
+    url = f"smtp://mailer:s3cr%3Aet@127.0.0.1:{server.port}?starttls=1&verify=0&timeout=5"
+    with make_pool(url) as pool:
+        results = [pool.send("news@example.com", f"user{i}@example.org", msg(i)) for i in range(3)]
+    assert {r.status for r in results} == {SENT} and len(server.handler.messages) == 3
+
+
+def test_a_wrong_password_takes_the_relay_out_instead_of_bouncing_mail(smtp_server, certificate):
+    server = smtp_server(tls_context=certificate, require_starttls=True, auth_required=True,
+                         authenticator=accept("mailer", "right"))
+    with make_pool(f"smtp://mailer:wrong@127.0.0.1:{server.port}?starttls=1&verify=0&timeout=5") as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+        assert result.status == TEMPORARY and pool.status()[0]["down_reason"].startswith("535")
+    assert not server.handler.messages
+
+
+def test_an_unverifiable_certificate_is_refused_by_default(smtp_server, certificate):
+    server = smtp_server(ssl_context=certificate)
+    with make_pool(url_of(server, "smtps")) as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+        assert result.status == TEMPORARY and "CERTIFICATE_VERIFY_FAILED" in pool.status()[0]["down_reason"]
+    assert not server.handler.messages
+
+
+def test_starttls_is_never_downgraded_to_clear_text(smtp_server):
+    server = smtp_server()                       # offers no STARTTLS
+    with make_pool(url_of(server, query="starttls=1&timeout=5")) as pool:
+        result = pool.send("news@example.com", "alice@example.org", MESSAGE)
+        assert result.status == TEMPORARY and "STARTTLS" in pool.status()[0]["down_reason"]
+    assert not server.handler.messages
