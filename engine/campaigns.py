@@ -179,7 +179,8 @@ class CampaignService:
     def _apply_audience(self, actor: Actor, campaign: Campaign, changes: dict) -> None:
         if changes.get("rules_json_bundle") is not None:
             # The bundle wins over list targeting; the lists given alongside it are ignored.
-            self._check_bundle_lists(actor, changes["rules_json_list_ids"])
+            # Full criteria validation (fields, operators, list ownership) before it is stored.
+            self.uow.audience.validate_bundle(actor.id, changes["rules_json_bundle"])
             campaign.rules_json_bundle = changes["rules_json_bundle"]
             return
         for key, excluded in (("recipients", False), ("excluded_recipients", True)):
@@ -196,13 +197,13 @@ class CampaignService:
                 campaign.rules_json_bundle = ""
 
     def _check_refs(self, actor: Actor, refs: list[RecipientRef]) -> None:
-        self._check_bundle_lists(actor, [r.list_id for r in refs])
+        self._check_lists_owned(actor, [r.list_id for r in refs])
         for ref in refs:
             if ref.segment_id and self.s.scalar(select(Segment.id).where(
                     Segment.id == ref.segment_id, Segment.list_id == ref.list_id)) is None:
                 raise InvalidRecipients(f"segment {ref.segment_id} does not belong to list {ref.list_id}")
 
-    def _check_bundle_lists(self, actor: Actor, list_ids) -> None:
+    def _check_lists_owned(self, actor: Actor, list_ids) -> None:
         wanted = set(list_ids)
         if not wanted:
             return

@@ -88,3 +88,8 @@ class UnitOfWork:
     def audience(self):
         from engine.audience.service import AudienceService
         return AudienceService(self)
+
+    @cached_property
+    def events(self):
+        from engine.events import EventService
+        return EventService(self)

@@ -3,6 +3,22 @@ from __future__ import annotations
 
 import re
 
+# ID columns are 32-bit INTEGERs on PostgreSQL and MariaDB: a larger number names nothing, and
+# binding it would fail inside the database ("integer out of range") instead of matching nothing.
+MAX_ID = 2**31 - 1
+
+
+def as_id(value) -> int | None:
+    """A positive row ID from an int or a digit string, or None when it cannot name a row."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, (int, str)) else ""
+    if not re.fullmatch(r"\d{1,10}", text):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 

@@ -10,6 +10,7 @@ from protocol.dispatch import BAD_JSON, Dispatcher, hard_failure
 from protocol.registry import COMMANDS
 from protocol.render import render
 from protocol.request import BadJsonBody, parse_parameters
+from protocol.tracking import bp as tracking_blueprint
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
@@ -20,6 +21,7 @@ def create_app(engine: Engine | None = None) -> Flask:
     engine = engine or bootstrap()
     dispatcher = Dispatcher(engine, COMMANDS)
     app.extensions["sendmill.engine"] = engine
+    app.register_blueprint(tracking_blueprint)
     logging.getLogger("sendmill").setLevel(logging.INFO)
 
     @app.route("/api.php", methods=["GET", "POST"])
@@ -30,6 +32,10 @@ def create_app(engine: Engine | None = None) -> Flask:
                                       request.get_data() if _is_json() else None)
         except BadJsonBody as exc:
             return render(hard_failure(BAD_JSON, f"The request body is not valid JSON: {exc}").payload)
+        # Uploaded files (multipart) reach commands as file objects under their lower-cased field
+        # name, e.g. Subscribers.Import's ImportFile; werkzeug spools big ones to disk.
+        for name, upload in (request.files.items() if not _is_json() else ()):
+            params.setdefault(name.lower(), upload)
         outcome = dispatcher.dispatch(params, ip=request.remote_addr or "")
         response_format = params.get("responseformat")
         callback = params.get("jsonpcallback")

@@ -88,10 +88,16 @@ class Dispatcher:
                     return scalar_failure(NOT_PERMITTED, exc.message)
                 if code is None:
                     raise
-                return command_failure(command, code, exc.detail)
+                failure = command_failure(command, code, exc.detail)
+                # Keys some codes carry beside ErrorCode (e.g. CampaignStatus on Campaign.Recipients.Get).
+                failure.payload.update(getattr(exc, "extra", None) or {})
+                return failure
             except P.ParamError as exc:
                 uow.rollback()
-                return command_failure(command, exc.code, exc.message)
+                failure = command_failure(command, exc.code, exc.message)
+                # Keys some codes carry beside ErrorCode (e.g. ErrorCustomFieldID on Subscriber.Subscribe).
+                failure.payload.update(getattr(exc, "extra", None) or {})
+                return failure
             uow.commit()
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)

@@ -82,11 +82,16 @@ class Text(LegacyField):
         return text
 
 
+# Integer columns are 32-bit on PostgreSQL and MariaDB. A field without an explicit range gets
+# theirs, so a big number earns the field's code instead of "integer out of range" (100005).
+INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
 class Int(LegacyField):
     def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.min_value = min_value
-        self.max_value = max_value
+        self.min_value = INT32_RANGE[0] if min_value is None else min_value
+        self.max_value = INT32_RANGE[1] if max_value is None else max_value
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         if isinstance(value, bool):
@@ -94,6 +99,10 @@ class Int(LegacyField):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, int):
+            # The same bound as the 18-digit text rule: a JSON number must not reach the database
+            # as an integer no column can hold.
+            if abs(value) >= 10**18:
+                raise ValidationError("must be a whole number")
             number = value
         else:
             text = self._scalar_text(value).strip()
@@ -107,11 +116,14 @@ class Int(LegacyField):
         return number
 
 
+from engine.validation import MAX_ID  # noqa: E402 - the one bound for row IDs
+
+
 class Id(Int):
     """A positive integer identifier (numeric strings accepted)."""
 
     def __init__(self, **kwargs):
-        super().__init__(min_value=1, max_value=2**63 - 1, **kwargs)
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class Bool(LegacyField):
@@ -158,7 +170,7 @@ class IdList(LegacyField):
             text = str(item).strip()
             if not text:
                 continue
-            if not re.fullmatch(r"\d{1,18}", text) or int(text) < 1:
+            if not re.fullmatch(r"\d{1,18}", text) or not 1 <= int(text) <= MAX_ID:
                 raise ValidationError(f"'{text}' is not a valid ID")
             if int(text) not in ids:
                 ids.append(int(text))

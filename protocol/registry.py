@@ -6,6 +6,8 @@ from protocol.commands import campaigns, sessions
 from protocol.commands import emails, tags
 from protocol.commands import scheduling
 from protocol.commands import accounts, apikeys
+from protocol.commands import audience, segments
+from protocol.commands import custom_fields, lists, subscribers, suppression
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -27,4 +29,10 @@ COMMANDS = index(
     scheduling.COMMANDS,
     accounts.COMMANDS,
     apikeys.COMMANDS,
+    segments.COMMANDS,
+    audience.COMMANDS,
+    lists.COMMANDS,
+    custom_fields.COMMANDS,
+    subscribers.COMMANDS,
+    suppression.COMMANDS,
 )

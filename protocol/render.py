@@ -28,7 +28,7 @@ def render(payload: dict, *, response_format: str = "JSON", jsonp: str | None = 
            status: int = 200, headers: dict | None = None) -> Response:
     if response_format == "XML":
         body, mimetype = to_xml(payload), "text/xml"
-    elif jsonp and JS_IDENTIFIER.match(jsonp) and len(jsonp) <= 128:
+    elif jsonp and JS_IDENTIFIER.fullmatch(jsonp) and len(jsonp) <= 128:  # fullmatch: "$" allows a final \n
         body, mimetype = f"{jsonp}({to_json(payload)});", "application/javascript"
     else:
         body, mimetype = to_json(payload), "application/json"

@@ -8,11 +8,11 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
-# PHP's max_input_nesting_level: deeper bracket or JSON nesting is refused, not recursed into.
-MAX_NESTING = 64
 # PHP's max_input_nesting_level: deeper input is dropped (form) or refused (JSON) instead of
 # being walked recursively, which would overflow the stack and answer HTTP 500.
 MAX_NESTING = 64
+# PHP turns only canonical integer keys into list indexes: "00" stays a string key.
+_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")  # canonical PHP integer keys only ("00" stays a string key)
 
 
 class BadJsonBody(ValueError):
@@ -99,7 +99,7 @@ def _lists_from_indexes(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     converted = {k: _lists_from_indexes(v) for k, v in value.items()}
-    if converted and all(k.isdigit() for k in converted) and \
+    if converted and all(_INDEX.fullmatch(k) for k in converted) and \
             sorted(int(k) for k in converted) == list(range(len(converted))):
         return [converted[str(i)] for i in range(len(converted))]
     return converted
@@ -107,11 +107,17 @@ def _lists_from_indexes(value: Any) -> Any:
 
 def _drop_empty(value: Any) -> Any:
     if isinstance(value, dict):
-        cleaned = {k: _drop_empty(v) for k, v in value.items()}
+        cleaned = {_no_nul(k): _drop_empty(v) for k, v in value.items()}
         return {k: v for k, v in cleaned.items() if not _is_empty(v)}
     if isinstance(value, list):
         return [v for v in (_drop_empty(v) for v in value) if not _is_empty(v)]
-    return value
+    return _no_nul(value)
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL (binding one fails inside the database), and no legacy
+    # value means anything by it: drop it here, once, for every command.
+    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 def _is_empty(value: Any) -> bool:

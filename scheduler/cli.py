@@ -90,11 +90,14 @@ def serve(bind: str, workers: int):
 @main.command("tick")
 @click.option("--dry-run", is_flag=True, help="do the work in a transaction that is rolled back; write nothing")
 @click.option("-v", "--verbose", is_flag=True, help="log every decision (which campaign starts, why) to stderr")
-def tick_command(dry_run: bool, verbose: bool):
+@click.option("--send-budget", default=50.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="then deliver for up to this many seconds through SENDMILL_SMTP_URL (0: schedule only)")
+def tick_command(dry_run: bool, verbose: bool, send_budget: float):
     """One scheduler pass; run it every minute from cron (overlapping runs on several hosts are safe).
 
     Closes instances whose recipients are all processed, computes the next send time of armed
-    campaigns, and starts the due ones (writing their delivery ledger). It never sends mail itself.
+    campaigns, and starts the due ones (writing their delivery ledger). Then it delivers for up to
+    --send-budget seconds, like `sendmill worker` (skipped when SENDMILL_SMTP_URL is not set).
     """
     import logging
 
@@ -102,7 +105,16 @@ def tick_command(dry_run: bool, verbose: bool):
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    click.echo(tick(_engine(), dry_run=dry_run).line())
+    engine = _engine()
+    click.echo(tick(engine, dry_run=dry_run).line())
+    if dry_run or send_budget <= 0:
+        return
+    if not os.environ.get("SENDMILL_SMTP_URL"):
+        # Scheduling-only installations (separate `sendmill worker` hosts) keep their one-line output.
+        logging.getLogger("sendmill.delivery").info("not sending: SENDMILL_SMTP_URL is not set")
+        return
+    summary = _deliver(engine, budget=send_budget, batch=200, lease=300.0, quiet=True)
+    click.echo(f"send: {summary.line()}")
 
 
 @main.command("schedule")
@@ -230,6 +242,136 @@ def audience_command(campaign_id: int, sample: int):
         click.echo("SQL (values inlined for reading):")
         click.echo(result.sql)
 
+
+def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool):
+    import signal
+    from datetime import timedelta
+
+    from engine.delivery.runner import DeliveryRunner, smtp_transport_from_env
+    from engine.delivery.transport import RelayConfigError
+
+    try:
+        transport = smtp_transport_from_env()
+    except RelayConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def progress(summary):
+        if not quiet:
+            click.echo(f"batch {summary.batches}: {summary.line()}")
+
+    runner = DeliveryRunner(engine, transport, batch_size=batch, lease=timedelta(seconds=lease), progress=progress)
+    # SIGTERM / Ctrl-C: finish the message in flight, hand the rest of the batch back, then stop.
+    signal.signal(signal.SIGTERM, runner.stop)
+    signal.signal(signal.SIGINT, runner.stop)
+    try:
+        return runner.run_once(budget)
+    finally:
+        transport.close()
+
+
+@main.command("worker")
+@click.option("--budget", default=3600.0, show_default=True, type=click.FloatRange(0.1, 86400),
+              help="stop after this many seconds (the batch in flight is handed back)")
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 10_000),
+              help="recipients claimed per batch")
+@click.option("--lease", default=300.0, show_default=True, type=click.FloatRange(1, 86400),
+              help="seconds a claimed batch stays reserved; a crashed worker's rows become 'unknown' after it")
+def worker_command(budget: float, batch: int, lease: float):
+    """Deliver the pending recipients of Sending campaigns through SENDMILL_SMTP_URL.
+
+    Runs until nothing is left to claim or the budget is spent; each recipient is sent at most
+    once, even across crashes (a message whose outcome was lost is marked 'unknown', not resent).
+    """
+    engine = _engine()
+    summary = _deliver(engine, budget=budget, batch=batch, lease=lease, quiet=False)
+    reason = "nothing left to send" if summary.idle else "budget spent"
+    click.echo(f"worker done ({reason}): {summary.line()}")
+
+
+EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75   # sysexits.h: what an MTA pipe transport understands
+
+
+@main.command("bounce")
+@click.option("--recipient", "recipients", multiple=True, metavar="ADDRESS",
+              help="envelope recipient (default: ORIGINAL_RECIPIENT / RECIPIENT from the MTA's environment)")
+@click.pass_context
+def bounce_command(ctx, recipients: tuple[str, ...]):
+    """Record the bounce or complaint piped on stdin (Postfix pipe(8), Exim pipe transport).
+
+    Exit 0 when handled (also when the message reports nothing we act on), 65 when it is not an
+    email message or is too large (the MTA returns it), 75 when recording failed (the MTA retries).
+    """
+    from email.parser import BytesHeaderParser
+
+    from engine.inbound import MessageTooLarge, read_message_from_stdin
+
+    try:
+        message = read_message_from_stdin(recipients=list(recipients) or None)
+    except MessageTooLarge as exc:
+        click.echo(f"sendmill bounce: {exc}", err=True)
+        ctx.exit(EX_DATAERR)
+    if not message.data.strip() or not BytesHeaderParser().parsebytes(message.data).keys():
+        click.echo("sendmill bounce: stdin holds no email message", err=True)
+        ctx.exit(EX_DATAERR)
+    try:
+        engine = _engine()
+        with engine.uow() as uow:
+            found, recorded = uow.events.record_message(message.data, message.rcpt_tos)
+            uow.commit()
+    except Exception as exc:   # the database is away or locked: keep the message queued at the MTA
+        click.echo(f"sendmill bounce: could not record the message, retry later: {exc}", err=True)
+        ctx.exit(EX_TEMPFAIL)
+    click.echo(f"{found} event(s) found, {recorded} recorded")
+    ctx.exit(EX_OK)
+
+
+def inbound_server(engine, host: str, port: int, *, domains=(), addresses=()):
+    """An InboundServer (not started) that records every accepted message through EventService."""
+    import logging
+
+    from engine.bounces import verp_decoder
+    from engine.inbound import InboundServer
+
+    log = logging.getLogger("sendmill.inbound")
+
+    def on_message(message) -> None:
+        # Raising makes the server answer 451, so the sending MTA keeps the message and retries.
+        with engine.uow() as uow:
+            found, recorded = uow.events.record_message(message.data, message.rcpt_tos, ip=message.peer or "")
+            uow.commit()
+        log.info("%s: %d event(s), %d recorded", message.peer, found, recorded)
+
+    with engine.uow() as uow:
+        decode = verp_decoder(uow.events.signer)
+    return InboundServer(host, port, on_message, domains=domains, addresses=addresses,
+                         prefixes=("bounce", "unsubscribe"), decode_verp=decode)
+
+
+@main.command("inbound")
+@click.option("--bind", default="127.0.0.1:2525", show_default=True, help="HOST:PORT to listen on")
+@click.option("--domain", "domains", multiple=True, help="bounce domain to accept (repeatable; default: any)")
+@click.option("--address", "addresses", multiple=True,
+              help="extra mailbox to accept, e.g. a feedback-loop address (repeatable)")
+def inbound_command(bind: str, domains: tuple[str, ...], addresses: tuple[str, ...]):
+    """Receive bounces, complaints and mailto unsubscriptions over SMTP and record them.
+
+    Only `bounce+<token>@` / `unsubscribe+<token>@` addresses with a valid token (and the --address
+    mailboxes) are accepted; every other recipient gets 550, so this never relays.
+    """
+    import logging
+    import signal
+    import threading
+
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter("expected HOST:PORT", param_hint="--bind")
+    logging.basicConfig(level=logging.INFO)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with inbound_server(_engine(), host.strip("[]"), int(port), domains=domains, addresses=addresses) as server:
+        click.echo(f"listening for bounces on {host}:{server.port}")
+        stop.wait()
 
 if __name__ == "__main__":
     main()

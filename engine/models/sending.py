@@ -16,8 +16,10 @@ from engine.db import Base, BigIntPK, Str, UTCDateTime
 INSTANCE_STATES = ("queued", "sending", "done", "canceled")
 OPEN_INSTANCE_STATES = ("queued", "sending")
 # pending → claimed(lease_until, worker) → sent | failed | unknown; skipped = never to be sent
-# (the campaign was canceled first). A claim whose lease expired becomes unknown, never pending:
-# at-most-once on a crash (style.md §6).
+# (the campaign was canceled first, or the address may no longer be mailed). A claim whose lease
+# expired after its message was handed to the relay (message_id written) becomes unknown, never
+# pending: at-most-once on a crash (style.md §6). On a pending row, lease_until is the earliest
+# retry time after a temporary failure (engine/delivery/runner.py).
 DELIVERY_STATES = ("pending", "claimed", "sent", "failed", "unknown", "skipped")
 UNFINISHED_DELIVERY_STATES = ("pending", "claimed")
 

@@ -10,6 +10,13 @@ from engine.db import Base, Str, UTCDateTime, utcnow
 
 SUBSCRIPTION_STATUSES = ("Subscribed", "Unsubscribed", "Opt-In Pending")
 BOUNCE_TYPES = ("Not Bounced", "Soft", "Hard")
+SUBSCRIBER_SOURCES = ("CSVImport", "API", "Webhook", "Manual", "Other", "Unknown")
+FIELD_TYPES = ("Single line", "Paragraph text", "Multiple choice", "Drop down", "Checkboxes",
+               "Hidden field", "Date field", "Time field")
+VALIDATION_METHODS = ("Disabled", "Numbers", "Letters", "Numbers and letters", "Email address", "URL",
+                      "Date", "Time", "Custom")
+VISIBILITIES = ("Public", "User Only", "Hidden")
+SUPPRESSION_SOURCES = ("Administrator", "User", "SPAM complaint", "Hard Bounced", "Unsubscribe")
 
 
 class Subscriber(Base):
@@ -36,6 +43,19 @@ class Subscriber(Base):
     opt_in_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     unsubscription_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     unsubscription_ip: Mapped[str] = mapped_column(Str(64), default="")
+    # Set when the person reported a message as spam: never mailed again from this account
+    # (the audience excludes the address on every list of the owner).
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the opt-out is attributed to (Subscriber.Unsubscribe CampaignID / EmailID / Channel); 0 = none.
+    unsubscription_campaign_id: Mapped[int] = mapped_column(Integer, default=0)
+    unsubscription_email_id: Mapped[int] = mapped_column(Integer, default=0)
+    unsubscription_channel: Mapped[str] = mapped_column(Str(64), default="")
+    # Acquisition source bucket (SUBSCRIBER_SOURCES) and a free reference, as v5.9.x records them.
+    source: Mapped[str] = mapped_column(Str(16), default="API")
+    source_ref: Mapped[str] = mapped_column(Str(64), default="")
+    # Double opt-in: set when a confirmation email must be sent, cleared by delivery once it is.
+    # The partial index idea (WHERE NOT NULL) is not portable, so the column is indexed whole.
+    confirmation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
 
 class CustomField(Base):
@@ -49,12 +69,17 @@ class CustomField(Base):
     name: Mapped[str] = mapped_column(Str(255))
     field_type: Mapped[str] = mapped_column(Str(32), default="Single line")
     default_value: Mapped[str] = mapped_column(Text, default="")
+    # Choice fields: a JSON list of {"label", "value", "selected"} objects, in display order.
     options: Mapped[str] = mapped_column(Text, default="")
     validation_method: Mapped[str] = mapped_column(Str(32), default="Disabled")
     validation_rule: Mapped[str] = mapped_column(Text, default="")
     is_required: Mapped[bool] = mapped_column(Boolean, default=False)
     is_unique: Mapped[bool] = mapped_column(Boolean, default=False)
     visibility: Mapped[str] = mapped_column(Str(16), default="Public")
+    # Personalisation name used instead of CustomField<ID>; "" = none.
+    merge_tag_alias: Mapped[str] = mapped_column(Str(255), default="")
+    # Date fields: the accepted year range "YYYY-YYYY"; "" = any year.
+    years: Mapped[str] = mapped_column(Str(16), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -64,6 +89,11 @@ class SubscriberFieldValue(Base):
     `value_text` holds the value as given (the comparison column for text rules, indexed by
     its first 191 characters on MariaDB); `value_number` and `value_date` hold the parsed forms so
     numeric and date rules compare natively and use an index.
+
+    Filled as follows (engine/custom_fields.py): `value_number` whenever the text is a decimal
+    number; `value_date` for Date fields and for texts of the form YYYY-MM-DD[ HH:MM[:SS]] (UTC
+    midnight for a bare date). Checkbox values are joined with "||||" in `value_text`. A field
+    without a value has no row.
     """
 
     __tablename__ = "subscriber_field_values"
@@ -82,15 +112,27 @@ class SubscriberFieldValue(Base):
     value_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+def _list_scope(context) -> int:
+    return context.get_current_parameters().get("list_id") or 0
+
+
 class Suppression(Base):
     """An address never to be mailed: account-wide (list_id NULL) or for one list."""
 
     __tablename__ = "suppressions"
-    __table_args__ = (UniqueConstraint("owner_user_id", "list_id", "email_normalized"),)
+    __table_args__ = (
+        # `list_scope` mirrors list_id with 0 for account-wide rows: a UNIQUE over a NULL column
+        # would let the same account-wide address in twice on every backend.
+        UniqueConstraint("owner_user_id", "list_scope", "email_normalized"),
+        CheckConstraint("source IN ('Administrator','User','SPAM complaint','Hard Bounced','Unsubscribe')",
+                        name="source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     list_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber_lists.id", ondelete="CASCADE"))
+    list_scope: Mapped[int] = mapped_column(Integer, default=_list_scope)
+    email_address: Mapped[str] = mapped_column(Str(255), default="")
     email_normalized: Mapped[str] = mapped_column(Str(255), index=True)
     source: Mapped[str] = mapped_column(Str(32), default="User")
     reason: Mapped[str] = mapped_column(Text, default="")

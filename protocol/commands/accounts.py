@@ -20,6 +20,7 @@ from protocol.command import ADMIN, ANY, KEYED, SCALAR, USER, Command, Context
 from protocol.params import Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import TimeZoneField
 from protocol.views.accounts import current_user_info, group_info, limit_utilization, user_info
+from engine.validation import as_id
 
 OK = {"ErrorText": ""}
 
@@ -88,7 +89,7 @@ class UserFilter(LegacyField):
             return ("status", statuses[texts[0].lower()])
         if not all(re.fullmatch(r"\d{1,18}", t) for t in texts):
             raise ValidationError(f"must be group IDs or one of {', '.join(USER_STATUS_FILTERS)}")
-        return ("groups", tuple(sorted({int(t) for t in texts if int(t) > 0})))
+        return ("groups", tuple(sorted({int(t) for t in texts if as_id(t) is not None})))
 
 
 def Limit(code: int) -> Int:

@@ -13,6 +13,7 @@ from engine.errors import (
     MissingRecurringMinutes, MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone,
 )
 from engine.models.campaigns import CAMPAIGN_STATUSES, SCHEDULE_TYPES
+from engine.validation import MAX_ID, as_id
 from protocol.command import ANY, KEYED, LIST, SCALAR, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, Int, JsonValue, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import CommaList, SendDateField, SendTimeField, TimeZoneField
@@ -153,7 +154,7 @@ class RecipientRefs(LegacyField):
             if not text:
                 continue
             match = re.fullmatch(r"(\d{1,18})\s*(?::\s*(\d{1,18}))?", text)
-            if not match or int(match.group(1)) < 1:
+            if not match or not 1 <= int(match.group(1)) <= MAX_ID or int(match.group(2) or 0) > MAX_ID:
                 raise ValidationError(f"'{text}' is not a ListID:SegmentID pair")
             ref = RecipientRef(int(match.group(1)), int(match.group(2) or 0))
             if ref not in refs:
@@ -193,7 +194,8 @@ class UpdateParams(LegacySchema):
 
 
 def bundle_list_ids(bundle) -> list[int]:
-    """Check a RulesJsonBundle's shape (criteria syntax, protocol.md §5.4); return its list IDs."""
+    """Check a RulesJsonBundle's shape (criteria syntax, protocol.md §5.4) before the engine
+    validates its rules; return its list IDs."""
     def fail(why: str):
         raise ParamError(29, f"RulesJsonBundle is invalid: {why}")
 
@@ -211,7 +213,7 @@ def bundle_list_ids(bundle) -> list[int]:
             fail("each criteria entry must be an object")
         group = {str(k).lower(): v for k, v in group.items()}
         list_id = group.get("list_id")
-        if isinstance(list_id, bool) or not re.fullmatch(r"\d{1,18}", str(list_id)) or int(list_id) < 1:
+        if as_id(list_id) is None:
             fail('each criteria entry needs a positive "list_id"')
         if str(group.get("operator", "and")).lower() not in ("and", "or"):
             fail('a criteria entry\'s "operator" must be "and" or "or"')
@@ -240,7 +242,6 @@ def update(ctx: Context, p: dict) -> dict:
         changes["email_id"] = p["RelEmailID"]
     if "RulesJsonBundle" in p:
         changes["rules_json_bundle"] = json.dumps(p["RulesJsonBundle"], separators=(",", ":"))
-        changes["rules_json_list_ids"] = bundle_list_ids(p["RulesJsonBundle"])
         changes.pop("recipients", None)
         changes.pop("excluded_recipients", None)
     ctx.uow.campaigns.update(ctx.actor, p["CampaignID"], changes)

@@ -18,7 +18,7 @@ from engine.errors import (
 )
 from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
 from protocol.command import LIST, SCALAR, Command, Context
-from protocol.params import MISSING, Choice, Id, Int, LegacyField, LegacySchema, Text
+from protocol.params import MAX_ID, MISSING, Choice, Id, Int, LegacyField, LegacySchema, Text
 from protocol.views.emails import email_row, project, wire_fields
 
 INVALID_VALUE = 21  # Sendmill's code for a malformed optional value (README, "Error codes")
@@ -74,7 +74,7 @@ class ValidIds(LegacyField):
         ids: list[int] = []
         for item in items:
             text = str(item).strip()
-            if re.fullmatch(r"\d{1,18}", text) and int(text) > 0 and int(text) not in ids:
+            if re.fullmatch(r"\d{1,18}", text) and 0 < int(text) <= MAX_ID and int(text) not in ids:
                 ids.append(int(text))
         if not ids:
             raise ValidationError(MISSING)

@@ -145,7 +145,8 @@ def test_update_bundle_overrides_lists(api, user, engine, campaign):
     bundle = {"operator": "or", "criteria": [
         {"list_id": list_a, "operator": "and", "rules": [
             {"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "user1"}]},
-        {"list_id": list_b, "operator": "or", "rules": []}]}
+        {"list_id": list_b, "operator": "or", "rules": [
+            {"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "@gmail"}]}]}
     answer = api("Campaign.Update", user.session, CampaignID=campaign, RulesJsonBundle=json.dumps(bundle),
                  RecipientListsAndSegments=f"{list_a}:0")
     assert answer["Success"] is True, answer
@@ -428,3 +429,16 @@ def test_list_with_statistics_and_unknown_order_field_never_fails(api, user, cam
 def test_list_empty_is_an_empty_list(api, user):
     answer = api("Campaigns.Get", user.session)
     assert answer["Campaigns"] == [] and answer["TotalCampaigns"] == 0
+
+
+def test_update_bundle_with_unknown_rule_type_is_29_and_foreign_list_is_28(api, user, other_user, engine, campaign):
+    own, foreign = make_list(engine, user, "A"), make_list(engine, other_user, "B")
+    nonsense = {"operator": "or", "criteria": [{"list_id": own, "operator": "and",
+                                                "rules": [{"type": "nonsense", "field_id": "x"}]}]}
+    assert api("Campaign.Update", user.session, CampaignID=campaign,
+               RulesJsonBundle=json.dumps(nonsense))["ErrorCode"] == 29
+    foreign_bundle = {"operator": "or", "criteria": [{"list_id": foreign, "operator": "and", "rules": [
+        {"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "a"}]}]}
+    assert api("Campaign.Update", user.session, CampaignID=campaign,
+               RulesJsonBundle=json.dumps(foreign_bundle))["ErrorCode"] == 28
+    assert load_campaign(engine, campaign).rules_json_bundle == ""

@@ -1,0 +1,121 @@
+"""SQL building blocks that behave the same on SQLite, PostgreSQL and MariaDB.
+
+Case-insensitive text comparison (Part 1 §16) is "fold both sides, then compare exactly":
+
+* PostgreSQL: `lower(x)`; `=` and `LIKE` are exact under the database's deterministic collation.
+* MariaDB: `lower(x) COLLATE utf8mb4_nopad_bin`. The default utf8mb4_general_ci collation would
+  also make `'e' = 'é'` and `'a' = 'a '` true, so the comparison is forced to exact code points.
+* SQLite: its built-in `lower()` folds ASCII only, so `sendmill_lower(x)` (Python's `str.lower`)
+  is registered on every connection the audience code uses, together with `sendmill_regexp`.
+
+Registration happens through `prepare_connection(session)`, which the audience service calls
+before it runs a query: it installs an engine "connect" listener (for connections opened later)
+and registers the functions on the session's current connection (already pooled ones).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from sqlalchemy import Boolean, String, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+SQLITE_LOWER = "sendmill_lower"
+SQLITE_REGEXP = "sendmill_regexp"
+MARIADB_EXACT = "utf8mb4_nopad_bin"
+
+
+class folded(FunctionElement):
+    """`x` lower-cased for an exact comparison (see the module docstring)."""
+
+    type = String()
+    name = "folded"
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded_default(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw):
+    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "mysql")
+@compiles(folded, "mariadb")
+def _folded_mariadb(element, compiler, **kw):
+    return f"(lower({compiler.process(element.clauses, **kw)}) COLLATE {MARIADB_EXACT})"
+
+
+class matches_regex(FunctionElement):
+    """True when `value` matches `pattern` case-insensitively, `.` matching line breaks too."""
+
+    type = Boolean()
+    name = "matches_regex"
+    inherit_cache = True
+
+
+def _parts(element, compiler, **kw) -> tuple[str, str]:
+    value, pattern = list(element.clauses)
+    return compiler.process(value, **kw), compiler.process(pattern, **kw)
+
+
+@compiles(matches_regex)
+def _regex_postgresql(element, compiler, **kw):
+    value, pattern = _parts(element, compiler, **kw)
+    return f"({value} ~* {pattern})"
+
+
+@compiles(matches_regex, "mysql")
+@compiles(matches_regex, "mariadb")
+def _regex_mariadb(element, compiler, **kw):
+    value, pattern = _parts(element, compiler, **kw)
+    return f"({value} REGEXP CONCAT('(?is)', {pattern}))"
+
+
+@compiles(matches_regex, "sqlite")
+def _regex_sqlite(element, compiler, **kw):
+    value, pattern = _parts(element, compiler, **kw)
+    return f"({SQLITE_REGEXP}({pattern}, {value}) = 1)"
+
+
+# --- SQLite functions ---------------------------------------------------------------------
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str):
+    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
+
+
+def _regexp(pattern, value):
+    if pattern is None or value is None:
+        return None
+    try:
+        return 1 if _compiled(pattern).search(value) else 0
+    except re.error:
+        return 0  # validated patterns compile; anything else matches nothing
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    dbapi_connection.create_function(SQLITE_LOWER, 1, _lower, deterministic=True)
+    dbapi_connection.create_function(SQLITE_REGEXP, 2, _regexp, deterministic=True)
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    register_sqlite_functions(dbapi_connection)
+
+
+def prepare_connection(session) -> None:
+    """Make sure the session's database connection has the audience SQL functions."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    engine = getattr(bind, "engine", bind)
+    if not event.contains(engine, "connect", _on_connect):
+        event.listen(engine, "connect", _on_connect)
+    register_sqlite_functions(session.connection().connection.dbapi_connection)

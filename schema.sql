@@ -1,0 +1,448 @@
+-- generated from engine/models — do not edit; run `python -m engine.schema > schema.sql`
+-- dialect: sqlite
+
+CREATE TABLE admins (
+    id INTEGER NOT NULL,
+    username VARCHAR(255) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    password_hash VARCHAR(255) NOT NULL,
+    created_at DATETIME NOT NULL,
+    last_login_at DATETIME,
+    CONSTRAINT pk_admins PRIMARY KEY (id),
+    CONSTRAINT uq_admins_username UNIQUE (username)
+);
+
+CREATE TABLE scheduler_leases (
+    name VARCHAR(64) NOT NULL,
+    holder VARCHAR(128) NOT NULL,
+    expires_at DATETIME NOT NULL,
+    CONSTRAINT pk_scheduler_leases PRIMARY KEY (name)
+);
+
+CREATE TABLE user_groups (
+    id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    permissions TEXT NOT NULL,
+    limit_subscribers INTEGER NOT NULL,
+    limit_lists INTEGER NOT NULL,
+    limit_campaign_send_per_period INTEGER NOT NULL,
+    limit_email_send_per_period INTEGER NOT NULL,
+    force_unsubscription_link BOOLEAN NOT NULL,
+    force_reject_opt_link BOOLEAN NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT pk_user_groups PRIMARY KEY (id)
+);
+
+CREATE TABLE users (
+    id INTEGER NOT NULL,
+    group_id INTEGER NOT NULL,
+    username VARCHAR(255) NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    email_normalized VARCHAR(255) NOT NULL,
+    password_hash VARCHAR(255) NOT NULL,
+    first_name VARCHAR(255) NOT NULL,
+    last_name VARCHAR(255) NOT NULL,
+    company_name VARCHAR(255) NOT NULL,
+    time_zone VARCHAR(64) NOT NULL,
+    language VARCHAR(16) NOT NULL,
+    account_status VARCHAR(16) NOT NULL,
+    reputation_level VARCHAR(16) NOT NULL,
+    created_at DATETIME NOT NULL,
+    last_activity_at DATETIME,
+    CONSTRAINT pk_users PRIMARY KEY (id),
+    CONSTRAINT ck_users_account_status CHECK (account_status IN ('Enabled','Disabled')),
+    CONSTRAINT ck_users_reputation_level CHECK (reputation_level IN ('Trusted','Untrusted')),
+    CONSTRAINT fk_users_group_id_user_groups FOREIGN KEY(group_id) REFERENCES user_groups (id),
+    CONSTRAINT uq_users_username UNIQUE (username),
+    CONSTRAINT uq_users_email_normalized UNIQUE (email_normalized)
+);
+
+CREATE INDEX ix_users_group_id ON users (group_id);
+
+CREATE TABLE api_keys (
+    id INTEGER NOT NULL,
+    key_digest VARCHAR(64) NOT NULL,
+    key_prefix VARCHAR(16) NOT NULL,
+    user_id INTEGER,
+    admin_id INTEGER,
+    note VARCHAR(255) NOT NULL,
+    bound_ip_address VARCHAR(64) NOT NULL,
+    created_at DATETIME NOT NULL,
+    last_used_at DATETIME,
+    last_used_ip VARCHAR(64) NOT NULL,
+    request_count INTEGER NOT NULL,
+    CONSTRAINT pk_api_keys PRIMARY KEY (id),
+    CONSTRAINT ck_api_keys_one_owner CHECK ((user_id IS NULL) <> (admin_id IS NULL)),
+    CONSTRAINT uq_api_keys_key_digest UNIQUE (key_digest),
+    CONSTRAINT fk_api_keys_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_api_keys_admin_id_admins FOREIGN KEY(admin_id) REFERENCES admins (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_api_keys_admin_id ON api_keys (admin_id);
+
+CREATE INDEX ix_api_keys_user_id ON api_keys (user_id);
+
+CREATE TABLE auth_sessions (
+    id INTEGER NOT NULL,
+    token_digest VARCHAR(64) NOT NULL,
+    user_id INTEGER,
+    admin_id INTEGER,
+    created_at DATETIME NOT NULL,
+    last_used_at DATETIME NOT NULL,
+    expires_at DATETIME NOT NULL,
+    ip_address VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_auth_sessions PRIMARY KEY (id),
+    CONSTRAINT ck_auth_sessions_one_owner CHECK ((user_id IS NULL) <> (admin_id IS NULL)),
+    CONSTRAINT uq_auth_sessions_token_digest UNIQUE (token_digest),
+    CONSTRAINT fk_auth_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_auth_sessions_admin_id_admins FOREIGN KEY(admin_id) REFERENCES admins (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_auth_sessions_admin_id ON auth_sessions (admin_id);
+
+CREATE INDEX ix_auth_sessions_user_id ON auth_sessions (user_id);
+
+CREATE TABLE emails (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    email_name VARCHAR(255) NOT NULL,
+    mode VARCHAR(16) NOT NULL,
+    template_id INTEGER NOT NULL,
+    is_email_template BOOLEAN NOT NULL,
+    from_name VARCHAR(255) NOT NULL,
+    from_email VARCHAR(255) NOT NULL,
+    reply_to_name VARCHAR(255) NOT NULL,
+    reply_to_email VARCHAR(255) NOT NULL,
+    subject TEXT NOT NULL,
+    pre_header_text TEXT NOT NULL,
+    html_content TEXT NOT NULL,
+    plain_content TEXT NOT NULL,
+    extra_content1 TEXT NOT NULL,
+    extra_content2 TEXT NOT NULL,
+    fetch_url TEXT NOT NULL,
+    fetch_plain_url TEXT NOT NULL,
+    image_embedding BOOLEAN NOT NULL,
+    plain_content_auto_convert BOOLEAN NOT NULL,
+    subject_set_to_title_element BOOLEAN NOT NULL,
+    open_tracking BOOLEAN NOT NULL,
+    link_tracking BOOLEAN NOT NULL,
+    utm_tracking BOOLEAN NOT NULL,
+    utm_source VARCHAR(255) NOT NULL,
+    utm_medium VARCHAR(255) NOT NULL,
+    utm_campaign VARCHAR(255) NOT NULL,
+    utm_term VARCHAR(255) NOT NULL,
+    utm_content VARCHAR(255) NOT NULL,
+    utm_merge_tags BOOLEAN NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT pk_emails PRIMARY KEY (id),
+    CONSTRAINT ck_emails_mode CHECK (mode IN ('Editor','Stripo','Unlayer','Empty','Template','Import')),
+    CONSTRAINT fk_emails_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_emails_owner_user_id ON emails (owner_user_id);
+
+CREATE TABLE tags (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    CONSTRAINT pk_tags PRIMARY KEY (id),
+    CONSTRAINT uq_tags_owner_user_id_name UNIQUE (owner_user_id, name),
+    CONSTRAINT fk_tags_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE campaigns (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    status VARCHAR(32) NOT NULL,
+    status_reason VARCHAR(64) NOT NULL,
+    email_id INTEGER,
+    original_campaign_id INTEGER NOT NULL,
+    schedule_type VARCHAR(16) NOT NULL,
+    send_date DATE,
+    send_time VARCHAR(8) NOT NULL,
+    send_timezone VARCHAR(128) NOT NULL,
+    schedule_rec_days_of_week VARCHAR(64) NOT NULL,
+    schedule_rec_days_of_month VARCHAR(128) NOT NULL,
+    schedule_rec_months VARCHAR(64) NOT NULL,
+    schedule_rec_hours VARCHAR(128) NOT NULL,
+    schedule_rec_minutes VARCHAR(255) NOT NULL,
+    schedule_rec_send_max_instance INTEGER,
+    schedule_rec_sent_instances INTEGER NOT NULL,
+    next_send_at DATETIME,
+    approval_user_explanation TEXT NOT NULL,
+    google_analytics_domains TEXT NOT NULL,
+    publish_on_rss VARCHAR(16) NOT NULL,
+    s2s_enabled BOOLEAN NOT NULL,
+    rules_json_bundle TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    last_activity_at DATETIME NOT NULL,
+    send_process_started_on DATETIME,
+    send_process_finished_on DATETIME,
+    total_recipients INTEGER NOT NULL,
+    total_sent INTEGER NOT NULL,
+    total_failed INTEGER NOT NULL,
+    total_delivered INTEGER NOT NULL,
+    total_opens INTEGER NOT NULL,
+    unique_opens INTEGER NOT NULL,
+    total_clicks INTEGER NOT NULL,
+    unique_clicks INTEGER NOT NULL,
+    total_forwards INTEGER NOT NULL,
+    unique_forwards INTEGER NOT NULL,
+    total_views_on_browser INTEGER NOT NULL,
+    unique_views_on_browser INTEGER NOT NULL,
+    total_unsubscriptions INTEGER NOT NULL,
+    total_hard_bounces INTEGER NOT NULL,
+    total_soft_bounces INTEGER NOT NULL,
+    total_complaints INTEGER NOT NULL,
+    CONSTRAINT pk_campaigns PRIMARY KEY (id),
+    CONSTRAINT ck_campaigns_status CHECK (status IN ('Draft','Ready','Sending','Paused','Pending Approval','Sent','Failed')),
+    CONSTRAINT ck_campaigns_schedule_type CHECK (schedule_type IN ('Not Scheduled','Immediate','Future','Recursive')),
+    CONSTRAINT fk_campaigns_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_campaigns_email_id_emails FOREIGN KEY(email_id) REFERENCES emails (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_campaigns_email_id ON campaigns (email_id);
+
+CREATE INDEX ix_campaigns_next_send_at ON campaigns (next_send_at);
+
+CREATE INDEX ix_campaigns_owner_user_id ON campaigns (owner_user_id);
+
+CREATE INDEX ix_campaigns_status ON campaigns (status);
+
+CREATE TABLE subscriber_lists (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    description TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    opt_in_mode VARCHAR(8) NOT NULL,
+    opt_in_confirmation_email_id INTEGER,
+    opt_in_subscribe_to_list_id INTEGER,
+    opt_in_unsubscribe_from_list_id INTEGER,
+    opt_out_subscribe_to_list_id INTEGER,
+    opt_out_unsubscribe_from_list_id INTEGER,
+    opt_out_scope VARCHAR(16) NOT NULL,
+    opt_out_add_to_suppression_list BOOLEAN NOT NULL,
+    opt_out_add_to_global_suppression_list BOOLEAN NOT NULL,
+    hide_in_subscriber_area BOOLEAN NOT NULL,
+    send_service_integration_failed_notification BOOLEAN NOT NULL,
+    send_activity_notification BOOLEAN NOT NULL,
+    sender_name VARCHAR(255) NOT NULL,
+    sender_email_address VARCHAR(255) NOT NULL,
+    sender_company VARCHAR(255) NOT NULL,
+    sender_address TEXT NOT NULL,
+    subscription_confirmation_pending_page_url TEXT NOT NULL,
+    subscription_confirmed_page_url TEXT NOT NULL,
+    subscription_error_page_url TEXT NOT NULL,
+    unsubscription_confirmed_page_url TEXT NOT NULL,
+    unsubscription_error_page_url TEXT NOT NULL,
+    req_by_email_search_to_address VARCHAR(255) NOT NULL,
+    req_by_email_subscription_command VARCHAR(255) NOT NULL,
+    req_by_email_unsubscription_command VARCHAR(255) NOT NULL,
+    options TEXT NOT NULL,
+    updated_at DATETIME,
+    CONSTRAINT pk_subscriber_lists PRIMARY KEY (id),
+    CONSTRAINT ck_subscriber_lists_opt_in_mode CHECK (opt_in_mode IN ('Single','Double')),
+    CONSTRAINT ck_subscriber_lists_opt_out_scope CHECK (opt_out_scope IN ('This list','All lists')),
+    CONSTRAINT fk_subscriber_lists_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_subscriber_lists_opt_in_confirmation_email_id_emails FOREIGN KEY(opt_in_confirmation_email_id) REFERENCES emails (id) ON DELETE SET NULL,
+    CONSTRAINT fk_subscriber_lists_opt_in_subscribe_to_list_id_subscriber_lists FOREIGN KEY(opt_in_subscribe_to_list_id) REFERENCES subscriber_lists (id) ON DELETE SET NULL,
+    CONSTRAINT fk_subscriber_lists_opt_in_unsubscribe_from_list_id_subscriber_lists FOREIGN KEY(opt_in_unsubscribe_from_list_id) REFERENCES subscriber_lists (id) ON DELETE SET NULL,
+    CONSTRAINT fk_subscriber_lists_opt_out_subscribe_to_list_id_subscriber_lists FOREIGN KEY(opt_out_subscribe_to_list_id) REFERENCES subscriber_lists (id) ON DELETE SET NULL,
+    CONSTRAINT fk_subscriber_lists_opt_out_unsubscribe_from_list_id_subscriber_lists FOREIGN KEY(opt_out_unsubscribe_from_list_id) REFERENCES subscriber_lists (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_subscriber_lists_owner_user_id ON subscriber_lists (owner_user_id);
+
+CREATE TABLE campaign_recipients (
+    id INTEGER NOT NULL,
+    campaign_id INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    segment_id INTEGER NOT NULL,
+    excluded BOOLEAN NOT NULL,
+    CONSTRAINT pk_campaign_recipients PRIMARY KEY (id),
+    CONSTRAINT uq_campaign_recipients_campaign_id_list_id_segment_id_excluded UNIQUE (campaign_id, list_id, segment_id, excluded),
+    CONSTRAINT fk_campaign_recipients_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE,
+    CONSTRAINT fk_campaign_recipients_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_campaign_recipients_list_id ON campaign_recipients (list_id);
+
+CREATE TABLE campaign_tags (
+    campaign_id INTEGER NOT NULL,
+    tag_id INTEGER NOT NULL,
+    CONSTRAINT pk_campaign_tags PRIMARY KEY (campaign_id, tag_id),
+    CONSTRAINT fk_campaign_tags_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE,
+    CONSTRAINT fk_campaign_tags_tag_id_tags FOREIGN KEY(tag_id) REFERENCES tags (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_campaign_tags_tag_id ON campaign_tags (tag_id);
+
+CREATE TABLE custom_fields (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    list_id INTEGER,
+    name VARCHAR(255) NOT NULL,
+    field_type VARCHAR(32) NOT NULL,
+    default_value TEXT NOT NULL,
+    options TEXT NOT NULL,
+    validation_method VARCHAR(32) NOT NULL,
+    validation_rule TEXT NOT NULL,
+    is_required BOOLEAN NOT NULL,
+    is_unique BOOLEAN NOT NULL,
+    visibility VARCHAR(16) NOT NULL,
+    merge_tag_alias VARCHAR(255) NOT NULL,
+    years VARCHAR(16) NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT pk_custom_fields PRIMARY KEY (id),
+    CONSTRAINT fk_custom_fields_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_custom_fields_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_custom_fields_list_id ON custom_fields (list_id);
+
+CREATE INDEX ix_custom_fields_owner_user_id ON custom_fields (owner_user_id);
+
+CREATE TABLE segments (
+    id INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    rules_json TEXT NOT NULL,
+    rules_operator VARCHAR(8) NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT pk_segments PRIMARY KEY (id),
+    CONSTRAINT fk_segments_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE,
+    CONSTRAINT fk_segments_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_segments_list_id ON segments (list_id);
+
+CREATE INDEX ix_segments_owner_user_id ON segments (owner_user_id);
+
+CREATE TABLE send_instances (
+    id INTEGER NOT NULL,
+    campaign_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    scheduled_for DATETIME NOT NULL,
+    started_at DATETIME NOT NULL,
+    finished_at DATETIME,
+    state VARCHAR(16) NOT NULL,
+    total_recipients INTEGER NOT NULL,
+    CONSTRAINT pk_send_instances PRIMARY KEY (id),
+    CONSTRAINT uq_send_instances_campaign_id_number UNIQUE (campaign_id, number),
+    CONSTRAINT ck_send_instances_state CHECK (state IN ('queued','sending','done','canceled')),
+    CONSTRAINT fk_send_instances_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_send_instances_state_campaign ON send_instances (state, campaign_id);
+
+CREATE TABLE subscribers (
+    id INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    email_normalized VARCHAR(255) NOT NULL,
+    subscription_status VARCHAR(16) NOT NULL,
+    bounce_type VARCHAR(16) NOT NULL,
+    soft_bounce_count INTEGER NOT NULL,
+    subscription_date DATETIME NOT NULL,
+    subscription_ip VARCHAR(64) NOT NULL,
+    opt_in_date DATETIME,
+    unsubscription_date DATETIME,
+    unsubscription_ip VARCHAR(64) NOT NULL,
+    complained_at DATETIME,
+    unsubscription_campaign_id INTEGER NOT NULL,
+    unsubscription_email_id INTEGER NOT NULL,
+    unsubscription_channel VARCHAR(64) NOT NULL,
+    source VARCHAR(16) NOT NULL,
+    source_ref VARCHAR(64) NOT NULL,
+    confirmation_due_at DATETIME,
+    CONSTRAINT pk_subscribers PRIMARY KEY (id),
+    CONSTRAINT uq_subscribers_list_id_email_normalized UNIQUE (list_id, email_normalized),
+    CONSTRAINT ck_subscribers_subscription_status CHECK (subscription_status IN ('Subscribed','Unsubscribed','Opt-In Pending')),
+    CONSTRAINT ck_subscribers_bounce_type CHECK (bounce_type IN ('Not Bounced','Soft','Hard')),
+    CONSTRAINT fk_subscribers_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_subscribers_confirmation_due_at ON subscribers (confirmation_due_at);
+
+CREATE INDEX ix_subscribers_email_normalized ON subscribers (email_normalized);
+
+CREATE INDEX ix_subscribers_list_status ON subscribers (list_id, subscription_status);
+
+CREATE TABLE suppressions (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    list_id INTEGER,
+    list_scope INTEGER NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    email_normalized VARCHAR(255) NOT NULL,
+    source VARCHAR(32) NOT NULL,
+    reason TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT pk_suppressions PRIMARY KEY (id),
+    CONSTRAINT uq_suppressions_owner_user_id_list_scope_email_normalized UNIQUE (owner_user_id, list_scope, email_normalized),
+    CONSTRAINT ck_suppressions_source CHECK (source IN ('Administrator','User','SPAM complaint','Hard Bounced','Unsubscribe')),
+    CONSTRAINT fk_suppressions_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_suppressions_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_suppressions_email_normalized ON suppressions (email_normalized);
+
+CREATE TABLE deliveries (
+    id INTEGER NOT NULL,
+    instance_id INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    email_normalized VARCHAR(255) NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    lease_until DATETIME,
+    worker VARCHAR(128) NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    sent_at DATETIME,
+    message_id VARCHAR(255) NOT NULL,
+    CONSTRAINT pk_deliveries PRIMARY KEY (id),
+    CONSTRAINT uq_deliveries_instance_id_email_normalized UNIQUE (instance_id, email_normalized),
+    CONSTRAINT ck_deliveries_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped')),
+    CONSTRAINT fk_deliveries_instance_id_send_instances FOREIGN KEY(instance_id) REFERENCES send_instances (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_deliveries_instance_state_id ON deliveries (instance_id, state, id);
+
+CREATE TABLE subscriber_activity (
+    id INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    campaign_id INTEGER NOT NULL,
+    email_id INTEGER,
+    kind VARCHAR(16) NOT NULL,
+    link_url TEXT NOT NULL,
+    occurred_at DATETIME NOT NULL,
+    CONSTRAINT pk_subscriber_activity PRIMARY KEY (id),
+    CONSTRAINT ck_subscriber_activity_kind CHECK (kind IN ('queued','sent','failed','open','click','unsubscribe','complaint','bounce')),
+    CONSTRAINT fk_subscriber_activity_subscriber_id_subscribers FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE,
+    CONSTRAINT fk_subscriber_activity_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_subscriber_activity_campaign_kind ON subscriber_activity (campaign_id, kind);
+
+CREATE INDEX ix_subscriber_activity_subscriber_kind_time ON subscriber_activity (subscriber_id, kind, occurred_at);
+
+CREATE TABLE subscriber_field_values (
+    subscriber_id INTEGER NOT NULL,
+    field_id INTEGER NOT NULL,
+    value_text VARCHAR(1000) NOT NULL,
+    value_number NUMERIC(20, 6),
+    value_date DATETIME,
+    CONSTRAINT pk_subscriber_field_values PRIMARY KEY (subscriber_id, field_id),
+    CONSTRAINT fk_subscriber_field_values_subscriber_id_subscribers FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE,
+    CONSTRAINT fk_subscriber_field_values_field_id_custom_fields FOREIGN KEY(field_id) REFERENCES custom_fields (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_field_values_field_date ON subscriber_field_values (field_id, value_date);
+
+CREATE INDEX ix_field_values_field_number ON subscriber_field_values (field_id, value_number);
+
+CREATE INDEX ix_field_values_field_text ON subscriber_field_values (field_id, value_text);
