@@ -17,6 +17,7 @@ from engine.errors import (
     InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours, MissingRecurringMinutes,
     MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone, PermissionDenied,
 )
+from engine.ownership import get_owned
 from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SubscriberList, Tag
 
 EDITABLE = ("Draft", "Ready", "Pending Approval", "Failed")
@@ -67,15 +68,7 @@ class CampaignService:
 
     # --- reading -----------------------------------------------------------------------------
     def get(self, actor: Actor, campaign_id: int, *, for_update: bool = False) -> Campaign:
-        query = select(Campaign).where(Campaign.id == campaign_id)
-        if not actor.is_admin:
-            query = query.where(Campaign.owner_user_id == actor.id)
-        if for_update:
-            query = query.with_for_update()
-        campaign = self.s.scalar(query)
-        if campaign is None:
-            raise CampaignNotFound()
-        return campaign
+        return get_owned(self.s, Campaign, campaign_id, actor, CampaignNotFound, for_update=for_update)
 
     def search(self, actor: Actor, q: CampaignQuery) -> tuple[list[Campaign], int]:
         query = select(Campaign).where(Campaign.owner_user_id == actor.id)

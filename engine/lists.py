@@ -15,6 +15,7 @@ from engine.models import (
     Suppression, User,
 )
 from engine.validation import normalize_email
+from engine.ownership import get_owned
 
 TEXT_SETTINGS = (
     "name", "description", "sender_name", "sender_company", "sender_address",
@@ -68,15 +69,7 @@ class ListService:
 
     # --- reading -----------------------------------------------------------------------------------
     def get(self, actor: Actor, list_id: int, *, for_update: bool = False) -> SubscriberList:
-        query = select(SubscriberList).where(SubscriberList.id == list_id)
-        if not actor.is_admin:
-            query = query.where(SubscriberList.owner_user_id == actor.id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.s.scalar(query)
-        if row is None:
-            raise ListNotFound()
-        return row
+        return get_owned(self.s, SubscriberList, list_id, actor, ListNotFound, for_update=for_update)
 
     def get_public(self, list_id: int) -> SubscriberList:
         """A list by ID alone, for the public commands (subscribe forms carry no credentials)."""

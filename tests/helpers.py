@@ -4,9 +4,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+DISPATCHER_CODES = (99998, 99999, 100000, 100003)
+
+
+def codes(answer: dict) -> list:
+    """The error code(s) of an answer, whatever its shape (scalar, list or keyed)."""
+    code = answer["ErrorCode"]
+    if isinstance(code, list):
+        return code
+    if isinstance(code, dict):
+        return list(code.values())
+    return [code]
+
+
 class ApiCaller:
+    """Calls /api.php and checks the envelope; every failure must carry a code from the
+    command's own error table (or a dispatcher code)."""
+
     def __init__(self, client):
         self.client = client
+
+    @staticmethod
+    def check_codes(command: str, answer: dict) -> None:
+        from protocol.registry import COMMANDS
+
+        spec = COMMANDS.get(command.lower())
+        if spec is not None and not answer["Success"]:
+            assert all(c in spec.errors or c in DISPATCHER_CODES for c in codes(answer)), answer
 
     def __call__(self, command: str, session: str | None = None, *, method: str = "POST", **params):
         """POST (form) or GET a command; returns the decoded JSON after checking the envelope."""
@@ -21,6 +45,7 @@ class ApiCaller:
         assert response.mimetype == "application/json"
         body = response.get_json()
         assert isinstance(body["Success"], bool)
+        self.check_codes(command, body)
         return body
 
     def json(self, payload: dict):

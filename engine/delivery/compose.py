@@ -137,7 +137,7 @@ def _complete_markup(source: str) -> str:
     quadratic on content like `<a <a <a …` or `<!-- <!-- …` (fixed only in newer Python releases).
     Content is user input, so html2text only ever sees markup that is complete.
     """
-    out, pos, n = [], 0, len(source)
+    out, pos = [], 0
     starts = html_start_tags(source)
     next_tag = next(starts, None)
     comments_end = True          # False once a `<!--` has no `-->` after it: none later will either

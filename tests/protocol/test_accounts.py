@@ -14,18 +14,10 @@ from protocol.commands import accounts as account_commands
 from protocol.commands import apikeys as apikey_commands
 from protocol.registry import COMMANDS
 from tests.builders import make_email, make_list, make_segment
-from tests.helpers import ApiCaller, make_user
+from tests.helpers import make_user
 
 FAMILY = account_commands.COMMANDS + apikey_commands.COMMANDS
 
-
-def codes(answer) -> list:
-    code = answer["ErrorCode"]
-    if isinstance(code, list):
-        return code
-    if isinstance(code, dict):
-        return list(code.values())
-    return [code]
 
 
 def shaped(command: str, code: int):
@@ -38,20 +30,6 @@ def shaped(command: str, code: int):
     assert spec.error_shape == SCALAR
     return code
 
-
-@pytest.fixture
-def api(client):
-    """The shared caller, plus a check that every failure carries a code from the command's own table."""
-    caller = ApiCaller(client)
-
-    def call(command, session=None, **params):
-        answer = caller(command, session, **params)
-        if not answer["Success"]:
-            table = COMMANDS[command.lower()].errors
-            assert all(c in table or c in (99998, 99999) for c in codes(answer)), answer
-        return answer
-    call.json = caller.json
-    return call
 
 
 def default_group_id(engine) -> int:

@@ -9,35 +9,13 @@ import pytest
 
 from engine.models import Email, User
 from protocol.commands import emails as email_commands
-from protocol.registry import COMMANDS
 from protocol.views.emails import FIELDS
 from tests.builders import load_campaign, make_email, make_list, set_campaign
-from tests.helpers import ApiCaller
+from tests.helpers import codes
 
 UNSUBSCRIBE = '<p>Bye? <a href="%Link:Unsubscribe%">unsubscribe</a></p>'
 
 
-def codes(answer) -> list:
-    code = answer["ErrorCode"]
-    if isinstance(code, list):
-        return code
-    if isinstance(code, dict):
-        return list(code.values())
-    return [code]
-
-
-@pytest.fixture
-def api(client):
-    """The shared caller, plus a check that every failure carries a code from the command's own table."""
-    caller = ApiCaller(client)
-
-    def call(command, session=None, **params):
-        answer = caller(command, session, **params)
-        if not answer["Success"]:
-            table = COMMANDS[command.lower()].errors
-            assert all(c in table or c in (99998, 99999) for c in codes(answer)), answer
-        return answer
-    return call
 
 
 def load_email(engine, email_id: int) -> Email | None:

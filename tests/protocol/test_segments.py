@@ -12,29 +12,9 @@ from protocol.commands import audience as audience_commands
 from protocol.commands import segments as segment_commands
 from protocol.registry import COMMANDS
 from tests.builders import make_list, set_campaign
-from tests.helpers import ApiCaller, make_user
+from tests.helpers import make_user
 
 
-def codes(answer) -> list:
-    code = answer["ErrorCode"]
-    if isinstance(code, dict):
-        return list(code.values())
-    return code if isinstance(code, list) else [code]
-
-
-@pytest.fixture
-def api(client):
-    """The shared caller, plus a check that every failure carries a code from the command's own table."""
-    caller = ApiCaller(client)
-
-    def call(command, session=None, **params):
-        answer = caller(command, session, **params)
-        if not answer["Success"]:
-            table = COMMANDS[command.lower()].errors
-            assert all(c in table or c in (99998, 99999) for c in codes(answer)), answer
-        return answer
-    call.json = caller.json
-    return call
 
 
 # --- builders ---------------------------------------------------------------------------------------

@@ -9,28 +9,10 @@ from sqlalchemy import select
 
 from engine.models import CampaignTag, Tag, UserGroup
 from protocol.commands import tags as tag_commands
-from protocol.registry import COMMANDS
 from tests.builders import load_campaign
-from tests.helpers import ApiCaller, make_user
+from tests.helpers import make_user
 
 
-def codes(answer) -> list:
-    code = answer["ErrorCode"]
-    return code if isinstance(code, list) else [code]
-
-
-@pytest.fixture
-def api(client):
-    """The shared caller, plus a check that every failure carries a code from the command's own table."""
-    caller = ApiCaller(client)
-
-    def call(command, session=None, **params):
-        answer = caller(command, session, **params)
-        if not answer["Success"]:
-            table = COMMANDS[command.lower()].errors
-            assert all(c in table or c in (99998, 99999) for c in codes(answer)), answer
-        return answer
-    return call
 
 
 def stored_tags(engine, owner) -> list[str]:

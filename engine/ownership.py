@@ -1,0 +1,21 @@
+"""Loading an object on behalf of its owner: another user's object is reported as missing."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.auth import Actor
+
+
+def get_owned(session: Session, model, object_id: int, actor: Actor, not_found: type[Exception], *,
+              for_update: bool = False):
+    """The row of `model` with this id owned by `actor` (administrators see every row)."""
+    query = select(model).where(model.id == object_id)
+    if not actor.is_admin:
+        query = query.where(model.owner_user_id == actor.id)
+    if for_update:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise not_found()
+    return row
