@@ -17,7 +17,7 @@ from engine.errors import (
     InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours, MissingRecurringMinutes,
     MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone, PermissionDenied,
 )
-from engine.ownership import get_owned
+from engine.ownership import get_owned, require_owned_ids
 from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SubscriberList, Tag
 
 EDITABLE = ("Draft", "Ready", "Pending Approval", "Failed")
@@ -309,11 +309,8 @@ class CampaignService:
         return copy
 
     def delete(self, actor: Actor, campaign_ids: list[int]) -> int:
-        owned = set(self.s.scalars(select(Campaign.id).where(
-            Campaign.id.in_(campaign_ids), Campaign.owner_user_id == actor.id)))
-        missing = [i for i in campaign_ids if i not in owned]
-        if missing:
-            raise InvalidValue("Campaigns", f"campaign {missing[0]} does not exist or does not belong to the user")
+        owned = require_owned_ids(self.s, Campaign, campaign_ids, actor,
+                                  lambda why: InvalidValue("Campaigns", why), "campaign")
         # Children first: not every backend cascades inside one statement the same way.
         self.s.execute(delete(CampaignTag).where(CampaignTag.campaign_id.in_(owned)))
         self.s.execute(delete(CampaignRecipient).where(CampaignRecipient.campaign_id.in_(owned)))

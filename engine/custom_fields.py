@@ -25,6 +25,7 @@ from engine.errors import (
 from engine.models import CustomField, Subscriber, SubscriberFieldValue, SubscriberList
 from engine.models.subscribers import FIELD_TYPES
 from engine.validation import normalize_email
+from engine.ownership import require_owned_ids
 
 CHOICE_TYPES = ("Multiple choice", "Drop down", "Checkboxes")
 MULTI_SEPARATOR = "||||"  # how checkbox selections are joined in value_text
@@ -527,11 +528,7 @@ class CustomFieldService:
 
     def delete(self, actor: Actor, field_ids: list[int]) -> int:
         """Delete all the given fields and their values, or none of them."""
-        owned = set(self.s.scalars(select(CustomField.id).where(
-            CustomField.id.in_(field_ids), CustomField.owner_user_id == actor.id)))
-        missing = [i for i in field_ids if i not in owned]
-        if missing:
-            raise CustomFieldNotFound(f"custom field {missing[0]} does not exist or does not belong to the user")
+        owned = require_owned_ids(self.s, CustomField, field_ids, actor, CustomFieldNotFound, "custom field")
         self.s.execute(delete(SubscriberFieldValue).where(SubscriberFieldValue.field_id.in_(owned)))
         self.s.execute(delete(CustomField).where(CustomField.id.in_(owned)))
         return len(owned)

@@ -15,7 +15,7 @@ from engine.models import (
     Suppression, User,
 )
 from engine.validation import normalize_email
-from engine.ownership import get_owned
+from engine.ownership import get_owned, require_owned_ids
 
 TEXT_SETTINGS = (
     "name", "description", "sender_name", "sender_company", "sender_address",
@@ -206,11 +206,7 @@ class ListService:
 
     def delete(self, actor: Actor, list_ids: list[int]) -> int:
         """Delete all the given lists with everything in them, or none of them."""
-        owned = set(self.s.scalars(select(SubscriberList.id).where(
-            SubscriberList.id.in_(list_ids), SubscriberList.owner_user_id == actor.id)))
-        missing = [i for i in list_ids if i not in owned]
-        if missing:
-            raise ListNotFound(f"list {missing[0]} does not exist or does not belong to the user")
+        owned = require_owned_ids(self.s, SubscriberList, list_ids, actor, ListNotFound, "list")
         # Children first: not every backend cascades inside one statement the same way. The
         # session is not synchronised: these can be millions of rows it never loaded.
         members = select(Subscriber.id).where(Subscriber.list_id.in_(owned))

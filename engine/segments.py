@@ -16,6 +16,7 @@ from engine.audience import rules
 from engine.auth import Actor
 from engine.errors import InvalidRules, ListNotFound, SegmentNotFound
 from engine.models import CampaignRecipient, Segment, SubscriberList
+from engine.ownership import require_owned_ids
 
 # Segments.Get OrderField (v5.9.4 allow-list) → how to sort; anything else falls back to the default.
 ORDER_FIELDS = ("SegmentName", "SegmentID", "SegmentOperator", "SubscriberCount", "SubscriberCountLastCalculatedOn")
@@ -143,11 +144,7 @@ class SegmentService:
 
     def delete(self, actor: Actor, segment_ids: list[int]) -> int:
         """Delete the caller's segments (all or nothing) and the campaign targeting that used them."""
-        owned = set(self.s.scalars(select(Segment.id).where(
-            Segment.id.in_(segment_ids), Segment.owner_user_id == actor.id)))
-        missing = [i for i in segment_ids if i not in owned]
-        if missing:
-            raise SegmentNotFound(f"segment {missing[0]} does not exist or does not belong to the user")
+        owned = require_owned_ids(self.s, Segment, segment_ids, actor, SegmentNotFound, "segment")
         self.s.execute(delete(CampaignRecipient).where(CampaignRecipient.segment_id.in_(owned)))
         self.s.execute(delete(Segment).where(Segment.id.in_(owned)))
         return len(owned)

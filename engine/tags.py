@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.auth import Actor
 from engine.errors import CampaignNotFound, EmptyTagName, InvalidTagName, TagExists, TagNotFound
 from engine.models import Campaign, CampaignTag, Tag
+from engine.ownership import require_owned_ids
 
 MAX_TAG_LENGTH = 255
 # Letters and digits of any script, spaces, hyphens, underscores and percent signs.
@@ -63,10 +64,7 @@ class TagService:
 
     def delete(self, actor: Actor, tag_ids: list[int]) -> int:
         """Delete all the given tags or none of them; campaigns lose the deleted tags."""
-        owned = set(self.s.scalars(select(Tag.id).where(Tag.id.in_(tag_ids), Tag.owner_user_id == actor.id)))
-        missing = [i for i in tag_ids if i not in owned]
-        if missing:
-            raise TagNotFound(f"tag {missing[0]} does not exist or does not belong to the user")
+        owned = require_owned_ids(self.s, Tag, tag_ids, actor, TagNotFound, "tag")
         # Children first: not every backend cascades inside one statement the same way.
         self.s.execute(delete(CampaignTag).where(CampaignTag.tag_id.in_(owned)))
         self.s.execute(delete(Tag).where(Tag.id.in_(owned)))
@@ -90,12 +88,7 @@ class TagService:
 
     # --- helpers ----------------------------------------------------------------------------------
     def _owned_campaigns(self, actor: Actor, campaign_ids: list[int]) -> set[int]:
-        owned = set(self.s.scalars(select(Campaign.id).where(
-            Campaign.id.in_(campaign_ids), Campaign.owner_user_id == actor.id)))
-        missing = [i for i in campaign_ids if i not in owned]
-        if missing:
-            raise CampaignNotFound(f"campaign {missing[0]} does not exist or does not belong to the user")
-        return owned
+        return require_owned_ids(self.s, Campaign, campaign_ids, actor, CampaignNotFound, "campaign")
 
     def _ensure_unique(self, actor: Actor, name: str, *, except_id: int | None = None) -> None:
         # Case-insensitive, as the legacy MySQL collation compared names. Compared here rather than
