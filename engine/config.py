@@ -32,7 +32,23 @@ class Settings:
     secret_key: str
     base_url: str = "http://127.0.0.1:8080"
     session_lifetime_days: int = 30
+    # Relays in order of preference (engine/delivery/transport.parse_relays); "" = not configured.
+    smtp_url: str = ""
+    # Domain of VERP return paths; "" = the host of base_url.
+    bounce_domain: str = ""
+    # Keys retired by a rotation: links already sent still verify, new ones use secret_key.
+    previous_secret_keys: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+
+    @property
+    def return_path_domain(self) -> str:
+        from urllib.parse import urlsplit
+        return self.bounce_domain or urlsplit(self.base_url).hostname or "localhost"
+
+    def signer(self):
+        """The one token signer: signs with secret_key, still accepts the retired keys."""
+        from engine.tracking import Signer
+        return Signer(self.secret_key, self.previous_secret_keys)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -46,4 +62,8 @@ class Settings:
             secret_key=_secret_key(data_dir),
             base_url=os.environ.get("SENDMILL_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
             session_lifetime_days=int(os.environ.get("SENDMILL_SESSION_LIFETIME_DAYS", "30")),
+            smtp_url=os.environ.get("SENDMILL_SMTP_URL", "").strip(),
+            bounce_domain=os.environ.get("SENDMILL_BOUNCE_DOMAIN", "").strip(),
+            previous_secret_keys=tuple(k for k in os.environ.get("SENDMILL_PREVIOUS_SECRET_KEYS", "").split(",")
+                                       if k.strip()),
         )

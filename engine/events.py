@@ -82,8 +82,7 @@ class EventService:
 
     @property
     def signer(self) -> Signer:
-        extra = self.uow.settings.extra or {}
-        return Signer(self.uow.settings.secret_key, tuple(extra.get("previous_secret_keys", ())))
+        return self.uow.settings.signer()
 
     # --- loading ---------------------------------------------------------------------------------
     def target(self, instance_id: int, subscriber_id: int, *, lock: bool = False) -> Target:

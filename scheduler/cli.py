@@ -109,7 +109,7 @@ def tick_command(dry_run: bool, verbose: bool, send_budget: float):
     click.echo(tick(engine, dry_run=dry_run).line())
     if dry_run or send_budget <= 0:
         return
-    if not os.environ.get("SENDMILL_SMTP_URL"):
+    if not engine.settings.smtp_url:
         # Scheduling-only installations (separate `sendmill worker` hosts) keep their one-line output.
         logging.getLogger("sendmill.delivery").info("not sending: SENDMILL_SMTP_URL is not set")
         return
@@ -247,11 +247,11 @@ def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool):
     import signal
     from datetime import timedelta
 
-    from engine.delivery.runner import DeliveryRunner, smtp_transport_from_env
+    from engine.delivery.runner import DeliveryRunner, smtp_transport
     from engine.delivery.transport import RelayConfigError
 
     try:
-        transport = smtp_transport_from_env()
+        transport = smtp_transport(engine.settings)
     except RelayConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -42,7 +42,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
-from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -54,7 +53,6 @@ from engine.models import (
     Suppression, User,
 )
 from engine.models.sending import OPEN_INSTANCE_STATES
-from engine.tracking import Signer
 
 log = logging.getLogger("sendmill.delivery")
 
@@ -100,12 +98,6 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:128]
 
 
-def bounce_domain_for(settings) -> str:
-    """SENDMILL_BOUNCE_DOMAIN, else the host of the public base URL."""
-    configured = settings.extra.get("bounce_domain") or os.environ.get("SENDMILL_BOUNCE_DOMAIN", "")
-    return configured or urlsplit(settings.base_url).hostname or "localhost"
-
-
 class DeliveryRunner:
     def __init__(self, engine, transport, *, worker_id: str | None = None, batch_size: int = 200,
                  clock: Callable[[], datetime] | None = None, lease: timedelta = timedelta(minutes=5),
@@ -123,8 +115,8 @@ class DeliveryRunner:
         self.backoff = backoff
         self.check_every = max(1, check_every)
         self.progress = progress
-        self.signer = Signer(engine.settings.secret_key)
-        self.bounce_domain = bounce_domain_for(engine.settings)
+        self.signer = engine.settings.signer()
+        self.bounce_domain = engine.settings.return_path_domain
         self._prepared: dict[int, _Prepared] = {}
         self._hint: dict[int, int] = {}       # instance id -> last id claimed (keyset scan)
         self._stop = False
@@ -427,8 +419,8 @@ class DeliveryRunner:
         return ctx
 
 
-def smtp_transport_from_env():
+def smtp_transport(settings):
     """The SMTP pool configured by SENDMILL_SMTP_URL (RelayConfigError when missing or invalid)."""
     from engine.delivery.transport import SmtpPool, parse_relays
 
-    return SmtpPool(parse_relays(os.environ.get("SENDMILL_SMTP_URL", "")))
+    return SmtpPool(parse_relays(settings.smtp_url))
