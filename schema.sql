@@ -143,6 +143,22 @@ CREATE TABLE emails (
 
 CREATE INDEX ix_emails_owner_user_id ON emails (owner_user_id);
 
+CREATE TABLE outbox_events (
+    id INTEGER NOT NULL,
+    event_id VARCHAR(36) NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    entity_fqdn VARCHAR(128) NOT NULL,
+    slug VARCHAR(64) NOT NULL,
+    entity_id VARCHAR(64) NOT NULL,
+    payload TEXT NOT NULL,
+    occurred_at DATETIME NOT NULL,
+    CONSTRAINT pk_outbox_events PRIMARY KEY (id),
+    CONSTRAINT uq_outbox_events_event_id UNIQUE (event_id),
+    CONSTRAINT fk_outbox_events_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_outbox_events_owner_id ON outbox_events (owner_user_id, id);
+
 CREATE TABLE tags (
     id INTEGER NOT NULL,
     owner_user_id INTEGER NOT NULL,

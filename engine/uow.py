@@ -93,3 +93,8 @@ class UnitOfWork:
     def events(self):
         from engine.events import EventService
         return EventService(self)
+
+    @cached_property
+    def outbox(self):
+        from engine.outbox import OutboxService
+        return OutboxService(self)

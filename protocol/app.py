@@ -10,18 +10,25 @@ from protocol.dispatch import BAD_JSON, Dispatcher, hard_failure
 from protocol.registry import COMMANDS
 from protocol.render import render
 from protocol.request import BadJsonBody, parse_parameters
+from protocol.rest.core import Endpoint, RestApi
+from protocol.rest.openapi import build_openapi
+from protocol.rest.registry import all_endpoints
 from protocol.tracking import bp as tracking_blueprint
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
-def create_app(engine: Engine | None = None) -> Flask:
+def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | None = None) -> Flask:
     app = Flask("sendmill")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = engine or bootstrap()
     dispatcher = Dispatcher(engine, COMMANDS)
     app.extensions["sendmill.engine"] = engine
     app.register_blueprint(tracking_blueprint)
+    endpoints = all_endpoints() if rest_endpoints is None else rest_endpoints
+    app.register_blueprint(RestApi(engine, endpoints).blueprint())
+    app.extensions["sendmill.rest_endpoints"] = endpoints
+    openapi_document = build_openapi(endpoints, engine.settings.base_url, _version())
     logging.getLogger("sendmill").setLevel(logging.INFO)
 
     @app.route("/api.php", methods=["GET", "POST"])
@@ -47,7 +54,19 @@ def create_app(engine: Engine | None = None) -> Flask:
     def health():
         return {"status": "ok"}
 
+    @app.route("/openapi.json")
+    def openapi():
+        return openapi_document
+
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("sendmill")
+    except PackageNotFoundError:
+        return "0"
 
 
 def _is_json() -> bool:

@@ -152,6 +152,14 @@ def api(client):
 
 
 @pytest.fixture
+def rest(client):
+    """Call the REST surface: `rest.get(path, credential)`, `rest.post(path, credential, json={...})`."""
+    from tests.helpers import RestCaller
+
+    return RestCaller(client)
+
+
+@pytest.fixture
 def admin(engine, api):
     """An administrator, logged in: `admin.session` is its SessionID."""
     from tests.helpers import make_admin

@@ -55,6 +55,73 @@ class ApiCaller:
 
 
 @dataclass
+class RestAnswer:
+    status: int
+    body: dict
+    headers: dict
+
+    @property
+    def code(self) -> str | None:
+        """The application error code of a failure (None on success)."""
+        details = (self.body or {}).get("details") or {}
+        if "applicationError" in details:
+            return details["applicationError"]["code"]
+        return "INVALID_ARGUMENT" if "validationError" in details else None
+
+
+class RestCaller:
+    """Calls the REST surface with `Authorization: Bearer <credential>` and checks the envelope:
+    JSON always; a failure carries the modern error body, and a status the endpoint declares
+    (its error table, 400 for validation, 401/403 for credentials)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __call__(self, method: str, path: str, credential: str | None = None, *, json=None,
+                 query=None, raw: bytes | None = None) -> RestAnswer:
+        headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+        kwargs = {"headers": headers, "query_string": query}
+        if raw is not None:
+            kwargs.update(data=raw, content_type="application/json")
+        elif json is not None:
+            kwargs["json"] = json
+        response = self.client.open(path, method=method, **kwargs)
+        assert response.mimetype == "application/json", (response.status_code, response.data[:300])
+        answer = RestAnswer(response.status_code, response.get_json(), dict(response.headers))
+        if response.status_code >= 400:
+            assert isinstance(answer.body.get("message"), str) and answer.body["message"], answer.body
+            assert "applicationError" in answer.body["details"] or "validationError" in answer.body["details"]
+            self._check_declared(method, path, answer)
+        return answer
+
+    def get(self, path, credential=None, **query):
+        return self("GET", path, credential, query=query or None)
+
+    def post(self, path, credential=None, json=None, **kwargs):
+        return self("POST", path, credential, json=json if json is not None else {}, **kwargs)
+
+    def delete(self, path, credential=None, **query):
+        return self("DELETE", path, credential, query=query or None)
+
+    def patch(self, path, credential=None, json=None):
+        return self("PATCH", path, credential, json=json if json is not None else {})
+
+    def _check_declared(self, method: str, path: str, answer: RestAnswer) -> None:
+        app = self.client.application
+        adapter = app.url_map.bind("sendmill.test")
+        try:
+            endpoint_name, _args = adapter.match(path.split("?")[0], method=method)
+        except Exception:  # noqa: BLE001 - not a REST route (e.g. 404/405 from Flask itself)
+            return
+        declared = {e.endpoint_name: e for e in app.extensions.get("sendmill.rest_endpoints", [])}
+        endpoint = declared.get(endpoint_name.split(".")[-1])
+        if endpoint is None:
+            return
+        allowed = {status for status, _code in endpoint.errors.values()} | {400, 401, 403, 404}
+        assert answer.status in allowed, (answer.status, answer.body, sorted(allowed))
+
+
+@dataclass
 class Account:
     id: int
     username: str

@@ -6,11 +6,12 @@ from engine.models.subscribers import CustomField, Subscriber, SubscriberFieldVa
 from engine.models.campaigns import Campaign, CampaignRecipient, CampaignTag, Tag
 from engine.models.sending import Delivery, SchedulerLease, SendInstance
 from engine.models.activity import SubscriberActivity
+from engine.models.outbox import OutboxEvent
 
 __all__ = [
     "Admin", "ApiKey", "AuthSession", "User", "UserGroup", "Email", "Segment", "SubscriberList",
     "Campaign", "CampaignRecipient", "CampaignTag", "Tag",
     "CustomField", "Subscriber", "SubscriberFieldValue", "Suppression",
     "Delivery", "SchedulerLease", "SendInstance",
-    "SubscriberActivity",
+    "SubscriberActivity", "OutboxEvent",
 ]

@@ -154,6 +154,22 @@ def upgrade() -> None:
     with op.batch_alter_table('emails', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_emails_owner_user_id'), ['owner_user_id'], unique=False)
 
+    op.create_table('outbox_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('entity_fqdn', sa.String(length=128), nullable=False),
+    sa.Column('slug', sa.String(length=64), nullable=False),
+    sa.Column('entity_id', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('occurred_at', engine.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_outbox_events_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_events')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_events_event_id'))
+    )
+    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_events_owner_id', ['owner_user_id', 'id'], unique=False)
+
     op.create_table('tags',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_user_id', sa.Integer(), nullable=False),
@@ -511,6 +527,10 @@ def downgrade() -> None:
 
     op.drop_table('campaigns')
     op.drop_table('tags')
+    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_events_owner_id')
+
+    op.drop_table('outbox_events')
     with op.batch_alter_table('emails', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_emails_owner_user_id'))
 
