@@ -13,11 +13,28 @@ CREATE TABLE admins (
     CONSTRAINT uq_admins_username UNIQUE (username)
 );
 
+CREATE TABLE rate_limit_counters (
+    bucket VARCHAR(64) NOT NULL,
+    client VARCHAR(64) NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits INTEGER NOT NULL,
+    CONSTRAINT pk_rate_limit_counters PRIMARY KEY (bucket, client, window_start)
+);
+
+CREATE INDEX ix_rate_limit_counters_window_start ON rate_limit_counters (window_start);
+
 CREATE TABLE scheduler_leases (
     name VARCHAR(64) NOT NULL,
     holder VARCHAR(128) NOT NULL,
     expires_at DATETIME NOT NULL,
     CONSTRAINT pk_scheduler_leases PRIMARY KEY (name)
+);
+
+CREATE TABLE throttle_states (
+    name VARCHAR(64) NOT NULL,
+    payload TEXT NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT pk_throttle_states PRIMARY KEY (name)
 );
 
 CREATE TABLE user_groups (
@@ -103,6 +120,38 @@ CREATE INDEX ix_auth_sessions_admin_id ON auth_sessions (admin_id);
 
 CREATE INDEX ix_auth_sessions_user_id ON auth_sessions (user_id);
 
+CREATE TABLE email_marketing_accounts (
+    user_id INTEGER NOT NULL,
+    status VARCHAR(32) NOT NULL,
+    monthly_campaigns INTEGER,
+    monthly_emails INTEGER,
+    usage_month VARCHAR(7) NOT NULL,
+    campaigns_used INTEGER NOT NULL,
+    emails_used INTEGER NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT pk_email_marketing_accounts PRIMARY KEY (user_id),
+    CONSTRAINT ck_email_marketing_accounts_status CHECK (status IN ('ACTIVE','WARNED','SUSPENDED','BANNED','SUSPENDED_AUTOLIFT')),
+    CONSTRAINT fk_email_marketing_accounts_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE email_subscriptions (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    email_normalized VARCHAR(255) NOT NULL,
+    subscription_status VARCHAR(16) NOT NULL,
+    deliverability_status VARCHAR(16) NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT pk_email_subscriptions PRIMARY KEY (id),
+    CONSTRAINT uq_email_subscriptions_owner_user_id_email_normalized UNIQUE (owner_user_id, email_normalized),
+    CONSTRAINT ck_email_subscriptions_subscription_status CHECK (subscription_status IN ('NOT_SET','PENDING','SUBSCRIBED','UNSUBSCRIBED')),
+    CONSTRAINT ck_email_subscriptions_deliverability_status CHECK (deliverability_status IN ('NOT_SET','VALID','BOUNCED','SPAM_COMPLAINT','INACTIVE')),
+    CONSTRAINT fk_email_subscriptions_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_email_subscriptions_email_normalized ON email_subscriptions (email_normalized);
+
 CREATE TABLE emails (
     id INTEGER NOT NULL,
     owner_user_id INTEGER NOT NULL,
@@ -159,6 +208,37 @@ CREATE TABLE outbox_events (
 
 CREATE INDEX ix_outbox_events_owner_id ON outbox_events (owner_user_id, id);
 
+CREATE TABLE sender_details (
+    user_id INTEGER NOT NULL,
+    from_name VARCHAR(100) NOT NULL,
+    from_email VARCHAR(254) NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT pk_sender_details PRIMARY KEY (user_id),
+    CONSTRAINT fk_sender_details_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE sender_emails (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    email_address VARCHAR(254) NOT NULL,
+    email_normalized VARCHAR(254) NOT NULL,
+    verified BOOLEAN NOT NULL,
+    verified_at DATETIME,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    code_digest VARCHAR(64),
+    code_expires_at DATETIME,
+    code_attempts INTEGER NOT NULL,
+    code_sent_at DATETIME,
+    codes_window_start DATETIME,
+    codes_in_window INTEGER NOT NULL,
+    CONSTRAINT pk_sender_emails PRIMARY KEY (id),
+    CONSTRAINT uq_sender_emails_owner_user_id_email_normalized UNIQUE (owner_user_id, email_normalized),
+    CONSTRAINT fk_sender_emails_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_sender_emails_owner_user_id ON sender_emails (owner_user_id);
+
 CREATE TABLE tags (
     id INTEGER NOT NULL,
     owner_user_id INTEGER NOT NULL,
@@ -167,6 +247,34 @@ CREATE TABLE tags (
     CONSTRAINT uq_tags_owner_user_id_name UNIQUE (owner_user_id, name),
     CONSTRAINT fk_tags_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
+
+CREATE TABLE test_sends (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    email_id INTEGER,
+    campaign_id INTEGER,
+    recipient VARCHAR(255) NOT NULL,
+    sent_at DATETIME NOT NULL,
+    CONSTRAINT pk_test_sends PRIMARY KEY (id),
+    CONSTRAINT fk_test_sends_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_test_sends_owner_sent ON test_sends (owner_user_id, sent_at);
+
+CREATE TABLE webhook_endpoints (
+    id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    url VARCHAR(2000) NOT NULL,
+    secret VARCHAR(64) NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    active_since DATETIME NOT NULL,
+    CONSTRAINT pk_webhook_endpoints PRIMARY KEY (id),
+    CONSTRAINT fk_webhook_endpoints_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_endpoints_owner_user_id ON webhook_endpoints (owner_user_id, id);
 
 CREATE TABLE campaigns (
     id INTEGER NOT NULL,
@@ -272,6 +380,39 @@ CREATE TABLE subscriber_lists (
 );
 
 CREATE INDEX ix_subscriber_lists_owner_user_id ON subscriber_lists (owner_user_id);
+
+CREATE TABLE webhook_deliveries (
+    id INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    endpoint_id INTEGER NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at DATETIME NOT NULL,
+    lease_until DATETIME,
+    claim VARCHAR(32) NOT NULL,
+    last_status_code INTEGER,
+    last_error VARCHAR(1000) NOT NULL,
+    delivered_at DATETIME,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT pk_webhook_deliveries PRIMARY KEY (id),
+    CONSTRAINT uq_webhook_deliveries_event_id_endpoint_id UNIQUE (event_id, endpoint_id),
+    CONSTRAINT ck_webhook_deliveries_state CHECK (state IN ('pending','sending','delivered','failed')),
+    CONSTRAINT fk_webhook_deliveries_event_id_outbox_events FOREIGN KEY(event_id) REFERENCES outbox_events (id) ON DELETE CASCADE,
+    CONSTRAINT fk_webhook_deliveries_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_deliveries_endpoint_id ON webhook_deliveries (endpoint_id, id);
+
+CREATE INDEX ix_webhook_deliveries_state_next_attempt_at ON webhook_deliveries (state, next_attempt_at);
+
+CREATE TABLE webhook_event_types (
+    id INTEGER NOT NULL,
+    endpoint_id INTEGER NOT NULL,
+    event_type VARCHAR(200) NOT NULL,
+    CONSTRAINT pk_webhook_event_types PRIMARY KEY (id),
+    CONSTRAINT uq_webhook_event_types_endpoint_id_event_type UNIQUE (endpoint_id, event_type),
+    CONSTRAINT fk_webhook_event_types_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
+);
 
 CREATE TABLE campaign_recipients (
     id INTEGER NOT NULL,

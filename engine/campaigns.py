@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from sqlalchemy import Select, String, delete, func, or_, select
 
+from engine import campaign_events
 from engine.auth import Actor
 from engine.errors import (
     CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidStatusTransition,
@@ -18,8 +19,15 @@ from engine.errors import (
     MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone, PermissionDenied,
 )
 from engine.ownership import get_owned, require_owned_ids
-from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SubscriberList, Tag
+from engine.models import (
+    Campaign, CampaignRecipient, CampaignTag, Email, Segment, SendInstance, SubscriberList, Tag,
+)
+from engine.models.sending import OPEN_INSTANCE_STATES
 
+# status_reason of a campaign the tick paused because its account could not send it (scheduler/tick.py).
+QUOTA_EXCEEDED_REASON = "Quota exceeded"
+ACCOUNT_NOT_ACTIVE_REASON = "Account not active"
+ACCOUNT_HOLD_REASONS = (QUOTA_EXCEEDED_REASON, ACCOUNT_NOT_ACTIVE_REASON)
 EDITABLE = ("Draft", "Ready", "Pending Approval", "Failed")
 # Statuses a user may ask for with Campaign.Update; the others are reached only by the system.
 USER_SETTABLE = {
@@ -124,6 +132,7 @@ class CampaignService:
                             schedule_type="Not Scheduled", created_at=now, last_activity_at=now)
         self.s.add(campaign)
         self.s.flush()
+        campaign_events.created(self.uow, campaign)
         return campaign
 
     def update(self, actor: Actor, campaign_id: int, changes: dict) -> Campaign:
@@ -153,6 +162,7 @@ class CampaignService:
                 (campaign.status == "Ready" and touches_setup):
             self._check_schedule(campaign)
         status_changes = target is not None and target != campaign.status
+        armed = status_changes and campaign.status == "Draft"
         if status_changes:
             self._move_to(actor, campaign, target)
         if touches_setup or status_changes:
@@ -161,6 +171,9 @@ class CampaignService:
             campaign.next_send_at = None
         campaign.last_activity_at = self.uow.clock()
         self.s.flush()
+        if armed and campaign.status in ("Ready", "Pending Approval"):
+            # Whichever surface armed it (Campaign.Update, Campaign.Publish, the modern Publish).
+            campaign_events.published(self.uow, campaign)
         return campaign
 
     def _owned_email(self, actor: Actor, email_id: int) -> Email:
@@ -181,7 +194,12 @@ class CampaignService:
                 continue
             refs = changes[key]
             self._check_refs(actor, refs)
-            campaign.recipients = [r for r in campaign.recipients if r.excluded != excluded] + [
+            kept = [r for r in campaign.recipients if r.excluded != excluded]
+            campaign.recipients = kept
+            # The old rows go first: the unit of work inserts before it deletes, so naming a
+            # list again would otherwise meet its own old row in the UNIQUE key.
+            self.s.flush()
+            campaign.recipients = kept + [
                 CampaignRecipient(list_id=r.list_id, segment_id=r.segment_id, excluded=excluded)
                 for r in refs
             ]
@@ -233,6 +251,8 @@ class CampaignService:
     def _move_to(self, actor: Actor, campaign: Campaign, target: str) -> None:
         if target == "Ready":
             self._check_ready(campaign)
+            # Only an ACTIVE email-marketing account with quota left arms campaigns (code 3 on the wire).
+            self.uow.email_account.require_can_send(campaign.owner_user_id)
             if actor.reputation_level == "Untrusted":
                 # Held for an administrator; still Success: true (protocol.md §3.1 behaviour).
                 target = "Pending Approval"
@@ -271,26 +291,38 @@ class CampaignService:
         campaign = self.get(actor, campaign_id, for_update=True)
         if campaign.status != "Paused":
             raise InvalidStatusTransition("Campaign is not in a 'Paused' state")
-        # Paused is only reachable from Sending, so delivery picks up where it stopped.
-        campaign.status = "Sending"
+        # Paused from Sending: delivery picks up where it stopped. Paused by the tick for its account
+        # (quota, status; no open instance): back to Ready, the tick re-arms and re-checks it.
+        held = campaign.status_reason in ACCOUNT_HOLD_REASONS and not self._has_open_instance(campaign.id)
+        campaign.status = "Ready" if held else "Sending"
+        if held:
+            campaign.status_reason, campaign.next_send_at = "", None
         campaign.last_activity_at = self.uow.clock()
         return campaign
+
+    def _has_open_instance(self, campaign_id: int) -> bool:
+        return self.s.scalar(select(SendInstance.id).where(SendInstance.campaign_id == campaign_id,
+                                                           SendInstance.state.in_(OPEN_INSTANCE_STATES))
+                             .limit(1)) is not None
 
     def cancel(self, actor: Actor, campaign_id: int) -> Campaign:
         campaign = self.get(actor, campaign_id, for_update=True)
         if campaign.status in ("Ready", "Sending", "Paused", "Pending Approval"):
             if campaign.total_sent == 0 and campaign.schedule_rec_sent_instances == 0:
                 campaign.status = "Draft"
+                campaign.status_reason = ""
                 campaign.schedule_type = "Not Scheduled"
             else:
                 campaign.status = "Sent"
                 campaign.status_reason = "Canceled"
                 campaign.send_process_finished_on = campaign.send_process_finished_on or self.uow.clock()
+                campaign_events.terminated(self.uow, campaign)
             campaign.next_send_at = None
             campaign.last_activity_at = self.uow.clock()
         return campaign
 
-    def copy(self, actor: Actor, campaign_id: int) -> Campaign:
+    def copy(self, actor: Actor, campaign_id: int, *, unpublished: bool = False) -> Campaign:
+        """A Draft copy; `unpublished` also turns its public page (PublishOnRSS) off (the modern Reuse)."""
         source = self.get(actor, campaign_id)
         now = self.uow.clock()
         email_id = None
@@ -304,8 +336,11 @@ class CampaignService:
                         for r in source.recipients],
             **{k: getattr(source, k) for k in SETTING_FIELDS if k != "name"},
         )
+        if unpublished:
+            copy.publish_on_rss = "Disabled"
         self.s.add(copy)
         self.s.flush()
+        campaign_events.created(self.uow, copy)
         return copy
 
     def delete(self, actor: Actor, campaign_ids: list[int]) -> int:
@@ -315,6 +350,8 @@ class CampaignService:
         self.s.execute(delete(CampaignTag).where(CampaignTag.campaign_id.in_(owned)))
         self.s.execute(delete(CampaignRecipient).where(CampaignRecipient.campaign_id.in_(owned)))
         self.s.execute(delete(Campaign).where(Campaign.id.in_(owned)))
+        for campaign_id in sorted(owned):
+            campaign_events.deleted(self.uow, actor.id, campaign_id)
         return len(owned)
 
     # --- figures -----------------------------------------------------------------------------------

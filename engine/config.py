@@ -26,6 +26,15 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _positive_int(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -38,7 +47,32 @@ class Settings:
     bounce_domain: str = ""
     # Keys retired by a rotation: links already sent still verify, new ones use secret_key.
     previous_secret_keys: tuple[str, ...] = ()
+    # Messages a delivery worker keeps in flight at once (one relay connection each).
+    send_concurrency: int = 8
+    # DKIM: all three set = every campaign message is signed (d=dkim_domain, s=dkim_selector).
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_key_file: str = ""
+    # Anonymous calls of a public command per client IP (engine/ratelimits.RateLimit); None = no
+    # limit. from_env defaults to 60/60; Settings built in code (tests) have none unless given.
+    public_rate_limit: "RateLimit | None" = None
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; () = none.
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+
+    def dkim_key(self):
+        """The configured DKIM key (DkimKey), or None; ValueError names what is wrong with it."""
+        if not (self.dkim_selector or self.dkim_domain or self.dkim_key_file):
+            return None
+        if not (self.dkim_selector and self.dkim_domain and self.dkim_key_file):
+            raise ValueError("DKIM needs SENDMILL_DKIM_SELECTOR, SENDMILL_DKIM_DOMAIN and SENDMILL_DKIM_KEY_FILE "
+                             "together")
+        from engine.delivery.dkim import DkimKey
+        try:
+            pem = Path(self.dkim_key_file).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"SENDMILL_DKIM_KEY_FILE cannot be read: {exc}") from None
+        return DkimKey(self.dkim_selector, self.dkim_domain, pem)
 
     @property
     def return_path_domain(self) -> str:
@@ -52,6 +86,8 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
+        from engine.ratelimits import parse_networks, parse_rate_limit
+
         data_dir = default_data_dir()
         url = os.environ.get("SENDMILL_DATABASE_URL")
         if not url:
@@ -64,6 +100,12 @@ class Settings:
             session_lifetime_days=int(os.environ.get("SENDMILL_SESSION_LIFETIME_DAYS", "30")),
             smtp_url=os.environ.get("SENDMILL_SMTP_URL", "").strip(),
             bounce_domain=os.environ.get("SENDMILL_BOUNCE_DOMAIN", "").strip(),
+            send_concurrency=_positive_int("SENDMILL_SEND_CONCURRENCY", 8),
+            dkim_selector=os.environ.get("SENDMILL_DKIM_SELECTOR", "").strip(),
+            dkim_domain=os.environ.get("SENDMILL_DKIM_DOMAIN", "").strip(),
+            dkim_key_file=os.environ.get("SENDMILL_DKIM_KEY_FILE", "").strip(),
             previous_secret_keys=tuple(k for k in os.environ.get("SENDMILL_PREVIOUS_SECRET_KEYS", "").split(",")
                                        if k.strip()),
+            public_rate_limit=parse_rate_limit(os.environ.get("SENDMILL_PUBLIC_RATE_LIMIT", "60/60")),
+            trusted_proxies=parse_networks(os.environ.get("SENDMILL_TRUSTED_PROXIES", "")),
         )

@@ -72,9 +72,31 @@ def make_sa_engine(url: str, **kwargs) -> SAEngine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    if url.startswith(("mysql", "mariadb")) and "charset=" not in url:
-        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    if url.startswith(("mysql", "mariadb")):
+        if "charset=" not in url:
+            url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+        # READ COMMITTED, as PostgreSQL's default: every statement sees what others committed, and InnoDB
+        # takes no gap locks on plain updates (REPEATABLE READ's gap locks made concurrent delivery workers
+        # deadlock on the ledger's secondary index).
+        kwargs.setdefault("isolation_level", "READ COMMITTED")
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# Server answers that mean "another transaction got in the way; run yours again": PostgreSQL's
+# serialization failure and deadlock, MariaDB's deadlock and lock wait timeout.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+_RETRYABLE_MYSQL_CODES = {1205, 1213}
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """Whether a failed statement may simply be retried in a new transaction."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in _RETRYABLE_MYSQL_CODES
 
 
 def _configure_sqlite(engine: SAEngine) -> None:

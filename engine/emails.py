@@ -15,7 +15,8 @@ from engine.errors import (
     MissingTemplateID, MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain, MissingUTMCampaign,
     MissingUTMMedium, MissingUTMSource,
 )
-from engine.models import Campaign, Email, User
+from engine.delivery.personalize import find_unknown_tags
+from engine.models import Campaign, CustomField, Email, User
 from engine.validation import normalize_email
 
 VALIDATE_SCOPES = ("OptIn", "Campaign", "AutoResponder")
@@ -35,6 +36,10 @@ SENDING_STATUSES = ("Ready", "Sending", "Paused", "Pending Approval")
 UNSUBSCRIBE_LINK = "%Link:Unsubscribe%"
 CONFIRM_LINK = "%Link:Confirm%"
 REJECT_LINK = "%Link:Reject%"
+# Link tags each scope can fill in (protocol.md §7.3: Confirm and Reject exist in opt-in mails only;
+# a confirmation email has no campaign, so no web-browser version).
+SCOPE_LINKS = {"Campaign": ("Unsubscribe", "WebBrowser"), "AutoResponder": ("Unsubscribe", "WebBrowser"),
+               "OptIn": ("Confirm", "Reject", "Unsubscribe")}
 
 
 class EmailService:
@@ -80,6 +85,27 @@ class EmailService:
         email.updated_at = self.uow.clock()
         self.s.flush()
         return email
+
+    def save(self, actor: Actor, email_id: int, changes: dict, scope: str) -> tuple[Email, list[str]]:
+        """`update`, and the personalisation tags of the stored content that cannot be filled in."""
+        email = self.update(actor, email_id, changes, scope)
+        return email, self.unknown_tags(email, scope)
+
+    def unknown_tags(self, e: Email, scope: str) -> list[str]:
+        """Tags of subject, pre-header and bodies that are misspelt, name no custom field of the owner,
+        or are not allowed in `scope`; in order of appearance, each once. Reported at save time so a
+        campaign never goes out with a tag nobody can fill in (the content is still saved)."""
+        fields = self.s.execute(select(CustomField.id, CustomField.merge_tag_alias)
+                                .where(CustomField.owner_user_id == e.owner_user_id)).all()
+        ids = [field_id for field_id, _ in fields]
+        aliases = {alias.lower(): field_id for field_id, alias in fields if alias}
+        links = SCOPE_LINKS[scope]
+        found: list[str] = []
+        for text, allowed in ((e.subject, ()), (e.pre_header_text, ()), (e.html_content, links),
+                              (e.plain_content, links)):
+            if text and ("%" in text or "{{" in text or "[" in text):
+                found += find_unknown_tags(text, ids, aliases=aliases, links=allowed)
+        return list(dict.fromkeys(found))
 
     def duplicate(self, actor: Actor, email_id: int) -> Email:
         source = self.get(actor, email_id)

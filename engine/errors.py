@@ -224,6 +224,14 @@ class CampaignNotScheduled(InvalidStatusTransition):
     """The campaign is not scheduled."""
 
 
+class CampaignNotPaused(InvalidStatusTransition):
+    """The campaign is not paused."""
+
+
+class SenderNotReady(DomainError):
+    """The account has no verified default sender; set sender details before publishing."""
+
+
 class SendTimeTooSoon(DomainError):
     """The send time must be at least 30 minutes in the future."""
 
@@ -259,12 +267,20 @@ class SubscriberNotFound(NotFound):
     """Subscriber does not exist or does not belong to the list."""
 
 
+class EmailSubscriptionNotFound(NotFound):
+    """Email subscription does not exist."""
+
+
 class CustomFieldNotFound(NotFound):
     """Custom field does not exist or does not belong to the user."""
 
 
 class ListLimitReached(DomainError):
     """User has exceeded the maximum number of subscriber lists."""
+
+
+class SubscriberLimitReached(DomainError):
+    """The account has reached the maximum number of subscribers of its user group (LimitSubscribers)."""
 
 
 class InvalidListSetting(DomainError):
@@ -289,10 +305,6 @@ class ListOwnerUnavailable(DomainError):
 
 class InvalidConfirmationCode(DomainError):
     """Invalid confirmation code."""
-
-
-class BulkRulesUnsupported(DomainError):
-    """Selecting subscribers by RulesJSON is not available on this server yet."""
 
 
 class SegmentUnavailable(DomainError):
@@ -404,3 +416,69 @@ class InvalidSearchField(DomainError):
 # --- audiences ----------------------------------------------------------------------------------
 class NoAudience(DomainError):
     """The campaign has no recipients, RulesJsonBundle or criteria defined."""
+
+
+# --- email-marketing account, sender emails and sender details (modern capabilities) -------------
+class AccountNotActive(DomainError):
+    """The email marketing account is not active."""
+
+
+class QuotaExceeded(DomainError):
+    """The monthly campaign or email quota of the email marketing account is used up."""
+
+
+class CampaignAccountNotActive(AccountNotActive, InvalidCampaignStatus):
+    """The email marketing account is not active, so campaigns cannot be sent."""
+
+
+class CampaignQuotaExceeded(QuotaExceeded, InvalidCampaignStatus):
+    """The monthly campaign or email quota is used up, so the campaign cannot be sent."""
+
+
+class SenderEmailNotFound(NotFound):
+    """Sender email does not exist or does not belong to the user."""
+
+
+class SenderEmailExists(AlreadyExists):
+    """A sender email with this address already exists."""
+
+
+class SenderEmailAlreadyVerified(DomainError):
+    """The sender email is already verified."""
+
+
+class InvalidVerificationCode(DomainError):
+    """The verification code is wrong or has expired."""
+
+
+class VerificationRateLimited(DomainError):
+    """Too many verification codes were requested; try again later."""
+
+    def __init__(self, retry_after: int, message: str = ""):
+        super().__init__(message or f"too many verification codes requested; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class VerificationEmailNotSent(DomainError):
+    """The verification email could not be sent."""
+
+
+class SenderEmailNotVerified(DomainError):
+    """The address is not a verified sender email of the user."""
+
+
+# --- webhooks --------------------------------------------------------------------------
+class WebhookNotFound(NotFound):
+    """Webhook does not exist or does not belong to the user."""
+
+
+class InvalidWebhookUrl(DomainError):
+    """The webhook URL must be an absolute http:// or https:// URL."""
+
+
+class InvalidWebhookEventType(DomainError):
+    """Unknown event type (use an eventType such as wix.promote.v1.sender_email_created, or an entityFqdn)."""
+
+
+class WebhookDisabled(DomainError):
+    """The webhook is disabled; enable it first."""

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import timezone
 
 from sqlalchemy import select, update
 
+from engine import outbox
 from engine.bounces import BounceEvent, ComplaintEvent, parse, verp_decoder
 from engine.delivery.compose import _BODY_TAG, _PRE_HEADER, html_to_text
 from engine.delivery.links import TrackedContent, click_target, track, tracking_slots
 from engine.delivery.personalize import HTML, TEXT, compile_template, html_start_tags
+from engine.delivery.recipients import subscriber_context
 from engine.errors import AlreadyUnsubscribed, BadToken, NotFound
 from engine.models import Campaign, CustomField, Email, Subscriber, SubscriberFieldValue, SubscriberList, User
 from engine.models.activity import SubscriberActivity
@@ -101,21 +104,12 @@ class EventService:
         return Target(instance, campaign, subscriber)
 
     def context(self, subscriber: Subscriber) -> dict:
-        """The personalisation context of one subscriber, as delivery builds it (runner._context)."""
-        ctx = {"Subscriber:SubscriberID": subscriber.id, "Subscriber:EmailAddress": subscriber.email_address,
-               "Subscriber:ListID": subscriber.list_id,
-               "Subscriber:SubscriptionStatus": subscriber.subscription_status,
-               "Subscriber:BounceType": subscriber.bounce_type,
-               "Subscriber:SubscriptionDate": subscriber.subscription_date,
-               "Subscriber:SubscriptionIP": subscriber.subscription_ip,
-               "Subscriber:OptInDate": subscriber.opt_in_date or "",
-               "Subscriber:UnsubscriptionDate": subscriber.unsubscription_date or ""}
-        for field_id, text in self.s.execute(select(SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
-                                             .where(SubscriberFieldValue.subscriber_id == subscriber.id)):
-            ctx[f"Subscriber:CustomField{field_id}"] = text
+        """The personalisation context of one subscriber, as delivery builds it."""
+        fields = {f"Subscriber:CustomField{field_id}": text for field_id, text in self.s.execute(
+            select(SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
+            .where(SubscriberFieldValue.subscriber_id == subscriber.id))}
         list_row = self.s.get(SubscriberList, subscriber.list_id)
-        ctx.update({"List:ListID": subscriber.list_id, "List:Name": list_row.name if list_row else ""})
-        return ctx
+        return subscriber_context(subscriber, fields, list_row.name if list_row else "")
 
     def aliases(self, owner_user_id: int) -> dict[str, int]:
         return {alias.lower(): field_id for field_id, alias in self.s.execute(
@@ -142,10 +136,27 @@ class EventService:
                                       occurred_at=self.uow.clock()))
         self.s.flush()
 
+    def _activity_event(self, t: Target, activity_type: str, detail_key: str, detail: dict) -> None:
+        """The modern `email_activity_updated` event (modern-campaign-api.txt), in this transaction."""
+        now = self.uow.clock().astimezone(timezone.utc)
+        self.uow.outbox.record(owner_user_id=t.campaign.owner_user_id, entity_fqdn=outbox.EMAIL_ACTIVITY,
+                               slug="email_activity_updated", entity_id=t.campaign.id, body={
+                                   "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   "recipientEmailAddress": t.subscriber.email_address,
+                                   "activityType": activity_type, detail_key: detail,
+                                   "contactId": str(t.subscriber.id), "campaignId": str(t.campaign.id)})
+
     def _open(self, t: Target, link_url: str = "") -> None:
         first = not self._seen(t, "open")
         self._activity(t, "open", link_url)
+        self._activity_event(t, "OPEN", "open", {})
         self._bump(t.campaign.id, "total_opens", *(("unique_opens",) if first else ()))
+        if first:
+            self._deliverability(t, "VALID")   # it arrived (engine/email_subscriptions.py)
+
+    def _deliverability(self, t: Target, status: str) -> None:
+        self.uow.email_subscriptions.reported(t.campaign.owner_user_id, t.subscriber.email_address,
+                                              t.subscriber.email_normalized, status)
 
     # --- opens, clicks, views ---------------------------------------------------------------------
     def record_open(self, instance_id: int, subscriber_id: int) -> None:
@@ -163,6 +174,7 @@ class EventService:
             self._open(t)
         first = not self._seen(t, "click")
         self._activity(t, "click", urls[link_index])
+        self._activity_event(t, "CLICK", "click", {"url": url})   # as the recipient followed it
         self._bump(t.campaign.id, "total_clicks", *(("unique_clicks",) if first else ()))
         return url
 
@@ -210,6 +222,7 @@ class EventService:
                                              channel="Unsubscription link")
         except AlreadyUnsubscribed:
             return False
+        self._activity_event(t, "UNSUBSCRIBE", "unsubscribe", {})
         return True
 
     # --- bounces and complaints -----------------------------------------------------------------
@@ -260,6 +273,8 @@ class EventService:
             return False
         subscriber = t.subscriber
         self._activity(t, "bounce", (event.report_id or "")[:MAX_REPORT_ID])
+        hard = event.kind == "hard"
+        self._activity_event(t, "HARD_BOUNCE" if hard else "SOFT_BOUNCE", "hardBounce" if hard else "softBounce", {})
         self._mark_ledger(t, f"{event.kind} bounce {event.status or ''} {event.reason}: {event.diagnostic}")
         if event.kind == "hard":
             self._bump(t.campaign.id, "total_hard_bounces")
@@ -282,6 +297,7 @@ class EventService:
                 SubscriberList.owner_user_id == t.campaign.owner_user_id)):
             row.bounce_type = "Hard"
         self._suppress(t, "Hard Bounced", reason[:250])
+        self._deliverability(t, "BOUNCED")
 
     def record_complaint(self, event: ComplaintEvent) -> bool:
         """Apply one spam complaint: the address is suppressed account-wide at once."""
@@ -290,10 +306,12 @@ class EventService:
             return False
         first = not self._seen(t, "complaint")
         self._activity(t, "complaint", (event.report_id or "")[:MAX_REPORT_ID])
+        self._activity_event(t, "SPAM_COMPLAINT", "spamComplaint", {})
         t.subscriber.complained_at = t.subscriber.complained_at or self.uow.clock()
         if first:
             self._bump(t.campaign.id, "total_complaints")
         self._suppress(t, "SPAM complaint", f"{event.feedback_type} report"[:250])
+        self._deliverability(t, "SPAM_COMPLAINT")
         self.s.flush()
         return True
 

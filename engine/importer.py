@@ -11,7 +11,9 @@ Counting rules:
 * TotalUpdated: existing subscribers whose mapped fields were rewritten (`update_existing`).
 * TotalDuplicates: rows whose address is already in the list and not updated, and repeated
   addresses within the file (the first occurrence wins; later ones are never applied).
-* TotalFailed: rows refused, with the reason (the first `max_failures_listed` are listed).
+* TotalFailed: rows refused, with the reason (the first `max_failures_listed` are listed). Once
+  the account reaches its group's LimitSubscribers, every further new address is refused with that
+  reason (existing subscribers are still updated): the import stops growing the account there.
 A blank cell never clears a stored value; imported subscribers are Subscribed (the importer is
 the list owner, so double opt-in does not apply) with Source "CSVImport".
 """
@@ -118,7 +120,9 @@ class SubscriberImporter:
         except csv.Error as exc:
             raise ImportFormatError(f"the header row cannot be read ({exc})")
         email_col, field_cols = resolve_mapping(header, options.mapping, fields)
-        job = _Job(self.s, list_row, fields, options, field_cols, self.uow.clock())
+        job = _Job(self.s, list_row, fields, options, field_cols, self.uow.clock(),
+                   room=lambda: self.uow.lists.subscriber_room(list_row.owner_user_id),
+                   subscribed=lambda emails: self.uow.email_subscriptions.imported(list_row.owner_user_id, emails))
         report = job.report
         batch: list[_Row] = []
         while True:
@@ -219,8 +223,13 @@ def _target(target: str, fields: FieldValues, *, strict: bool):
 class _Job:
     """The state of one import: counters, the batch writer and the field rules."""
 
-    def __init__(self, session, list_row, fields: FieldValues, options: ImportOptions, field_cols, now):
+    def __init__(self, session, list_row, fields: FieldValues, options: ImportOptions, field_cols, now,
+                 room: Callable[[], tuple[int, int] | None] = lambda: None,
+                 subscribed: Callable[[list[str]], None] = lambda emails: None):
         self.s = session
+        self.subscribed = subscribed   # keeps the modern subscription status in step (email_subscriptions)
+        # Asked again for every batch: the CLI commits between batches, and sign-ups keep coming.
+        self.room = room
         self.now = now
         self.list = list_row
         self.fields = fields
@@ -278,11 +287,12 @@ class _Job:
                 self.report.duplicates += 1
             else:
                 updates.append((sid, row))
-        new_rows = self._check_new(new_rows)
+        new_rows = self._within_quota(self._check_new(new_rows))
         updates = self._check_unique(updates)
         try:
             with self.s.begin_nested():
                 self._write(new_rows, updates)
+                self.subscribed([r.normalized for r in new_rows])
         except IntegrityError:
             if not retry:
                 raise
@@ -293,6 +303,15 @@ class _Job:
             return
         self.report.imported += len(new_rows)
         self.report.updated += len(updates)
+
+    def _within_quota(self, rows: list[_Row]) -> list[_Row]:
+        room = self.room() if rows else None
+        if room is None or len(rows) <= room[1]:
+            return rows
+        for row in rows[room[1]:]:
+            self.fail(row.number, row.email, f"not imported: the account has reached its limit of {room[0]} "
+                                             "subscribers (LimitSubscribers of its user group)")
+        return rows[:room[1]]
 
     def _check_new(self, rows: list[_Row]) -> list[_Row]:
         kept = []

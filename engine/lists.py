@@ -9,10 +9,10 @@ from urllib.parse import urlparse
 from sqlalchemy import case, delete, func, or_, select
 
 from engine.auth import Actor
-from engine.errors import EmailNotFound, InvalidListSetting, ListLimitReached, ListNotFound
+from engine.errors import EmailNotFound, InvalidListSetting, ListLimitReached, ListNotFound, SubscriberLimitReached
 from engine.models import (
     CampaignRecipient, CustomField, Email, Segment, Subscriber, SubscriberFieldValue, SubscriberList,
-    Suppression, User,
+    Suppression, User, UserGroup,
 )
 from engine.validation import normalize_email
 from engine.ownership import get_owned, require_owned_ids
@@ -126,16 +126,50 @@ class ListService:
 
     # --- writing -----------------------------------------------------------------------------------
     def create(self, actor: Actor, name: str, settings: dict | None = None) -> SubscriberList:
-        owner = self.s.get(User, actor.id)
-        limit = owner.group.limit_lists if owner is not None else 0
-        if limit and self.s.scalar(select(func.count(SubscriberList.id))
-                                   .where(SubscriberList.owner_user_id == actor.id)) >= limit:
+        limit = self._locked_limit(actor.id, UserGroup.limit_lists)
+        if limit is not None and self._current_count(select(func.count(SubscriberList.id))
+                                                     .where(SubscriberList.owner_user_id == actor.id)) >= limit:
             raise ListLimitReached(f"your user group allows {limit} lists; delete one or ask an administrator")
         row = SubscriberList(owner_user_id=actor.id, name=name, created_at=self.uow.clock())
         self._apply(actor, row, {"name": name, **(settings or {})})
         self.s.add(row)
         self.s.flush()
         return row
+
+    # --- quotas of the owner's user group (LimitLists, LimitSubscribers) ------------------------------
+    def subscriber_room(self, owner_id: int) -> tuple[int, int] | None:
+        """(LimitSubscribers, places left) of an account, or None when its group sets no limit.
+        Every subscriber row of the owner's lists counts, whatever its status."""
+        limit = self._locked_limit(owner_id, UserGroup.limit_subscribers)
+        if limit is None:
+            return None
+        used = self._current_count(select(func.count(Subscriber.id)).join(
+            SubscriberList, SubscriberList.id == Subscriber.list_id).where(SubscriberList.owner_user_id == owner_id))
+        return limit, max(0, limit - used)
+
+    def _current_count(self, query) -> int:
+        # Counted after the owner's row lock, this must see what racing transactions committed
+        # meanwhile. PostgreSQL (read committed) and SQLite (one writer) do; InnoDB's repeatable
+        # read would answer from the transaction's older snapshot, so there it is a locking read.
+        if self.s.get_bind().dialect.name in ("mysql", "mariadb"):
+            query = query.with_for_update(read=True)
+        return self.s.scalar(query)
+
+    def require_subscriber_room(self, owner_id: int, new: int = 1) -> None:
+        """SubscriberLimitReached unless the account may gain `new` subscribers."""
+        room = self.subscriber_room(owner_id)
+        if room is not None and room[1] < new:
+            raise SubscriberLimitReached(f"the account's user group allows {room[0]} subscribers")
+
+    def _locked_limit(self, owner_id: int, column) -> int | None:
+        """A limit of the owner's group; None when unlimited (0, or negative as -1 elsewhere in the
+        legacy settings). When limited the owner's row stays locked until commit, so two requests
+        racing for the last place queue instead of both taking it."""
+        limit = self.s.scalar(select(column).join(User, User.group_id == UserGroup.id).where(User.id == owner_id))
+        if not limit or limit < 0:
+            return None
+        self.s.execute(select(User.id).where(User.id == owner_id).with_for_update())
+        return limit
 
     def update(self, actor: Actor, list_id: int, changes: dict) -> SubscriberList:
         """Partial update: only the keys in `changes` (SETTINGS) change."""

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Integer, Select, exists, func, insert, literal, select, update
 from sqlalchemy.orm import aliased
 
+from engine import campaign_events
 from engine.auth import Actor
+from engine.campaign_reports import SCHEDULING_PAUSED
 from engine.errors import CampaignAlreadyPublished, CampaignNotScheduled, SendTimeTooSoon
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES, UNFINISHED_DELIVERY_STATES
@@ -100,6 +102,10 @@ class SchedulingService:
         if status == "Sent":
             values["send_process_finished_on"] = now
         result = self.s.execute(query.values(**values).execution_options(synchronize_session=False))
+        if result.rowcount == 1 and status == "Failed":
+            # Taken out without sending anything: the modern API calls that a rejected campaign.
+            owner_id = self.s.scalar(select(Campaign.owner_user_id).where(Campaign.id == campaign_id))
+            campaign_events.rejected(self.uow, owner_id, campaign_id)
         return result.rowcount == 1
 
     # --- starting ----------------------------------------------------------------------------------
@@ -129,6 +135,10 @@ class SchedulingService:
         self.s.flush()  # UNIQUE(campaign_id, number) is the second guard against a double start
         campaign = self.s.get(Campaign, campaign_id, populate_existing=True)
         instance.total_recipients = self._write_ledger(instance.id, campaign)
+        # The account's monthly quota counts this instance as one campaign and its ledger in emails.
+        # Not ACTIVE or over quota raises (AccountNotActive / QuotaExceeded): the tick rolls the start
+        # back and holds the campaign with hold_for_account().
+        self.uow.email_account.consume(campaign.owner_user_id, campaigns=1, emails=instance.total_recipients)
         self.s.execute(update(Campaign).where(Campaign.id == campaign_id)
                        .values(total_recipients=Campaign.total_recipients + instance.total_recipients)
                        .execution_options(synchronize_session=False))
@@ -152,6 +162,21 @@ class SchedulingService:
         """The campaign's recipients from the audience compiler: one Subscriber row per address,
         Subscribed, not bounced, complained or suppressed (protocol.md Part 1 §9)."""
         return self.uow.audience.campaign_audience_query(campaign).order_by(None)
+
+    def hold_for_account(self, campaign_id: int, now: datetime, reason: str,
+                         expected_next_send_at: datetime) -> bool:
+        """Park a due campaign its account may not send now (not ACTIVE, quota used up): Paused with
+        `reason`, no instance; Campaign.Resume re-arms it (engine/campaigns.py)."""
+        result = self.s.execute(
+            update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "Ready",
+                                   Campaign.next_send_at == expected_next_send_at)
+            .values(status="Paused", status_reason=reason[:64], next_send_at=None, last_activity_at=now)
+            .execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            # Blocked by the account before sending anything: a rejected campaign in the modern API.
+            owner_id = self.s.scalar(select(Campaign.owner_user_id).where(Campaign.id == campaign_id))
+            campaign_events.rejected(self.uow, owner_id, campaign_id)
+        return result.rowcount == 1
 
     # --- finishing ---------------------------------------------------------------------------------
     def finish_instances(self, now: datetime) -> list[Closed]:
@@ -179,6 +204,7 @@ class SchedulingService:
                 status = self._complete(instance, campaign, now)
                 if status is not None:
                     closed.append(Closed(instance.id, campaign.id, instance.number, "done", status))
+                    campaign_events.distributed(self.uow, campaign)
         return closed
 
     def _cancel(self, instance: SendInstance, now: datetime) -> bool:
@@ -234,6 +260,9 @@ class SchedulingService:
         if campaign.status != "Draft":
             raise CampaignAlreadyPublished(f"a {campaign.status} campaign cannot be published; "
                                            "only Draft campaigns can")
+        # An ACTIVE account with quota left (at least one campaign and one email; the exact audience
+        # is counted when the instance starts).
+        self.uow.email_account.require_can_send(campaign.owner_user_id)
         changes: dict = {"status": "Ready"}
         if send_at is not None:
             self._check_notice(send_at)
@@ -242,7 +271,11 @@ class SchedulingService:
             changes["schedule_type"] = "Immediate"
         else:
             changes["schedule_type"] = campaign.schedule_type  # re-validated and re-armed as stored
-        return self.uow.campaigns.update(actor, campaign_id, changes)
+        campaign.status_reason = ""   # a paused one is published again
+        campaign = self.uow.campaigns.update(actor, campaign_id, changes)   # records the published event
+        if send_at is not None:
+            campaign_events.scheduled(self.uow, campaign, send_at, rescheduled=False)
+        return campaign
 
     def reschedule(self, actor: Actor, campaign_id: int, send_at: datetime) -> Campaign:
         """Move the send time of a campaign scheduled for one future send (Ready or Pending Approval)."""
@@ -252,8 +285,10 @@ class SchedulingService:
                 f"only a Ready or Pending Approval campaign with a Future schedule can be rescheduled; "
                 f"this one is {campaign.status} / {campaign.schedule_type}")
         self._check_notice(send_at)
-        return self.uow.campaigns.update(actor, campaign_id, {"schedule_type": "Future",
-                                                              **_wall_clock(send_at, campaign.send_timezone)})
+        campaign = self.uow.campaigns.update(actor, campaign_id, {"schedule_type": "Future",
+                                                                  **_wall_clock(send_at, campaign.send_timezone)})
+        campaign_events.scheduled(self.uow, campaign, send_at, rescheduled=True)
+        return campaign
 
     def pause_scheduling(self, actor: Actor, campaign_id: int) -> Campaign:
         """Disarm a Ready or Pending Approval campaign back to Draft; its schedule settings stay."""
@@ -262,9 +297,11 @@ class SchedulingService:
             raise CampaignNotScheduled(f"a {campaign.status} campaign is not waiting to be sent"
                                        + ("; use Campaign.Pause" if campaign.status == "Sending" else ""))
         campaign.status = "Draft"
+        campaign.status_reason = SCHEDULING_PAUSED   # distributionStatus PAUSED until published again
         campaign.next_send_at = None
         campaign.last_activity_at = self.uow.clock()
         self.s.flush()
+        campaign_events.paused(self.uow, campaign)
         return campaign
 
     def _check_notice(self, send_at: datetime) -> None:

@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, false, func, or_, select
+from sqlalchemy import Select, and_, delete, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from engine.audience import compiler
+from engine.audience.sqlfuncs import prepare_connection
 from engine.auth import Actor
 from engine.errors import (
-    AlreadyUnsubscribed, CampaignNotFound, ConfirmationCodeRequired, EmailNotFound, InvalidConfirmationCode,
+    AlreadyUnsubscribed, AuthenticationFailed, CampaignNotFound, ConfirmationCodeRequired, EmailNotFound, InvalidConfirmationCode,
     InvalidEmailAddress, InvalidRules, InvalidSearchField, ListNotFound, ListOwnerUnavailable, SegmentUnavailable,
     SubscriberExists, SubscriberNotFound,
 )
@@ -32,6 +34,7 @@ from engine.models import (
 from engine.validation import as_id, normalize_email
 
 NO_SYNC = {"synchronize_session": False}
+DELETE_CHUNK = 1000
 # SubscriberSegment names (lower-cased, spaces removed) → canonical name.
 NAMED_SEGMENTS = {
     "active": "Active", "unsubscribed": "Unsubscribed", "suppressed": "Suppressed", "softbounced": "Soft bounced",
@@ -166,6 +169,9 @@ class SubscriberService:
         owner = self.s.get(User, owner_id)
         if owner is None or owner.account_status != "Enabled":
             raise ListOwnerUnavailable()
+        # Under a quota the owner's row is locked before any subscriber row (the importer does the
+        # same), so concurrent writers of one account queue in one order instead of deadlocking.
+        self.uow.lists.subscriber_room(owner_id)
         normalized = normalize_email(email)
         if normalized is None:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
@@ -192,6 +198,7 @@ class SubscriberService:
         values = fields.check(submitted, subscriber_id=existing.id if existing else None,
                               enforce_required=enforce_required)
         if existing is None:
+            self.uow.lists.require_subscriber_room(list_row.owner_user_id)
             subscriber = Subscriber(list_id=list_row.id, email_address=email[:255], email_normalized=normalized,
                                     subscription_date=now, subscription_ip=ip, source=source, source_ref=source_ref,
                                     bounce_type="Not Bounced", soft_bounce_count=0, unsubscription_ip="")
@@ -216,6 +223,7 @@ class SubscriberService:
                 return subscriber, False
         if subscriber.subscription_status == "Subscribed":
             self._after_opt_in(list_row, subscriber, ip, now)
+        self.uow.email_subscriptions.legacy_subscribed(list_row.owner_user_id, subscriber)
         return subscriber, existing is None
 
     @staticmethod
@@ -251,6 +259,7 @@ class SubscriberService:
             if subscriber.subscription_status != "Opt-In Pending":
                 raise InvalidConfirmationCode("the subscription is no longer pending")
             self._leave(subscriber, "", now, channel="Opt-In Reject")
+            self.uow.email_subscriptions.legacy_unsubscribed(list_row.owner_user_id, subscriber)
             return subscriber, list_row.unsubscription_confirmed_page_url
         if subscriber.subscription_status == "Unsubscribed":
             raise InvalidConfirmationCode("the subscription is no longer pending")
@@ -258,6 +267,7 @@ class SubscriberService:
             subscriber.subscription_status, subscriber.opt_in_date = "Subscribed", now
             subscriber.confirmation_due_at = None
             self._after_opt_in(list_row, subscriber, subscriber.subscription_ip, now)
+            self.uow.email_subscriptions.legacy_subscribed(list_row.owner_user_id, subscriber, confirmed=True)
         return subscriber, list_row.subscription_confirmed_page_url
 
     def unsubscribe(self, list_id: int, *, ip: str, email: str | None = None, subscriber_id: int | None = None,
@@ -265,14 +275,7 @@ class SubscriberService:
                     preview: bool = False, add_to_global_suppression: bool = False) -> tuple[Subscriber, str]:
         """Opt an address out of a list, with the list's opt-out behaviours; `preview` changes nothing."""
         list_row = self.uow.lists.get_public(list_id)
-        query = select(Subscriber).where(Subscriber.list_id == list_row.id)
-        if email is not None:
-            normalized = normalize_email(email)
-            if normalized is None:
-                raise InvalidEmailAddress(f"{email!r} is not a valid email address")
-            query = query.where(Subscriber.email_normalized == normalized)
-        if subscriber_id is not None:
-            query = query.where(Subscriber.id == subscriber_id)
+        query = _narrowed(select(Subscriber).where(Subscriber.list_id == list_row.id), email, subscriber_id)
         subscriber = self.s.scalar(query.with_for_update())
         if subscriber is None:
             raise SubscriberNotFound()
@@ -282,15 +285,55 @@ class SubscriberService:
             raise AlreadyUnsubscribed()
         if preview:
             return subscriber, list_row.unsubscription_confirmed_page_url
+        self._opt_out(list_row, subscriber, ip, campaign, email_id, channel, add_to_global_suppression)
+        return subscriber, list_row.unsubscription_confirmed_page_url
+
+    def unsubscribe_matching(self, actor: Actor | None, list_id: int, rules_json, rules_operator: str | None, *,
+                             ip: str, email: str | None = None, subscriber_id: int | None = None,
+                             campaign_id: int | None = None, email_id: int | None = None, channel: str = "",
+                             preview: bool = False, add_to_global_suppression: bool = False) -> tuple[int, str]:
+        """Opt out every subscriber of the owner's list that the RulesJSON criteria select (narrowed to
+        `email` / `subscriber_id` when given), each with the list's opt-out behaviours. Only the
+        list owner may: it changes many people at once (protocol.md §8.2). Returns (count, URL);
+        already unsubscribed ones are skipped, `preview` only counts."""
+        if actor is None:
+            raise AuthenticationFailed("selecting subscribers by RulesJSON needs the list owner's SessionID or "
+                                       "APIKey")
+        list_row = self.uow.lists.get(actor, list_id)
+        chosen = _narrowed(self.matching(list_row, rules_json, rules_operator), email, subscriber_id)
+        campaign = self._owned(Campaign, campaign_id, list_row, CampaignNotFound)
+        self._owned(Email, email_id, list_row, EmailNotFound)
+        rows = list(self.s.scalars(select(Subscriber).where(
+            Subscriber.id.in_(chosen), Subscriber.subscription_status != "Unsubscribed")
+            .order_by(Subscriber.id).with_for_update()))
+        if not preview:
+            for subscriber in rows:
+                self._opt_out(list_row, subscriber, ip, campaign, email_id, channel, add_to_global_suppression)
+        return len(rows), list_row.unsubscription_confirmed_page_url
+
+    def matching(self, list_row: SubscriberList, rules_json, rules_operator: str | None) -> Select:
+        """ONE select of the IDs of the list's subscribers that RulesJSON criteria select (any status);
+        InvalidRules when the criteria cannot produce a precise filter (never "everyone")."""
+        owner_id = list_row.owner_user_id
+        criteria = self.uow.audience.parse_rules(owner_id, list_row.id, rules_json, rules_operator)
+        prepare_connection(self.s)
+        return compiler.criteria_query(criteria, list_row.id, self.uow.audience.context(owner_id)) \
+            .with_only_columns(Subscriber.id)
+
+    def _opt_out(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, campaign: Campaign | None,
+                 email_id: int | None, channel: str, add_to_global_suppression: bool) -> None:
         now = self.uow.clock()
-        self._leave(subscriber, ip, now, campaign_id=campaign_id or 0, email_id=email_id or 0, channel=channel)
+        self._leave(subscriber, ip, now, campaign_id=campaign.id if campaign else 0, email_id=email_id or 0,
+                    channel=channel)
         if campaign is not None:
             # The one place an attributed opt-out is counted: tracking's unsubscribe page calls this.
             campaign.total_unsubscriptions += 1
             self.s.add(SubscriberActivity(subscriber_id=subscriber.id, campaign_id=campaign.id,
                                           email_id=email_id or None, kind="unsubscribe", occurred_at=now))
         self._after_opt_out(list_row, subscriber, ip, now, add_to_global_suppression)
-        return subscriber, list_row.unsubscription_confirmed_page_url
+        self.uow.email_subscriptions.legacy_unsubscribed(
+            list_row.owner_user_id, subscriber,
+            account_wide=add_to_global_suppression or list_row.opt_out_add_to_global_suppression_list)
 
     def _owned(self, model, object_id: int | None, list_row: SubscriberList, error):
         if not object_id:
@@ -382,6 +425,7 @@ class SubscriberService:
             else:  # Opt-In Pending: the owner asks for a (new) confirmation
                 subscriber.subscription_status, subscriber.opt_in_date = "Opt-In Pending", None
                 subscriber.confirmation_due_at = now
+            self.uow.email_subscriptions.owner_changed(list_row.owner_user_id, subscriber)
         if "bounce_type" in changes:
             subscriber.bounce_type = changes["bounce_type"]
             if changes["bounce_type"] == "Not Bounced":
@@ -399,19 +443,30 @@ class SubscriberService:
             raise SubscriberExists()
         subscriber.email_address, subscriber.email_normalized = email.strip()[:255], normalized
 
-    def delete(self, actor: Actor, list_id: int, subscriber_ids: list[int], *, suppression_only: bool = False) -> int:
-        """Delete subscribers of a list (IDs of other lists are ignored), or with `suppression_only`
-        lift the suppressions of their addresses and keep them."""
+    def delete(self, actor: Actor, list_id: int, subscriber_ids: list[int] | None = None, *,
+               rules: tuple[object, str] | None = None, suppression_only: bool = False) -> int:
+        """Delete subscribers of a list chosen by ID (IDs of other lists are ignored) and/or by
+        RulesJSON criteria `rules` = (RulesJSON, operator) — both given: the listed ones that match —
+        or with `suppression_only` lift the suppressions of their addresses and keep them.
+        Returns how many subscribers were deleted (suppressions lifted)."""
         list_row = self.uow.lists.get(actor, list_id)
-        members = select(Subscriber.id).where(Subscriber.list_id == list_row.id, Subscriber.id.in_(subscriber_ids))
+        if rules is not None:
+            members = self.matching(list_row, *rules)
+        else:
+            members = select(Subscriber.id).where(Subscriber.list_id == list_row.id)
+        if subscriber_ids is not None:
+            members = members.where(Subscriber.id.in_(subscriber_ids))
         if suppression_only:
             emails = list(self.s.scalars(select(Subscriber.email_normalized).where(Subscriber.id.in_(members))))
             return self.uow.suppression.remove_for(list_row.owner_user_id, list_row.id, emails)
+        # The IDs are read first and deleted in chunks: MariaDB refuses a DELETE whose subquery reads
+        # the same table, and one IN list of a whole list's IDs would exceed the bind-parameter limits.
         ids = list(self.s.scalars(members))
-        if ids:
-            self.s.execute(delete(SubscriberFieldValue).where(SubscriberFieldValue.subscriber_id.in_(ids)),
+        for start in range(0, len(ids), DELETE_CHUNK):
+            chunk = ids[start:start + DELETE_CHUNK]
+            self.s.execute(delete(SubscriberFieldValue).where(SubscriberFieldValue.subscriber_id.in_(chunk)),
                            execution_options=NO_SYNC)
-            self.s.execute(delete(Subscriber).where(Subscriber.id.in_(ids)), execution_options=NO_SYNC)
+            self.s.execute(delete(Subscriber).where(Subscriber.id.in_(chunk)), execution_options=NO_SYNC)
         return len(ids)
 
     def import_csv(self, actor: Actor, list_id: int, stream, options, progress=None):
@@ -419,6 +474,18 @@ class SubscriberService:
         from engine.importer import SubscriberImporter
 
         return SubscriberImporter(self.uow).run(actor, list_id, stream, options, progress=progress)
+
+
+def _narrowed(query: Select, email: str | None, subscriber_id: int | None) -> Select:
+    """`query` (over subscribers) limited to one address and/or one subscriber ID."""
+    if email is not None:
+        normalized = normalize_email(email)
+        if normalized is None:
+            raise InvalidEmailAddress(f"{email!r} is not a valid email address")
+        query = query.where(Subscriber.email_normalized == normalized)
+    if subscriber_id is not None:
+        query = query.where(Subscriber.id == subscriber_id)
+    return query
 
 
 def _date_prefix_span(keyword: str) -> tuple[datetime, datetime] | None:

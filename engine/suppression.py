@@ -105,6 +105,8 @@ class SuppressionService:
             result.done += outcome.rowcount or 0
         if single and result.done == 0:
             raise SuppressionNotFound()
+        if scope is None:   # an account-wide opt-out is lifted with its suppression
+            self.uow.email_subscriptions.suppressions_lifted(actor.id, wanted)
         return result
 
     # --- reading -----------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class SuppressionService:
             Suppression.owner_user_id == owner_user_id, Suppression.email_normalized.in_(emails),
             or_(Suppression.list_id.is_(None), Suppression.list_id == list_id)),
             execution_options={"synchronize_session": False})
+        self.uow.email_subscriptions.suppressions_lifted(owner_user_id, emails)
         return outcome.rowcount or 0
 
     # --- helpers -----------------------------------------------------------------------------------

@@ -95,6 +95,46 @@ class UnitOfWork:
         return EventService(self)
 
     @cached_property
+    def email_subscriptions(self):
+        from engine.email_subscriptions import EmailSubscriptionService
+        return EmailSubscriptionService(self)
+
+    @cached_property
+    def email_account(self):
+        from engine.email_account import EmailAccountService
+        return EmailAccountService(self)
+
+    @cached_property
+    def sender_emails(self):
+        from engine.sender_emails import SenderEmailService
+        return SenderEmailService(self)
+
+    @cached_property
+    def sender_identity(self):
+        from engine.sender_identity import SenderIdentityService
+        return SenderIdentityService(self)
+
+    @cached_property
     def outbox(self):
         from engine.outbox import OutboxService
         return OutboxService(self)
+
+    @cached_property
+    def test_sends(self):
+        from engine.test_sends import SendTestService
+        return SendTestService(self)
+
+    @cached_property
+    def confirmations(self):
+        from engine.confirmations import ConfirmationService
+        return ConfirmationService(self)
+
+    @cached_property
+    def webhooks(self):
+        from engine.webhooks import WebhookService
+        return WebhookService(self)
+
+    @cached_property
+    def rate_limits(self):
+        from engine.ratelimits import RateLimiter
+        return RateLimiter(self)

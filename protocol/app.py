@@ -23,12 +23,13 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = engine or bootstrap()
     dispatcher = Dispatcher(engine, COMMANDS)
-    app.extensions["sendmill.engine"] = engine
     app.register_blueprint(tracking_blueprint)
     endpoints = all_endpoints() if rest_endpoints is None else rest_endpoints
-    app.register_blueprint(RestApi(engine, endpoints).blueprint())
-    app.extensions["sendmill.rest_endpoints"] = endpoints
-    openapi_document = build_openapi(endpoints, engine.settings.base_url, _version())
+    rest_api = RestApi(engine, endpoints)
+    app.register_blueprint(rest_api.blueprint())
+    app.extensions.update({"sendmill.dispatcher": dispatcher, "sendmill.rest": rest_api,
+                           "sendmill.rest_endpoints": endpoints})
+    use_engine(app, engine)
     logging.getLogger("sendmill").setLevel(logging.INFO)
 
     @app.route("/api.php", methods=["GET", "POST"])
@@ -43,7 +44,9 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
         # name, e.g. Subscribers.Import's ImportFile; werkzeug spools big ones to disk.
         for name, upload in (request.files.items() if not _is_json() else ()):
             params.setdefault(name.lower(), upload)
-        outcome = dispatcher.dispatch(params, ip=request.remote_addr or "")
+        # Several X-Forwarded-For lines are one comma list (RFC 9110 §5.3); the dispatcher decides whom to trust.
+        forwarded_for = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
+        outcome = dispatcher.dispatch(params, ip=request.remote_addr or "", forwarded_for=forwarded_for)
         response_format = params.get("responseformat")
         callback = params.get("jsonpcallback")
         return render(outcome.payload, status=outcome.status, headers=outcome.headers,
@@ -56,9 +59,21 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
 
     @app.route("/openapi.json")
     def openapi():
-        return openapi_document
+        # Built on first request and kept: apispec needs tens of milliseconds, which app start should not pay.
+        if "sendmill.openapi" not in app.extensions:
+            base_url = app.extensions["sendmill.engine"].settings.base_url
+            app.extensions["sendmill.openapi"] = build_openapi(endpoints, base_url, _version())
+        return app.extensions["sendmill.openapi"]
 
     return app
+
+
+def use_engine(app: Flask, engine: Engine) -> None:
+    """Serve `app` from `engine`: the one place every view finds it (the test suite builds its app once
+    and points it at each test's engine; building one costs tens of milliseconds of route compiling)."""
+    app.extensions["sendmill.engine"] = engine
+    app.extensions["sendmill.dispatcher"].engine = engine
+    app.extensions["sendmill.rest"].engine = engine
 
 
 def _version() -> str:

@@ -47,6 +47,9 @@ class Command:
     error_keys: Mapping[int, str] = field(default_factory=dict)
     # Keys every successful answer carries besides Success/ErrorCode (e.g. "ErrorText": "").
     success_extra: Mapping[str, Any] = field(default_factory=dict)
+    # PUBLIC commands: calls with valid credentials skip the per-IP limit (an account's own integration)
+    # unless this is set — logins, where a session of one account must not buy guesses at another's password.
+    rate_limit_authenticated: bool = False
 
     @property
     def required_permission(self) -> str:

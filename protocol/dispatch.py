@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from engine import Engine
 from engine.errors import AuthenticationFailed, DomainError, PermissionDenied
+from engine.ratelimits import client_ip
 from protocol import params as P
 from protocol.command import ADMIN, ANY, KEYED, PUBLIC, SCALAR, USER, Command, Context
 
@@ -17,6 +18,7 @@ NOT_PERMITTED = 99999
 BAD_JSON = 100000
 UNKNOWN_COMMAND = 100003
 INTERNAL_ERROR = 100005
+RATE_LIMITED = 429  # the documented global rate-limit code (protocol.md §1.7), answered with HTTP 200
 
 
 @dataclass
@@ -53,15 +55,16 @@ class Dispatcher:
         self.engine = engine
         self.commands = commands
 
-    def dispatch(self, params: dict, ip: str) -> Outcome:
+    def dispatch(self, params: dict, ip: str, forwarded_for: str | None = None) -> Outcome:
         name = params.get("command")
         command = self.commands.get(name.strip().lower()) if isinstance(name, str) else None
         if command is None:
             shown = name if isinstance(name, str) else ""
             return hard_failure(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.')
         request_id = uuid.uuid4().hex[:12]
+        ip = client_ip(ip, forwarded_for, self.engine.settings.trusted_proxies)
         try:
-            return self._run(command, params, ip)
+            return self._rate_limited(command, params, ip) or self._run(command, params, ip)
         except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
             log.exception("request %s: %s failed", request_id, command.name)
             return hard_failure(INTERNAL_ERROR, f"Internal error (request id {request_id})")
@@ -86,6 +89,9 @@ class Dispatcher:
                 code = command.code_for(exc)
                 if isinstance(exc, PermissionDenied) and code is None:
                     return scalar_failure(NOT_PERMITTED, exc.message)
+                if isinstance(exc, AuthenticationFailed) and code is None:
+                    # A public command whose variant needs credentials (bulk RulesJSON unsubscribe).
+                    return scalar_failure(AUTH_FAILED, exc.message)
                 if code is None:
                     raise
                 failure = command_failure(command, code, exc.detail)
@@ -102,9 +108,36 @@ class Dispatcher:
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 
+    def _rate_limited(self, command: Command, params: dict, ip: str) -> Outcome | None:
+        """Count an anonymous call of a public command against its client's limit (Part 1 §12);
+        the refusal when over it. Calls with a valid SessionID or APIKey come from an account's own
+        integration (a CRM sync subscribing in a loop) and are not counted. The count is committed
+        in a transaction of its own, before the command runs, so failing calls count too."""
+        limit = self.engine.settings.public_rate_limit
+        if command.auth != PUBLIC or limit is None:
+            return None
+        with self.engine.uow() as uow:
+            session_id, api_key = _credentials(params)
+            if (session_id or api_key) and not command.rate_limit_authenticated:
+                try:
+                    uow.auth.resolve(session_id=session_id, api_key=api_key, ip=ip)
+                    return None  # rolled back here: the command's own transaction records the use
+                except AuthenticationFailed:
+                    pass
+            decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
+            uow.commit()
+            if decision.opened_window:
+                uow.rate_limits.purge_before(limit)
+                uow.commit()
+        if decision.allowed:
+            return None
+        return Outcome({"Success": False, "ErrorCode": RATE_LIMITED,
+                        "ErrorText": f"Rate limit exceeded: at most {limit.requests} requests in {limit.seconds} "
+                                     f"seconds from one address; retry after {decision.retry_after} seconds"},
+                       headers={"Retry-After": str(decision.retry_after)})
+
     def _authenticate(self, uow, command: Command, params: dict, ip: str):
-        session_id = _credential(params.get("sessionid"))
-        api_key = _credential(params.get("apikey")) or _credential(params.get("adminapikey"))
+        session_id, api_key = _credentials(params)
         if command.auth == PUBLIC:
             # Public commands ignore a blank, 0 or stale SessionID (protocol.md Part 1 §12).
             if not (session_id or api_key):
@@ -128,6 +161,11 @@ class Dispatcher:
         if command.params is None:
             return {}
         return P.load(command.params(), params, list(command.errors))
+
+
+def _credentials(params: dict) -> tuple[str | None, str | None]:
+    return (_credential(params.get("sessionid")),
+            _credential(params.get("apikey")) or _credential(params.get("adminapikey")))
 
 
 def _credential(value) -> str | None:

@@ -8,6 +8,10 @@ from protocol.commands import scheduling
 from protocol.commands import accounts, apikeys
 from protocol.commands import audience, segments
 from protocol.commands import custom_fields, lists, subscribers, suppression
+from protocol.commands import email_subscriptions
+from protocol.commands import email_account, senders
+from protocol.commands import modern_campaigns
+from protocol.commands import webhooks
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -35,4 +39,9 @@ COMMANDS = index(
     custom_fields.COMMANDS,
     subscribers.COMMANDS,
     suppression.COMMANDS,
+    email_subscriptions.COMMANDS,
+    email_account.COMMANDS,
+    senders.COMMANDS,
+    modern_campaigns.COMMANDS,
+    webhooks.COMMANDS,
 )

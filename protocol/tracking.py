@@ -15,7 +15,7 @@ import html
 
 from flask import Blueprint, Response, current_app, redirect, request
 
-from engine.errors import BadToken, NotFound
+from engine.errors import BadToken, InvalidConfirmationCode, NotFound
 from engine.tracking import Kind
 
 bp = Blueprint("tracking", __name__)
@@ -94,10 +94,27 @@ def web_view(token: str):
                     headers={**NO_CACHE, "Content-Security-Policy": WEB_VIEW_CSP, "X-Robots-Tag": "noindex"})
 
 
+@bp.route("/so/<code>", methods=["GET"])
+def landing_page(code: str):
+    """A published campaign's public landing page (the modern API's landingPageUrl): campaign-level,
+    no subscriber in it, so it can be shared; a GET counts as a browser view, a HEAD does not."""
+    from engine.modern_campaigns import ModernCampaignService
+
+    with _engine().uow() as uow:
+        page = ModernCampaignService(uow).landing_page(code, count=request.method != "HEAD")
+        _finish(uow)
+    return Response(page, mimetype="text/html",
+                    headers={**NO_CACHE, "Content-Security-Policy": WEB_VIEW_CSP})
+
+
 @bp.route("/t/u/<token>", methods=["GET", "POST"], provide_automatic_options=False)
 def unsubscribe(token: str):
     with _engine().uow() as uow:
+        if uow.events.signer.verify(token).kind is Kind.ACCOUNT_UNSUBSCRIBE:
+            return _account_unsubscribe(uow, token)
         ids = _ids(uow, token, Kind.UNSUBSCRIBE)
+        if ids["instance_id"] == 0:   # a confirmation email's link: no campaign behind it
+            return _opt_in_link(uow, Kind.UNSUBSCRIBE, ids["subscriber_id"])
         target = uow.events.target(**ids)
         address = html.escape(target.subscriber.email_address)
         if request.method != "POST":
@@ -112,3 +129,78 @@ def unsubscribe(token: str):
     if request.form.get("List-Unsubscribe") == "One-Click":   # RFC 8058, sent by the mailbox provider
         return Response("Unsubscribed\n", mimetype="text/plain", headers=NO_CACHE)
     return _page("You are unsubscribed", f"<p>{address} receives no more of these emails.</p>")
+
+
+def _account_unsubscribe(uow, token: str) -> Response:
+    """An account-wide link (EmailSubscription.UnsubscribeLink): the same page, and POST (or RFC 8058
+    one-click) sets the address's email subscription to UNSUBSCRIBED."""
+    subscription_id = uow.events.signer.verify(token, Kind.ACCOUNT_UNSUBSCRIBE).subscriber_id
+    row = uow.email_subscriptions.by_link(subscription_id)
+    address = html.escape(row.email_address)
+    if request.method != "POST":
+        if row.subscription_status == "UNSUBSCRIBED":
+            return _page("You are unsubscribed", f"<p>{address} receives no more of these emails.</p>")
+        return _page("Unsubscribe", f"<p>Stop sending these emails to {address}?</p>"
+                     f'<form method="post" action="{html.escape(request.path)}">'
+                     '<button type="submit" name="confirm" value="1">Unsubscribe</button></form>')
+    uow.email_subscriptions.unsubscribe_by_link(subscription_id)
+    uow.commit()
+    if request.form.get("List-Unsubscribe") == "One-Click":
+        return Response("Unsubscribed\n", mimetype="text/plain", headers=NO_CACHE)
+    return _page("You are unsubscribed", f"<p>{address} receives no more of these emails.</p>")
+
+
+# --- double opt-in links (engine/confirmations.py) ------------------------------------------------
+# kind -> (question title, question, button, done title, done text); {address} and {list} are filled in.
+_OPT_IN_PAGES = {
+    Kind.CONFIRM: ("Confirm your subscription", "Subscribe {address} to {list}?", "Yes, subscribe me",
+                   "Subscription confirmed", "{address} is subscribed to {list}."),
+    Kind.REJECT: ("Decline the subscription", "Do not subscribe {address} to {list}?", "Do not subscribe me",
+                  "Subscription declined", "{address} will not receive emails from {list}."),
+    Kind.UNSUBSCRIBE: ("Unsubscribe", "Stop sending emails from {list} to {address}?", "Unsubscribe",
+                       "You are unsubscribed", "{address} receives no more emails from {list}."),
+}
+
+
+@bp.route("/t/confirm/<token>", methods=["GET", "POST"], provide_automatic_options=False)
+def confirm(token: str):
+    with _engine().uow() as uow:
+        return _opt_in_link(uow, Kind.CONFIRM, uow.events.signer.verify(token, Kind.CONFIRM).subscriber_id)
+
+
+@bp.route("/t/reject/<token>", methods=["GET", "POST"], provide_automatic_options=False)
+def reject(token: str):
+    with _engine().uow() as uow:
+        return _opt_in_link(uow, Kind.REJECT, uow.events.signer.verify(token, Kind.REJECT).subscriber_id)
+
+
+def _opt_in_link(uow, kind: Kind, subscriber_id: int) -> Response:
+    """GET (and HEAD) show a page with a button; only its POST changes the subscription, so a mail
+    scanner that follows links confirms nobody. The list's confirmed page, when set, is linked."""
+    subscriber, list_row = uow.confirmations.subscriber(subscriber_id)
+    names = {"address": html.escape(subscriber.email_address), "list": html.escape(list_row.name)}
+    title, question, button, done_title, done = (text.format(**names) for text in _OPT_IN_PAGES[kind])
+    finished = "Subscribed" if kind is Kind.CONFIRM else "Unsubscribed"
+    if request.method != "POST":
+        if subscriber.subscription_status == finished:
+            return _page(done_title, f"<p>{done}</p>")
+        return _page(title, f"<p>{question}</p><form method=\"post\" action=\"{html.escape(request.path)}\">"
+                            f'<button type="submit" name="confirm" value="1">{button}</button></form>')
+    try:
+        if kind is Kind.CONFIRM:
+            _subscriber, next_url = uow.confirmations.confirm(subscriber_id)
+        elif kind is Kind.REJECT:
+            _subscriber, next_url = uow.confirmations.reject(subscriber_id)
+        else:
+            _subscriber, next_url = uow.confirmations.unsubscribe(subscriber_id, request.remote_addr or "")
+    except InvalidConfirmationCode:
+        return _page("This link no longer works", "<p>This subscription is no longer waiting for an answer.</p>",
+                     409)
+    uow.commit()
+    if kind is Kind.UNSUBSCRIBE and request.form.get("List-Unsubscribe") == "One-Click":   # RFC 8058
+        return Response("Unsubscribed\n", mimetype="text/plain", headers=NO_CACHE)
+    # A link rather than a redirect: the page's CSP (form-action 'self') forbids redirecting a form post away.
+    more = (f'<p><a href="{html.escape(next_url)}">Continue</a></p>'
+            if next_url.lower().startswith(("https://", "http://")) else "")
+    return _page(done_title, f"<p>{done}</p>{more}")
+

@@ -96,8 +96,9 @@ def tick_command(dry_run: bool, verbose: bool, send_budget: float):
     """One scheduler pass; run it every minute from cron (overlapping runs on several hosts are safe).
 
     Closes instances whose recipients are all processed, computes the next send time of armed
-    campaigns, and starts the due ones (writing their delivery ledger). Then it delivers for up to
-    --send-budget seconds, like `sendmill worker` (skipped when SENDMILL_SMTP_URL is not set).
+    campaigns, and starts the due ones (writing their delivery ledger). Then it runs one webhook
+    pass (at most 10 s, like `sendmill webhooks --once`) and delivers for up to --send-budget
+    seconds, like `sendmill worker` (skipped when SENDMILL_SMTP_URL is not set).
     """
     import logging
 
@@ -107,14 +108,74 @@ def tick_command(dry_run: bool, verbose: bool, send_budget: float):
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = _engine()
     click.echo(tick(engine, dry_run=dry_run).line())
-    if dry_run or send_budget <= 0:
+    if dry_run:
+        return
+    try:
+        _webhooks_pass(engine, budget=10.0, quiet=True)
+    except Exception as exc:  # noqa: BLE001 - a webhook problem must not stop this tick's sending
+        click.echo(f"webhooks: pass failed, retried on the next tick: {exc}", err=True)
+    if send_budget <= 0:
         return
     if not engine.settings.smtp_url:
         # Scheduling-only installations (separate `sendmill worker` hosts) keep their one-line output.
         logging.getLogger("sendmill.delivery").info("not sending: SENDMILL_SMTP_URL is not set")
         return
+    try:
+        _confirmations_pass(engine, quiet=True)
+    except Exception as exc:  # noqa: BLE001 - like webhooks: campaigns still go out this tick
+        click.echo(f"confirmations: pass failed, retried on the next tick: {exc}", err=True)
     summary = _deliver(engine, budget=send_budget, batch=200, lease=300.0, quiet=True)
     click.echo(f"send: {summary.line()}")
+
+
+def _confirmations_pass(engine, *, quiet: bool):
+    """Send the double opt-in confirmation emails that are due (engine/confirmations.py)."""
+    from engine.confirmations import send_due_confirmations
+    from engine.test_sends import SmtpNotConfigured
+
+    try:
+        summary = send_due_confirmations(engine, budget_seconds=20.0)
+    except SmtpNotConfigured as exc:
+        raise click.ClickException(exc.message) from None
+    if not quiet or summary.sent or summary.failed or summary.retried:
+        click.echo(f"confirmations: {summary.line()}")
+    return summary
+
+
+def _webhooks_pass(engine, *, budget: float, quiet: bool):
+    from engine.webhooks import dispatch
+
+    summary = dispatch(engine, budget=budget)
+    if summary.busy or not quiet:
+        click.echo(summary.line())
+    return summary
+
+
+@main.command("webhooks")
+@click.option("--once", is_flag=True, help="one pass (fan out, then POST what is due), then exit")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="seconds between passes in loop mode")
+def webhooks_command(once: bool, interval: float):
+    """Deliver outbox events to the registered webhook URLs (signed JWTs, retried with backoff).
+
+    Without --once it runs until SIGTERM / Ctrl-C, printing a line for every pass that did
+    something. Several of these (and `sendmill tick`, which runs one pass) may run at once:
+    each delivery is claimed by compare-and-set before it is POSTed.
+    """
+    import signal
+    import threading
+
+    engine = _engine()
+    if once:
+        _webhooks_pass(engine, budget=300.0, quiet=False)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"delivering webhooks every {interval:g} s (Ctrl-C stops)")
+    while not stop.is_set():
+        _webhooks_pass(engine, budget=max(interval, 30.0), quiet=True)
+        stop.wait(interval)
 
 
 @main.command("schedule")
@@ -243,7 +304,7 @@ def audience_command(campaign_id: int, sample: int):
         click.echo(result.sql)
 
 
-def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool):
+def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool, concurrency: int | None = None):
     import signal
     from datetime import timedelta
 
@@ -259,13 +320,22 @@ def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool):
         if not quiet:
             click.echo(f"batch {summary.batches}: {summary.line()}")
 
-    runner = DeliveryRunner(engine, transport, batch_size=batch, lease=timedelta(seconds=lease), progress=progress)
+    from engine.delivery.throttle_state import load_throttle_state, save_throttle_state
+
+    try:
+        engine.settings.dkim_key()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    transport.restore(load_throttle_state(engine))   # slowed-down relays and domains stay slowed down
+    runner = DeliveryRunner(engine, transport, batch_size=batch, lease=timedelta(seconds=lease), progress=progress,
+                            concurrency=concurrency or engine.settings.send_concurrency)
     # SIGTERM / Ctrl-C: finish the message in flight, hand the rest of the batch back, then stop.
     signal.signal(signal.SIGTERM, runner.stop)
     signal.signal(signal.SIGINT, runner.stop)
     try:
         return runner.run_once(budget)
     finally:
+        save_throttle_state(engine, transport.snapshot())
         transport.close()
 
 
@@ -276,14 +346,18 @@ def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool):
               help="recipients claimed per batch")
 @click.option("--lease", default=300.0, show_default=True, type=click.FloatRange(1, 86400),
               help="seconds a claimed batch stays reserved; a crashed worker's rows become 'unknown' after it")
-def worker_command(budget: float, batch: int, lease: float):
+@click.option("--concurrency", type=click.IntRange(1, 100), default=None,
+              help="messages in flight at once, one relay connection each [default: SENDMILL_SEND_CONCURRENCY or 8]")
+def worker_command(budget: float, batch: int, lease: float, concurrency: int | None):
     """Deliver the pending recipients of Sending campaigns through SENDMILL_SMTP_URL.
 
     Runs until nothing is left to claim or the budget is spent; each recipient is sent at most
     once, even across crashes (a message whose outcome was lost is marked 'unknown', not resent).
     """
     engine = _engine()
-    summary = _deliver(engine, budget=budget, batch=batch, lease=lease, quiet=False)
+    if engine.settings.smtp_url:
+        _confirmations_pass(engine, quiet=False)
+    summary = _deliver(engine, budget=budget, batch=batch, lease=lease, quiet=False, concurrency=concurrency)
     reason = "nothing left to send" if summary.idle else "budget spent"
     click.echo(f"worker done ({reason}): {summary.line()}")
 

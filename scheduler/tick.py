@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from engine.errors import DomainError
+from engine.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON
+from engine.errors import AccountNotActive, DomainError, QuotaExceeded
 from engine.models import Campaign, SchedulerLease, SendInstance
 from scheduler.recurrence import (
     RecurringSchedule, future_send_instant, latest_run_at_or_before, next_run_after, next_runs,
@@ -53,6 +54,7 @@ class TickSummary:
     finished: int = 0
     canceled: int = 0
     failed: int = 0         # campaigns taken out of the schedule (invalid or impossible schedule)
+    paused: int = 0         # due campaigns held because their account is not ACTIVE or over quota
     waiting_approval: int = 0
     recipients: int = 0     # ledger rows written
     errors: int = 0
@@ -63,7 +65,8 @@ class TickSummary:
             return f"tick {stamp}: skipped, the lease is held by {self.lease_holder or 'another scheduler'}"
         text = f"tick {stamp}: {self.started} started, {self.finished} finished, " \
                f"{self.waiting_approval} waiting approval"
-        for count, what in ((self.canceled, "canceled"), (self.failed, "failed"), (self.errors, "errors")):
+        for count, what in ((self.canceled, "canceled"), (self.failed, "failed"), (self.paused, "paused"),
+                            (self.errors, "errors")):
             if count:
                 text += f", {count} {what}"
         return text + (" (dry run: nothing written)" if self.dry_run else "")
@@ -183,6 +186,16 @@ def _start_due(uow, now: datetime, summary: TickSummary, commit) -> None:
         except IntegrityError:
             uow.rollback()
             log.info("campaign %s: instance already started by another scheduler", campaign.id)
+            continue
+        except (AccountNotActive, QuotaExceeded) as exc:
+            # The owner's account may not send this now: hold the campaign (Paused with the reason)
+            # instead of sending; Campaign.Resume re-arms it once the quota or status allows.
+            uow.rollback()
+            reason = QUOTA_EXCEEDED_REASON if isinstance(exc, QuotaExceeded) else ACCOUNT_NOT_ACTIVE_REASON
+            if scheduling.hold_for_account(campaign.id, now, reason, expected):
+                summary.paused += 1
+                log.warning("campaign %s paused: %s", campaign.id, exc.message)
+            commit()
             continue
         except DomainError as exc:
             # The audience cannot be built (e.g. criteria that no longer validate): stop retrying.

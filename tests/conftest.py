@@ -129,12 +129,22 @@ def engine(sa_engine, database_url, clock):
     return bootstrap(settings, db=sa_engine, clock=clock)
 
 
-@pytest.fixture
-def app(engine):
-    from protocol.app import create_app
+@pytest.fixture(scope="session")
+def _shared_app():
+    """One Flask app for the whole run (building one compiles every route); each test points it at
+    its own engine through protocol.app.use_engine."""
+    return {}
 
-    app = create_app(engine)
-    app.config["TESTING"] = True
+
+@pytest.fixture
+def app(engine, _shared_app):
+    from protocol.app import create_app, use_engine
+
+    if "app" not in _shared_app:
+        _shared_app["app"] = create_app(engine)
+        _shared_app["app"].config["TESTING"] = True
+    app = _shared_app["app"]
+    use_engine(app, engine)
     return app
 
 

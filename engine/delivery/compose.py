@@ -126,6 +126,39 @@ def _qp(text: str) -> bytes:
     return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+class _QuotedPrintableBody:
+    """A template whose literal text is quoted-printable encoded once; per recipient only the substituted
+    values are. Every piece ends with a soft line break (RFC 2045 §6.7 rule 5), so each piece starts an
+    encoded line of its own and the pieces concatenate into valid quoted-printable of the whole text."""
+
+    def __init__(self, template):
+        self._pieces = [_qp_piece(p) if p.__class__ is str else p for p in template.parts]
+
+    def render(self, ctx: Mapping) -> bytes:
+        return b"".join([p if p.__class__ is bytes else _qp_piece(p(ctx)) for p in self._pieces])
+
+
+# Text quoted-printable leaves as it is: printable ASCII without "=" or spaces (tracking URLs, tokens, ids).
+_QP_VERBATIM = re.compile(r"[!-<>-~]{1,72}")
+
+
+def _qp_piece(text: str) -> bytes:
+    if not text:
+        return b""
+    if _QP_VERBATIM.fullmatch(text):
+        return text.encode("ascii") + b"=\r\n"
+    encoded = _qp(text)
+    return encoded if encoded.endswith(b"\r\n") else encoded + b"=\r\n"
+
+
+class _Base64Body:
+    def __init__(self, template):
+        self._template = template
+
+    def render(self, ctx: Mapping) -> bytes:
+        return _b64(self._template.render(ctx))
+
+
 def _b64(text: str) -> bytes:
     return base64.encodebytes(_crlf(text).encode("utf-8")).replace(b"\n", b"\r\n")
 
@@ -266,12 +299,13 @@ class Skeleton:
         parts = [("plain", self.text, text_source)]
         if self.html is not None:
             parts.append(("html", self.html, html_source))
-        self._parts: list[tuple[bytes, object, object]] = []   # (bytes before the body, template, encoder)
+        self._parts: list[tuple[bytes, object]] = []   # (bytes before the body, its encoded renderer)
         for i, (subtype, template, source) in enumerate(parts):
             encoding = "base64" if _mostly_non_ascii(source) else "quoted-printable"
             headers = f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}Content-Transfer-Encoding: {encoding}{CRLF}'
             opening = headers + CRLF if len(parts) == 1 else f"{CRLF if i else ''}--{boundary}{CRLF}{headers}{CRLF}"
-            self._parts.append((opening.encode("ascii"), template, _b64 if encoding == "base64" else _qp))
+            body = _Base64Body(template) if encoding == "base64" else _QuotedPrintableBody(template)
+            self._parts.append((opening.encode("ascii"), body))
         if len(parts) > 1:
             common.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
             common.append("")   # the blank line before the first boundary
@@ -308,9 +342,9 @@ class Skeleton:
             + f"List-Unsubscribe: <mailto:{mailto}?subject=unsubscribe>,{CRLF} <{unsubscribe}>{CRLF}"
         )
         chunks = [self._date(now), self._from_block, head.encode("ascii"), self._tail]
-        for opening, template, encode in self._parts:
+        for opening, body in self._parts:
             chunks.append(opening)
-            chunks.append(encode(template.render(ctx)))
+            chunks.append(body.render(ctx))
         chunks.append(self._closing)
         data = b"".join(chunks)
         if s.dkim is not None:

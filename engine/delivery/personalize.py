@@ -366,6 +366,11 @@ class Template:
         return "".join([p if p.__class__ is str else p(ctx) for p in self._parts])
 
     @property
+    def parts(self) -> tuple:
+        """Literal strings and slots (`slot(ctx) -> str`), in order: for encoders that pre-encode literals."""
+        return tuple(self._parts)
+
+    @property
     def is_constant(self) -> bool:
         return all(p.__class__ is str for p in self._parts)
 

@@ -1,12 +1,14 @@
 """The delivery runner: claim ledger rows, render, send, record — each recipient at most once.
 
 A worker loops over batches: it claims up to `batch_size` pending rows of instances whose campaign
-is Sending, then for each row re-checks that the address may still be mailed, renders the message
-from the instance's skeleton (built once per instance and cached), hands it to the transport and
-records the outcome in its own transaction, committed right after the SMTP reply:
+is Sending and sends them in rounds of `concurrency` messages, each round on as many relay
+connections in parallel. For a round it re-checks in one query that every address may still be
+mailed (engine/delivery/recipients.py), renders the messages from the instance's skeleton (built once
+per instance and cached), hands them over (engine/delivery/ledger.py) and sends them; the replies are
+recorded in the same commit as the next round's hand-over, so a round costs one commit:
 
-* 250 → `sent` (sent_at, message_id), campaign total_sent + 1, in the same transaction;
-* 5xx → `failed` (last_error), campaign total_failed + 1;
+* 250 → `sent` (sent_at, message_id), campaign total_sent moved by the rows stored;
+* 5xx → `failed` (last_error), campaign total_failed likewise;
 * 4xx / no relay → back to `pending` with attempts + 1 and `lease_until` reused as "not before"
   (exponential backoff); after `max_attempts` → `failed`;
 * a 4xx or hang-up *after* the message was transmitted (`maybe_sent`) → `unknown`, never retried;
@@ -19,11 +21,11 @@ the rows that are ours afterwards are read back by (worker, lease_until). The sc
 (`id > last claimed id`, on the (instance_id, state, id) index), so a claim costs the same at row
 1,000,000 as at row 1; it wraps to the start once the tail is exhausted (retries wait behind).
 
-Crash rule (at-most-once). Right before a message is handed to the relay, its Message-ID is written to
-the row and committed ("handed over"). A worker that dies leaves its batch `claimed`; once the lease
+Crash rule (at-most-once). Right before a round is handed to the relays, its Message-IDs are written to
+the rows and committed ("handed over"). A worker that dies leaves its batch `claimed`; once the lease
 has expired, the next runner marks the handed-over rows `unknown` and never retries them (the
-message may or may not have reached the relay: a missing message is preferred to a duplicate), so
-at most one row per connection killed mid-transaction is lost. Claimed rows that were never handed
+message may or may not have reached the relay: a missing message is preferred to a duplicate). A
+round holds one message per connection, so at most one row per connection killed mid-transaction is lost. Claimed rows that were never handed
 over go back to `pending`, and everything `pending` is simply resumed by any worker. A worker never
 hands over a row it no longer holds; one that outlives its lease still records the relay's answer.
 
@@ -34,30 +36,33 @@ again every `check_every` messages; the unsent rows of a batch whose campaign le
 from __future__ import annotations
 
 import logging
+import random
 import re
 import socket
 import os
 import signal
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from engine.delivery.compose import Content, Sending, Skeleton, build_skeleton
-from engine.delivery.personalize import EMAIL_ADDRESS, SUBSCRIBER_ID
-from engine.models import (
-    Campaign, CustomField, Delivery, Email, SendInstance, Subscriber, SubscriberFieldValue, SubscriberList,
-    Suppression, User,
-)
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import DBAPIError
+
+from engine.db import is_transient_conflict
+from engine.delivery import ledger
+from engine.delivery.compose import OutgoingMessage
+from engine.delivery.recipients import load_recipients
+from engine.delivery.skeletons import PreparedInstance, prepare_instance
+from engine.delivery.transport import SendResult
+from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES
 
 log = logging.getLogger("sendmill.delivery")
 
-# The recipient row, aliased so that the complaint check can look at the person's other rows.
-_person = aliased(Subscriber)
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*<([^>\r\n]{1,250})>", re.M | re.I)
 
 
@@ -86,12 +91,18 @@ class RunSummary:
         self.idle, self.waiting = other.idle, other.waiting
 
 
-@dataclass
-class _Prepared:
-    skeleton: Skeleton | None
-    error: str = ""                       # why the content cannot be rendered (every row then fails)
-    owner_id: int = 0
-    lists: dict[int, dict] = field(default_factory=dict)
+def retrying(s, work: Callable, attempts: int = 5):
+    """`work()` (which commits), run again after a rollback when the server reports a deadlock or a
+    serialization failure; concurrent workers on PostgreSQL or MariaDB can meet on the ledger's indexes."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except DBAPIError as exc:
+            s.rollback()
+            if not is_transient_conflict(exc) or attempt == attempts - 1:
+                raise
+            log.info("transaction conflict, retrying: %s", exc.orig)
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
 
 
 def default_worker_id() -> str:
@@ -102,9 +113,11 @@ class DeliveryRunner:
     def __init__(self, engine, transport, *, worker_id: str | None = None, batch_size: int = 200,
                  clock: Callable[[], datetime] | None = None, lease: timedelta = timedelta(minutes=5),
                  max_attempts: int = 5, backoff: timedelta = timedelta(minutes=1), check_every: int = 20,
-                 progress: Callable[[RunSummary], None] | None = None):
+                 progress: Callable[[RunSummary], None] | None = None, concurrency: int = 1):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.engine = engine
         self.transport = transport
         self.worker_id = (worker_id or default_worker_id())[:128]
@@ -115,9 +128,12 @@ class DeliveryRunner:
         self.backoff = backoff
         self.check_every = max(1, check_every)
         self.progress = progress
+        # Messages sent in parallel (each on its own relay connection): a round. A worker killed mid-round
+        # leaves at most one `unknown` per connection.
+        self.concurrency = concurrency
         self.signer = engine.settings.signer()
         self.bounce_domain = engine.settings.return_path_domain
-        self._prepared: dict[int, _Prepared] = {}
+        self._prepared: dict[int, PreparedInstance] = {}
         self._hint: dict[int, int] = {}       # instance id -> last id claimed (keyset scan)
         self._stop = False
 
@@ -129,17 +145,27 @@ class DeliveryRunner:
     def run_once(self, budget_seconds: float = 50.0) -> RunSummary:
         """Send until nothing is claimable or `budget_seconds` (wall time) are spent."""
         deadline = time.monotonic() + budget_seconds
+        switch_interval = sys.getswitchinterval()
+        # Sender threads mostly wait for relay replies; a short GIL switch interval lets a thread whose reply
+        # arrived run at once instead of waiting up to 5 ms for the rendering thread to yield.
+        sys.setswitchinterval(min(switch_interval, 0.0005))
+        try:
+            return self._run(deadline)
+        finally:
+            sys.setswitchinterval(switch_interval)
+
+    def _run(self, deadline: float) -> RunSummary:
         summary = RunSummary()
-        with self.engine.uow() as uow:
+        with self.engine.uow() as uow, ThreadPoolExecutor(self.concurrency, "sendmill-smtp") as pool:
             s = uow.session
             summary.unknown += self._expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
-                batch = self._claim(s)
+                batch = retrying(s, lambda: self._claim(s))
                 if not batch:
                     summary.idle = True
                     break
                 summary.batches += 1
-                self._process(s, batch, summary, deadline)
+                self._process(s, batch, summary, deadline, pool)
                 if self.progress:
                     self.progress(summary)
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
@@ -246,177 +272,132 @@ class DeliveryRunner:
         return count or 0
 
     # --- sending ---------------------------------------------------------------------------------
-    def _process(self, s, batch: list[tuple[Delivery, int]], summary: RunSummary, deadline: float) -> None:
-        for position, (row, campaign_id) in enumerate(batch):
+    def _process(self, s, batch: list[tuple[Delivery, int]], summary: RunSummary, deadline: float,
+                 pool: ThreadPoolExecutor) -> None:
+        """Send a claimed batch in rounds of `concurrency` messages, one commit per round.
+
+        While round r is with the relays, round r+1 is checked and rendered; then r's outcomes and
+        r+1's hand-over marks are committed together, and r+1 goes out."""
+        position, checked_block = 0, 0
+        in_flight: list[tuple[_Item, Future]] = []
+        while True:
+            rows = batch[position:position + self.concurrency]
+            ready, finished = self._prepare_round(s, rows)
+            outcomes = finished + [self._outcome(item, future) for item, future in in_flight]
+            in_flight = []
             stop = self._stop or time.monotonic() >= deadline
-            if not stop and position and position % self.check_every == 0:
-                stop = s.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) != "Sending"
-                s.commit()
+            block = position // self.check_every
+            if not stop and rows and block > checked_block:
+                checked_block = block
+                stop = s.scalar(select(Campaign.status).where(Campaign.id == rows[0][1])) != "Sending"
+            marks = {} if stop else {item.row_id: item.message_id for item in ready}
+            rest = [r.id for r, _ in batch[position:]] if stop else []
+            held, released = self._settle(s, marks, outcomes, rest)
+            lost = [row_id for row_id in marks if row_id not in held]
+            if lost:
+                log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
+            summary.released += released
+            self._count(summary, outcomes)
             if stop:
-                summary.released += self._release(s, [r.id for r, _ in batch[position:]])
                 return
-            self._deliver(s, row, campaign_id, summary)
+            in_flight = [(item, pool.submit(self._send, item)) for item in ready if item.row_id in held]
+            position += len(rows)
+            if not in_flight and position >= len(batch):
+                return
 
-    def _release(self, s, ids: list[int]) -> int:
-        result = s.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.state == "claimed",
-                                                  Delivery.worker == self.worker_id)
-                           .values(state="pending", worker="", lease_until=None)
-                           .execution_options(synchronize_session=False))
+    def _settle(self, s, marks: dict[int, str], outcomes: list[ledger.Outcome],
+                release: list[int]) -> tuple[set[int], int]:
+        """One transaction: the previous round's outcomes, this round's hand-over marks, rows handed back.
+        Run again from the start when the database reports a deadlock: every write in it is idempotent."""
+        def settle():
+            held = ledger.hand_over(s, self.worker_id, marks)
+            ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
+            released = ledger.release(s, self.worker_id, release)
+            s.commit()   # also: no transaction stays open while the relays talk
+            return held, released
+        return retrying(s, settle)
+
+    def _prepare_round(self, s, rows: list[tuple[Delivery, int]]) -> tuple[list["_Item"], list[ledger.Outcome]]:
+        """Rows that may be sent, rendered; and the outcomes of those that must not (skipped, unbuildable)."""
+        if not rows:
+            return [], []
+        instance_id, campaign_id = rows[0][0].instance_id, rows[0][1]   # a batch is one instance's
+        prepared = self._prepare(s, instance_id, campaign_id)
+        recipients = load_recipients(s, [row.subscriber_id for row, _ in rows], prepared.owner_id,
+                                     prepared.list_names)
+        # Read-only, so cheap; it must end before the runner waits for the previous round's replies: no
+        # transaction (on SQLite: the write lock) may stay open while relays talk.
         s.commit()
-        return result.rowcount
+        ready, finished = [], []
+        now = self.clock()
+        for row, campaign_id in rows:
+            item = _Item(row.id, campaign_id, row.attempts)
+            recipient = recipients[row.subscriber_id]
+            if recipient.refusal:
+                finished.append(item.outcome(ledger.SKIPPED, recipient.refusal, attempted=False))
+                continue
+            if prepared.skeleton is None:
+                finished.append(item.outcome(ledger.FAILED, prepared.error, attempted=False))
+                continue
+            try:
+                item.message = prepared.skeleton.render(recipient.context, now)
+            except (ValueError, KeyError) as exc:
+                finished.append(item.outcome(ledger.FAILED, f"the message cannot be built: {exc}", attempted=False))
+                continue
+            found = _MESSAGE_ID.search(item.message.data)
+            item.message_id = (found.group(1).decode("ascii") if found else f"{instance_id}.{row.id}")[:255]
+            ready.append(item)
+        return ready, finished
 
-    def _deliver(self, s, row: Delivery, campaign_id: int, summary: RunSummary) -> None:
-        prepared = self._prepare(s, row.instance_id, campaign_id)
-        subscriber, reason = self._may_not_mail(s, row.subscriber_id, prepared.owner_id)
-        if reason:
-            self._record(s, row, campaign_id, "skipped", error=reason)
-            summary.skipped += 1
-            return
-        if prepared.skeleton is None:
-            self._record(s, row, campaign_id, "failed", error=prepared.error, attempted=False)
-            summary.failed += 1
-            return
+    def _send(self, item: "_Item") -> SendResult:
+        message = item.message
+        return self.transport.send(message.envelope_from, message.recipient, message.data)
+
+    def _outcome(self, item: "_Item", future: Future) -> ledger.Outcome:
         try:
-            message = prepared.skeleton.render(self._context(s, subscriber, prepared), self.clock())
-        except (ValueError, KeyError) as exc:
-            self._record(s, row, campaign_id, "failed", error=f"the message cannot be built: {exc}",
-                         attempted=False)
-            summary.failed += 1
-            return
-        found = _MESSAGE_ID.search(message.data)
-        message_id = (found.group(1).decode("ascii") if found else f"{row.instance_id}.{row.id}")[:255]
-        # Handed over: from this commit on, a crash makes this row unknown rather than pending.
-        held = s.execute(update(Delivery).where(Delivery.id == row.id, Delivery.state == "claimed",
-                                                Delivery.worker == self.worker_id)
-                         .values(message_id=message_id).execution_options(synchronize_session=False))
-        s.commit()   # also: no transaction stays open while the relay talks
-        if held.rowcount != 1:
-            log.warning("delivery %d is no longer held by %s; not sent", row.id, self.worker_id)
-            return
-        result = self.transport.send(message.envelope_from, message.recipient, message.data)
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - a transport bug must not leave the row undecided
+            log.exception("sending delivery %d failed unexpectedly", item.row_id)
+            return item.outcome(ledger.UNKNOWN, f"the transport failed unexpectedly: {exc}"[:1000])
         reply = f"{result.code or ''} {result.text}".strip()[:1000]
         if result.status == "sent":
-            self._record(s, row, campaign_id, "sent", message_id=message_id)
-            summary.sent += 1
-        elif result.status == "permanent":
-            self._record(s, row, campaign_id, "failed", error=reply)
-            summary.failed += 1
-        elif result.maybe_sent:
-            self._record(s, row, campaign_id, "unknown", error=reply)
-            summary.unknown += 1
-        elif row.attempts + 1 >= self.max_attempts:
-            self._record(s, row, campaign_id, "failed", error=f"gave up after {row.attempts + 1} attempts: {reply}")
-            summary.failed += 1
-        else:
-            self._record(s, row, campaign_id, "pending", error=reply)
-            summary.retried += 1
+            return item.outcome(ledger.SENT)
+        if result.status == "permanent":
+            return item.outcome(ledger.FAILED, reply)
+        if result.maybe_sent:
+            return item.outcome(ledger.UNKNOWN, reply)
+        if item.attempts + 1 >= self.max_attempts:
+            return item.outcome(ledger.FAILED, f"gave up after {item.attempts + 1} attempts: {reply}")
+        return item.outcome(ledger.RETRY, reply)
 
-    def _record(self, s, row: Delivery, campaign_id: int, state: str, *, error: str = "",
-                message_id: str = "", attempted: bool = True) -> None:
-        """The outcome of one row and the campaign counter, in one transaction."""
-        now = self.clock()
-        values: dict = {"state": state, "last_error": error}
-        if state == "sent":
-            values.update(sent_at=now, message_id=message_id[:255], lease_until=None, attempts=row.attempts + 1)
-        elif state == "pending":
-            attempts = row.attempts + 1
-            values.update(worker="", attempts=attempts, message_id="",
-                          lease_until=now + self.backoff * (2 ** (attempts - 1)))
-        elif state in ("failed", "unknown"):
-            values.update(lease_until=None, attempts=row.attempts + (1 if attempted else 0))
-        else:   # skipped
-            values.update(lease_until=None)
-        # A lease that expired meanwhile made the row unknown; the relay's answer is still the truth.
-        result = s.execute(update(Delivery).where(Delivery.id == row.id, Delivery.worker == self.worker_id,
-                                                  Delivery.state.in_(("claimed", "unknown")))
-                           .values(**values).execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            counter = {"sent": "total_sent", "failed": "total_failed"}.get(state)
-            if counter:
-                column = getattr(Campaign, counter)
-                s.execute(update(Campaign).where(Campaign.id == campaign_id).values({column: column + 1})
-                          .execution_options(synchronize_session=False))
-        s.commit()
+    @staticmethod
+    def _count(summary: RunSummary, outcomes: list[ledger.Outcome]) -> None:
+        for outcome in outcomes:
+            name = {ledger.SENT: "sent", ledger.FAILED: "failed", ledger.RETRY: "retried",
+                    ledger.UNKNOWN: "unknown", ledger.SKIPPED: "skipped"}[outcome.state]
+            setattr(summary, name, getattr(summary, name) + 1)
 
-    # --- eligibility -------------------------------------------------------------------------------
-    def _may_not_mail(self, s, subscriber_id: int, owner_id: int) -> tuple[Subscriber | None, str]:
-        """The subscriber, and why it must not be mailed now ("" when it may): read right before sending,
-        in one query, so an unsubscribe or complaint that arrived after the ledger was written counts."""
-        owner_lists = select(SubscriberList.id).where(SubscriberList.owner_user_id == owner_id)
-        complained = exists().where(Subscriber.email_normalized == _person.email_normalized,
-                                    Subscriber.list_id.in_(owner_lists), Subscriber.complained_at.is_not(None))
-        suppressed = exists().where(Suppression.owner_user_id == owner_id,
-                                    Suppression.email_normalized == _person.email_normalized,
-                                    or_(Suppression.list_id.is_(None), Suppression.list_id == _person.list_id))
-        found = s.execute(select(_person, complained.label("complained"), suppressed.label("suppressed"))
-                          .where(_person.id == subscriber_id).execution_options(populate_existing=True)).first()
-        if found is None:
-            return None, "the subscriber was deleted"
-        subscriber = found[0]
-        if subscriber.subscription_status != "Subscribed":
-            return subscriber, f"the subscriber is {subscriber.subscription_status.lower()}"
-        if subscriber.bounce_type == "Hard":
-            return subscriber, "the address hard-bounced"
-        if found.complained:
-            return subscriber, "the address reported a message as spam"
-        if found.suppressed:
-            return subscriber, "the address is suppressed"
-        return subscriber, ""
-
-    # --- rendering ---------------------------------------------------------------------------------
-    def _prepare(self, s, instance_id: int, campaign_id: int) -> _Prepared:
+    def _prepare(self, s, instance_id: int, campaign_id: int) -> PreparedInstance:
         prepared = self._prepared.get(instance_id)
-        if prepared is not None:
-            return prepared
-        campaign = s.get(Campaign, campaign_id)
-        email = s.get(Email, campaign.email_id) if campaign.email_id else None
-        owner = s.get(User, campaign.owner_user_id)
-        prepared = _Prepared(skeleton=None, owner_id=campaign.owner_user_id)
-        if email is None:
-            prepared.error = "the campaign has no email"
-        else:
-            aliases = {f.merge_tag_alias.lower(): f.id for f in s.scalars(
-                select(CustomField).where(CustomField.owner_user_id == campaign.owner_user_id,
-                                          CustomField.merge_tag_alias != ""))}
-            constants = {"Campaign:Name": campaign.name, "User:UserID": owner.id,
-                         "User:FirstName": owner.first_name, "User:LastName": owner.last_name,
-                         "User:EmailAddress": owner.email_address, "User:CompanyName": owner.company_name,
-                         "User:TimeZone": owner.time_zone}
-            content = Content(subject=email.subject, from_email=email.from_email or owner.email_address,
-                              from_name=email.from_name, reply_to_email=email.reply_to_email,
-                              reply_to_name=email.reply_to_name, html=email.html_content,
-                              text=email.plain_content, pre_header=email.pre_header_text,
-                              open_tracking=email.open_tracking, link_tracking=email.link_tracking)
-            sending = Sending(signer=self.signer, base_url=self.engine.settings.base_url,
-                              bounce_domain=self.bounce_domain, campaign_id=campaign.id,
-                              instance_id=instance_id, constants=constants, aliases=aliases)
-            try:
-                prepared.skeleton = build_skeleton(content, sending)
-            except ValueError as exc:
-                prepared.error = f"the campaign's email cannot be built: {exc}"
-        s.commit()
-        self._prepared[instance_id] = prepared
+        if prepared is None:
+            prepared = self._prepared[instance_id] = prepare_instance(
+                s, self.engine.settings, self.signer, self.bounce_domain, instance_id, campaign_id)
+            s.commit()
         return prepared
 
-    def _context(self, s, subscriber: Subscriber, prepared: _Prepared) -> dict:
-        ctx = {SUBSCRIBER_ID: subscriber.id, EMAIL_ADDRESS: subscriber.email_address,
-               "Subscriber:ListID": subscriber.list_id,
-               "Subscriber:SubscriptionStatus": subscriber.subscription_status,
-               "Subscriber:BounceType": subscriber.bounce_type,
-               "Subscriber:SubscriptionDate": subscriber.subscription_date,
-               "Subscriber:SubscriptionIP": subscriber.subscription_ip,
-               "Subscriber:OptInDate": subscriber.opt_in_date or "",
-               "Subscriber:UnsubscriptionDate": subscriber.unsubscription_date or ""}
-        for field_id, text in s.execute(select(SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
-                                        .where(SubscriberFieldValue.subscriber_id == subscriber.id)):
-            ctx[f"Subscriber:CustomField{field_id}"] = text
-        lst = prepared.lists.get(subscriber.list_id)
-        if lst is None:
-            row = s.get(SubscriberList, subscriber.list_id)
-            lst = prepared.lists[subscriber.list_id] = {"List:ListID": subscriber.list_id,
-                                                         "List:Name": row.name if row else ""}
-        ctx.update(lst)
-        return ctx
+
+@dataclass
+class _Item:
+    """One ledger row on its way: rendered, handed over, then answered by the relay."""
+
+    row_id: int
+    campaign_id: int
+    attempts: int
+    message: OutgoingMessage | None = None
+    message_id: str = ""
+
+    def outcome(self, state: str, error: str = "", *, attempted: bool = True) -> ledger.Outcome:
+        return ledger.Outcome(self.row_id, self.campaign_id, self.attempts, state, error, attempted)
 
 
 def smtp_transport(settings):

@@ -4,14 +4,20 @@ from engine.models.emails import Email
 from engine.models.lists import Segment, SubscriberList
 from engine.models.subscribers import CustomField, Subscriber, SubscriberFieldValue, Suppression
 from engine.models.campaigns import Campaign, CampaignRecipient, CampaignTag, Tag
-from engine.models.sending import Delivery, SchedulerLease, SendInstance
+from engine.models.sending import Delivery, SchedulerLease, SendInstance, ThrottleState
 from engine.models.activity import SubscriberActivity
 from engine.models.outbox import OutboxEvent
+from engine.models.senders import EmailMarketingAccount, SenderDetails, SenderEmail
+from engine.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEventType
+from engine.models.email_subscriptions import EmailSubscription
+from engine.models.ratelimits import RateLimitCounter
+from engine.models.test_sends import TestSend
 
 __all__ = [
+    "EmailMarketingAccount", "SenderDetails", "SenderEmail",
     "Admin", "ApiKey", "AuthSession", "User", "UserGroup", "Email", "Segment", "SubscriberList",
     "Campaign", "CampaignRecipient", "CampaignTag", "Tag",
     "CustomField", "Subscriber", "SubscriberFieldValue", "Suppression",
-    "Delivery", "SchedulerLease", "SendInstance",
-    "SubscriberActivity", "OutboxEvent",
+    "Delivery", "SchedulerLease", "SendInstance", "ThrottleState",
+    "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
 ]

@@ -84,3 +84,15 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(Str(64), primary_key=True)
     holder: Mapped[str] = mapped_column(Str(128), default="")  # "" = free
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ThrottleState(Base):
+    """Adapted sending rates (per relay, per recipient domain) kept across worker restarts.
+
+    One row per name; the last worker to stop writes it, the next one to start reads it."""
+
+    __tablename__ = "throttle_states"
+
+    name: Mapped[str] = mapped_column(Str(64), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""Email contents (v5.6.x/api-reference/email-contents.md; protocol.md §3.2 and §7).
+"""Email contents and test sends (v5.6.x/api-reference/email-contents.md; protocol.md §3.2 and §7).
 
 None of these commands documents a required permission, so none is checked beyond being a user.
 """
@@ -11,12 +11,16 @@ from marshmallow import ValidationError
 
 from engine.emails import VALIDATE_SCOPES
 from engine.errors import (
-    EmailInUse, EmailNotFound, EmptyEmailContent, InvalidFromEmail, InvalidReplyToEmail, MissingConfirmLinkHTML,
-    MissingConfirmLinkPlain, MissingRejectLinkHTML, MissingRejectLinkPlain, MissingTemplateID,
-    MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain, MissingUTMCampaign, MissingUTMMedium,
-    MissingUTMSource,
+    CampaignNotFound, EmailInUse, EmailNotFound, EmptyEmailContent, InvalidFromEmail, InvalidReplyToEmail,
+    ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain, MissingRejectLinkHTML, MissingRejectLinkPlain,
+    MissingTemplateID, MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain, MissingUTMCampaign,
+    MissingUTMMedium, MissingUTMSource, SubscriberNotFound,
 )
 from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
+from engine.test_sends import (
+    Overrides, PreviewContentMissing, PreviewContentRequired, PreviewDeliveryFailed, PreviewRateLimited,
+    PreviewRecipientInvalid, PreviewRecipientRequired, PreviewRecipientSuppressed, SmtpNotConfigured,
+)
 from protocol.command import LIST, SCALAR, Command, Context
 from protocol.params import MAX_ID, MISSING, Choice, Id, Int, LegacyField, LegacySchema, Text
 from protocol.views.emails import email_row, project, wire_fields
@@ -194,8 +198,9 @@ UPDATE_FIELD_MAP = {
 
 def update(ctx: Context, p: dict) -> dict:
     changes = {UPDATE_FIELD_MAP[k]: v for k, v in p.items() if k in UPDATE_FIELD_MAP}
-    ctx.uow.emails.update(ctx.actor, p["EmailID"], changes, p["ValidateScope"])
-    return {}
+    _email, unknown = ctx.uow.emails.save(ctx.actor, p["EmailID"], changes, p["ValidateScope"])
+    # Sendmill's addition (README): the content is saved; tags that cannot be filled in are listed.
+    return {"UnknownTags": unknown}
 
 
 EMAIL_UPDATE = Command(
@@ -264,4 +269,63 @@ EMAIL_DUPLICATE = Command(
     raises={EmailNotFound: 2},
 )
 
-COMMANDS = (EMAIL_CREATE, EMAIL_DELETE, EMAIL_DUPLICATE, EMAIL_GET, EMAIL_UPDATE, EMAILS_GET)
+# --- Email.EmailPreview ------------------------------------------------------------------------
+PREVIEW_INVALID_VALUE = 22  # Sendmill's code for a malformed optional value (README, "Error codes")
+
+
+class PreviewParams(LegacySchema):
+    EmailID = Id(code=1, invalid_code=3)
+    EmailAddress = Text(max_length=255, code=2, invalid_code=4)
+    CampaignID = Id(code=7)
+    ListID = Id(code=6)
+    SubscriberID = Id(code=5)
+    EmailType = Text(max_length=64, lenient=True)   # "optinconfirmation", anything else is a regular email
+    HTMLContent = Text(strip=False, max_length=MAX_CONTENT_CHARS, code=PREVIEW_INVALID_VALUE)
+    PlainTextContent = Text(strip=False, max_length=MAX_CONTENT_CHARS, code=PREVIEW_INVALID_VALUE)
+    FromName = Text(max_length=255, code=PREVIEW_INVALID_VALUE)
+    FromEmailAddress = Text(max_length=255, code=PREVIEW_INVALID_VALUE)
+    Subject = Text(max_length=998, code=PREVIEW_INVALID_VALUE)
+    PreHeaderText = Text(max_length=1000, code=PREVIEW_INVALID_VALUE)
+    ReplyToName = Text(max_length=255, code=PREVIEW_INVALID_VALUE)
+    ReplyToEmail = Text(max_length=255, code=PREVIEW_INVALID_VALUE)
+    # AddUserGroupHeaderFooter and SenderDomain are accepted and ignored: Sendmill has neither.
+
+
+def preview(ctx: Context, p: dict) -> dict:
+    overrides = Overrides(subject=p.get("Subject"), html=p.get("HTMLContent"), plain=p.get("PlainTextContent"),
+                          from_name=p.get("FromName"), from_email=p.get("FromEmailAddress"),
+                          reply_to_name=p.get("ReplyToName"), reply_to_email=p.get("ReplyToEmail"),
+                          pre_header=p.get("PreHeaderText"))
+    ctx.uow.test_sends.send_email_preview(
+        ctx.actor, p.get("EmailID"), p.get("EmailAddress"), campaign_id=p.get("CampaignID"),
+        list_id=p.get("ListID"), subscriber_id=p.get("SubscriberID"), overrides=overrides,
+        opt_in=p.get("EmailType", "").lower() == "optinconfirmation")
+    return {}
+
+
+EMAIL_PREVIEW = Command(
+    name="Email.EmailPreview", run=preview, params=PreviewParams, permission="", error_shape=SCALAR,
+    errors={
+        1: "Email ID is required.",
+        2: "Email address is required.",
+        3: "Email not found.",
+        4: "Invalid email address format.",
+        5: "Subscriber not found.",
+        6: "List not found.",
+        7: "Campaign not found.",
+        8: "Sender domain not found or the message could not be delivered.",
+        9: "Email content is missing.",
+        20: "Preview rate limit exceeded; retry after RetryAfter seconds.",
+        21: "The recipient address is suppressed.",
+        # Sendmill's addition: the legacy table has no code for a malformed optional value.
+        PREVIEW_INVALID_VALUE: "Invalid parameter value",
+    },
+    raises={
+        PreviewContentRequired: 1, PreviewRecipientRequired: 2, EmailNotFound: 3, PreviewRecipientInvalid: 4,
+        SubscriberNotFound: 5, ListNotFound: 6, CampaignNotFound: 7, SmtpNotConfigured: 8,
+        PreviewDeliveryFailed: 8, PreviewContentMissing: 9, PreviewRateLimited: 20,
+        PreviewRecipientSuppressed: 21,
+    },
+)
+
+COMMANDS = (EMAIL_CREATE, EMAIL_DELETE, EMAIL_DUPLICATE, EMAIL_GET, EMAIL_PREVIEW, EMAIL_UPDATE, EMAILS_GET)

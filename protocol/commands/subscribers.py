@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from marshmallow import ValidationError, validates_schema
 
 from engine.errors import (
-    AlreadyUnsubscribed, BulkRulesUnsupported, CampaignNotFound, ConfirmationCodeRequired, CustomFieldInvalid,
+    AlreadyUnsubscribed, CampaignNotFound, ConfirmationCodeRequired, CustomFieldInvalid,
     CustomFieldNotUnique, CustomFieldRequired, CustomFieldValueError, EmailMappedTwice, EmailNotFound,
     EmailNotMapped, ImportFormatError, InvalidConfirmationCode, InvalidEmailAddress, InvalidFieldMapping,
-    InvalidSearchField, ListNotFound, ListOwnerUnavailable, SegmentUnavailable, SubscriberExists,
-    SubscriberNotFound, UnknownCustomFields,
+    InvalidRules, InvalidSearchField, ListNotFound, ListOwnerUnavailable, SegmentUnavailable, SubscriberExists,
+    SubscriberLimitReached, SubscriberNotFound, UnknownCustomFields,
 )
 from engine.custom_fields import iso_datetime
 from engine.importer import ImportOptions
@@ -28,7 +28,7 @@ from engine.subscribers import NAMED_SEGMENTS, SubscriberQuery
 from engine.validation import as_id, normalize_email
 from protocol.command import PUBLIC, SCALAR, Command, Context
 from protocol.params import (
-    MISSING, Bool, Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Raw, Text,
+    MISSING, Bool, Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text,
 )
 from protocol.views.subscribers import import_report, subscribed, subscriber_row
 
@@ -66,6 +66,28 @@ class EmailText(Text):
         if normalize_email(text) is None:
             raise ValidationError(f"'{text}' is not a valid email address")
         return text
+
+
+class RulesJsonText(Text):
+    """RulesJSON criteria: a JSON document sent as a string (v5.9.3: a nested array or object in a
+    JSON body is refused, not guessed at). Parsed and checked by the engine's audience compiler."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if not isinstance(value, str):
+            raise ValidationError("send RulesJSON as a JSON-encoded string, not as a nested array or object")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def rules_operator(data: dict, code: int) -> str:
+    """The RulesOperator that must accompany RulesJSON: "and" or "or"; anything else is `code`
+    (no silent default: a wrong connector would select more subscribers than meant)."""
+    operator = data.get("RulesOperator", "").strip().lower()
+    if operator not in ("and", "or"):
+        raise ParamError(code, 'RulesOperator must be "and" or "or" when RulesJSON is given')
+    return operator
 
 
 class LegacyDateTime(LegacyField):
@@ -166,10 +188,11 @@ SUBSCRIBER_SUBSCRIBE = Command(
         9: "Duplicate email address",
         10: "Subscription failed",
         11: "Invalid user information",
+        12: "Subscriber limit reached (LimitSubscribers of the list owner's user group)",  # Sendmill's addition
         101: "Plugin validation failed",
     },
     raises={ListNotFound: 4, InvalidEmailAddress: 5, SubscriberExists: 9, ListOwnerUnavailable: 11,
-            **SUBSCRIBE_FIELD_CODES},
+            SubscriberLimitReached: 12, **SUBSCRIBE_FIELD_CODES},
 )
 
 
@@ -214,22 +237,27 @@ class UnsubscribeParams(LegacySchema):
     Channel = Text(max_length=64, lenient=True)
     Preview = Bool()
     AddToGlobalSuppression = Bool()
-    RulesJSON = Raw()
+    RulesJSON = RulesJsonText(code=7)
+    RulesOperator = Text(lenient=True)
 
     @validates_schema
     def selector(self, data, **kwargs):
         if "RulesJSON" in data:
-            raise ParamError(11, BulkRulesUnsupported.__doc__ + " Unsubscribe one address at a time "
-                                 "(EmailAddress or SubscriberID).")
-        if "EmailAddress" not in data and "SubscriberID" not in data:
-            raise ParamError(3, "give EmailAddress or SubscriberID")
+            data["RulesOperator"] = rules_operator(data, 7)
+        elif "EmailAddress" not in data and "SubscriberID" not in data:
+            raise ParamError(3, "give EmailAddress or SubscriberID (or, as the list owner, RulesJSON)")
 
 
 def unsubscribe(ctx: Context, p: dict) -> dict:
-    _, redirect = ctx.uow.subscribers.unsubscribe(
-        p["ListID"], ip=p["IPAddress"], email=p.get("EmailAddress"), subscriber_id=p.get("SubscriberID"),
-        campaign_id=p.get("CampaignID"), email_id=p.get("EmailID"), channel=p.get("Channel", "API"),
-        preview=p.get("Preview", False), add_to_global_suppression=p.get("AddToGlobalSuppression", False))
+    """One address, or (list owner only) every subscriber the RulesJSON criteria select."""
+    common = dict(ip=p["IPAddress"], email=p.get("EmailAddress"), subscriber_id=p.get("SubscriberID"),
+                  campaign_id=p.get("CampaignID"), email_id=p.get("EmailID"), channel=p.get("Channel", "API"),
+                  preview=p.get("Preview", False), add_to_global_suppression=p.get("AddToGlobalSuppression", False))
+    if "RulesJSON" in p:
+        count, redirect = ctx.uow.subscribers.unsubscribe_matching(ctx.actor, p["ListID"], p["RulesJSON"],
+                                                                   p["RulesOperator"], **common)
+        return {"RedirectURL": redirect, "TotalUnsubscribed": count}
+    _, redirect = ctx.uow.subscribers.unsubscribe(p["ListID"], **common)
     return {"RedirectURL": redirect}
 
 
@@ -242,13 +270,13 @@ SUBSCRIBER_UNSUBSCRIBE = Command(
         4: "Invalid list ID or list does not exist.",
         5: "User information could not be retrieved.",
         6: "Invalid email address format.",
-        7: "Subscriber does not exist or does not belong to the list.",
+        7: "Subscriber does not exist or does not belong to the list, or invalid RulesJSON syntax.",
         8: "Invalid campaign ID or autoresponder ID.",
         9: "Subscriber is already unsubscribed.",
         10: "Invalid email ID.",
         11: "Invalid query builder response.",
     },
-    raises={ListNotFound: 4, InvalidEmailAddress: 6, SubscriberNotFound: 7, CampaignNotFound: 8,
+    raises={ListNotFound: 4, InvalidEmailAddress: 6, SubscriberNotFound: 7, InvalidRules: 7, CampaignNotFound: 8,
             AlreadyUnsubscribed: 9, EmailNotFound: 10},
 )
 
@@ -408,23 +436,27 @@ SUBSCRIBERS_GET = Command(
 class DeleteParams(LegacySchema):
     SubscriberListID = Id(required=True, code=2, invalid_code=5)
     Subscribers = IdList(code=1, invalid_code=8)
-    RulesJSON = Raw()
+    RulesJSON = RulesJsonText(code=7)
     RulesOperator = Text(lenient=True)
     Suppressed = Bool()
 
     @validates_schema
     def selector(self, data, **kwargs):
-        if "Subscribers" in data:
-            return
         if "RulesJSON" in data:
-            raise ParamError(6, BulkRulesUnsupported.__doc__ + " Give the subscriber IDs in Subscribers.")
-        raise ParamError(1, "missing required parameter subscribers")
+            data["RulesOperator"] = rules_operator(data, 4)
+        elif "RulesOperator" in data and "Subscribers" not in data:
+            raise ParamError(3, "RulesOperator was given without RulesJSON")
+        elif "Subscribers" not in data:
+            raise ParamError(1, "missing required parameter subscribers (or RulesJSON)")
 
 
 def delete(ctx: Context, p: dict) -> dict:
-    ctx.uow.subscribers.delete(ctx.actor, p["SubscriberListID"], p["Subscribers"],
-                               suppression_only=p.get("Suppressed", False))
-    return {}
+    """By IDs, by RulesJSON criteria, or both (the listed subscribers that match)."""
+    rules = (p["RulesJSON"], p["RulesOperator"]) if "RulesJSON" in p else None
+    suppression_only = p.get("Suppressed", False)
+    count = ctx.uow.subscribers.delete(ctx.actor, p["SubscriberListID"], p.get("Subscribers"), rules=rules,
+                                       suppression_only=suppression_only)
+    return {"TotalUnsuppressed" if suppression_only else "TotalDeleted": count}
 
 
 SUBSCRIBERS_DELETE = Command(
@@ -436,10 +468,10 @@ SUBSCRIBERS_DELETE = Command(
         4: "Missing RulesOperator parameter",
         5: "Invalid list id",
         6: "Invalid query builder response",
-        7: "Missing rules operator when RulesJSON is provided",
+        7: "Invalid RulesJSON syntax. It must be a properly formatted JSON payload",
         8: "Invalid Subscribers value (contains a non-integer subscriber ID)",
     },
-    raises={ListNotFound: 5},
+    raises={ListNotFound: 5, InvalidRules: 7},
 )
 
 

@@ -26,7 +26,7 @@ ERROR_SCHEMA = {
 
 def build_openapi(endpoints: list[Endpoint], server_url: str, version: str) -> dict:
     spec = APISpec(title="Sendmill", version=version, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()], servers=[{"url": server_url}],
+                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)], servers=[{"url": server_url}],
                    info={"description": "The modern REST surface of Sendmill. Every operation is also "
                                         "reachable as an /api.php command (see the README)."})
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "Authorization",
@@ -38,6 +38,14 @@ def build_openapi(endpoints: list[Endpoint], server_url: str, version: str) -> d
     for path, operations in sorted(by_path.items()):
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _schema_name(schema) -> str:
+    """Component names qualified by area (`senders.CreateBody` → `SendersCreateBody`): areas reuse short names."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    area = cls.__module__.rsplit(".", 1)[-1]
+    name = "".join(part.capitalize() for part in area.split("_")) + cls.__name__
+    return name[:-6] if name.endswith("Schema") and len(name) > 6 else name
 
 
 def _operation(endpoint: Endpoint) -> dict:

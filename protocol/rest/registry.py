@@ -4,6 +4,11 @@ from __future__ import annotations
 from protocol.rest.core import Endpoint
 
 AREAS: tuple[str, ...] = (
+    "email_subscriptions",
+    "account",
+    "senders",
+    "campaigns",
+    "webhooks",
 )
 
 

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
 
 from engine.auth import Actor
 from engine.campaigns import RecipientRef
@@ -88,3 +92,16 @@ def make_campaign(engine, owner: Owner, lists: list[int]) -> int:
             "schedule_type": "Immediate"})
         uow.commit()
         return campaign.id
+
+
+@contextmanager
+def loopback_relay(engine, **settings):
+    """A recording SMTP server on 127.0.0.1, configured as the engine's only relay (with `settings` too)."""
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    engine.settings = dataclasses.replace(engine.settings, smtp_url=f"smtp://127.0.0.1:{controller.port}", **settings)
+    try:
+        yield recorder
+    finally:
+        controller.stop()

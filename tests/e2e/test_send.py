@@ -4,6 +4,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,13 +31,14 @@ def people(total: int) -> tuple[list[str], list[str]]:
     return addresses[:total * 2 // 3], addresses[total // 3:]
 
 
-EVERYONE = sorted(set().union(*people(300)))   # the main test's 300 people
+TOTAL = 1000
+EVERYONE = sorted(set().union(*people(TOTAL)))  # the main test's 1,000 people
 SMALL = sorted(set().union(*people(120)))      # the other tests need fewer to show their point
 
 
 @pytest.fixture
 def pool(smtp):
-    transport = SmtpPool(parse_relays(smtp.url))
+    transport = SmtpPool(parse_relays(smtp.url + "?max_connections=4"))
     yield transport
     transport.close()
 
@@ -68,7 +70,7 @@ def unsubscribe(engine, address: str) -> None:
         uow.commit()
 
 
-LATE = {"p005@example.com", "p010@example.com", "p011@example.com", "p013@example.com", "p150@example.com"}
+LATE = {"p005@example.com", "p010@example.com", "p011@example.com", "p013@example.com", "p400@example.com"}
 
 
 def late_refusals(engine, campaign_id: int) -> None:
@@ -83,11 +85,11 @@ def late_refusals(engine, campaign_id: int) -> None:
         uow.suppression.add(owner_id, "p011@example.com")                                  # account-wide
         uow.suppression.add(owner_id, "p013@example.com", list_id=row("p013@example.com")[0].list_id)
         # On both lists; the ledger row is the list A one, the complaint came through list B.
-        row("p150@example.com")[1].complained_at = uow.clock()
+        row("p400@example.com")[1].complained_at = uow.clock()
         uow.commit()
 
 
-def started(engine, clock, total: int = 300) -> int:
+def started(engine, clock, total: int = TOTAL) -> int:
     """Two overlapping lists plus people who must never be mailed; the tick starts the campaign."""
     owner = make_owner(engine)
     list_a, list_b = people(total)
@@ -114,8 +116,8 @@ def test_every_person_gets_exactly_one_wellformed_message(engine, clock, smtp, p
     # the transport's own tests cover); the runner treats every 4xx the same way.
     smtp.defer_once["p008@example.com"] = "450 4.2.1 Mailbox busy, try again later"
 
-    first = runner(engine, pool, clock).run_once(60)
-    assert (first.sent, first.failed, first.skipped, first.retried) == (293, 1, 5, 1)
+    first = runner(engine, pool, clock, concurrency=4).run_once(120)
+    assert (first.sent, first.failed, first.skipped, first.retried) == (TOTAL - 7, 1, 5, 1)
     assert first.waiting == 1
     assert "p008@example.com" not in smtp.recipients()
     clock.advance(minutes=2)                                  # past the retry's backoff
@@ -139,7 +141,7 @@ def test_every_person_gets_exactly_one_wellformed_message(engine, clock, smtp, p
     assert {a for a, s in ledger.items() if s == "skipped"} == LATE
     assert ledger["p007@example.com"] == "failed"
     assert ledger["p008@example.com"] == "sent"
-    assert Counter(ledger.values()) == {"sent": 294, "failed": 1, "skipped": 5}
+    assert Counter(ledger.values()) == {"sent": TOTAL - 6, "failed": 1, "skipped": 5}
     with engine.uow() as uow:
         row = uow.session.scalar(select(Delivery).where(Delivery.email_normalized == "p008@example.com"))
         assert row.attempts == 2 and row.sent_at is not None and row.message_id.endswith("@sendmill.test")
@@ -148,7 +150,7 @@ def test_every_person_gets_exactly_one_wellformed_message(engine, clock, smtp, p
 
     tick(engine, clock())
     campaign = campaign_row(engine, campaign_id)
-    assert (campaign.status, campaign.total_sent, campaign.total_failed) == ("Sent", 294, 1)
+    assert (campaign.status, campaign.total_sent, campaign.total_failed) == ("Sent", TOTAL - 6, 1)
 
 
 def test_pause_stops_within_a_batch_and_resume_sends_the_rest_once(engine, clock, smtp, pool):
@@ -233,25 +235,38 @@ def test_expired_claims_become_unknown_only_when_handed_to_the_relay(engine, clo
     assert campaign_row(engine, campaign_id).status == "Sent"
 
 
-def test_a_worker_killed_mid_campaign_never_causes_a_duplicate(engine, clock, smtp, database_url, tmp_path):
-    campaign_id = started(engine, clock, 120)
-    smtp.delay = 0.005
-    env = {**os.environ, "SENDMILL_DATABASE_URL": database_url, "SENDMILL_SMTP_URL": smtp.url,
-           "SENDMILL_SECRET_KEY": "test-secret", "SENDMILL_BASE_URL": "http://sendmill.test",
-           "SENDMILL_DATA_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "scheduler", "worker", "--batch", "10", "--lease", "1", "--budget", "60"]
-    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while len(smtp.recipients()) < 30 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.005)
-    assert worker.poll() is None, worker.communicate()
-    worker.send_signal(signal.SIGKILL)
-    worker.communicate()
-    killed_at = len(smtp.recipients())
-    assert 30 <= killed_at < len(SMALL)
+CONCURRENCY = 4   # messages a worker process keeps in flight, one SMTP connection each
 
-    time.sleep(1.2)   # the killed worker's lease runs out
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+
+def worker_env(database_url, smtp, tmp_path) -> dict:
+    return {**os.environ, "SENDMILL_DATABASE_URL": database_url,
+            "SENDMILL_SMTP_URL": f"{smtp.url}?max_connections={CONCURRENCY}",
+            "SENDMILL_SECRET_KEY": "test-secret", "SENDMILL_BASE_URL": "http://sendmill.test",
+            "SENDMILL_DATA_DIR": str(tmp_path), "SENDMILL_SEND_CONCURRENCY": str(CONCURRENCY)}
+
+
+WORKER = [sys.executable, "-m", "scheduler", "worker", "--batch", "10", "--lease", "1", "--budget", "90"]
+
+
+def test_workers_killed_mid_campaign_never_cause_a_duplicate(engine, clock, smtp, database_url, tmp_path):
+    campaign_id = started(engine, clock, 240)
+    everyone = sorted(set().union(*people(240)))
+    smtp.delay = 0.005
+    env = worker_env(database_url, smtp, tmp_path)
+    kills = 0
+    for target in (40, 90, 140):          # kill -9 three times, each time mid-campaign
+        worker = subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while len(smtp.recipients()) < target and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.002)
+        assert worker.poll() is None, worker.communicate()
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate()
+        kills += 1
+        assert len(smtp.recipients()) < len(everyone)
+        time.sleep(1.2)   # the killed worker's lease runs out
+
+    done = subprocess.run(WORKER, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "worker done (nothing left to send)" in done.stdout
 
@@ -259,13 +274,34 @@ def test_a_worker_killed_mid_campaign_never_causes_a_duplicate(engine, clock, sm
     assert max(received.values()) == 1                       # the server never saw anyone twice
     ledger = states(engine, campaign_id)
     unknown = {address for address, state in ledger.items() if state == "unknown"}
-    assert len(unknown) <= 1                                  # at most the one message in flight
-    assert {a for a, s in ledger.items() if s == "sent"} | unknown == set(SMALL)
+    assert len(unknown) <= kills * CONCURRENCY                # at most one per killed connection
+    assert {a for a, s in ledger.items() if s == "sent"} | unknown == set(everyone)   # nothing lost
     assert set(received) - unknown == {a for a, s in ledger.items() if s == "sent"}
     tick(engine, clock())
     campaign = campaign_row(engine, campaign_id)
     assert campaign.status == "Sent"
-    assert campaign.total_sent == len(SMALL) - len(unknown)
+    assert campaign.total_sent == len(everyone) - len(unknown)
+
+
+@pytest.mark.parametrize("processes", [2, 4])
+def test_several_worker_processes_send_each_recipient_exactly_once(engine, clock, smtp, database_url, tmp_path,
+                                                                  processes):
+    campaign_id = started(engine, clock, 600)
+    everyone = sorted(set().union(*people(600)))
+    smtp.delay = 0.02   # long enough that every process is up before the first one could finish alone
+    env = worker_env(database_url, smtp, tmp_path)
+    workers = [subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(processes)]
+    outputs = [worker.communicate(timeout=150) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), outputs
+    assert Counter(smtp.recipients()) == Counter(everyone)
+    assert Counter(states(engine, campaign_id).values()) == {"sent": len(everyone)}
+    with engine.uow() as uow:
+        shared = set(uow.session.scalars(select(Delivery.worker).where(Delivery.state == "sent")))
+    assert len(shared) >= 2                                   # the processes really shared the work
+    tick(engine, clock())
+    assert (campaign_row(engine, campaign_id).status, campaign_row(engine, campaign_id).total_sent) == \
+        ("Sent", len(everyone))
 
 
 def test_two_workers_racing_on_one_campaign_send_each_message_once(engine, clock, smtp):
@@ -338,3 +374,66 @@ def test_run_forever_sends_until_stopped_and_hands_back_the_rest(engine, clock, 
     assert Counter(states(engine, campaign_id).values()) == {"sent": 10, "pending": 30}
     rest = runner(engine, pool, clock, worker_id="next").run_once(30)
     assert rest.sent == 30 and Counter(smtp.recipients()) == Counter(addresses)
+
+
+def test_opens_clicks_and_unsubscribes_through_the_http_endpoints_move_the_statistics(engine, clock, smtp, pool,
+                                                                                     client, api):
+    owner = make_owner(engine, "stats")
+    addresses = [f"s{i}@example.com" for i in range(5)]
+    campaign_id = make_campaign(engine, owner, [make_list(engine, owner, addresses, "Stats")])
+    tick(engine, clock())
+    assert runner(engine, pool, clock).run_once(30).sent == 5
+    message = email.message_from_bytes(smtp.messages[0][2], policy=email.policy.default)
+    html = message.get_body(("html",)).get_content()
+    pixel = re.search(r'src="http://sendmill\.test(/t/o/[^"]+)"', html).group(1)
+    offer = re.search(r'href="http://sendmill\.test(/t/c/[^"]+)"[^>]*>Offer<', html).group(1)
+    one_click = re.search(r"<http://sendmill\.test(/t/u/[^>]+)>", message["List-Unsubscribe"]).group(1)
+
+    for _ in range(2):
+        assert client.get(pixel).status_code == 200
+    click = client.get(offer)
+    assert click.status_code == 302 and click.headers["Location"] == "https://example.com/offer"
+    assert client.post(one_click, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+    session = api("User.Login", Username="stats", Password="pass-word-1")["SessionID"]
+    answer = api("Campaign.Get", session, CampaignID=campaign_id, RetrieveStatistics="true")
+    stats = answer["Campaign"]["Statistics"]
+    assert (stats["OpenStatistics"]["TotalOpens"], stats["OpenStatistics"]["UniqueOpens"]) == (2, 1)
+    assert (stats["ClickStatistics"]["TotalClicks"], stats["ClickStatistics"]["UniqueClicks"]) == (1, 1)
+    assert stats["UnsubscriptionStatistics"]["TotalUnsubscriptions"] == 1
+    recipient = smtp.messages[0][1][0]
+    with engine.uow() as uow:
+        row = uow.session.scalar(select(Subscriber).where(Subscriber.email_normalized == recipient))
+        assert row.subscription_status == "Unsubscribed"
+
+
+def test_with_a_dkim_key_configured_every_message_is_signed_and_verifies(engine, clock, smtp, pool, tmp_path):
+    import base64
+    import dataclasses
+    import shutil
+
+    import dkim
+
+    from engine import bootstrap
+
+    key = tmp_path / "dkim.pem"
+    subprocess.run([shutil.which("openssl"), "genrsa", "-out", str(key), "1024"], check=True, capture_output=True)
+    public = subprocess.run([shutil.which("openssl"), "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    settings = dataclasses.replace(engine.settings, dkim_selector="s1", dkim_domain="sender.example",
+                                   dkim_key_file=str(key))
+    signing = bootstrap(settings, db=engine.db, clock=clock)
+    owner = make_owner(signing, "dkim")
+    campaign_id = make_campaign(signing, owner, [make_list(signing, owner, ["d1@example.com", "d2@example.com"], "D")])
+    tick(signing, clock())
+    assert runner(signing, pool, clock).run_once(30).sent == 2
+
+    def lookup(name, timeout=5):
+        return record if name == b"s1._domainkey.sender.example." else None
+
+    for _mail_from, _rcpts, data in smtp.messages:
+        assert data.startswith(b"DKIM-Signature:")
+        assert dkim.verify(data, dnsfunc=lookup)
+        assert not dkim.verify(data.replace(b"News for", b"News FOR"), dnsfunc=lookup)
+    assert campaign_row(signing, campaign_id).total_sent == 2

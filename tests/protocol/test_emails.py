@@ -10,7 +10,7 @@ import pytest
 from engine.models import Email, User
 from protocol.commands import emails as email_commands
 from protocol.views.emails import FIELDS
-from tests.builders import load_campaign, make_email, make_list, set_campaign
+from tests.builders import load_campaign, make_custom_field, make_email, make_list, set_campaign
 from tests.helpers import codes
 
 UNSUBSCRIBE = '<p>Bye? <a href="%Link:Unsubscribe%">unsubscribe</a></p>'
@@ -39,7 +39,7 @@ def new_email(api, account, **fields) -> int:
     email_id = api("Email.Create", account.session)["EmailID"]
     if fields:
         answer = api("Email.Update", account.session, EmailID=email_id, ValidateScope="Campaign", **fields)
-        assert answer == {"Success": True, "ErrorCode": 0}, answer
+        assert answer == {"Success": True, "ErrorCode": 0, "UnknownTags": []}, answer
     return email_id
 
 
@@ -69,7 +69,7 @@ def test_update_stores_every_field(api, user, engine):
                  SubjectSetToTitleElement="1", OpenTracking="Disabled", LinkTracking="false",
                  UTMTracking="yes", UTMSource="newsletter", UTMMedium="email", UTMCampaign="spring",
                  UTMTerm="t", UTMContent="c", UTMMergeTags="on", IsEmailTemplate="0", SenderDomain="ignored.test")
-    assert answer == {"Success": True, "ErrorCode": 0}
+    assert answer == {"Success": True, "ErrorCode": 0, "UnknownTags": ["%Subscriber:FirstName%"]}
     e = load_email(engine, email_id)
     assert (e.email_name, e.mode, e.from_name, e.from_email, e.reply_to_name, e.reply_to_email) == \
         ("Spring", "Editor", "Shop", "News@Example.COM", "Help", "help@example.com")
@@ -89,6 +89,45 @@ def test_update_is_partial(api, user, engine, clock):
     e = load_email(engine, email_id)
     assert (e.email_name, e.subject, e.html_content, e.open_tracking) == ("Keep", "New", "<p>x</p>", False)
     assert e.updated_at == clock.now and e.created_at < e.updated_at
+
+
+# --- unknown personalisation tags are reported when the content is saved ---------------------------------
+def _unknown(api, account, email_id, scope="Campaign", **content):
+    answer = api("Email.Update", account.session, EmailID=email_id, ValidateScope=scope, **content)
+    assert answer["Success"] is True, answer
+    return answer["UnknownTags"]
+
+
+def test_update_reports_unknown_tags_and_still_saves(api, user, engine):
+    email_id = api("Email.Create", user.session)["EmailID"]
+    unknown = _unknown(api, user, email_id, Subject="Hi %Subscriber:Frist_Name% {{ Subscriber:EmailAddress }}",
+                       HTMLContent='<p>%User:CompanyName% {{ Subscriber:Nickname|"you" }} %Subscriber:CustomField99%'
+                                   '</p><a href="%Link:Unsubscribe%">out</a> %RemoteContent=https://x.test/a%',
+                       PlainContent="{{ shout Subscriber:EmailAddress }} %Subscriber:Frist_Name%")
+    assert unknown == ["%Subscriber:Frist_Name%", '{{ Subscriber:Nickname|"you" }}', "%Subscriber:CustomField99%",
+                       "%RemoteContent=https://x.test/a%", "{{ shout Subscriber:EmailAddress }}"]
+    stored = load_email(engine, email_id)
+    assert stored.subject.startswith("Hi %Subscriber:Frist_Name%") and "CustomField99" in stored.html_content
+
+
+def test_the_users_own_custom_fields_and_aliases_are_known(api, user, other_user, engine):
+    list_id = make_list(engine, user)
+    field_id = make_custom_field(engine, user, list_id, "Nickname", merge_tag_alias="Nickname")
+    theirs = make_custom_field(engine, other_user, make_list(engine, other_user), "Theirs")
+    email_id = api("Email.Create", user.session)["EmailID"]
+    unknown = _unknown(api, user, email_id, Subject="{{ Subscriber:Nickname|there }}",
+                       HTMLContent=f"%Subscriber:CustomField{field_id}% %Subscriber:CustomField{theirs}%")
+    assert unknown == [f"%Subscriber:CustomField{theirs}%"]   # another user's field is not the caller's
+
+
+def test_link_tags_depend_on_the_scope(api, user):
+    email_id = api("Email.Create", user.session)["EmailID"]
+    links = "%Link:Confirm% %Link:Reject% %Link:WebBrowser% %Link:Unsubscribe%"
+    assert _unknown(api, user, email_id, "Campaign", HTMLContent=links) == ["%Link:Confirm%", "%Link:Reject%"]
+    assert _unknown(api, user, email_id, "OptIn", HTMLContent=links, PlainContent=links) == ["%Link:WebBrowser%"]
+    # A link in a subject cannot be clicked: reported in every scope (the stored bodies still count).
+    assert _unknown(api, user, email_id, "Campaign", Subject="%Link:Unsubscribe%", PlainContent="x") == \
+        ["%Link:Unsubscribe%", "%Link:Confirm%", "%Link:Reject%"]
 
 
 def test_update_keeps_a_large_designed_email_whole(api, user, engine):
@@ -367,6 +406,8 @@ def test_documented_code(api, user, engine, command, code, params):
 
 def test_every_documented_code_has_a_case():
     for command in email_commands.COMMANDS:
+        if command is email_commands.EMAIL_PREVIEW:
+            continue   # tests/protocol/test_test_sends.py covers it (it needs an SMTP server)
         covered = {code for name, code, _ in ERROR_CASES if name == command.name}
         assert covered == set(command.errors), command.name
 

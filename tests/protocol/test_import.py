@@ -152,6 +152,44 @@ def test_import_into_another_account_s_list_is_4(api, other_user, list_id):
     assert run_import(api, other_user, list_id, "EmailAddress\na@example.com")["ErrorCode"] == [4]
 
 
+def set_subscriber_limit(engine, user, limit: int) -> None:
+    from engine.models import User
+
+    with engine.uow() as uow:
+        uow.session.get(User, user.id).group.limit_subscribers = limit
+        uow.commit()
+
+
+def test_import_stops_growing_the_account_at_its_subscriber_limit(api, engine, user, list_id, fields):
+    make_subscriber(engine, make_list(engine, user, "Other"), "old@example.com")  # counts too
+    make_subscriber(engine, list_id, "kept@example.com")
+    set_subscriber_limit(engine, user, 4)
+    data = "Email,City\nkept@example.com,Oslo\na@example.com,\nb@example.com,\nc@example.com,\nd@example.com,\n"
+    answer = run_import(api, user, list_id, data, UpdateDuplicates="1")
+    assert answer["Success"] is True
+    assert (answer["TotalData"], answer["TotalImported"], answer["TotalUpdated"], answer["TotalFailed"]) == (5, 2, 1, 2)
+    assert [f["EmailAddress"] for f in answer["FailedData"]] == ["c@example.com", "d@example.com"]
+    assert all("limit of 4 subscribers" in f["Reason"] for f in answer["FailedData"])
+    assert count(engine) == 4
+    assert load_subscriber(engine, list_id, "kept@example.com")[1][fields["city"]][0] == "Oslo"
+
+
+@pytest.mark.parametrize("unlimited", [0, -1])
+def test_a_subscriber_limit_of_0_or_minus_1_is_unlimited(api, engine, user, list_id, unlimited):
+    set_subscriber_limit(engine, user, unlimited)
+    answer = run_import(api, user, list_id, "Email\n" + "".join(f"p{n}@example.com\n" for n in range(30)))
+    assert answer["TotalImported"] == 30 and answer["TotalFailed"] == 0
+
+
+def test_the_limit_is_checked_again_for_every_batch(engine, user, list_id):
+    set_subscriber_limit(engine, user, 5)
+    data = "Email\n" + "".join(f"p{n}@example.com\n" for n in range(9))
+    with engine.uow() as uow:
+        report = uow.subscribers.import_csv(user_actor(user), list_id, data, ImportOptions(batch_size=2))
+        uow.commit()
+    assert (report.imported, report.failed) == (5, 4) and count(engine) == 5
+
+
 def test_every_documented_code_is_reached(request):
     assert_codes_reached(request, SEEN, [commands.SUBSCRIBERS_IMPORT], {})
 
@@ -228,6 +266,17 @@ def test_cli_imports_with_a_progress_bar_and_a_report(cli, engine, user, list_id
     again = cli(str(path), "--list", str(list_id), "--user", "alice", "--delimiter", ";", "--update-existing",
                 "--map", "Mail=EmailAddress", "--map", "Town=City")
     assert "0 imported, 1 updated, 1 duplicates" in again.output
+
+
+def test_cli_reports_rows_over_the_subscriber_limit(cli, engine, user, list_id, tmp_path: Path):
+    set_subscriber_limit(engine, user, 1)
+    path = tmp_path / "people.csv"
+    path.write_text("Email\nann@example.com\nbob@example.com\n", encoding="utf-8")
+    result = cli(str(path), "--list", str(list_id), "--user", "alice")
+    assert result.exit_code == 0, result.output
+    assert "1 imported" in result.output and "1 failed" in result.output
+    assert "bob@example.com" in result.output and "limit of 1 subscribers" in result.output
+    assert count(engine) == 1
 
 
 @pytest.mark.parametrize("args, message", [

@@ -59,6 +59,25 @@ def test_create_beyond_the_group_list_limit_is_3(api, user, engine):
         assert uow.session.query(SubscriberList).count() == 1
 
 
+@pytest.mark.parametrize("unlimited", [0, -1])
+def test_a_list_limit_of_0_or_minus_1_is_unlimited(api, user, engine, unlimited):
+    with engine.uow() as uow:
+        uow.session.get(User, user.id).group.limit_lists = unlimited
+        uow.commit()
+    for n in range(3):
+        assert api("List.Create", user.session, SubscriberListName=f"L{n}")["Success"] is True
+
+
+def test_the_list_limit_counts_the_caller_s_lists_only(api, user, other_user, engine):
+    with engine.uow() as uow:
+        uow.session.get(User, user.id).group.limit_lists = 1
+        uow.session.get(User, other_user.id).group.limit_lists = 1
+        uow.commit()
+    assert api("List.Create", other_user.session, SubscriberListName="Theirs")["Success"] is True
+    assert api("List.Create", user.session, SubscriberListName="Mine")["Success"] is True
+    assert api("List.Create", user.session, SubscriberListName="Another")["ErrorCode"] == [3]
+
+
 def test_create_with_an_invalid_sender_address_is_6(api, user):
     answer = api("List.Create", user.session, SubscriberListName="X", SenderEmailAddress="not an address")
     assert answer["ErrorCode"] == [6] and "sender_email_address" in answer["ErrorText"][0]

@@ -17,8 +17,8 @@ from tests.builders import (
 SEEN: dict = {}
 NEVER_EMITTED = {
     "Subscriber.Subscribe": {10, 101},     # no plugins; a lost insert race answers 9
-    "Subscriber.Unsubscribe": {5},          # an opt-out never depends on the owner's account state
-    "Subscribers.Delete": {3, 4, 7},        # RulesJSON selection is answered with 6 (not available)
+    "Subscriber.Unsubscribe": {5, 11},      # an opt-out never depends on the owner's account state;
+    "Subscribers.Delete": {6},              # criteria the compiler accepts always compile (bad ones are 7)
 }
 
 
@@ -257,6 +257,20 @@ def test_an_invalid_field_value_is_8_with_a_description(api, engine, user, list_
     assert answer["ErrorCustomFieldID"] == field and reason in answer["ErrorCustomFieldDescription"]
 
 
+def test_the_account_subscriber_limit_is_12_and_writes_nothing(api, engine, user, list_id):
+    other_list = make_list(engine, user, "Other")
+    make_subscriber(engine, other_list, "old@example.com")  # every list of the account counts
+    with engine.uow() as uow:
+        uow.session.get(User, user.id).group.limit_subscribers = 2
+        uow.commit()
+    assert subscribe(api, list_id, "first@example.com")["Success"] is True
+    answer = subscribe(api, list_id, "second@example.com")
+    assert answer["ErrorCode"] == [12] and "2 subscribers" in answer["ErrorText"][0]
+    assert load_subscriber(engine, list_id, "second@example.com")[0] is None
+    # Updating an address already on the list needs no new place.
+    assert subscribe(api, list_id, "first@example.com", UpdateIfExists="1")["Success"] is True
+
+
 def test_a_disabled_owner_is_11(api, engine, user, list_id):
     with engine.uow() as uow:
         uow.session.get(User, user.id).account_status = "Disabled"
@@ -321,13 +335,35 @@ def test_unsubscribe_behaviours_all_lists_and_suppression(api, engine, user, lis
 @pytest.mark.parametrize("params, code", [
     ({"ListID": None}, 1), ({"IPAddress": None}, 2), ({"EmailAddress": None}, 3), ({"ListID": "999999"}, 4),
     ({"EmailAddress": "nope"}, 6), ({"EmailAddress": "nobody@example.com"}, 7), ({"CampaignID": "999999"}, 8),
-    ({"CampaignID": "x"}, 8), ({"EmailID": "999999"}, 10), ({"RulesJSON": '[[{"type":"fields"}]]'}, 11),
+    ({"CampaignID": "x"}, 8), ({"EmailID": "999999"}, 10),
 ])
 def test_unsubscribe_errors(api, engine, list_id, params, code):
     subscribe(api, list_id)
     base = {"ListID": list_id, "EmailAddress": "ann@example.com", "IPAddress": "1.2.3.4", **params}
     answer = api("Subscriber.Unsubscribe", None, **{k: v for k, v in base.items() if v is not None})
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
+    assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Subscribed"
+
+
+@pytest.mark.parametrize("rules", [
+    '[[{"type":"fields"}]]', "[]", "[[]]", "[[{}]]", "0", "not json", '[[{"type":"fields","field_id":"Password",'
+    '"operator":"is","value":"x"}]]',
+])
+def test_unusable_rules_json_of_the_owner_is_7_and_changes_nothing(api, engine, user, list_id, rules):
+    subscribe(api, list_id)
+    answer = api("Subscriber.Unsubscribe", user.session, ListID=list_id, IPAddress="1.2.3.4", RulesJSON=rules,
+                 RulesOperator="and")
+    assert answer["ErrorCode"] == [7] and "RulesJSON" in answer["ErrorText"][0]
+    assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Subscribed"
+
+
+def test_rules_json_without_a_valid_operator_is_7(api, engine, user, list_id):
+    subscribe(api, list_id)
+    rules = '[[{"type":"fields","field_id":"EmailAddress","operator":"contains","value":"ann"}]]'
+    for operator in ({}, {"RulesOperator": "xor"}):
+        answer = api("Subscriber.Unsubscribe", user.session, ListID=list_id, IPAddress="1.2.3.4", RulesJSON=rules,
+                     **operator)
+        assert answer["ErrorCode"] == [7] and "RulesOperator" in answer["ErrorText"][0]
     assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Subscribed"
 
 
@@ -520,13 +556,16 @@ def test_subscribers_of_another_account_are_3(api, other_user, list_id, crowd):
 
 
 # --- Subscribers.Delete --------------------------------------------------------------------------
+RULES = '[[{"type":"fields","field_id":"EmailAddress","operator":"contains","value":"@a.example"}]]'
+
+
 def test_delete_removes_only_subscribers_of_that_list(api, engine, user, list_id, crowd):
     _, ids = crowd
     other = make_list(engine, user, "Other")
     elsewhere = make_subscriber(engine, other, "carol@a.example")
     answer = api("Subscribers.Delete", user.session, SubscriberListID=list_id,
                  Subscribers=f"{ids['active']},{ids['bob']},{elsewhere}")
-    assert answer == {"Success": True, "ErrorCode": 0, "ErrorText": ""}
+    assert answer == {"Success": True, "ErrorCode": 0, "ErrorText": "", "TotalDeleted": 2}
     assert load_row(engine, Subscriber, ids["active"]) is None and load_row(engine, Subscriber, ids["bob"]) is None
     assert load_row(engine, Subscriber, elsewhere) is not None
 
@@ -543,7 +582,13 @@ def test_delete_suppressed_lifts_the_suppression_and_keeps_the_subscriber(api, e
 
 @pytest.mark.parametrize("params, code", [
     ({"Subscribers": None}, 1), ({"SubscriberListID": None}, 2), ({"SubscriberListID": "999999"}, 5),
-    ({"Subscribers": None, "RulesJSON": "[[]]"}, 6), ({"Subscribers": "1,two"}, 8), ({"Subscribers": "-3"}, 8),
+    ({"Subscribers": None, "RulesOperator": "and"}, 3), ({"Subscribers": None, "RulesJSON": RULES}, 4),
+    ({"Subscribers": None, "RulesJSON": RULES, "RulesOperator": "nor"}, 4),
+    ({"Subscribers": None, "RulesJSON": "[[]]", "RulesOperator": "and"}, 7),
+    ({"Subscribers": None, "RulesJSON": "{not json", "RulesOperator": "or"}, 7),
+    ({"RulesJSON": '[[{"type":"fields","field_id":"CustomField999999","operator":"is","value":"x"}]]',
+      "RulesOperator": "and"}, 7),
+    ({"Subscribers": "1,two"}, 8), ({"Subscribers": "-3"}, 8),
 ])
 def test_delete_errors(api, engine, user, list_id, crowd, params, code):
     _, ids = crowd

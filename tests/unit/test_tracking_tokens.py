@@ -181,3 +181,22 @@ def test_tampered_or_foreign_verp_addresses_are_refused():
     # a URL token is not a bounce token
     with pytest.raises(BadToken):
         SIGNER.verify_local(SIGNER.sign_local(Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2), Kind.BOUNCE)
+
+
+def test_local_part_encoding_is_lower_case_base32_without_padding():
+    import base64
+    import os
+
+    from engine.tracking import _b32_lower
+
+    for length in range(0, 40):
+        raw = os.urandom(length)
+        assert _b32_lower(raw) == base64.b32encode(raw).rstrip(b"=").decode("ascii").lower()
+
+
+def test_the_keyed_mac_is_hmac_sha256():
+    import hmac
+
+    signer = Signer("a-long-enough-secret-key-for-tests-0123456789")
+    for payload in (b"", b"x", bytes(range(256))):
+        assert signer._mac(payload) == hmac.digest(signer._keys[0], payload, "sha256")

@@ -595,3 +595,34 @@ def test_starttls_is_never_downgraded_to_clear_text(smtp_server):
         result = pool.send("news@example.com", "alice@example.org", MESSAGE)
         assert result.status == TEMPORARY and "STARTTLS" in pool.status()[0]["down_reason"]
     assert not server.handler.messages
+
+
+class PipeliningHandler(Handler):
+    """Advertises PIPELINING (RFC 2920); aiosmtpd reads pipelined commands line by line."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        responses = await super().handle_EHLO(server, session, envelope, hostname, responses)
+        return responses[:-1] + ["250-PIPELINING", responses[-1]]
+
+
+def test_a_pipelining_relay_gets_mail_rcpt_and_data_together_and_replies_are_matched(smtp_server):
+    server = smtp_server(PipeliningHandler())
+    with make_pool(url_of(server)) as pool:
+        first = pool.send("bounce@example.com", "a@example.org", MESSAGE)
+        server.handler.rcpt = ["550 5.1.1 no such user"]
+        refused = pool.send("bounce@example.com", "b@example.org", MESSAGE)
+        third = pool.send("bounce@example.com", "c@example.org", MESSAGE)
+    assert (first.status, refused.status, third.status) == ("sent", "permanent", "sent")
+    assert refused.code == 550 and "no such user" in refused.text
+    assert [m.rcpt_tos for m in server.handler.messages] == [["a@example.org"], ["c@example.org"]]
+    assert len(server.handler.peers) == 1          # the refusal did not cost the connection
+
+
+def test_a_pipelining_relay_refusing_mail_from_is_answered_with_that_reply(smtp_server):
+    server = smtp_server(PipeliningHandler())
+    server.handler.mail = ["452 4.3.1 insufficient system storage"]
+    with make_pool(url_of(server)) as pool:
+        deferred = pool.send("bounce@example.com", "a@example.org", MESSAGE)
+        sent = pool.send("bounce@example.com", "a@example.org", MESSAGE)
+    assert (deferred.status, deferred.code) == ("temporary", 452)
+    assert sent.status == "sent" and len(server.handler.messages) == 1

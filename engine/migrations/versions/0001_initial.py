@@ -28,11 +28,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_admins')),
     sa.UniqueConstraint('username', name=op.f('uq_admins_username'))
     )
+    op.create_table('rate_limit_counters',
+    sa.Column('bucket', sa.String(length=64), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('window_start', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('bucket', 'client', 'window_start', name=op.f('pk_rate_limit_counters'))
+    )
+    with op.batch_alter_table('rate_limit_counters', schema=None) as batch_op:
+        batch_op.create_index('ix_rate_limit_counters_window_start', ['window_start'], unique=False)
+
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('holder', sa.String(length=128), nullable=False),
     sa.Column('expires_at', engine.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
+    )
+    op.create_table('throttle_states',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_throttle_states'))
     )
     op.create_table('user_groups',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -114,6 +130,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auth_sessions_admin_id'), ['admin_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auth_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('email_marketing_accounts',
+    sa.Column('user_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('monthly_campaigns', sa.Integer(), nullable=True),
+    sa.Column('monthly_emails', sa.Integer(), nullable=True),
+    sa.Column('usage_month', sa.String(length=7), nullable=False),
+    sa.Column('campaigns_used', sa.Integer(), nullable=False),
+    sa.Column('emails_used', sa.Integer(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('ACTIVE','WARNED','SUSPENDED','BANNED','SUSPENDED_AUTOLIFT')", name=op.f('ck_email_marketing_accounts_status')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_email_marketing_accounts_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_email_marketing_accounts'))
+    )
+    op.create_table('email_subscriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('email_address', sa.String(length=255), nullable=False),
+    sa.Column('email_normalized', sa.String(length=255), nullable=False),
+    sa.Column('subscription_status', sa.String(length=16), nullable=False),
+    sa.Column('deliverability_status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("deliverability_status IN ('NOT_SET','VALID','BOUNCED','SPAM_COMPLAINT','INACTIVE')", name=op.f('ck_email_subscriptions_deliverability_status')),
+    sa.CheckConstraint("subscription_status IN ('NOT_SET','PENDING','SUBSCRIBED','UNSUBSCRIBED')", name=op.f('ck_email_subscriptions_subscription_status')),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_email_subscriptions_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_email_subscriptions')),
+    sa.UniqueConstraint('owner_user_id', 'email_normalized', name=op.f('uq_email_subscriptions_owner_user_id_email_normalized'))
+    )
+    with op.batch_alter_table('email_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_email_subscriptions_email_normalized'), ['email_normalized'], unique=False)
+
     op.create_table('emails',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_user_id', sa.Integer(), nullable=False),
@@ -170,6 +217,36 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_events_owner_id', ['owner_user_id', 'id'], unique=False)
 
+    op.create_table('sender_details',
+    sa.Column('user_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('from_name', sa.String(length=100), nullable=False),
+    sa.Column('from_email', sa.String(length=254), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sender_details_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_sender_details'))
+    )
+    op.create_table('sender_emails',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('email_address', sa.String(length=254), nullable=False),
+    sa.Column('email_normalized', sa.String(length=254), nullable=False),
+    sa.Column('verified', sa.Boolean(), nullable=False),
+    sa.Column('verified_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('code_digest', sa.String(length=64), nullable=True),
+    sa.Column('code_expires_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('code_attempts', sa.Integer(), nullable=False),
+    sa.Column('code_sent_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('codes_window_start', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('codes_in_window', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_sender_emails_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sender_emails')),
+    sa.UniqueConstraint('owner_user_id', 'email_normalized', name=op.f('uq_sender_emails_owner_user_id_email_normalized'))
+    )
+    with op.batch_alter_table('sender_emails', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sender_emails_owner_user_id'), ['owner_user_id'], unique=False)
+
     op.create_table('tags',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_user_id', sa.Integer(), nullable=False),
@@ -178,6 +255,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tags')),
     sa.UniqueConstraint('owner_user_id', 'name', name=op.f('uq_tags_owner_user_id_name'))
     )
+    op.create_table('test_sends',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('email_id', sa.Integer(), nullable=True),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('recipient', sa.String(length=255), nullable=False),
+    sa.Column('sent_at', engine.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_test_sends_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_test_sends'))
+    )
+    with op.batch_alter_table('test_sends', schema=None) as batch_op:
+        batch_op.create_index('ix_test_sends_owner_sent', ['owner_user_id', 'sent_at'], unique=False)
+
+    op.create_table('webhook_endpoints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=64), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('active_since', engine.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_webhook_endpoints_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
+    )
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_endpoints_owner_user_id', ['owner_user_id', 'id'], unique=False)
+
     op.create_table('campaigns',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_user_id', sa.Integer(), nullable=False),
@@ -280,6 +385,37 @@ def upgrade() -> None:
     with op.batch_alter_table('subscriber_lists', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_subscriber_lists_owner_user_id'), ['owner_user_id'], unique=False)
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('lease_until', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('claim', sa.String(length=32), nullable=False),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.String(length=1000), nullable=False),
+    sa.Column('delivered_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("state IN ('pending','sending','delivered','failed')", name=op.f('ck_webhook_deliveries_state')),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['outbox_events.id'], name=op.f('fk_webhook_deliveries_event_id_outbox_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('event_id', 'endpoint_id', name=op.f('uq_webhook_deliveries_event_id_endpoint_id'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_endpoint_id', ['endpoint_id', 'id'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_state_next_attempt_at', ['state', 'next_attempt_at'], unique=False)
+
+    op.create_table('webhook_event_types',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=False),
+    sa.Column('event_type', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_event_types_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_event_types')),
+    sa.UniqueConstraint('endpoint_id', 'event_type', name=op.f('uq_webhook_event_types_endpoint_id_event_type'))
+    )
     op.create_table('campaign_recipients',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -515,6 +651,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_recipients_list_id'))
 
     op.drop_table('campaign_recipients')
+    op.drop_table('webhook_event_types')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_deliveries_state_next_attempt_at')
+        batch_op.drop_index('ix_webhook_deliveries_endpoint_id')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('subscriber_lists', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscriber_lists_owner_user_id'))
 
@@ -526,7 +668,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaigns_email_id'))
 
     op.drop_table('campaigns')
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_endpoints_owner_user_id')
+
+    op.drop_table('webhook_endpoints')
+    with op.batch_alter_table('test_sends', schema=None) as batch_op:
+        batch_op.drop_index('ix_test_sends_owner_sent')
+
+    op.drop_table('test_sends')
     op.drop_table('tags')
+    with op.batch_alter_table('sender_emails', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sender_emails_owner_user_id'))
+
+    op.drop_table('sender_emails')
+    op.drop_table('sender_details')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_events_owner_id')
 
@@ -535,6 +690,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_emails_owner_user_id'))
 
     op.drop_table('emails')
+    with op.batch_alter_table('email_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_email_subscriptions_email_normalized'))
+
+    op.drop_table('email_subscriptions')
+    op.drop_table('email_marketing_accounts')
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_sessions_user_id'))
         batch_op.drop_index(batch_op.f('ix_auth_sessions_admin_id'))
@@ -550,6 +710,11 @@ def downgrade() -> None:
 
     op.drop_table('users')
     op.drop_table('user_groups')
+    op.drop_table('throttle_states')
     op.drop_table('scheduler_leases')
+    with op.batch_alter_table('rate_limit_counters', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_limit_counters_window_start')
+
+    op.drop_table('rate_limit_counters')
     op.drop_table('admins')
     # ### end Alembic commands ###

@@ -1,0 +1,101 @@
+"""Writes to the delivery ledger for one round of messages: hand-over marks and recorded outcomes.
+
+A round's outcomes (for the messages the relay answered) and the hand-over marks of the next round go
+into one transaction, so a round of N parallel messages costs one commit, not 2N.
+
+Every write is guarded by `worker = me`: a worker whose lease expired (and whose rows another runner
+took over) changes nothing it no longer holds. An outcome may still overwrite `unknown`: the expiry
+made the row unknown, but the relay's answer is the truth.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, case, select, update
+
+from engine.models import Campaign, Delivery
+
+# Core tables, not ORM entities: these statements run per round, and the ORM's bulk-update layer would
+# cost more than the SQL itself. `s.connection()` is the session's own connection and transaction.
+_deliveries = Delivery.__table__
+_campaigns = Campaign.__table__
+
+SENT, FAILED, RETRY, UNKNOWN, SKIPPED = "sent", "failed", "pending", "unknown", "skipped"
+
+_d = _deliveries.c
+# The statements every round runs, built once (their compiled form is cached by SQLAlchemy).
+_MARK_SENT = update(_deliveries).where(
+    _d.id.in_(bindparam("b_ids", expanding=True)), _d.worker == bindparam("b_worker"),
+    _d.state.in_(("claimed", "unknown"))).values(
+    state=SENT, sent_at=bindparam("b_now"), lease_until=None, last_error="", attempts=_d.attempts + 1)
+_COUNT = {name: update(_campaigns).where(_campaigns.c.id == bindparam("b_campaign")).values(
+    {_campaigns.c[name]: _campaigns.c[name] + bindparam("b_count")}) for name in ("total_sent", "total_failed")}
+
+
+@dataclass
+class Outcome:
+    row_id: int
+    campaign_id: int
+    attempts: int          # attempts before this one
+    state: str             # SENT | FAILED | RETRY | UNKNOWN | SKIPPED
+    error: str = ""
+    attempted: bool = True  # False when nothing reached a relay (unrenderable content)
+
+
+def hand_over(s, worker: str, message_ids: dict[int, str]) -> set[int]:
+    """Write each row's Message-ID (the hand-over mark) and return the ids still held by `worker`.
+    From the commit on, a crash makes these rows `unknown` rather than `pending`."""
+    if not message_ids:
+        return set()
+    ids, d = list(message_ids), _deliveries.c
+    held_by_us = (d.id.in_(ids), d.state == "claimed", d.worker == worker)
+    result = s.connection().execute(
+        update(_deliveries).where(*held_by_us).values(message_id=case(message_ids, value=d.id)))
+    if result.rowcount == len(ids):
+        return set(ids)
+    # Some rows were taken from us (our lease expired): find out which are still ours.
+    held = s.connection().execute(select(d.id, d.message_id).where(*held_by_us)).all()
+    return {row_id for row_id, mid in held if mid == message_ids[row_id]}
+
+
+def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: timedelta) -> None:
+    """Store every outcome and move the campaigns' sent/failed counters by what was actually stored."""
+    conn, d = s.connection(), _deliveries.c
+    counters: Counter = Counter()
+    guard = (d.worker == worker, d.state.in_(("claimed", "unknown")))
+    sent = [o for o in outcomes if o.state == SENT]
+    for campaign_id in {o.campaign_id for o in sent}:
+        ids = [o.row_id for o in sent if o.campaign_id == campaign_id]
+        result = conn.execute(_MARK_SENT, {"b_ids": ids, "b_worker": worker, "b_now": now})
+        counters[(campaign_id, "total_sent")] += result.rowcount
+    for outcome in outcomes:
+        if outcome.state == SENT:
+            continue
+        values: dict = {"state": outcome.state, "last_error": outcome.error[:1000]}
+        attempts = outcome.attempts + (1 if outcome.attempted else 0)
+        if outcome.state == RETRY:
+            values.update(worker="", attempts=attempts, message_id="",
+                          lease_until=now + backoff * (2 ** (attempts - 1)))
+        elif outcome.state in (FAILED, UNKNOWN):
+            values.update(lease_until=None, attempts=attempts)
+        else:   # skipped: nothing was attempted
+            values.update(lease_until=None)
+        result = conn.execute(update(_deliveries).where(d.id == outcome.row_id, *guard).values(**values))
+        if outcome.state == FAILED:
+            counters[(outcome.campaign_id, "total_failed")] += result.rowcount
+    for (campaign_id, name), count in counters.items():
+        if count:
+            conn.execute(_COUNT[name], {"b_campaign": campaign_id, "b_count": count})
+
+
+def release(s, worker: str, ids: list[int]) -> int:
+    """Claimed rows never handed over go back to `pending` for any worker."""
+    if not ids:
+        return 0
+    d = _deliveries.c
+    result = s.connection().execute(
+        update(_deliveries).where(d.id.in_(ids), d.state == "claimed", d.worker == worker, d.message_id == "")
+        .values(state="pending", worker="", lease_until=None))
+    return result.rowcount

@@ -1,0 +1,251 @@
+"""Per-IP rate limits of the public commands (protocol.md Part 1 §12; engine/ratelimits.py).
+
+A limited call answers like any other refusal: HTTP 200, `Success: false`, the documented global
+code 429 and a `Retry-After` header. The counters live in the database, so separate engines
+(worker processes, hosts) count together.
+"""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import bootstrap
+from engine.config import Settings
+from engine.models import RateLimitCounter, Subscriber
+from engine.ratelimits import RateLimit, client_ip, parse_networks, parse_rate_limit
+from protocol.app import create_app
+from tests.builders import make_list
+
+LIMIT = RateLimit(requests=3, seconds=60)
+
+
+def limited_engine(sa_engine, database_url, clock, **settings):
+    return bootstrap(Settings(database_url=database_url, secret_key="test-secret", base_url="http://sendmill.test",
+                              public_rate_limit=LIMIT, **settings), db=sa_engine, clock=clock)
+
+
+@pytest.fixture
+def limited(engine, sa_engine, database_url, clock):
+    """A client of an app whose public commands allow 3 anonymous calls per minute and address."""
+    return create_app(limited_engine(sa_engine, database_url, clock)).test_client()
+
+
+def call(client, command, *, addr="203.0.113.7", headers=None, **params):
+    response = client.post("/api.php", data={"Command": command, **params}, headers=headers or {},
+                           environ_base={"REMOTE_ADDR": addr})
+    assert response.status_code == 200, response.data
+    return response
+
+
+def subscribe(client, list_id, email, **kwargs):
+    return call(client, "Subscriber.Subscribe", ListID=list_id, EmailAddress=email, IPAddress="198.51.100.1",
+                **kwargs)
+
+
+def subscriber_count(engine) -> int:
+    with engine.uow() as uow:
+        return uow.session.scalar(select(func.count(Subscriber.id)))
+
+
+@pytest.fixture
+def list_id(engine, user):
+    return make_list(engine, user)
+
+
+def test_the_call_over_the_limit_is_refused_with_429_and_retry_after(limited, engine, list_id, clock):
+    for n in range(3):
+        assert subscribe(limited, list_id, f"fan{n}@example.com").get_json()["Success"] is True
+    clock.advance(seconds=15)
+    refused = subscribe(limited, list_id, "late@example.com")
+    body = refused.get_json()
+    assert body["Success"] is False and body["ErrorCode"] == 429
+    assert "retry after 45 seconds" in body["ErrorText"]
+    assert refused.headers["Retry-After"] == "45"  # the 60-second window began at 12:00:00
+    assert subscriber_count(engine) == 3  # the refused call did not run
+
+
+def test_failing_calls_count_too(limited, list_id):
+    for _ in range(3):
+        body = subscribe(limited, list_id, "not an address").get_json()
+        assert body["Success"] is False and body["ErrorCode"] == [5]
+    assert subscribe(limited, list_id, "good@example.com").get_json()["ErrorCode"] == 429
+
+
+def test_a_new_window_allows_calls_again_and_purges_the_old_counters(limited, engine, list_id, clock):
+    for n in range(4):
+        subscribe(limited, list_id, f"fan{n}@example.com")
+    clock.advance(seconds=60)
+    assert subscribe(limited, list_id, "next@example.com").get_json()["Success"] is True
+    with engine.uow() as uow:
+        windows = set(uow.session.scalars(select(RateLimitCounter.window_start)))
+    assert windows == {int(clock.now.timestamp())}  # only the current window is left
+
+
+def test_each_address_has_its_own_allowance(limited, list_id):
+    for n in range(3):
+        subscribe(limited, list_id, f"a{n}@example.com", addr="203.0.113.7")
+    assert subscribe(limited, list_id, "a9@example.com", addr="203.0.113.7").get_json()["ErrorCode"] == 429
+    assert subscribe(limited, list_id, "b@example.com", addr="2001:db8::5").get_json()["Success"] is True
+
+
+@pytest.mark.parametrize("command, params", [
+    ("Subscriber.Unsubscribe", {"ListID": "{list}", "IPAddress": "1.2.3.4", "EmailAddress": "x@example.com"}),
+    ("Subscriber.OptIn", {"ListID": "{list}", "SubscriberID": "1", "ConfirmationCode": "nope"}),
+    ("User.Login", {"Username": "alice", "Password": "guess"}),
+    ("Admin.Login", {"Username": "admin", "Password": "guess"}),
+])
+def test_every_public_command_is_limited(limited, list_id, command, params):
+    values = {k: v.format(list=list_id) for k, v in params.items()}
+    for _ in range(3):
+        assert call(limited, command, **values).get_json()["ErrorCode"] != 429
+    refused = call(limited, command, **values)
+    assert refused.get_json()["ErrorCode"] == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_each_command_counts_separately(limited, list_id):
+    for n in range(3):
+        subscribe(limited, list_id, f"fan{n}@example.com")
+    assert subscribe(limited, list_id, "x@example.com").get_json()["ErrorCode"] == 429
+    answer = call(limited, "Subscriber.Unsubscribe", ListID=list_id, IPAddress="1.2.3.4",
+                  EmailAddress="fan0@example.com").get_json()
+    assert answer["Success"] is True
+
+
+def test_calls_with_valid_credentials_are_not_counted(limited, engine, list_id, user):
+    for n in range(5):
+        assert subscribe(limited, list_id, f"sync{n}@example.com", SessionID=user.session).get_json()["Success"]
+    with engine.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(RateLimitCounter)) == 0
+
+
+def test_logins_are_counted_even_with_a_valid_session(limited, user):
+    # A session of one account must not buy unlimited guesses at another account's password.
+    for _ in range(3):
+        answer = call(limited, "User.Login", Username="victim", Password="guess", SessionID=user.session).get_json()
+        assert answer["ErrorCode"] != 429
+    refused = call(limited, "User.Login", Username="victim", Password="guess", SessionID=user.session)
+    assert refused.get_json()["ErrorCode"] == 429
+
+
+def test_a_stale_session_does_not_escape_the_limit(limited, list_id):
+    for n in range(3):
+        subscribe(limited, list_id, f"fan{n}@example.com", SessionID="made-up-session")
+    assert subscribe(limited, list_id, "x@example.com", SessionID="made-up-session").get_json()["ErrorCode"] == 429
+
+
+def test_other_commands_are_not_limited(limited, user):
+    for _ in range(5):
+        assert call(limited, "Lists.Get", SessionID=user.session).get_json()["Success"] is True
+        assert call(limited, "Lists.Get").get_json()["ErrorCode"] == 99998
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(limited, list_id):
+    for n in range(3):
+        subscribe(limited, list_id, f"fan{n}@example.com", headers={"X-Forwarded-For": f"10.9.9.{n}"})
+    refused = subscribe(limited, list_id, "x@example.com", headers={"X-Forwarded-For": "10.9.9.99"})
+    assert refused.get_json()["ErrorCode"] == 429
+
+
+def test_forwarded_for_names_the_client_behind_a_trusted_proxy(engine, sa_engine, database_url, clock, list_id):
+    client = create_app(limited_engine(sa_engine, database_url, clock,
+                                       trusted_proxies=("10.0.0.0/8",))).test_client()
+    proxy = "10.0.0.2"
+    for n in range(3):
+        subscribe(client, list_id, f"fan{n}@example.com", addr=proxy, headers={"X-Forwarded-For": "198.51.100.20"})
+    assert subscribe(client, list_id, "x@example.com", addr=proxy,
+                     headers={"X-Forwarded-For": "198.51.100.20"}).get_json()["ErrorCode"] == 429
+    # Another visitor behind the same proxy has an allowance of its own ...
+    assert subscribe(client, list_id, "y@example.com", addr=proxy,
+                     headers={"X-Forwarded-For": "198.51.100.21"}).get_json()["Success"] is True
+    # ... and a client cannot pick its key by writing addresses left of the one the proxy added.
+    spoofed = subscribe(client, list_id, "z@example.com", addr=proxy,
+                        headers={"X-Forwarded-For": "1.1.1.1, 198.51.100.20"})
+    assert spoofed.get_json()["ErrorCode"] == 429
+    # A forged header line before the one the proxy appended proves nothing either.
+    forged = client.post("/api.php", data={"Command": "Subscriber.Subscribe", "ListID": list_id,
+                                           "EmailAddress": "w@example.com", "IPAddress": "1.2.3.4"},
+                         headers=[("X-Forwarded-For", "1.1.1.1"), ("X-Forwarded-For", "198.51.100.20")],
+                         environ_base={"REMOTE_ADDR": proxy})
+    assert forged.get_json()["ErrorCode"] == 429
+    with engine.uow() as uow:
+        clients = set(uow.session.scalars(select(RateLimitCounter.client)))
+    assert clients == {"198.51.100.20", "198.51.100.21"}
+
+
+def test_separate_engines_count_together_under_concurrency(engine, sa_engine, database_url, clock, backend):
+    """Workers are separate processes with their own connection pools: 4 engines x 6 threads race for
+    the 3 x 4 = 12 slots of one client; exactly 12 are granted."""
+    from engine.db import make_sa_engine
+
+    limit = RateLimit(12, 60)
+    engines = [bootstrap(engine.settings, db=make_sa_engine(database_url), clock=clock) for _ in range(4)]
+    granted, errors = [], []
+    barrier = threading.Barrier(24)
+
+    def worker(eng):
+        try:
+            barrier.wait()
+            with eng.uow() as uow:
+                decision = uow.rate_limits.hit("api:subscriber.subscribe", "203.0.113.7", limit)
+                uow.commit()
+            granted.append(decision.allowed)
+        except Exception as exc:  # noqa: BLE001 - reported below with the backend
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(engines[i % 4],)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for eng in engines:
+        eng.db.dispose()
+    assert not errors, errors
+    assert granted.count(True) == 12 and granted.count(False) == 12
+
+
+# --- configuration and client address (no database) -------------------------------------------------
+def test_rate_limit_setting_parses():
+    assert parse_rate_limit("60/60") == RateLimit(60, 60)
+    assert parse_rate_limit(" 100/3600 ") == RateLimit(100, 3600)
+    assert parse_rate_limit("30") == RateLimit(30, 60)
+    for off in ("", "0", "off", None):
+        assert parse_rate_limit(off) is None
+    for bad in ("sixty", "60/0", "-1/60", "60/x"):
+        with pytest.raises(ValueError):
+            parse_rate_limit(bad)
+
+
+def test_trusted_proxies_setting_parses():
+    assert parse_networks("10.0.0.1, 192.168.0.0/16,::1") == ("10.0.0.1/32", "192.168.0.0/16", "::1/128")
+    assert parse_networks("") == ()
+    with pytest.raises(ValueError):
+        parse_networks("10.0.0.1, proxy.local")
+
+
+def test_settings_from_env_read_both(monkeypatch, tmp_path):
+    monkeypatch.setenv("SENDMILL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SENDMILL_PUBLIC_RATE_LIMIT", raising=False)
+    assert Settings.from_env().public_rate_limit == RateLimit(60, 60)  # on by default
+    monkeypatch.setenv("SENDMILL_PUBLIC_RATE_LIMIT", "off")
+    monkeypatch.setenv("SENDMILL_TRUSTED_PROXIES", "127.0.0.1")
+    settings = Settings.from_env()
+    assert settings.public_rate_limit is None and settings.trusted_proxies == ("127.0.0.1/32",)
+    monkeypatch.setenv("SENDMILL_PUBLIC_RATE_LIMIT", "lots")
+    with pytest.raises(ValueError):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize("peer, header, expected", [
+    ("203.0.113.7", "1.2.3.4", "203.0.113.7"),              # the peer is no proxy: header ignored
+    ("10.0.0.2", None, "10.0.0.2"),
+    ("10.0.0.2", "198.51.100.20", "198.51.100.20"),
+    ("10.0.0.2", "1.1.1.1, 198.51.100.20", "198.51.100.20"),  # the client wrote 1.1.1.1
+    ("10.0.0.2", "198.51.100.20, 10.0.0.9", "198.51.100.20"),  # two trusted hops
+    ("10.0.0.2", "10.0.0.8, 10.0.0.9", "10.0.0.8"),           # only proxies: the farthest one
+    ("10.0.0.2", "garbage", "10.0.0.2"),
+    ("10.0.0.2", "2001:db8::1", "2001:db8::1"),
+])
+def test_client_ip(peer, header, expected):
+    assert client_ip(peer, header, ("10.0.0.0/8",)) == expected
