@@ -58,6 +58,13 @@ class Settings:
     public_rate_limit: "RateLimit | None" = None
     # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; () = none.
     trusted_proxies: tuple[str, ...] = ()
+    # Test sends (Email.EmailPreview, Send Test) an account may make per sliding window.
+    test_send_limit: int = 30
+    test_send_window_seconds: int = 3600
+    # Domain of the site-owned From that replaces free-mail and DMARC-strict sender addresses; "" = bounce domain.
+    sender_domain: str = ""
+    # Webhook URLs may point to private, loopback and link-local addresses (receivers inside your network).
+    webhook_allow_private: bool = False
     extra: dict = field(default_factory=dict)
 
     def dkim_key(self):
@@ -104,6 +111,11 @@ class Settings:
             dkim_selector=os.environ.get("SENDMILL_DKIM_SELECTOR", "").strip(),
             dkim_domain=os.environ.get("SENDMILL_DKIM_DOMAIN", "").strip(),
             dkim_key_file=os.environ.get("SENDMILL_DKIM_KEY_FILE", "").strip(),
+            test_send_limit=_positive_int("SENDMILL_TEST_SEND_LIMIT", 30),
+            test_send_window_seconds=_positive_int("SENDMILL_TEST_SEND_WINDOW_SECONDS", 3600),
+            sender_domain=os.environ.get("SENDMILL_SENDER_DOMAIN", "").strip().lower(),
+            webhook_allow_private=os.environ.get("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
+            in ("1", "true", "yes", "on"),
             previous_secret_keys=tuple(k for k in os.environ.get("SENDMILL_PREVIOUS_SECRET_KEYS", "").split(",")
                                        if k.strip()),
             public_rate_limit=parse_rate_limit(os.environ.get("SENDMILL_PUBLIC_RATE_LIMIT", "60/60")),

@@ -76,20 +76,33 @@ class ModernCampaignService:
         else:
             if campaign.status != "Draft":
                 raise CampaignAlreadyPublished(f"a {campaign.status} campaign cannot be published again")
-            self._require_default_sender(campaign.owner_user_id)
+            sender = self._require_default_sender(campaign.owner_user_id)
             changes = self._targeting(actor, distribution)
             self.uow.campaigns.update(actor, campaign_id, changes)
+            self._use_sender(campaign, sender)
             if distribution.subject:
                 self._set_subject(campaign, distribution.subject)
             campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at)
         return Published(campaign, landing_page_url(self.uow.settings, campaign.id), self.uow.clock())
 
-    def _require_default_sender(self, owner_user_id: int) -> None:
+    def _require_default_sender(self, owner_user_id: int):
         """Campaigns go out from the default sender only, so it must exist and still be verified."""
         from engine.sender_identity import SenderIdentityService
 
-        if SenderIdentityService(self.uow).default_sender(owner_user_id) is None:
+        sender = SenderIdentityService(self.uow).default_sender(owner_user_id)
+        if sender is None:
             raise SenderNotReady()
+        return sender
+
+    def _use_sender(self, campaign: Campaign, sender) -> None:
+        """The email goes out From the default sender (a site-owned address with the user's as Reply-To
+        when the user's own domain cannot be sent from: Identify Sender Address)."""
+        email = self.s.get(Email, campaign.email_id) if campaign.email_id else None
+        if email is None:
+            raise InvalidCampaignStatus("a campaign needs email content (RelEmailID) before it can be published")
+        email.from_name, email.from_email = sender.from_name, sender.from_address
+        if sender.reply_to and sender.reply_to.lower() != sender.from_address.lower():
+            email.reply_to_name, email.reply_to_email = sender.from_name, sender.reply_to
 
     def _publish_landing_page(self, campaign: Campaign) -> None:
         if visibility_status(campaign) == "PUBLISHED":

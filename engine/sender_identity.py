@@ -13,14 +13,13 @@ From, or whether a site-owned address is used with the sender's address as Reply
    SPF nor sign with its DKIM key. No record, an unreadable one, or a failed lookup: site-owned (no
    suitable record, and the safe side when DNS cannot tell).
 
-The site-owned From is `<local part>@<sender domain>`; the sender domain is `settings.extra
-["sender_domain"]`, else `$SENDMILL_SENDER_DOMAIN`, else the return-path (bounce) domain. DNS goes
+The site-owned From is `<local part>@<sender domain>`; the sender domain is `Settings.sender_domain`
+(`SENDMILL_SENDER_DOMAIN`), else the return-path (bounce) domain. DNS goes
 through an injectable TXT lookup (`settings.extra["txt_lookup"]`, a callable name -> [strings]), so
 tests never touch the network; the default uses dnspython with a 2-second budget.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,8 +119,7 @@ class SenderIdentityService:
     # --- identify sender address ---------------------------------------------------------------
     def sender_domain(self) -> str:
         settings = self.uow.settings
-        return (settings.extra.get("sender_domain") or os.environ.get("SENDMILL_SENDER_DOMAIN", "").strip()
-                or settings.return_path_domain).lower()
+        return (settings.sender_domain or settings.return_path_domain).lower()
 
     def identify(self, actor: Actor, email_address: str) -> SenderAddress:
         """Identify Sender Address for a user (their account must be ACTIVE)."""

@@ -18,7 +18,6 @@ exactly like a campaign message (compose.build_skeleton + personalize), with the
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -92,13 +91,8 @@ class Overrides:
 
 
 def limits(settings) -> tuple[int, int]:
-    """(messages, seconds) of the test-send rate limit: Settings.extra wins over the environment."""
-    def read(key: str, env: str, default: int) -> int:
-        value = (settings.extra or {}).get(key, os.environ.get(env, ""))
-        text = str(value).strip()
-        return int(text) if text.isdigit() and int(text) > 0 else default
-    return (read("test_send_limit", "SENDMILL_TEST_SEND_LIMIT", DEFAULT_LIMIT),
-            read("test_send_window_seconds", "SENDMILL_TEST_SEND_WINDOW_SECONDS", DEFAULT_WINDOW))
+    """(messages, seconds) of the test-send rate limit."""
+    return settings.test_send_limit, settings.test_send_window_seconds
 
 
 def owner_constants(owner: User) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import secrets
 import time
 import uuid
@@ -83,9 +82,7 @@ def signed_body(event: OutboxEvent, secret: str) -> str:
 def allow_private(settings) -> bool:
     """Whether webhooks may target private, loopback and link-local addresses (off by default: a
     user must not make this server POST into its own network)."""
-    value = (settings.extra or {}).get("webhook_allow_private",
-                                       os.environ.get("SENDMILL_WEBHOOK_ALLOW_PRIVATE", ""))
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+    return settings.webhook_allow_private
 
 
 def _check_url(url: str, settings) -> str:

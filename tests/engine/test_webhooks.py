@@ -6,6 +6,8 @@ event id, and can be told to fail the next N requests.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import threading
 import time
@@ -83,9 +85,11 @@ class Receiver:
 
 
 @pytest.fixture(autouse=True)
-def loopback_allowed(monkeypatch):
+def loopback_allowed(request):
     """The receiver lives on 127.0.0.1, which production refuses (see the test below)."""
-    monkeypatch.setenv("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "1")
+    if "engine" in request.fixturenames:
+        engine = request.getfixturevalue("engine")
+        engine.settings = dataclasses.replace(engine.settings, webhook_allow_private=True)
 
 
 @pytest.fixture
@@ -362,7 +366,7 @@ def test_the_webhooks_command_runs_one_pass(engine, user, clock, receiver, datab
     register(engine, user, receiver)
     event_id = record(engine, user)
     env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SECRET_KEY": "test-secret",
-           "SENDMILL_DATA_DIR": str(tmp_path)}
+           "SENDMILL_DATA_DIR": str(tmp_path), "SENDMILL_WEBHOOK_ALLOW_PRIVATE": "1"}
     result = CliRunner().invoke(main, ["webhooks", "--once"], env=env, catch_exceptions=False)
     assert result.output == "webhooks: 1 queued, 1 delivered, 0 to retry, 0 failed\n"
     assert [e["id"] for e in receiver.events()] == [event_id]
@@ -375,7 +379,7 @@ def test_the_tick_runs_a_dispatch_pass(engine, user, clock, receiver, database_u
     register(engine, user, receiver)
     event_id = record(engine, user)
     env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SECRET_KEY": "test-secret",
-           "SENDMILL_DATA_DIR": str(tmp_path)}
+           "SENDMILL_DATA_DIR": str(tmp_path), "SENDMILL_WEBHOOK_ALLOW_PRIVATE": "1"}
     result = CliRunner().invoke(main, ["tick", "--send-budget", "0"], env=env, catch_exceptions=False)
     assert result.output.splitlines()[1:] == ["webhooks: 1 queued, 1 delivered, 0 to retry, 0 failed"]
     assert [e["id"] for e in receiver.events()] == [event_id]
@@ -384,7 +388,7 @@ def test_the_tick_runs_a_dispatch_pass(engine, user, clock, receiver, database_u
 
 
 def test_private_addresses_are_refused_unless_allowed(engine, user, receiver, monkeypatch):
-    monkeypatch.delenv("SENDMILL_WEBHOOK_ALLOW_PRIVATE")
+    engine.settings = dataclasses.replace(engine.settings, webhook_allow_private=False)
     actor = user_actor(user)
     with engine.uow() as uow:
         for url in (receiver.url(), "http://localhost/x", "http://[::1]/x", "http://10.0.0.8/x",

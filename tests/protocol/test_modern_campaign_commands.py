@@ -2,7 +2,6 @@
 answers over the same engine as the REST surface, and one case per documented code."""
 from __future__ import annotations
 
-import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -135,21 +134,12 @@ def test_send_test_to_a_suppressed_address_is_code_7(t):
 
 
 def test_send_test_sends_then_is_rate_limited_with_code_5(t, engine):
-    from aiosmtpd.controller import Controller
+    from tests.e2e.support import loopback_relay
 
-    from tests.e2e.support import Recorder, free_port
-
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        engine.settings = dataclasses.replace(engine.settings, smtp_url=f"smtp://127.0.0.1:{controller.port}",
-                                              extra={**engine.settings.extra, "test_send_limit": 1})
+    with loopback_relay(engine, test_send_limit=1) as recorder:
         cid = draft(t)
         assert t.api("Campaign.SendTest", t.user.session, CampaignID=cid, EmailAddress="me@example.com",
                      Subject="Look")["Success"] is True
         answer = t.api("Campaign.SendTest", t.user.session, CampaignID=cid, EmailAddress="me@example.com")
         assert (answer["Success"], answer["ErrorCode"]) == (False, 5)
         assert recorder.recipients() == ["me@example.com"]
-    finally:
-        controller.stop()

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from engine.models import Campaign, Delivery, SendInstance
+from engine.models import Campaign, Delivery, Email, SendInstance
 from engine.models.activity import SubscriberActivity
 from engine.models.outbox import OutboxEvent
 from engine.models.senders import SenderDetails, SenderEmail
@@ -303,6 +303,11 @@ def test_publish_with_distribution_targets_lists_segments_and_contacts(t):
         ("PUBLISHED", "SCHEDULED", "New subject")
     [(_, _, body)] = [e for e in events(t, "campaign_published_event")]
     assert body["mailingListSizeEstimate"] == 1
+    # It goes out from the default sender; a free-mail address gets a site-owned From and its own Reply-To.
+    with t.engine.uow() as uow:
+        email = uow.session.get(Email, campaign.email_id)
+        assert (email.from_name, email.from_email, email.reply_to_email) == \
+            ("Alice", "alice@sendmill.test", "alice@gmail.com")
 
 
 def test_publish_contacts_all_with_send_at_schedules_it(t):
@@ -546,8 +551,7 @@ def relay(engine):
     """An SMTP server on 127.0.0.1 as the engine's only relay, allowing two test sends an hour."""
     from tests.e2e.support import loopback_relay
 
-    extra = {**engine.settings.extra, "test_send_limit": 2, "test_send_window_seconds": 3600}
-    with loopback_relay(engine, extra=extra) as recorder:
+    with loopback_relay(engine, test_send_limit=2, test_send_window_seconds=3600) as recorder:
         yield recorder
 
 

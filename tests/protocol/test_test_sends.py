@@ -32,8 +32,7 @@ def relay(engine):
 
 
 def limit_to(engine, messages: int, seconds: int = 3600) -> None:
-    engine.settings = dataclasses.replace(engine.settings, extra={
-        **engine.settings.extra, "test_send_limit": messages, "test_send_window_seconds": seconds})
+    engine.settings = dataclasses.replace(engine.settings, test_send_limit=messages, test_send_window_seconds=seconds)
 
 
 def received(recorder) -> list[email.message.EmailMessage]:

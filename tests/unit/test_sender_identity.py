@@ -35,9 +35,9 @@ def no_real_dns(monkeypatch):
     monkeypatch.setattr("engine.sender_identity.dns_txt_lookup", refuse)
 
 
-def service(dns: FakeDns, **extra) -> SenderIdentityService:
+def service(dns: FakeDns, **fields) -> SenderIdentityService:
     settings = Settings(database_url="sqlite://", secret_key="k", base_url="https://mail.example.net",
-                        extra={"txt_lookup": dns, **extra})
+                        extra={"txt_lookup": dns}, **fields)
     return SenderIdentityService(SimpleNamespace(session=None, settings=settings))
 
 
