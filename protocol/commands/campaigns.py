@@ -20,7 +20,8 @@ from protocol.schedule_params import CommaList, SendDateField, SendTimeField, Ti
 from protocol.views.campaigns import SORT_FIELDS, as_row_strings, campaign_row, statistics, tags
 
 
-def _one_campaign_id_schema(missing: int, invalid: int):
+def campaign_id_params(missing: int = 1, invalid: int = 2):
+    """The parameters of a command that takes one CampaignID, with its two codes."""
     class Params(LegacySchema):
         CampaignID = Id(required=True, code=missing, invalid_code=invalid)
     return Params
@@ -79,7 +80,7 @@ def approve(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_APPROVE = Command(
-    name="Campaign.Approve", run=approve, params=_one_campaign_id_schema(1, 2), auth=ANY,
+    name="Campaign.Approve", run=approve, params=campaign_id_params(1, 2), auth=ANY,
     error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID", 2: "Campaign not found"},
     raises={CampaignNotFound: 2},
@@ -92,7 +93,7 @@ def cancel(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_CANCEL = Command(
-    name="Campaign.Cancel", run=cancel, params=_one_campaign_id_schema(1, 2), permission="Campaign.Update",
+    name="Campaign.Cancel", run=cancel, params=campaign_id_params(1, 2), permission="Campaign.Update",
     error_shape=SCALAR,
     errors={1: "Missing required field: CampaignID",
             2: "Campaign does not belong to the user or does not exist"},
@@ -106,7 +107,7 @@ def pause(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_PAUSE = Command(
-    name="Campaign.Pause", run=pause, params=_one_campaign_id_schema(1, 2), permission="Campaign.Update",
+    name="Campaign.Pause", run=pause, params=campaign_id_params(1, 2), permission="Campaign.Update",
     error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID", 2: "Campaign does not belong to the user",
             3: "Campaign is not in a 'Sending' state"},
@@ -120,7 +121,7 @@ def resume(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_RESUME = Command(
-    name="Campaign.Resume", run=resume, params=_one_campaign_id_schema(1, 2), permission="Campaign.Update",
+    name="Campaign.Resume", run=resume, params=campaign_id_params(1, 2), permission="Campaign.Update",
     error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID", 2: "Campaign does not belong to the user",
             3: "Campaign is not in a 'Paused' state"},
@@ -135,7 +136,7 @@ def copy(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_COPY = Command(
-    name="Campaign.Copy", run=copy, params=_one_campaign_id_schema(1, 1), permission="Campaign.Create",
+    name="Campaign.Copy", run=copy, params=campaign_id_params(1, 1), permission="Campaign.Create",
     error_shape=LIST,
     errors={1: "Invalid source campaign"},
     raises={CampaignNotFound: 1},

@@ -15,15 +15,10 @@ from engine.test_sends import (
     PreviewRecipientSuppressed, SmtpNotConfigured,
 )
 from protocol.command import SCALAR, Command, Context
+from protocol.commands.campaigns import campaign_id_params
 from protocol.params import Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
 from protocol.views.campaigns import campaign_row
 from protocol.views.modern_campaigns import decode_cursor, encode_cursor
-
-
-def _one_campaign(missing: int = 1, invalid: int = 2):
-    class Params(LegacySchema):
-        CampaignID = Id(required=True, code=missing, invalid_code=invalid)
-    return Params
 
 
 # --- Campaign.Statistics.List ------------------------------------------------------------------
@@ -95,7 +90,7 @@ def reuse(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_REUSE = Command(
-    name="Campaign.Reuse", run=reuse, params=_one_campaign(), permission="Campaign.Create", error_shape=SCALAR,
+    name="Campaign.Reuse", run=reuse, params=campaign_id_params(), permission="Campaign.Create", error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID",
             2: "Campaign does not belong to the user or does not exist"},
     raises={CampaignNotFound: 2},
@@ -109,7 +104,7 @@ def audience(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_AUDIENCE_GET = Command(
-    name="Campaign.Audience.Get", run=audience, params=_one_campaign(), permission="Campaign.Get",
+    name="Campaign.Audience.Get", run=audience, params=campaign_id_params(), permission="Campaign.Get",
     error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID",
             2: "Campaign does not belong to the user or does not exist",
@@ -125,7 +120,7 @@ def publish_landing_page(ctx: Context, p: dict) -> dict:
 
 
 CAMPAIGN_LANDING_PAGE_PUBLISH = Command(
-    name="Campaign.LandingPage.Publish", run=publish_landing_page, params=_one_campaign(),
+    name="Campaign.LandingPage.Publish", run=publish_landing_page, params=campaign_id_params(),
     permission="Campaign.Update", error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID",
             2: "Campaign does not belong to the user or does not exist",
