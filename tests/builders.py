@@ -34,6 +34,17 @@ def make_email(engine, owner, **fields) -> int:
         return email.id
 
 
+def set_list(engine, list_id: int, **columns) -> None:
+    """Set list columns directly (settings no command under test is about)."""
+    from engine.models import SubscriberList
+
+    with engine.uow() as uow:
+        row = uow.session.get(SubscriberList, list_id)
+        for key, value in columns.items():
+            setattr(row, key, value)
+        uow.commit()
+
+
 def set_campaign(engine, campaign_id: int, **columns) -> None:
     """Put a campaign into a state only the scheduler/delivery can reach (e.g. Sending)."""
     from engine.models import Campaign

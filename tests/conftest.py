@@ -162,6 +162,14 @@ def api(client):
 
 
 @pytest.fixture
+def list_id(engine, user):
+    """A subscriber list of the `user` fixture."""
+    from tests.builders import make_list
+
+    return make_list(engine, user)
+
+
+@pytest.fixture
 def rest(client):
     """Call the REST surface: `rest.get(path, credential)`, `rest.post(path, credential, json={...})`."""
     from tests.helpers import RestCaller

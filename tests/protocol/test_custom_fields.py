@@ -21,11 +21,6 @@ def api(api):
     return CodeRecorder(api, SEEN)
 
 
-@pytest.fixture
-def list_id(engine, user):
-    return make_list(engine, user)
-
-
 def create_field(api, user, list_id, **params) -> int:
     params = {"FieldName": "City", "FieldType": "Single line", **params}
     answer = api("CustomField.Create", user.session, SubscriberListID=list_id, **params)

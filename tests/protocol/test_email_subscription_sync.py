@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.models import EmailSubscription, SubscriberList
-from tests.builders import make_list, make_subscriber
+from engine.models import EmailSubscription
+from tests.builders import make_list, make_subscriber, set_list
 from tests.engine.test_events import arf, record
 from tests.protocol.test_email_subscriptions import BASE, account_suppressions, events, upsert
 from tests.protocol.test_tracking import dsn, sent_campaign
@@ -17,14 +17,6 @@ def status(engine, owner, email: str) -> tuple[str, str] | None:
         row = uow.session.scalar(select(EmailSubscription).where(
             EmailSubscription.owner_user_id == owner.id, EmailSubscription.email_normalized == email))
         return (row.subscription_status, row.deliverability_status) if row else None
-
-
-def set_list(engine, list_id, **columns):
-    with engine.uow() as uow:
-        row = uow.session.get(SubscriberList, list_id)
-        for key, value in columns.items():
-            setattr(row, key, value)
-        uow.commit()
 
 
 def subscribe(api, list_id, email="ann@example.com", **params):
@@ -40,11 +32,6 @@ def audience(api, user, list_id) -> list[str]:
     preview = api("Campaign.Recipients.Get", user.session, CampaignID=campaign_id)
     assert preview["Success"] is True, preview
     return sorted(r["EmailAddress"] for r in preview["Recipients"])
-
-
-@pytest.fixture
-def list_id(engine, user):
-    return make_list(engine, user)
 
 
 # --- UNSUBSCRIBED is never mailed --------------------------------------------------------------------

@@ -25,11 +25,6 @@ def api(api):
 
 
 @pytest.fixture
-def list_id(engine, user):
-    return make_list(engine, user)
-
-
-@pytest.fixture
 def fields(engine, user, list_id):
     return {
         "city": make_custom_field(engine, user, list_id, "City"),

@@ -16,7 +16,6 @@ from engine.config import Settings
 from engine.models import RateLimitCounter, Subscriber
 from engine.ratelimits import RateLimit, client_ip, parse_networks, parse_rate_limit
 from protocol.app import create_app
-from tests.builders import make_list
 
 LIMIT = RateLimit(requests=3, seconds=60)
 
@@ -47,11 +46,6 @@ def subscribe(client, list_id, email, **kwargs):
 def subscriber_count(engine) -> int:
     with engine.uow() as uow:
         return uow.session.scalar(select(func.count(Subscriber.id)))
-
-
-@pytest.fixture
-def list_id(engine, user):
-    return make_list(engine, user)
 
 
 def test_the_call_over_the_limit_is_refused_with_429_and_retry_after(limited, engine, list_id, clock):

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from engine.models import Campaign, Segment, Subscriber, SubscriberActivity, SubscriberList, Suppression, User
+from engine.models import Campaign, Segment, Subscriber, SubscriberActivity, Suppression, User
 from protocol.commands import subscribers as commands
 from tests.builders import (
     CodeRecorder, assert_codes_reached, load_row, load_subscriber, make_custom_field, make_email, make_list,
-    make_subscriber,
+    make_subscriber, set_list,
 )
 
 SEEN: dict = {}
@@ -25,19 +25,6 @@ NEVER_EMITTED = {
 @pytest.fixture
 def api(api):
     return CodeRecorder(api, SEEN)
-
-
-@pytest.fixture
-def list_id(engine, user):
-    return make_list(engine, user)
-
-
-def set_list(engine, list_id, **columns):
-    with engine.uow() as uow:
-        row = uow.session.get(SubscriberList, list_id)
-        for key, value in columns.items():
-            setattr(row, key, value)
-        uow.commit()
 
 
 def subscribe(api, list_id, email="ann@example.com", session=None, **params):

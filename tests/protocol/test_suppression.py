@@ -8,7 +8,7 @@ import pytest
 
 from engine.models import Suppression
 from protocol.commands import suppression as commands
-from tests.builders import CodeRecorder, assert_codes_reached, make_list
+from tests.builders import CodeRecorder, assert_codes_reached
 
 SEEN: dict = {}
 
@@ -16,11 +16,6 @@ SEEN: dict = {}
 @pytest.fixture
 def api(api):
     return CodeRecorder(api, SEEN)
-
-
-@pytest.fixture
-def list_id(engine, user):
-    return make_list(engine, user)
 
 
 def stored(engine):
