@@ -13,7 +13,7 @@ from engine.models.lists import OPT_IN_MODES, OPT_OUT_SCOPES
 from engine.validation import normalize_email
 from protocol.command import KEYED, SCALAR, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, Int, JsonValue, LegacyField, LegacySchema, ParamError, Text
-from protocol.views.lists import list_row
+from protocol.views.lists import ID_COLUMNS, LIST_COLUMNS, TRUE_FALSE_COLUMNS, YES_NO_COLUMNS, list_row
 
 OK = {"ErrorText": ""}
 
@@ -54,27 +54,8 @@ class SettingsParams(LegacySchema):
     SenderAddress = Text(max_length=65535, code=6)
 
 
-SETTING_KEYS = {
-    "Name": "name", "Description": "description", "OptInMode": "opt_in_mode", "SenderName": "sender_name",
-    "SenderEmailAddress": "sender_email_address", "SenderCompany": "sender_company",
-    "SenderAddress": "sender_address", "OptInConfirmationEmailID": "opt_in_confirmation_email_id",
-    "OptOutAddToSuppressionList": "opt_out_add_to_suppression_list",
-    "OptOutAddToGlobalSuppressionList": "opt_out_add_to_global_suppression_list",
-    "HideInSubscriberArea": "hide_in_subscriber_area",
-    "SendServiceIntegrationFailedNotification": "send_service_integration_failed_notification",
-    "SendActivityNotification": "send_activity_notification",
-    "SubscriptionConfirmationPendingPageURL": "subscription_confirmation_pending_page_url",
-    "SubscriptionConfirmedPageURL": "subscription_confirmed_page_url",
-    "SubscriptionErrorPageURL": "subscription_error_page_url",
-    "UnsubscriptionConfirmedPageURL": "unsubscription_confirmed_page_url",
-    "UnsubscriptionErrorPageURL": "unsubscription_error_page_url",
-    "ReqByEmailSearchToAddress": "req_by_email_search_to_address",
-    "ReqByEmailSubscriptionCommand": "req_by_email_subscription_command",
-    "ReqByEmailUnsubscriptionCommand": "req_by_email_unsubscription_command",
-    "OptOutScope": "opt_out_scope", "OptInSubscribeTo": "opt_in_subscribe_to_list_id",
-    "OptInUnsubscribeFrom": "opt_in_unsubscribe_from_list_id", "OptOutSubscribeTo": "opt_out_subscribe_to_list_id",
-    "OptOutUnsubscribeFrom": "opt_out_unsubscribe_from_list_id", "Options": "options",
-}
+# Every column the list presenter shows is also a setting the commands accept, plus Options.
+SETTING_KEYS = {**LIST_COLUMNS, **ID_COLUMNS, **YES_NO_COLUMNS, **TRUE_FALSE_COLUMNS, "Options": "options"}
 
 
 def _settings(p: dict) -> dict:
