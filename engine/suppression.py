@@ -58,16 +58,7 @@ class SuppressionService:
         """Suppress many addresses. Malformed ones are reported; already suppressed ones are skipped."""
         scope = self._scope(actor, list_id)
         result = BulkResult()
-        valid: dict[str, str] = {}
-        for address in addresses:
-            text = str(address).strip()
-            if not text:
-                continue
-            normalized = normalize_email(text)
-            if normalized is None:
-                result.failed.append(text)
-            else:
-                valid.setdefault(normalized, text)
+        valid, result.failed = _parse_addresses(addresses)
         items = list(valid.items())
         for start in range(0, len(items), CHUNK):
             chunk = dict(items[start:start + CHUNK])
@@ -85,18 +76,10 @@ class SuppressionService:
         that is malformed or not suppressed is an error rather than a count."""
         scope = self._scope(actor, list_id)
         result = BulkResult()
-        wanted: list[str] = []
-        for address in addresses:
-            text = str(address).strip()
-            if not text:
-                continue
-            normalized = normalize_email(text)
-            if normalized is None:
-                if single:
-                    raise InvalidEmailAddress(f"{text!r} is not a valid email address")
-                result.failed.append(text)
-            elif normalized not in wanted:
-                wanted.append(normalized)
+        valid, result.failed = _parse_addresses(addresses)
+        if single and result.failed:
+            raise InvalidEmailAddress(f"{result.failed[0]!r} is not a valid email address")
+        wanted = list(valid)
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
             outcome = self.s.execute(delete(Suppression).where(
@@ -158,3 +141,19 @@ class SuppressionService:
         return Suppression(owner_user_id=owner_user_id, list_id=list_id, list_scope=list_id or 0,
                            email_address=email[:255], email_normalized=normalized, source=source,
                            reason=reason, created_at=self.uow.clock())
+
+
+def _parse_addresses(addresses: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Normalized address → the first spelling given (blank entries skipped), and the malformed ones."""
+    valid: dict[str, str] = {}
+    failed: list[str] = []
+    for address in addresses:
+        text = str(address).strip()
+        if not text:
+            continue
+        normalized = normalize_email(text)
+        if normalized is None:
+            failed.append(text)
+        else:
+            valid.setdefault(normalized, text)
+    return valid, failed
