@@ -22,10 +22,10 @@ def _ids(campaign: Campaign) -> dict:
 
 
 def created(uow, campaign: Campaign) -> None:
-    from engine.campaign_reports import CampaignReports, campaign_object
+    from engine.campaign_reports import campaign_object
 
     _record(uow, campaign.owner_user_id, campaign.id, "created",
-            campaign_object(CampaignReports(uow).card(campaign)))
+            campaign_object(uow.campaign_reports.card(campaign)))
 
 
 def deleted(uow, owner_user_id: int, campaign_id: int) -> None:

@@ -87,9 +87,7 @@ class ModernCampaignService:
 
     def _require_default_sender(self, owner_user_id: int):
         """Campaigns go out from the default sender only, so it must exist and still be verified."""
-        from engine.sender_identity import SenderIdentityService
-
-        sender = SenderIdentityService(self.uow).default_sender(owner_user_id)
+        sender = self.uow.sender_identity.default_sender(owner_user_id)
         if sender is None:
             raise SenderNotReady()
         return sender

@@ -138,3 +138,13 @@ class UnitOfWork:
     def rate_limits(self):
         from engine.ratelimits import RateLimiter
         return RateLimiter(self)
+
+    @cached_property
+    def campaign_reports(self):
+        from engine.campaign_reports import CampaignReports
+        return CampaignReports(self)
+
+    @cached_property
+    def modern_campaigns(self):
+        from engine.modern_campaigns import ModernCampaignService
+        return ModernCampaignService(self)

@@ -98,10 +98,8 @@ def web_view(token: str):
 def landing_page(code: str):
     """A published campaign's public landing page (the modern API's landingPageUrl): campaign-level,
     no subscriber in it, so it can be shared; a GET counts as a browser view, a HEAD does not."""
-    from engine.modern_campaigns import ModernCampaignService
-
     with _engine().uow() as uow:
-        page = ModernCampaignService(uow).landing_page(code, count=request.method != "HEAD")
+        page = uow.modern_campaigns.landing_page(code, count=request.method != "HEAD")
         _finish(uow)
     return Response(page, mimetype="text/html",
                     headers={**NO_CACHE, "Content-Security-Policy": WEB_VIEW_CSP})

@@ -7,9 +7,8 @@ names, and IDs are numbers.
 """
 from __future__ import annotations
 
-from engine.campaign_reports import ACTIVITIES, MAX_STATISTICS_IDS, CampaignReports, iso
+from engine.campaign_reports import ACTIVITIES, MAX_STATISTICS_IDS, iso
 from engine.errors import CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, InvalidCampaignStatus
-from engine.modern_campaigns import ModernCampaignService
 from engine.test_sends import (
     PreviewContentMissing, PreviewDeliveryFailed, PreviewRateLimited, PreviewRecipientInvalid,
     PreviewRecipientSuppressed, SmtpNotConfigured,
@@ -29,7 +28,7 @@ class StatisticsParams(LegacySchema):
 def statistics(ctx: Context, p: dict) -> dict:
     if len(set(p["CampaignIDs"])) > MAX_STATISTICS_IDS:
         raise ParamError(2, f"at most {MAX_STATISTICS_IDS} campaign IDs")
-    rows = CampaignReports(ctx.uow).statistics(ctx.actor, p["CampaignIDs"])
+    rows = ctx.uow.campaign_reports.statistics(ctx.actor, p["CampaignIDs"])
     return {"Statistics": [{
         "CampaignID": s.campaign_id,
         "LandingPage": {"Opened": s.landing_page_opened, "Clicked": 0},
@@ -63,7 +62,7 @@ class RecipientsParams(LegacySchema):
 
 
 def recipients(ctx: Context, p: dict) -> dict:
-    rows, has_next = CampaignReports(ctx.uow).recipients(ctx.actor, p["CampaignID"], p["Activity"],
+    rows, has_next = ctx.uow.campaign_reports.recipients(ctx.actor, p["CampaignID"], p["Activity"],
                                                          limit=p.get("Limit", 40), after=p.get("Cursor", 0))
     return {"Recipients": [{"SubscriberID": sid, "LastActivityDate": iso(moment)} for sid, moment in rows],
             "NextCursor": encode_cursor(rows[-1][0]) if has_next and rows else ""}
@@ -85,7 +84,7 @@ CAMPAIGN_RECIPIENTS_BY_ACTIVITY = Command(
 
 # --- Campaign.Reuse ---------------------------------------------------------------------------------
 def reuse(ctx: Context, p: dict) -> dict:
-    copy = ModernCampaignService(ctx.uow).reuse(ctx.actor, p["CampaignID"])
+    copy = ctx.uow.modern_campaigns.reuse(ctx.actor, p["CampaignID"])
     return {"Campaign": campaign_row(copy)}
 
 
@@ -99,7 +98,7 @@ CAMPAIGN_REUSE = Command(
 
 # --- Campaign.Audience.Get ---------------------------------------------------------------------------
 def audience(ctx: Context, p: dict) -> dict:
-    a = ModernCampaignService(ctx.uow).audience(ctx.actor, p["CampaignID"])
+    a = ctx.uow.modern_campaigns.audience(ctx.actor, p["CampaignID"])
     return {"Audience": {"ListIDs": a.list_ids, "SegmentIDs": a.segment_ids, "SubscriberIDs": a.contact_ids}}
 
 
@@ -115,7 +114,7 @@ CAMPAIGN_AUDIENCE_GET = Command(
 
 # --- Campaign.LandingPage.Publish ---------------------------------------------------------------------
 def publish_landing_page(ctx: Context, p: dict) -> dict:
-    published = ModernCampaignService(ctx.uow).publish(ctx.actor, p["CampaignID"], None)
+    published = ctx.uow.modern_campaigns.publish(ctx.actor, p["CampaignID"], None)
     return {"LandingPageURL": published.landing_page_url, "DatePublished": iso(published.date_published)}
 
 

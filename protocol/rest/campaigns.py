@@ -10,14 +10,13 @@ from datetime import timezone
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.campaign_reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTICS_IDS, VISIBILITY_STATUSES, \
-    CampaignReports
+from engine.campaign_reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTICS_IDS, VISIBILITY_STATUSES
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, CampaignNotScheduled,
     InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError, SenderNotReady,
     SendTimeTooSoon,
 )
-from engine.modern_campaigns import ALL_CONTACTS, Distribution, ModernCampaignService
+from engine.modern_campaigns import ALL_CONTACTS, Distribution
 from engine.test_sends import (
     PreviewContentMissing, PreviewDeliveryFailed, PreviewRateLimited, PreviewRecipientInvalid,
     PreviewRecipientSuppressed, SmtpNotConfigured,
@@ -62,14 +61,6 @@ def _ids(values: list[str], field: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def _reports(ctx: RestContext) -> CampaignReports:
-    return CampaignReports(ctx.uow)
-
-
-def _operations(ctx: RestContext) -> ModernCampaignService:
-    return ModernCampaignService(ctx.uow)
-
-
 # --- List Campaigns --------------------------------------------------------------------------------
 class CampaignListQuery(RestSchema):
     limit = fields.Integer(data_key="paging.limit", validate=validate.Range(min=0, max=MAX_CAMPAIGNS_PAGE))
@@ -86,7 +77,7 @@ class CampaignListQuery(RestSchema):
 def list_campaigns(ctx: RestContext) -> dict:
     a = ctx.args
     limit = a.get("limit") or DEFAULT_CAMPAIGNS_PAGE
-    cards = _reports(ctx).campaigns(
+    cards = ctx.uow.campaign_reports.campaigns(
         ctx.actor, limit=limit, offset=a["offset"], statuses=a["statuses"],
         visibilities=a["visibilityStatuses"] + a.get("visibility_statuses", []),
         with_statistics=a["optionIncludeStatistics"] or a.get("option_include_statistics", False))
@@ -100,7 +91,7 @@ class CampaignGetQuery(RestSchema):
 
 def get_campaign(ctx: RestContext) -> dict:
     campaign = ctx.uow.campaigns.get(ctx.actor, _campaign_id(ctx))
-    return {"campaign": views.campaign(_reports(ctx).card(campaign, ctx.args["optionIncludeStatistics"]))}
+    return {"campaign": views.campaign(ctx.uow.campaign_reports.card(campaign, ctx.args["optionIncludeStatistics"]))}
 
 
 def delete_campaign(ctx: RestContext) -> dict:
@@ -122,7 +113,7 @@ def list_statistics(ctx: RestContext) -> dict:
         if campaign_id is None:
             raise CampaignNotFound(f"campaign '{value}' does not exist")
         ids.append(campaign_id)
-    return {"statistics": [views.statistics(s) for s in _reports(ctx).statistics(ctx.actor, ids)]}
+    return {"statistics": [views.statistics(s) for s in ctx.uow.campaign_reports.statistics(ctx.actor, ids)]}
 
 
 class CampaignRecipientsQuery(RestSchema):
@@ -132,7 +123,7 @@ class CampaignRecipientsQuery(RestSchema):
 
 
 def list_recipients(ctx: RestContext) -> dict:
-    rows, has_next = _reports(ctx).recipients(ctx.actor, _campaign_id(ctx), ctx.args["activity"],
+    rows, has_next = ctx.uow.campaign_reports.recipients(ctx.actor, _campaign_id(ctx), ctx.args["activity"],
                                               limit=ctx.args.get("limit") or DEFAULT_RECIPIENTS_PAGE,
                                               after=ctx.args.get("cursor", 0))
     return views.recipients_page(rows, has_next)
@@ -171,7 +162,7 @@ def publish(ctx: RestContext) -> dict:
             list_ids=_ids(labels, "labelIds") + _ids(options["listIds"], "listIds"),
             segment_ids=_ids(options["segmentIds"], "segmentIds"),
             contact_ids=_ids(options["contactIds"], "contactIds"), send_at=options.get("sendAt"))
-    return views.publishing_data(_operations(ctx).publish(ctx.actor, _campaign_id(ctx), distribution))
+    return views.publishing_data(ctx.uow.modern_campaigns.publish(ctx.actor, _campaign_id(ctx), distribution))
 
 
 # --- Send Test -------------------------------------------------------------------------------------
@@ -202,12 +193,12 @@ def reschedule(ctx: RestContext) -> dict:
 
 
 def reuse(ctx: RestContext) -> dict:
-    copy = _operations(ctx).reuse(ctx.actor, _campaign_id(ctx))
-    return {"campaign": views.campaign(_reports(ctx).card(copy))}
+    copy = ctx.uow.modern_campaigns.reuse(ctx.actor, _campaign_id(ctx))
+    return {"campaign": views.campaign(ctx.uow.campaign_reports.card(copy))}
 
 
 def get_audience(ctx: RestContext) -> dict:
-    return views.audience(_operations(ctx).audience(ctx.actor, _campaign_id(ctx)))
+    return views.audience(ctx.uow.modern_campaigns.audience(ctx.actor, _campaign_id(ctx)))
 
 
 NOT_SCHEDULED = {CampaignNotScheduled: (428, "CAMPAIGN_NOT_SCHEDULED")}
