@@ -64,7 +64,7 @@ class Dispatcher:
         request_id = uuid.uuid4().hex[:12]
         ip = client_ip(ip, forwarded_for, self.engine.settings.trusted_proxies)
         try:
-            return self._rate_limited(command, params, ip) or self._run(command, params, ip)
+            return self._run(command, params, ip)
         except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
             log.exception("request %s: %s failed", request_id, command.name)
             return hard_failure(INTERNAL_ERROR, f"Internal error (request id {request_id})")
@@ -77,6 +77,9 @@ class Dispatcher:
                 return scalar_failure(AUTH_FAILED, "Authentication failure or session expired")
             except PermissionDenied:
                 return scalar_failure(NOT_PERMITTED, "Not enough privileges")
+            refusal = self._rate_limited(uow, command, actor, ip)
+            if refusal is not None:
+                return refusal
             try:
                 values = self._load(command, params)
             except P.ParamError as exc:
@@ -108,27 +111,19 @@ class Dispatcher:
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 
-    def _rate_limited(self, command: Command, params: dict, ip: str) -> Outcome | None:
+    def _rate_limited(self, uow, command: Command, actor, ip: str) -> Outcome | None:
         """Count an anonymous call of a public command against its client's limit (Part 1 §12);
-        the refusal when over it. Calls with a valid SessionID or APIKey come from an account's own
-        integration (a CRM sync subscribing in a loop) and are not counted. The count is committed
-        in a transaction of its own, before the command runs, so failing calls count too."""
+        the refusal when over it. Calls with a valid SessionID or APIKey (`actor`) come from an account's
+        own integration (a CRM sync subscribing in a loop) and are not counted, except where the command
+        says so (logins). The count is committed before the command runs, so failing calls count too."""
         limit = self.engine.settings.public_rate_limit
-        if command.auth != PUBLIC or limit is None:
+        if command.auth != PUBLIC or limit is None or (actor is not None and not command.rate_limit_authenticated):
             return None
-        with self.engine.uow() as uow:
-            session_id, api_key = _credentials(params)
-            if (session_id or api_key) and not command.rate_limit_authenticated:
-                try:
-                    uow.auth.resolve(session_id=session_id, api_key=api_key, ip=ip)
-                    return None  # rolled back here: the command's own transaction records the use
-                except AuthenticationFailed:
-                    pass
-            decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
+        decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
+        uow.commit()
+        if decision.opened_window:
+            uow.rate_limits.purge_before(limit)
             uow.commit()
-            if decision.opened_window:
-                uow.rate_limits.purge_before(limit)
-                uow.commit()
         if decision.allowed:
             return None
         return Outcome({"Success": False, "ErrorCode": RATE_LIMITED,
