@@ -41,7 +41,7 @@ class Settings:
     secret_key: str
     base_url: str = "http://127.0.0.1:8080"
     session_lifetime_days: int = 30
-    # Relays in order of preference (engine/delivery/transport.parse_relays); "" = not configured.
+    # Relays in order of preference (engine/delivery/relays.parse_relays); "" = not configured.
     smtp_url: str = ""
     # Domain of VERP return paths; "" = the host of base_url.
     bounce_domain: str = ""

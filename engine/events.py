@@ -28,7 +28,9 @@ from datetime import timezone
 from sqlalchemy import select, update
 
 from engine import outbox
-from engine.bounces import BounceEvent, ComplaintEvent, parse, verp_decoder
+from engine.bounces.events import BounceEvent, ComplaintEvent
+from engine.bounces.origin import verp_decoder
+from engine.bounces import parse
 from engine.delivery.compose import _BODY_TAG, _PRE_HEADER, html_to_text
 from engine.delivery.links import TrackedContent, click_target, track, tracking_slots
 from engine.delivery.personalize import HTML, TEXT, compile_template, html_start_tags

@@ -29,7 +29,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.auth import Actor
-from engine.custom_fields import FieldValues, is_blank, value_row
+from engine.custom_fields.rules import is_blank
+from engine.custom_fields.values import FieldValues, value_row
 from engine.errors import (
     CustomFieldValueError, EmailMappedTwice, EmailNotMapped, ImportFormatError, InvalidFieldMapping,
 )

@@ -207,7 +207,8 @@ class SenderEmailService:
 
     def _mail_code(self, row: SenderEmail, code: str) -> None:
         from engine.delivery.runner import smtp_transport
-        from engine.delivery.transport import SENT, RelayConfigError
+        from engine.delivery.relays import RelayConfigError
+        from engine.delivery.transport import SENT
 
         domain = self.uow.sender_identity.sender_domain()
         message = EmailMessage(policy=SMTP)

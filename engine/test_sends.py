@@ -112,7 +112,8 @@ def local_now(owner: User, now: datetime) -> datetime:
 
 def open_transport(settings):
     """The SMTP pool of SENDMILL_SMTP_URL; SmtpNotConfigured when it is missing or unusable."""
-    from engine.delivery.transport import RelayConfigError, SmtpPool, parse_relays
+    from engine.delivery.relays import RelayConfigError, parse_relays
+    from engine.delivery.transport import SmtpPool
 
     if not settings.smtp_url:
         raise SmtpNotConfigured()

@@ -23,7 +23,7 @@ from enum import IntEnum
 
 from engine.errors import BadToken
 
-__all__ = ["BadToken", "Kind", "Signer", "Token", "URL_PATHS"]
+__all__ = ["BadToken", "Kind", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token", "url_token"]
 
 MAC_BYTES = 12          # 96 bits: forging one token takes ~2^96 tries against an online check
 VERSION = 1
@@ -75,7 +75,7 @@ _SMALL = [bytes((i,)) for i in range(0x80)]
 _B32_PAIRS = [a + b for a in "abcdefghijklmnopqrstuvwxyz234567" for b in "abcdefghijklmnopqrstuvwxyz234567"]
 
 
-def _b32_lower(raw: bytes) -> str:
+def b32_token(raw: bytes) -> str:
     """base64.b32encode(raw) without padding, in lower case: ten bits per lookup (the standard library's
     encoder is pure Python in 3.11 and shows up in the per-recipient cost)."""
     bits = len(raw) * 8
@@ -86,6 +86,11 @@ def _b32_lower(raw: bytes) -> str:
     out = [_B32_PAIRS[(value >> shift) & 0x3FF] for shift in range(((chars + 1) // 2 - 1) * 10, -1, -10)]
     return "".join(out)[:chars]
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def url_token(raw: bytes) -> str:
+    """base64url without padding."""
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -149,26 +154,18 @@ class Signer:
             self._heads[(kind, instance_id)] = head
         return head
 
-    def _pack(self, kind: Kind, instance_id: int, subscriber_id: int, link_index: int | None) -> bytes:
-        payload = self._head(kind, instance_id) + _varint(_check_id("subscriber_id", subscriber_id))
-        if kind == Kind.CLICK:
-            if link_index is None:
-                raise ValueError("a click token needs link_index")
-            payload += _varint(_check_id("link_index", link_index))
-        elif link_index is not None:
-            raise ValueError(f"only click tokens carry link_index, not {Kind(kind).name}")
-        return payload + self._mac(payload)[:MAC_BYTES]
+    def for_recipient(self, instance_id: int, subscriber_id: int) -> "RecipientTokens":
+        """Every token of one recipient of one instance: a message carries six to ten of them."""
+        return RecipientTokens(self, instance_id, subscriber_id)
 
     def sign(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int,
              link_index: int | None = None) -> str:
         """A URL-safe token (base64url, no padding)."""
-        raw = self._pack(kind, instance_id, subscriber_id, link_index)
-        return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
+        return self.for_recipient(instance_id, subscriber_id).token(kind, link_index)
 
     def sign_local(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int) -> str:
         """A token for an email local part: base32, lower case, no padding."""
-        raw = self._pack(kind, instance_id, subscriber_id, None)
-        return _b32_lower(raw)
+        return self.for_recipient(instance_id, subscriber_id).local(kind)
 
     def url(self, base_url: str, kind: Kind, **ids) -> str:
         """The public tracking URL of a token, e.g. `https://mail.example.com/t/u/<token>`."""
@@ -243,3 +240,35 @@ class Signer:
         if pos != len(payload) or (kind is not None and token_kind is not Kind(kind)):
             raise BadToken()
         return Token(token_kind, instance_id, subscriber_id, link_index)
+
+
+class RecipientTokens:
+    """The tokens of one (instance, subscriber): the ids are checked and packed once, since packing
+    and encoding cost more than the MAC itself."""
+
+    __slots__ = ("_signer", "_instance_id", "_subscriber")
+
+    def __init__(self, signer: Signer, instance_id: int, subscriber_id: int):
+        self._signer = signer
+        self._instance_id = _check_id("instance_id", instance_id)
+        self._subscriber = _varint(_check_id("subscriber_id", subscriber_id))
+
+    def raw(self, kind: Kind, link_index: int | None = None) -> bytes:
+        """payload || MAC: both spellings below encode these bytes."""
+        signer = self._signer
+        payload = signer._head(kind, self._instance_id) + self._subscriber
+        if kind == Kind.CLICK:
+            if link_index is None:
+                raise ValueError("a click token needs link_index")
+            payload += _varint(_check_id("link_index", link_index))
+        elif link_index is not None:
+            raise ValueError(f"only click tokens carry link_index, not {Kind(kind).name}")
+        return payload + signer._mac(payload)[:MAC_BYTES]
+
+    def token(self, kind: Kind, link_index: int | None = None) -> str:
+        """base64url, for URL paths."""
+        return url_token(self.raw(kind, link_index))
+
+    def local(self, kind: Kind) -> str:
+        """base32 lower case, for mail local parts."""
+        return b32_token(self.raw(kind))

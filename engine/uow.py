@@ -65,6 +65,16 @@ class UnitOfWork:
         return SubscriberService(self)
 
     @cached_property
+    def subscriber_search(self):
+        from engine.subscriber_search import SubscriberSearchService
+        return SubscriberSearchService(self)
+
+    @cached_property
+    def bulk_subscribers(self):
+        from engine.subscriber_bulk import BulkSubscriberService
+        return BulkSubscriberService(self)
+
+    @cached_property
     def custom_fields(self):
         from engine.custom_fields import CustomFieldService
         return CustomFieldService(self)

@@ -8,6 +8,7 @@ from protocol.commands import scheduling
 from protocol.commands import accounts, apikeys
 from protocol.commands import audience, segments
 from protocol.commands import custom_fields, lists, subscribers, suppression
+from protocol.commands import public_subscription, subscriber_import
 from protocol.commands import email_subscriptions
 from protocol.commands import email_account, senders
 from protocol.commands import modern_campaigns
@@ -38,6 +39,8 @@ COMMANDS = index(
     lists.COMMANDS,
     custom_fields.COMMANDS,
     subscribers.COMMANDS,
+    public_subscription.COMMANDS,
+    subscriber_import.COMMANDS,
     suppression.COMMANDS,
     email_subscriptions.COMMANDS,
     email_account.COMMANDS,

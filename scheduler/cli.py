@@ -308,8 +308,8 @@ def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool, co
     import signal
     from datetime import timedelta
 
+    from engine.delivery.relays import RelayConfigError
     from engine.delivery.runner import DeliveryRunner, smtp_transport
-    from engine.delivery.transport import RelayConfigError
 
     try:
         transport = smtp_transport(engine.settings)
@@ -403,7 +403,7 @@ def inbound_server(engine, host: str, port: int, *, domains=(), addresses=()):
     """An InboundServer (not started) that records every accepted message through EventService."""
     import logging
 
-    from engine.bounces import verp_decoder
+    from engine.bounces.origin import verp_decoder
     from engine.inbound import InboundServer
 
     log = logging.getLogger("sendmill.inbound")

@@ -8,7 +8,8 @@ envelope sender. Bytes are produced directly: building an `email.message.EmailMe
 recipient is two orders of magnitude slower.
 
 What comes out: RFC 5322 with CRLF line endings, no line over 998 octets (bodies are
-quoted-printable, or base64 when mostly non-ASCII), RFC 2047 encoded words for non-ASCII
+quoted-printable, or base64 when mostly non-ASCII), no line starting with "." (SMTP can send it as it
+is, engine/delivery/transport.Envelope.wire_safe), RFC 2047 encoded words for non-ASCII
 headers (no SMTPUTF8 needed), RFC 8058 one-click List-Unsubscribe. No `Return-Path` header: the
 receiving MTA writes it from the envelope sender (RFC 5321 §4.4); the VERP address is
 `OutgoingMessage.envelope_from`.
@@ -19,6 +20,7 @@ import base64
 import binascii
 import html
 import re
+import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,9 +32,9 @@ import html2text
 from engine.delivery import links as tracking_links
 from engine.delivery.dkim import DkimKey, sign_dkim
 from engine.delivery.personalize import (
-    EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template, html_start_tags,
+    CUSTOM_FIELD_PREFIX, EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template, html_start_tags,
 )
-from engine.tracking import Kind, Signer
+from engine.tracking import URL_PATHS, Kind, Signer, b32_token, url_token
 
 CRLF = "\r\n"
 _LINE = 78                    # RFC 5322 §2.1.1: lines SHOULD stay within 78 characters
@@ -140,15 +142,38 @@ class _QuotedPrintableBody:
 
 # Text quoted-printable leaves as it is: printable ASCII without "=" or spaces (tracking URLs, tokens, ids).
 _QP_VERBATIM = re.compile(r"[!-<>-~]{1,72}")
+_QP_LINE = 76
 
 
 def _qp_piece(text: str) -> bytes:
     if not text:
         return b""
-    if _QP_VERBATIM.fullmatch(text):
+    if _QP_VERBATIM.fullmatch(text) and text[0] != ".":
         return text.encode("ascii") + b"=\r\n"
-    encoded = _qp(text)
+    encoded = _without_dot_lines(_qp(text))
     return encoded if encoded.endswith(b"\r\n") else encoded + b"=\r\n"
+
+
+def _without_dot_lines(encoded: bytes) -> bytes:
+    """Quoted-printable in which no line starts with ".": a leading dot is written "=2E".
+
+    SMTP would otherwise have to double such dots (RFC 5321 §4.5.2), which means scanning every
+    8 KB message on its way out; this way a composed message goes into DATA as it is."""
+    if not (encoded.startswith(b".") or b"\n." in encoded):
+        return encoded
+    lines = []
+    for line in encoded.split(b"\r\n"):
+        while line.startswith(b"."):
+            line = b"=2E" + line[1:]
+            if len(line) <= _QP_LINE:
+                break
+            cut = _QP_LINE - 1                     # room for the soft break's "="
+            while b"=" in line[cut - 2:cut]:       # never split an =XX escape
+                cut -= 1
+            lines.append(line[:cut] + b"=")
+            line = line[cut:]
+        lines.append(line)
+    return b"\r\n".join(lines)
 
 
 class _Base64Body:
@@ -284,8 +309,13 @@ class Skeleton:
         self.unknown_tags = list(dict.fromkeys(
             self.subject.unknown_tags + (self.html.unknown_tags if self.html else []) + self.text.unknown_tags))
         self._needs = (self.subject.keys | self.text.keys | (self.html.keys if self.html else frozenset()))
+        # Without any, the runner need not read the recipients' custom-field values at all.
+        self.needs_custom_fields = any(key.startswith(CUSTOM_FIELD_PREFIX) for key in self._needs)
 
         self._base = sending.base_url.rstrip("/")
+        self._system_links = [(tag, kind, URL_PATHS[kind]) for tag, kind in
+                              (("Link:WebBrowser", Kind.WEB_VIEW), ("Link:Confirm", Kind.CONFIRM),
+                               ("Link:Reject", Kind.REJECT)) if tag in self._needs]
         self._bounce_domain = _ascii_domain(sending.bounce_domain)
         self._mid_domain = _ascii_domain(sending.message_id_domain or sending.bounce_domain)
         self._subject_line = encode_header("Subject", self.subject.render({})) if self.subject.is_constant else None
@@ -320,25 +350,29 @@ class Skeleton:
             self._date_cache = (second, f"Date: {format_datetime(now.replace(microsecond=0))}{CRLF}".encode("ascii"))
         return self._date_cache[1]
 
-    def render(self, ctx: Mapping, now: datetime | None = None) -> OutgoingMessage:
-        """The message for one recipient; `ctx` has at least Subscriber:SubscriberID and :EmailAddress."""
+    def message_id_parts(self, round_token: str) -> tuple[str, str]:
+        """The Message-ID of a message rendered with `round_token` is prefix + subscriber id + suffix
+        (engine/bounces/origin.message_ref reads the ids back from a bounce)."""
+        return f"{int(self.sending.instance_id)}.", f".{round_token}@{self._mid_domain}"
+
+    def render(self, ctx: Mapping, now: datetime | None = None, round_token: str = "") -> OutgoingMessage:
+        """The message for one recipient; `ctx` has at least Subscriber:SubscriberID and :EmailAddress.
+        Messages sent together may share a `round_token` (random hex): their Message-IDs stay unique by
+        subscriber, and the ledger can write them all with one statement."""
         s = self.sending
         subscriber_id = int(ctx[SUBSCRIBER_ID])
         recipient = _ascii_address(str(ctx[EMAIL_ADDRESS]))
-        ids = {"instance_id": s.instance_id, "subscriber_id": subscriber_id}
-        unsubscribe = f"{self._base}/t/u/{s.signer.sign(Kind.UNSUBSCRIBE, **ids)}"
-        ctx = {**ctx, "Link:Unsubscribe": unsubscribe}
-        if "Link:WebBrowser" in self._needs:
-            ctx["Link:WebBrowser"] = s.signer.url(self._base, Kind.WEB_VIEW, **ids)
-        if "Link:Confirm" in self._needs:
-            ctx["Link:Confirm"] = s.signer.url(self._base, Kind.CONFIRM, **ids)
-        if "Link:Reject" in self._needs:
-            ctx["Link:Reject"] = s.signer.url(self._base, Kind.REJECT, **ids)
-        mailto = f"unsubscribe+{s.signer.sign_local(Kind.UNSUBSCRIBE, **ids)}@{self._bounce_domain}"
+        tokens = s.signer.for_recipient(s.instance_id, subscriber_id)
+        unsubscribe_token = tokens.raw(Kind.UNSUBSCRIBE)          # one MAC for the link and the mailto
+        unsubscribe = f"{self._base}/t/u/{url_token(unsubscribe_token)}"
+        ctx = {**ctx, "Link:Unsubscribe": unsubscribe, tracking_links.RECIPIENT_TOKENS: tokens}
+        for tag, kind, path in self._system_links:
+            ctx[tag] = f"{self._base}/t/{path}/{tokens.token(kind)}"
+        mailto = f"unsubscribe+{b32_token(unsubscribe_token)}@{self._bounce_domain}"
         head = (
             f"To: {recipient}{CRLF}"
             + (self._subject_line or encode_header("Subject", self.subject.render(ctx)))
-            + f"Message-ID: <{s.instance_id}.{subscriber_id}.{secrets.token_hex(8)}@{self._mid_domain}>{CRLF}"
+            + f"Message-ID: <{s.instance_id}.{subscriber_id}.{round_token or random_token()}@{self._mid_domain}>{CRLF}"
             + f"List-Unsubscribe: <mailto:{mailto}?subject=unsubscribe>,{CRLF} <{unsubscribe}>{CRLF}"
         )
         chunks = [self._date(now), self._from_block, head.encode("ascii"), self._tail]
@@ -349,8 +383,14 @@ class Skeleton:
         data = b"".join(chunks)
         if s.dkim is not None:
             data = sign_dkim(data, s.dkim.selector, s.dkim.domain, s.dkim.private_key_pem)
-        envelope = s.signer.verp_address(self._bounce_domain, **ids)
+        envelope = f"bounce+{tokens.local(Kind.BOUNCE)}@{self._bounce_domain}"     # VERP (Signer.parse_verp)
         return OutgoingMessage(envelope_from=envelope, recipient=recipient, data=data)
+
+
+def random_token() -> str:
+    # Message-IDs need uniqueness, not secrecy: no system call per message (the module's generator is
+    # seeded from the OS, and again in every forked worker).
+    return "%016x" % random.getrandbits(64)
 
 
 def build_skeleton(content: Content, sending: Sending) -> Skeleton:

@@ -23,7 +23,7 @@ from typing import Callable, Mapping
 from engine.delivery.personalize import (
     SUBSCRIBER_ID, URL, compile_template, html_attributes, html_start_tags, slot,
 )
-from engine.tracking import Kind, Signer
+from engine.tracking import Kind, RecipientTokens, Signer
 
 CLICK_MARKER = "\x00click:{}\x00"
 OPEN_MARKER = "\x00open\x00"
@@ -121,11 +121,19 @@ def track(html_content: str, text_content: str, *, clicks: bool = True, opens: b
     return TrackedContent(html_content, text_content, tuple(index.urls))
 
 
+# The ctx key of the recipient's RecipientTokens, when the caller made them (compose does, once per
+# message). NUL cannot come from content (compose strips it), so no tag can name this key.
+RECIPIENT_TOKENS = "\x00tokens"
+
+
 def tracking_slots(urls: tuple[str, ...], signer: Signer, base_url: str,
                    instance_id: int) -> dict[str, Callable]:
     """The slots that fill the markers with `{base_url}/t/c/<token>` and `{base_url}/t/o/<token>`."""
     base = base_url.rstrip("/")
-    sign = signer.sign
+
+    def tokens_of(ctx) -> RecipientTokens:
+        tokens = ctx.get(RECIPIENT_TOKENS)
+        return tokens if tokens is not None else signer.for_recipient(instance_id, int(ctx[SUBSCRIBER_ID]))
 
     def click(i: int) -> Callable:
         prefix = f"{base}/t/c/"
@@ -136,17 +144,14 @@ def tracking_slots(urls: tuple[str, ...], signer: Signer, base_url: str,
             subscriber_id = int(ctx[SUBSCRIBER_ID])
             seen, url = last[0]
             if seen != subscriber_id:
-                url = prefix + sign(Kind.CLICK, instance_id=instance_id, subscriber_id=subscriber_id,
-                                    link_index=i)
+                url = prefix + tokens_of(ctx).token(Kind.CLICK, i)
                 last[0] = (subscriber_id, url)   # one tuple swap: safe when threads share the skeleton
             return url
         return slot(fill, (SUBSCRIBER_ID,))
 
     slots = {f"click:{i}": click(i) for i in range(len(urls))}
     open_prefix = f"{base}/t/o/"
-    slots["open"] = slot(lambda ctx: open_prefix + sign(Kind.OPEN, instance_id=instance_id,
-                                                        subscriber_id=int(ctx[SUBSCRIBER_ID])),
-                         (SUBSCRIBER_ID,))
+    slots["open"] = slot(lambda ctx: open_prefix + tokens_of(ctx).token(Kind.OPEN), (SUBSCRIBER_ID,))
     return slots
 
 

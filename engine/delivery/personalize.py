@@ -48,6 +48,7 @@ HTML, TEXT, URL = "html", "text", "url"
 
 SUBSCRIBER_ID = "Subscriber:SubscriberID"
 EMAIL_ADDRESS = "Subscriber:EmailAddress"
+CUSTOM_FIELD_PREFIX = "Subscriber:CustomField"     # + the field id: the context key of a custom field
 NOW = "Now"
 MFROM_DOMAIN = "MFROMDomain"
 

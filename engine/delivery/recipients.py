@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from engine.delivery.personalize import EMAIL_ADDRESS, SUBSCRIBER_ID
+from engine.delivery.personalize import CUSTOM_FIELD_PREFIX, EMAIL_ADDRESS, SUBSCRIBER_ID
 from engine.models import Subscriber, SubscriberFieldValue, SubscriberList, Suppression
 
 # The recipient row, aliased so that the complaint check can look at the person's other rows.
@@ -48,10 +48,12 @@ _FIELD_VALUES = select(SubscriberFieldValue.subscriber_id, SubscriberFieldValue.
 _LIST_NAMES = select(SubscriberList.id, SubscriberList.name).where(SubscriberList.id.in_(bindparam("ids", expanding=True)))
 
 
-def load_recipients(s, subscriber_ids: list[int], owner_id: int, list_names: dict[int, str]) -> dict[int, Recipient]:
+def load_recipients(s, subscriber_ids: list[int], owner_id: int, list_names: dict[int, str], *,
+                    custom_fields: bool = True) -> dict[int, Recipient]:
     """subscriber id -> Recipient, for every id asked about (a deleted subscriber is refused too).
 
-    `list_names` caches list id -> name across rounds; missing ones are read and added."""
+    `list_names` caches list id -> name across rounds; missing ones are read and added. Custom-field
+    values are read only when `custom_fields` (the content uses some)."""
     if not subscriber_ids:
         return {}
     found: dict[int, Recipient] = {}
@@ -60,8 +62,9 @@ def load_recipients(s, subscriber_ids: list[int], owner_id: int, list_names: dic
     mailable = [sid for sid, r in found.items() if not r.refusal]
     fields: dict[int, dict] = {sid: {} for sid in mailable}
     if mailable:
-        for subscriber_id, field_id, text in s.connection().execute(_FIELD_VALUES, {"ids": mailable}):
-            fields[subscriber_id][f"Subscriber:CustomField{field_id}"] = text
+        if custom_fields:
+            for subscriber_id, field_id, text in s.connection().execute(_FIELD_VALUES, {"ids": mailable}):
+                fields[subscriber_id][f"{CUSTOM_FIELD_PREFIX}{field_id}"] = text
         missing = {found[sid].subscriber.list_id for sid in mailable} - set(list_names)
         if missing:
             rows = s.connection().execute(_LIST_NAMES, {"ids": list(missing)})

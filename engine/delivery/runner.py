@@ -2,8 +2,9 @@
 
 A worker loops over batches: it claims up to `batch_size` pending rows of instances whose campaign
 is Sending and sends them in rounds of `concurrency` messages, each round on as many relay
-connections in parallel. For a round it re-checks in one query that every address may still be
-mailed (engine/delivery/recipients.py), renders the messages from the instance's skeleton (built once
+connections at once, all driven from the worker's one thread (engine/delivery/smtp_wire.py). For a
+round it re-checks in one query that every address may still be mailed
+(engine/delivery/recipients.py), renders the messages from the instance's skeleton (built once
 per instance and cached), hands them over (engine/delivery/ledger.py) and sends them; the replies are
 recorded in the same commit as the next round's hand-over, so a round costs one commit:
 
@@ -36,34 +37,30 @@ again every `check_every` messages; the unsent rows of a batch whose campaign le
 from __future__ import annotations
 
 import logging
-import random
-import re
-import socket
 import os
+import random
 import signal
-import sys
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from concurrent.futures import Future, ThreadPoolExecutor
-
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.db import is_transient_conflict
 from engine.delivery import ledger
-from engine.delivery.compose import OutgoingMessage
+from engine.delivery.compose import OutgoingMessage, random_token
 from engine.delivery.recipients import load_recipients
 from engine.delivery.skeletons import PreparedInstance, prepare_instance
-from engine.delivery.transport import SendResult
+from engine.delivery.transport import Envelope, SendResult
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES
 
 log = logging.getLogger("sendmill.delivery")
+_DELIVERIES = Delivery.__table__
 
-_MESSAGE_ID = re.compile(rb"^Message-ID:\s*<([^>\r\n]{1,250})>", re.M | re.I)
 
 
 @dataclass
@@ -144,19 +141,11 @@ class DeliveryRunner:
 
     def run_once(self, budget_seconds: float = 50.0) -> RunSummary:
         """Send until nothing is claimable or `budget_seconds` (wall time) are spent."""
-        deadline = time.monotonic() + budget_seconds
-        switch_interval = sys.getswitchinterval()
-        # Sender threads mostly wait for relay replies; a short GIL switch interval lets a thread whose reply
-        # arrived run at once instead of waiting up to 5 ms for the rendering thread to yield.
-        sys.setswitchinterval(min(switch_interval, 0.0005))
-        try:
-            return self._run(deadline)
-        finally:
-            sys.setswitchinterval(switch_interval)
+        return self._run(time.monotonic() + budget_seconds)
 
     def _run(self, deadline: float) -> RunSummary:
         summary = RunSummary()
-        with self.engine.uow() as uow, ThreadPoolExecutor(self.concurrency, "sendmill-smtp") as pool:
+        with self.engine.uow() as uow:
             s = uow.session
             summary.unknown += self._expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
@@ -165,7 +154,7 @@ class DeliveryRunner:
                     summary.idle = True
                     break
                 summary.batches += 1
-                self._process(s, batch, summary, deadline, pool)
+                self._process(s, batch, summary, deadline)
                 if self.progress:
                     self.progress(summary)
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
@@ -216,8 +205,9 @@ class DeliveryRunner:
             log.warning("%d deliveries were in flight in a worker that stopped; now unknown", lost.rowcount)
         return lost.rowcount
 
-    def _claim(self, s) -> list[tuple[Delivery, int]]:
-        """The next batch of rows claimed by this worker: [(row, campaign id)]."""
+    def _claim(self, s) -> list[tuple[Row, int]]:
+        """The next batch of rows claimed by this worker: [(row (id, instance_id, subscriber_id, attempts),
+        campaign id)]."""
         sending = self._sending_instances(s)
         live = {instance_id for instance_id, _ in sending}
         for gone in [i for i in self._prepared if i not in live]:   # a long-running worker forgets
@@ -237,30 +227,35 @@ class DeliveryRunner:
                 return [(r, campaign_id) for r in rows]
         return []
 
-    def _claim_from(self, s, instance_id: int, after_id: int) -> list[Delivery]:
+    def _claim_from(self, s, instance_id: int, after_id: int) -> list[Row]:
         now = self.clock()
         lease_until = now + self.lease
-        candidates = (select(Delivery.id)
-                      .where(Delivery.instance_id == instance_id, Delivery.state == "pending",
-                             Delivery.id > after_id,
-                             or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
-                      .order_by(Delivery.id).limit(self.batch_size))
-        dialect = s.get_bind().dialect.name
-        if dialect != "sqlite":
-            candidates = candidates.with_for_update(skip_locked=True)
-        ids = list(s.scalars(candidates))
-        if not ids:
-            s.commit()
-            return []
-        s.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.state == "pending")
-                  .values(state="claimed", worker=self.worker_id, lease_until=lease_until)
-                  .execution_options(synchronize_session=False))
+        # Core statements on the table: the ORM's bulk-update layer costs more than the SQL here.
+        d = _DELIVERIES.c
+        candidates = (select(d.id)
+                      .where(d.instance_id == instance_id, d.state == "pending", d.id > after_id,
+                             or_(d.lease_until.is_(None), d.lease_until <= now))
+                      .order_by(d.id).limit(self.batch_size))
+        claim = update(_DELIVERIES).values(state="claimed", worker=self.worker_id, lease_until=lease_until)
+        columns = (d.id, d.instance_id, d.subscriber_id, d.attempts)
+        dialect = s.get_bind().dialect
+        if dialect.update_returning:
+            # SQLite, PostgreSQL: scan, claim and read back in one statement (no list of 500 ids sent
+            # twice). SQLite runs one writer at a time, so no other worker can come between scan and claim.
+            if dialect.name != "sqlite":
+                candidates = candidates.with_for_update(skip_locked=True)
+            rows = s.connection().execute(claim.where(d.id.in_(candidates.scalar_subquery()), d.state == "pending")
+                                          .returning(*columns)).all()
+        else:   # MariaDB has no UPDATE … RETURNING
+            ids = list(s.connection().execute(candidates.with_for_update(skip_locked=True)).scalars())
+            rows = []
+            if ids:
+                s.connection().execute(claim.where(d.id.in_(ids), d.state == "pending"))
+                rows = s.connection().execute(select(*columns).where(
+                    d.id.in_(ids), d.state == "claimed", d.worker == self.worker_id,
+                    d.lease_until == lease_until)).all()
         s.commit()
-        # Read back what is ours: on SQLite another worker may have won some rows of the same scan.
-        return list(s.scalars(select(Delivery).where(Delivery.id.in_(ids), Delivery.state == "claimed",
-                                                     Delivery.worker == self.worker_id,
-                                                     Delivery.lease_until == lease_until)
-                              .order_by(Delivery.id).execution_options(populate_existing=True)))
+        return sorted(rows, key=lambda row: row.id)
 
     def _waiting(self, s) -> int:
         count = s.scalar(select(func.count()).select_from(Delivery).join(
@@ -272,64 +267,73 @@ class DeliveryRunner:
         return count or 0
 
     # --- sending ---------------------------------------------------------------------------------
-    def _process(self, s, batch: list[tuple[Delivery, int]], summary: RunSummary, deadline: float,
-                 pool: ThreadPoolExecutor) -> None:
+    def _process(self, s, batch: list[tuple[Row, int]], summary: RunSummary, deadline: float) -> None:
         """Send a claimed batch in rounds of `concurrency` messages, one commit per round.
 
-        While round r is with the relays, round r+1 is checked and rendered; then r's outcomes and
-        r+1's hand-over marks are committed together, and r+1 goes out."""
+        While round r is with the relays (polled between two renders), round r+1 is checked and
+        rendered; then r's outcomes and r+1's hand-over marks are committed together, and r+1 goes out."""
         position, checked_block = 0, 0
-        in_flight: list[tuple[_Item, Future]] = []
+        in_flight: tuple[list[_Item], object] | None = None
         while True:
             rows = batch[position:position + self.concurrency]
-            ready, finished = self._prepare_round(s, rows)
-            outcomes = finished + [self._outcome(item, future) for item, future in in_flight]
-            in_flight = []
+            ready, handing_over, finished = self._prepare_round(s, rows, in_flight[1].poll if in_flight else _nothing)
+            outcomes = finished + (self._outcomes(*in_flight) if in_flight else [])
+            in_flight = None
             stop = self._stop or time.monotonic() >= deadline
             block = position // self.check_every
             if not stop and rows and block > checked_block:
                 checked_block = block
                 stop = s.scalar(select(Campaign.status).where(Campaign.id == rows[0][1])) != "Sending"
-            marks = {} if stop else {item.row_id: item.message_id for item in ready}
+            if stop:
+                handing_over = ledger.NOTHING
             rest = [r.id for r, _ in batch[position:]] if stop else []
-            held, released = self._settle(s, marks, outcomes, rest)
-            lost = [row_id for row_id in marks if row_id not in held]
+            held, released = self._settle(s, handing_over, outcomes, rest)
+            lost = [row_id for row_id in handing_over.subscribers if row_id not in held]
             if lost:
                 log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
             summary.released += released
             self._count(summary, outcomes)
             if stop:
                 return
-            in_flight = [(item, pool.submit(self._send, item)) for item in ready if item.row_id in held]
+            going = [item for item in ready if item.row_id in held]
+            if going:
+                # Composed messages have CRLF line ends and no line starting with ".": no scan on the way out.
+                envelopes = [Envelope(i.message.envelope_from, i.message.recipient, i.message.data, wire_safe=True)
+                             for i in going]
+                in_flight = (going, self.transport.start_many(envelopes))
             position += len(rows)
             if not in_flight and position >= len(batch):
                 return
 
-    def _settle(self, s, marks: dict[int, str], outcomes: list[ledger.Outcome],
+    def _settle(self, s, handing_over: ledger.HandOver, outcomes: list[ledger.Outcome],
                 release: list[int]) -> tuple[set[int], int]:
         """One transaction: the previous round's outcomes, this round's hand-over marks, rows handed back.
         Run again from the start when the database reports a deadlock: every write in it is idempotent."""
         def settle():
-            held = ledger.hand_over(s, self.worker_id, marks)
+            held = ledger.hand_over(s, self.worker_id, handing_over)
             ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
             released = ledger.release(s, self.worker_id, release)
             s.commit()   # also: no transaction stays open while the relays talk
             return held, released
         return retrying(s, settle)
 
-    def _prepare_round(self, s, rows: list[tuple[Delivery, int]]) -> tuple[list["_Item"], list[ledger.Outcome]]:
-        """Rows that may be sent, rendered; and the outcomes of those that must not (skipped, unbuildable)."""
+    def _prepare_round(self, s, rows: list[tuple[Row, int]], poll: Callable[[], None]
+                       ) -> tuple[list["_Item"], ledger.HandOver, list[ledger.Outcome]]:
+        """Rows that may be sent, rendered, with their hand-over; and the outcomes of those that must not
+        be sent (skipped, unbuildable). `poll` keeps the round in flight moving between two messages."""
         if not rows:
-            return [], []
+            return [], ledger.NOTHING, []
         instance_id, campaign_id = rows[0][0].instance_id, rows[0][1]   # a batch is one instance's
         prepared = self._prepare(s, instance_id, campaign_id)
         recipients = load_recipients(s, [row.subscriber_id for row, _ in rows], prepared.owner_id,
-                                     prepared.list_names)
+                                     prepared.list_names, custom_fields=prepared.needs_custom_fields)
         # Read-only, so cheap; it must end before the runner waits for the previous round's replies: no
         # transaction (on SQLite: the write lock) may stay open while relays talk.
         s.commit()
         ready, finished = [], []
         now = self.clock()
+        round_token = random_token()
+        subscribers: dict[int, int] = {}
         for row, campaign_id in rows:
             item = _Item(row.id, campaign_id, row.attempts)
             recipient = recipients[row.subscriber_id]
@@ -339,26 +343,28 @@ class DeliveryRunner:
             if prepared.skeleton is None:
                 finished.append(item.outcome(ledger.FAILED, prepared.error, attempted=False))
                 continue
+            poll()
             try:
-                item.message = prepared.skeleton.render(recipient.context, now)
+                item.message = prepared.skeleton.render(recipient.context, now, round_token)
             except (ValueError, KeyError) as exc:
                 finished.append(item.outcome(ledger.FAILED, f"the message cannot be built: {exc}", attempted=False))
                 continue
-            found = _MESSAGE_ID.search(item.message.data)
-            item.message_id = (found.group(1).decode("ascii") if found else f"{instance_id}.{row.id}")[:255]
+            subscribers[row.id] = row.subscriber_id
             ready.append(item)
-        return ready, finished
+        if not ready:
+            return ready, ledger.NOTHING, finished
+        return ready, ledger.HandOver(subscribers, *prepared.skeleton.message_id_parts(round_token)), finished
 
-    def _send(self, item: "_Item") -> SendResult:
-        message = item.message
-        return self.transport.send(message.envelope_from, message.recipient, message.data)
-
-    def _outcome(self, item: "_Item", future: Future) -> ledger.Outcome:
+    def _outcomes(self, items: list["_Item"], sending) -> list[ledger.Outcome]:
         try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 - a transport bug must not leave the row undecided
-            log.exception("sending delivery %d failed unexpectedly", item.row_id)
-            return item.outcome(ledger.UNKNOWN, f"the transport failed unexpectedly: {exc}"[:1000])
+            results = sending.wait()
+        except Exception as exc:  # noqa: BLE001 - a transport bug must not leave the rows undecided
+            log.exception("sending deliveries %s failed unexpectedly", [item.row_id for item in items])
+            return [item.outcome(ledger.UNKNOWN, f"the transport failed unexpectedly: {exc}"[:1000])
+                    for item in items]
+        return [self._outcome(item, result) for item, result in zip(items, results)]
+
+    def _outcome(self, item: "_Item", result: SendResult) -> ledger.Outcome:
         reply = f"{result.code or ''} {result.text}".strip()[:1000]
         if result.status == "sent":
             return item.outcome(ledger.SENT)
@@ -394,14 +400,18 @@ class _Item:
     campaign_id: int
     attempts: int
     message: OutgoingMessage | None = None
-    message_id: str = ""
 
     def outcome(self, state: str, error: str = "", *, attempted: bool = True) -> ledger.Outcome:
         return ledger.Outcome(self.row_id, self.campaign_id, self.attempts, state, error, attempted)
 
 
+def _nothing() -> None:
+    pass
+
+
 def smtp_transport(settings):
     """The SMTP pool configured by SENDMILL_SMTP_URL (RelayConfigError when missing or invalid)."""
-    from engine.delivery.transport import SmtpPool, parse_relays
+    from engine.delivery.relays import parse_relays
+    from engine.delivery.transport import SmtpPool
 
     return SmtpPool(parse_relays(settings.smtp_url))

@@ -16,6 +16,10 @@ class PreparedInstance:
     owner_id: int = 0
     list_names: dict[int, str] = field(default_factory=dict)   # filled as recipients are loaded
 
+    @property
+    def needs_custom_fields(self) -> bool:
+        return self.skeleton is not None and self.skeleton.needs_custom_fields
+
 
 def prepare_instance(s, settings, signer, bounce_domain: str, instance_id: int, campaign_id: int) -> PreparedInstance:
     campaign = s.get(Campaign, campaign_id)

@@ -1,8 +1,9 @@
 """SMTP delivery through one or more relays: pooled connections, reply classification, failover, throttling.
 
-`SENDMILL_SMTP_URL` lists relays in order of preference; `parse_relays()` reads it. `SmtpPool.send()`
-delivers one message to one recipient and always answers with a `SendResult`; SMTP and network
-trouble never raise, because the runner must record an outcome for every claimed recipient.
+`SmtpPool.send_many()` delivers a round of messages, each to one recipient, on as many pooled
+connections at once, from the calling thread (engine/delivery/smtp_wire.py drives the conversations on
+one selector); `send()` is a round of one. Every message gets a `SendResult`: SMTP and network trouble
+never raise, because the runner must record an outcome for every claimed recipient.
 
 * Connections are reused: the pool keeps up to `max_connections` per relay. RSET goes out after a
   transaction that stopped half-way, and as a liveness probe before reusing a session idle for more than
@@ -16,10 +17,12 @@ trouble never raise, because the runner must record an outcome for every claimed
   marked down for `cooldown` seconds and the message moves on to the next relay.
 * 421 and throttling 4xx replies halve the relay's rate (ratelimit.RateLimiter, AIMD) instead of failing
   the mail harder; the reply is still `temporary` so the runner retries that recipient later.
+
+Sessions are opened with smtplib (greeting, EHLO, STARTTLS, AUTH: rare, and smtplib does them well);
+the transactions then run on the session's socket in non-blocking mode.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import re
@@ -28,47 +31,23 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from dataclasses import dataclass
+from typing import Callable, Generator, Sequence
 
-from engine.delivery.ratelimit import RateLimiter, parse_rate
+from engine.delivery.ratelimit import RateLimiter
+from engine.delivery.relays import Relay, RelayConfigError
+from engine.delivery.smtp_wire import Drive, Parked, Wire
 
 log = logging.getLogger(__name__)
 
 SENT, TEMPORARY, PERMANENT = "sent", "temporary", "permanent"
-DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
-MAX_CONNECTIONS_LIMIT = 100
 # Throttling replies beyond 421/451: enhanced status 4.7.x (policy, used for rate limits and greylisting),
 # 4.3.2 (not accepting messages now) and the words relays use for "slow down". Not "try again later":
 # every temporary reply says that, including a full or busy mailbox, which is no reason to slow a relay.
 THROTTLING_TEXT = re.compile(r"\b4\.7\.\d{1,3}\b|\b4\.3\.2\b|\brate\b|ratelimit|throttl|too many|too fast|slow down",
                              re.IGNORECASE)
-
-
-class RelayConfigError(ValueError):
-    """SENDMILL_SMTP_URL cannot be used; the message names the relay and what to fix."""
-
-
-@dataclass(frozen=True)
-class Relay:
-    host: str
-    port: int
-    implicit_tls: bool = False        # smtps://
-    starttls: bool = False
-    verify: bool = True               # verify the relay's certificate (verify=0 only for test relays)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    max_connections: int = 4
-    rate: float | None = None         # messages per second, None = as fast as the relay accepts
-    timeout: float = 60.0
-
-    @property
-    def name(self) -> str:
-        """The relay as a URL without its password: log lines, SendResult.relay and rate-limiter keys."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        user = f"{self.username}@" if self.username else ""
-        return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{host}:{self.port}"
+_BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
+_UNSAFE_IN_ADDRESS = re.compile(r"[\s<>\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -80,96 +59,28 @@ class SendResult:
     maybe_sent: bool = False          # the connection died after the message was transmitted
 
 
-def parse_relays(text: str) -> list[Relay]:
-    """Relays from SENDMILL_SMTP_URL: URLs separated by commas or whitespace, in order of preference."""
-    entries = [entry for entry in re.split(r"[\s,]+", text or "") if entry]
-    if not entries:
-        raise RelayConfigError("SENDMILL_SMTP_URL is empty: give at least one relay, e.g. smtp://127.0.0.1:25")
-    relays = [_parse_relay(entry, number) for number, entry in enumerate(entries, 1)]
-    names = [relay.name for relay in relays]
-    for name in names:
-        if names.count(name) > 1:
-            raise RelayConfigError(f"SENDMILL_SMTP_URL lists {name} twice")
-    return relays
+@dataclass(frozen=True)
+class Envelope:
+    """One message for one recipient: what `send_many()` takes."""
+
+    sender: str                       # the envelope sender (VERP address); "" for the null reverse-path
+    recipient: str
+    message: bytes                    # RFC 5322 bytes, CRLF line ends (bare LF is converted)
+    wire_safe: bool = False           # the sender vouches: CRLF throughout, no line starting with "."
 
 
-def _parse_relay(entry: str, number: int) -> Relay:
-    shown = re.sub(r"(//[^/@:]*:)[^@/]*@", r"\1***@", entry)    # never echo a password into logs
+class KnownResults:
+    """A round whose results are already known: what a transport that sends synchronously returns
+    from `start_many()`."""
 
-    def fail(problem: str):
-        raise RelayConfigError(f"SENDMILL_SMTP_URL relay {number} ({shown}): {problem}")
+    def __init__(self, results: list[SendResult]):
+        self._results = results
 
-    parts = urlsplit(entry)
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        fail("the scheme must be smtp:// or smtps://")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError as e:
-        fail(f"bad port ({e}); use a number from 1 to 65535")
-    if not host:
-        fail("the host is missing")
-    if port == 0:
-        fail("port 0 is not a port a relay can listen on")
-    if parts.path not in ("", "/") or parts.fragment:
-        fail("a relay URL has no path or #fragment; options go after '?'")
-    username = unquote(parts.username) if parts.username is not None else None
-    password = unquote(parts.password) if parts.password is not None else None
-    if bool(username) != bool(password):
-        fail("give both a user name and a password (user:pass@host), or neither")
+    def poll(self) -> None:
+        pass
 
-    options: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key in options:
-            fail(f"option {key!r} is given twice")
-        options[key] = value
-    unknown = sorted(set(options) - {"starttls", "verify", "max_connections", "rate", "timeout"})
-    if unknown:
-        fail(f"unknown option {unknown[0]!r}; known: starttls, verify, max_connections, rate, timeout")
-
-    def flag(key: str, default: bool) -> bool:
-        value = options.get(key)
-        if value is None:
-            return default
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-        fail(f"{key}={value!r} must be 1 or 0")
-
-    starttls, verify = flag("starttls", False), flag("verify", True)
-    if scheme == "smtps" and starttls:
-        fail("smtps:// is TLS from the first byte; starttls=1 applies to smtp:// only")
-    if username and scheme == "smtp" and not starttls and not _is_loopback(host):
-        fail("a password would cross the network in clear text: use smtps:// or add ?starttls=1")
-    try:
-        max_connections = int(options.get("max_connections", "4"))
-    except ValueError:
-        max_connections = 0
-    if not 1 <= max_connections <= MAX_CONNECTIONS_LIMIT:
-        fail(f"max_connections must be a whole number from 1 to {MAX_CONNECTIONS_LIMIT}")
-    try:
-        rate = parse_rate(options["rate"]) if "rate" in options else None
-    except ValueError as e:
-        fail(str(e))
-    try:
-        timeout = float(options.get("timeout", "60"))
-    except ValueError:
-        timeout = math.nan
-    if not (math.isfinite(timeout) and 0 < timeout <= 3600):
-        fail("timeout must be more than 0 and at most 3600 seconds")
-    return Relay(host=host, port=port or DEFAULT_PORTS[scheme], implicit_tls=scheme == "smtps",
-                 starttls=starttls, verify=verify, username=username, password=password,
-                 max_connections=max_connections, rate=rate, timeout=timeout)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    def wait(self) -> list[SendResult]:
+        return self._results
 
 
 def is_throttling(code: int, text: str) -> bool:
@@ -183,13 +94,18 @@ def classify(code: int) -> str:
     return PERMANENT if 500 <= code < 600 else TEMPORARY
 
 
-def data_payload(message: bytes) -> bytes:
-    """The DATA section as sent: CRLF line ends, leading dots doubled (RFC 5321 §4.5.2), '.' terminator."""
-    data = re.sub(rb"\r\n|\r|\n", b"\r\n", message)
-    data = re.sub(rb"(?m)^\.", b"..", data)
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+def data_payload(message: bytes, wire_safe: bool = False) -> bytes:
+    """The DATA section as sent: CRLF line ends, leading dots doubled (RFC 5321 §4.5.2), '.' terminator.
+    A `wire_safe` message (CRLF throughout, no line starting with ".") only gets the terminator."""
+    if not wire_safe:
+        if message.count(b"\n") != message.count(b"\r\n") or message.count(b"\r") != message.count(b"\r\n"):
+            message = _BARE_LINE_END.sub(b"\r\n", message)
+        if message.startswith(b".") or b"\n." in message:
+            message = b"." + message if message.startswith(b".") else message
+            message = message.replace(b"\n.", b"\n..")
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return message + b".\r\n"
 
 
 def _address_problem(address: str, *, may_be_empty: bool) -> str | None:
@@ -198,7 +114,7 @@ def _address_problem(address: str, *, may_be_empty: bool) -> str | None:
     if address == "" and may_be_empty:
         return None    # the null reverse-path <>
     # Anything that could end or extend an SMTP command line is refused before it reaches the wire.
-    if len(address) > 254 or re.search(r"[\s<>\x00-\x1f\x7f]", address):
+    if len(address) > 254 or _UNSAFE_IN_ADDRESS.search(address):
         return f"invalid address {address!r}"
     local, at, domain = address.rpartition("@")
     if not (at and local and domain):
@@ -211,11 +127,32 @@ class _RelayUnusable(Exception):
 
 
 class _Connection:
-    def __init__(self, smtp: smtplib.SMTP):
-        self.smtp = smtp
+    def __init__(self, smtp: smtplib.SMTP, timeout: float):
+        self.smtp = smtp              # kept for its EHLO features; the socket now belongs to `wire`
+        self.wire = Wire(smtp.sock, timeout)
+        self.pipelining = smtp.has_extn("pipelining")
+        self.size = smtp.has_extn("size")
+        self.eight_bit = smtp.has_extn("8bitmime")
+        self.smtputf8 = smtp.has_extn("smtputf8")
         self.reused = False
         self.dirty = False            # a transaction stopped half-way: RSET before the next one
         self.idle_since = 0.0
+
+    def quit(self) -> None:
+        """QUIT without waiting for the reply: the session is over either way."""
+        try:
+            self.wire.flush()
+            if not self.wire.sending:
+                self.wire.sock.send(b"QUIT\r\n")
+        except OSError:
+            pass
+        self.close()
+
+    def close(self) -> None:
+        if self.smtp.file is not None:    # smtplib's reader holds the socket open until it is closed too
+            self.smtp.file.close()
+        self.wire.close()
+        self.smtp.sock = self.smtp.file = None
 
 
 @dataclass(frozen=True)
@@ -259,26 +196,18 @@ class SmtpPool:
     # -- public ------------------------------------------------------------------------
     def send(self, envelope_from: str, recipient: str, message: bytes) -> SendResult:
         """Deliver `message` (bytes, CRLF) to one recipient; SMTP and network failures become results."""
-        if not isinstance(message, (bytes, bytearray)):
-            raise TypeError("message must be bytes")
-        problem = _address_problem(envelope_from, may_be_empty=True) or _address_problem(recipient,
-                                                                                        may_be_empty=False)
-        if problem:
-            return SendResult(PERMANENT, None, problem, None)
-        domain = recipient.rpartition("@")[2].lower()
-        self.domain_limiter.acquire(domain)
-        payload = data_payload(bytes(message))
-        for state in self._states:
-            if self._is_down(state):
-                continue
-            self.relay_limiter.acquire(state.relay.name)
-            result = self._send_via(state, envelope_from, recipient, payload, not message.isascii())
-            if result is None:
-                continue    # the relay just went down; try the next one
-            self._adapt(state, domain, result)
-            return result
-        reasons = "; ".join(f"{s.relay.name}: {s.down_reason}" for s in self._states)
-        return SendResult(TEMPORARY, None, f"no SMTP relay available ({reasons})", None)
+        return self.send_many([Envelope(envelope_from, recipient, message)])[0]
+
+    def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+        """Deliver each envelope, all at once on up to `max_connections` per relay; results in order."""
+        return self.start_many(envelopes).wait()
+
+    def start_many(self, envelopes: Sequence[Envelope]) -> Drive:
+        """Begin delivering a round: `poll()` it while doing other work, `wait()` for its results."""
+        for envelope in envelopes:
+            if not isinstance(envelope.message, (bytes, bytearray)):
+                raise TypeError("message must be bytes")
+        return Drive([self._deliver(envelope) for envelope in envelopes])
 
     def status(self) -> list[dict]:
         """Per relay: connections open/idle, whether it is cooling down and why (for logs and tests)."""
@@ -311,7 +240,7 @@ class SmtpPool:
                 state.open -= len(idle)
                 state.cond.notify_all()
             for conn in idle:
-                _quit(conn.smtp)
+                conn.quit()
 
     def __enter__(self) -> "SmtpPool":
         return self
@@ -319,16 +248,37 @@ class SmtpPool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # -- one relay ---------------------------------------------------------------------
+    # -- one message ---------------------------------------------------------------------
+    def _deliver(self, envelope: Envelope) -> Generator:
+        sender, recipient, message = envelope.sender, envelope.recipient, envelope.message
+        problem = _address_problem(sender, may_be_empty=True) or _address_problem(recipient, may_be_empty=False)
+        if problem:
+            return SendResult(PERMANENT, None, problem, None)
+        domain = recipient.rpartition("@")[2].lower()
+        self.domain_limiter.acquire(domain)
+        payload = data_payload(bytes(message), envelope.wire_safe)
+        eight_bit = not message.isascii()
+        for state in self._states:
+            if self._is_down(state):
+                continue
+            self.relay_limiter.acquire(state.relay.name)
+            result = yield from self._send_via(state, sender, recipient, payload, eight_bit)
+            if result is None:
+                continue    # the relay just went down; try the next one
+            self._adapt(state, domain, result)
+            return result
+        reasons = "; ".join(f"{s.relay.name}: {s.down_reason}" for s in self._states)
+        return SendResult(TEMPORARY, None, f"no SMTP relay available ({reasons})", None)
+
     def _send_via(self, state: _RelayState, sender: str, recipient: str, payload: bytes,
-                  eight_bit: bool) -> SendResult | None:
+                  eight_bit: bool) -> Generator:
         outcome = None
         for _attempt in range(2):
             try:
-                conn = self._checkout(state)
+                conn = yield from self._checkout(state)
             except _RelayUnusable:
                 return None
-            outcome = self._transaction(conn, state.relay, sender, recipient, payload, eight_bit)
+            outcome = yield from self._transaction(conn, state.relay, sender, recipient, payload, eight_bit)
             if outcome.keep:
                 conn.dirty = outcome.dirty
                 self._checkin(state, conn)
@@ -339,10 +289,10 @@ class SmtpPool:
         return outcome.result
 
     def _transaction(self, conn: _Connection, relay: Relay, sender: str, recipient: str, payload: bytes,
-                     eight_bit: bool) -> _Outcome:
-        smtp = conn.smtp
+                     eight_bit: bool) -> Generator:
+        wire = conn.wire
 
-        def reply(code: int, text: bytes | str, *, dirty: bool) -> _Outcome:
+        def reply(code: int, text: bytes, *, dirty: bool) -> _Outcome:
             text = _text(text)
             result = SendResult(classify(code), code, text, relay.name)
             if code < 200:
@@ -354,42 +304,45 @@ class SmtpPool:
             return _Outcome(result, keep=code != 421, dirty=dirty)
 
         options = []
-        if smtp.has_extn("size"):
+        if conn.size:
             options.append(f"SIZE={len(payload)}")
         if eight_bit:
-            if not smtp.has_extn("8bitmime"):
+            if not conn.eight_bit:
                 return _Outcome(SendResult(PERMANENT, None, "the message has 8-bit bytes and the relay does not "
                                            "offer 8BITMIME", relay.name))
             options.append("BODY=8BITMIME")
+        encoding = "ascii"
         if not (sender + recipient).isascii():
-            if not smtp.has_extn("smtputf8"):
+            if not conn.smtputf8:
                 return _Outcome(SendResult(PERMANENT, None, "the address is not ASCII and the relay does not "
                                            "offer SMTPUTF8", relay.name))
             options.append("SMTPUTF8")
+            encoding = "utf-8"
+        # MAIL/RCPT go out exactly as given (smtplib's quoteaddr() would re-parse addresses and could
+        # rewrite them); the addresses were checked for anything that could end or extend a command line.
+        mail_from = (f"MAIL FROM:<{sender}>" + "".join(" " + o for o in options) + "\r\n").encode(encoding)
+        rcpt_to = f"RCPT TO:<{recipient}>\r\n".encode(encoding)
         # RFC 5321 §4.1.1.4: the end of DATA clears the transaction, so RSET is only owed after a transaction
         # that stopped half-way. Skipping it after successes saves one round trip in five.
         stage = "RSET"
         try:
             if conn.dirty:
-                code, text = smtp.rset()
+                wire.write(b"RSET\r\n")
+                code, text = yield from wire.reply()
                 if code != 250:
                     return _Outcome(SendResult(TEMPORARY, code, _text(text), relay.name), keep=False, retry=True)
-            # smtplib.mail() would set this itself; rset() puts it back to ascii.
-            smtp.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
             stage = "MAIL FROM"
-            # MAIL/RCPT are written by hand so the envelope goes out exactly as given (smtplib's
-            # quoteaddr() re-parses addresses with email.utils and can rewrite them).
-            mail_from = f"MAIL FROM:<{sender}>" + "".join(" " + o for o in options)
-            if smtp.has_extn("pipelining"):
+            if conn.pipelining:
                 # RFC 2920: MAIL, RCPT and DATA in one write, their three replies read in order: two round
                 # trips per message instead of four.
-                smtp.send(f"{mail_from}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
-                replies = [smtp.getreply() for _ in range(3)]
-                (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = replies
+                wire.write(mail_from + rcpt_to + b"DATA\r\n")
+                mail_code, mail_text = yield from wire.reply()
+                rcpt_code, rcpt_text = yield from wire.reply()
+                data_code, data_text = yield from wire.reply()
                 if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
                     stage = "end of an empty message"     # a server that opened DATA anyway: close it empty
-                    smtp.send(b".\r\n")
-                    smtp.getreply()
+                    wire.write(b".\r\n")
+                    yield from wire.reply()
                 if mail_code != 250:
                     return reply(mail_code, mail_text, dirty=True)
                 stage = "RCPT TO"
@@ -399,27 +352,31 @@ class SmtpPool:
                 if data_code != 354:
                     return reply(data_code, data_text, dirty=True)
             else:
-                code, text = smtp.docmd(mail_from)
+                wire.write(mail_from)
+                code, text = yield from wire.reply()
                 if code != 250:
                     return reply(code, text, dirty=False)
                 stage = "RCPT TO"
-                code, text = smtp.docmd("RCPT", f"TO:<{recipient}>")
+                wire.write(rcpt_to)
+                code, text = yield from wire.reply()
                 if code not in (250, 251):
                     return reply(code, text, dirty=True)
                 stage = "DATA"
-                code, text = smtp.docmd("DATA")
+                wire.write(b"DATA\r\n")
+                code, text = yield from wire.reply()
                 if code != 354:
                     return reply(code, text, dirty=True)
             stage = "message"
-            smtp.send(payload)     # if this raises, the final "." never left: nothing can have been queued
+            wire.write(payload)
             stage = "end of data"
-            code, text = smtp.getreply()
+            code, text = yield from wire.reply()
             return reply(code, text, dirty=False)
-        except (smtplib.SMTPException, OSError) as e:
-            if stage == "end of data":
+        except OSError as e:
+            if stage == "end of data" and not wire.sending:
                 text = f"connection lost waiting for the reply to the message; it may have been delivered ({e})"
                 return _Outcome(SendResult(TEMPORARY, None, text, relay.name, maybe_sent=True), keep=False)
-            text = f"connection lost during {stage} ({e})"
+            # Still queued means the final "." never left: nothing can have been delivered.
+            text = f"connection lost during {'message' if stage == 'end of data' else stage} ({e})"
             return _Outcome(SendResult(TEMPORARY, None, text, relay.name), keep=False, retry=True)
 
     def _adapt(self, state: _RelayState, domain: str, result: SendResult) -> None:
@@ -436,30 +393,36 @@ class SmtpPool:
         with state.cond:
             return self._clock() < state.down_until
 
-    def _checkout(self, state: _RelayState) -> _Connection:
+    def _checkout(self, state: _RelayState) -> Generator:
         while True:
             with state.cond:
-                while True:
-                    if self._closed:
-                        raise RuntimeError("the SMTP pool is closed")
-                    if self._clock() < state.down_until:
-                        raise _RelayUnusable()
-                    if state.idle:
-                        conn = state.idle.pop()    # the most recently used is the least likely to be stale
-                        break
-                    if state.open < state.relay.max_connections:
-                        state.open += 1
-                        conn = None
-                        break
-                    state.cond.wait()
+                if self._closed:
+                    raise RuntimeError("the SMTP pool is closed")
+                if self._clock() < state.down_until:
+                    raise _RelayUnusable()
+                if state.idle:
+                    conn = state.idle.pop()    # the most recently used is the least likely to be stale
+                elif state.open < state.relay.max_connections:
+                    state.open += 1
+                    conn = None
+                else:
+                    conn = Parked(state.cond)
+            if isinstance(conn, Parked):
+                yield conn
+                continue
             if conn is None:
-                return _Connection(self._connect(state))
+                return _Connection(self._connect(state), state.relay.timeout)
             conn.reused = True
             # A session idle for a while may have been timed out by the server: probe it (as Postfix does
             # for its session cache) rather than spend a message's retry on finding out.
             if self._clock() - conn.idle_since < self.probe_idle:
                 return conn
-            if _usable(conn.smtp):
+            try:
+                conn.wire.write(b"RSET\r\n")
+                code, _text_ = yield from conn.wire.reply()
+            except OSError:
+                code = None
+            if code == 250:
                 conn.dirty = False
                 return conn
             self._discard(state, conn, polite=False)
@@ -505,6 +468,7 @@ class SmtpPool:
 
     def _checkin(self, state: _RelayState, conn: _Connection) -> None:
         conn.idle_since = self._clock()
+        conn.wire.unregister()      # before another thread can take it and wait on it in its own selector
         with state.cond:
             if not self._closed:
                 state.idle.append(conn)
@@ -515,30 +479,12 @@ class SmtpPool:
     def _discard(self, state: _RelayState, conn: _Connection, polite: bool = True) -> None:
         # A broken or closing connection gets no QUIT: waiting for its reply could take a whole timeout.
         if polite:
-            _quit(conn.smtp)
+            conn.quit()
         else:
-            conn.smtp.close()
+            conn.close()
         with state.cond:
             state.open -= 1
             state.cond.notify()
-
-
-def _usable(conn: smtplib.SMTP) -> bool:
-    """RSET ends any half-done transaction and proves an idle session is still alive."""
-    try:
-        return conn.rset()[0] == 250
-    except (smtplib.SMTPException, OSError):
-        return False
-
-
-def _quit(conn: smtplib.SMTP) -> None:
-    try:
-        if conn.sock is not None:
-            conn.quit()
-    except (smtplib.SMTPException, OSError):
-        pass
-    finally:
-        conn.close()
 
 
 def _tls_context(relay: Relay) -> ssl.SSLContext:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from engine.custom_fields import load_options
+from engine.custom_fields.rules import load_options
 from engine.lists import ListCounts
 from engine.models import CustomField, SubscriberList
 

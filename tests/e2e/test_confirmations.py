@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine.confirmations import send_due_confirmations
-from engine.delivery.transport import SmtpPool, parse_relays
+from engine.delivery.relays import parse_relays
+from engine.delivery.transport import SmtpPool
 from engine.models import Subscriber, SubscriberList
 from scheduler.cli import main
 from engine.tracking import Kind

@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 from engine.auth import Actor
 
 from engine.delivery.runner import DeliveryRunner
-from engine.delivery.transport import SmtpPool, parse_relays
-from engine.models import Campaign, Delivery, SendInstance, Subscriber
+from engine.delivery.relays import parse_relays
+from engine.delivery.transport import KnownResults, SmtpPool
+from engine.models import Campaign, CustomField, Delivery, Email, SendInstance, Subscriber, SubscriberFieldValue
 from scheduler.tick import tick
 from tests.e2e.support import make_campaign, make_list, make_owner
 
@@ -136,6 +137,15 @@ def test_every_person_gets_exactly_one_wellformed_message(engine, clock, smtp, p
         assert mail_from.startswith("bounce+") and mail_from.endswith("@sendmill.test")
         assert all(len(line) <= 998 for line in data.split(b"\r\n"))
     assert len({mail_from for mail_from, _, _ in smtp.messages}) == len(smtp.messages)   # VERP: one per person
+    # The ledger names each message by the Message-ID the recipient got (all unique).
+    received_ids = {rcpts[0]: email.message_from_bytes(data, policy=email.policy.strict)["Message-ID"].strip("<>")
+                    for _, rcpts, data in smtp.messages}
+    assert len(set(received_ids.values())) == len(received_ids)
+    with engine.uow() as uow:
+        stored_ids = dict(uow.session.execute(
+            select(Delivery.email_normalized, Delivery.message_id).join(SendInstance, SendInstance.id == Delivery.instance_id)
+            .where(SendInstance.campaign_id == campaign_id, Delivery.state == "sent")).all())
+    assert stored_ids == received_ids
 
     ledger = states(engine, campaign_id)
     assert {a for a, s in ledger.items() if s == "skipped"} == LATE
@@ -164,8 +174,11 @@ def test_pause_stops_within_a_batch_and_resume_sends_the_rest_once(engine, clock
         def __init__(self):
             self.count = 0
 
-        def send(self, *args):
-            result = pool.send(*args)
+        def start_many(self, envelopes):
+            return KnownResults([self.send(envelope) for envelope in envelopes])
+
+        def send(self, envelope):
+            result = pool.send_many([envelope])[0]
             self.count += 1
             if self.count == 70:
                 with engine.uow() as uow:
@@ -199,8 +212,11 @@ def test_cancel_mid_batch_stops_sending_and_the_rest_is_skipped(engine, clock, s
     class CancelingTransport:
         count = 0
 
-        def send(self, *args):
-            result = pool.send(*args)
+        def start_many(self, envelopes):
+            return KnownResults([self.send(envelope) for envelope in envelopes])
+
+        def send(self, envelope):
+            result = pool.send_many([envelope])[0]
             self.count += 1
             if self.count == 25:
                 with engine.uow() as uow:
@@ -362,11 +378,14 @@ def test_run_forever_sends_until_stopped_and_hands_back_the_rest(engine, clock, 
     class StoppingTransport:
         count = 0
 
-        def send(self, *args):
-            self.count += 1
-            if self.count == 10:
-                loop.stop()            # what SIGTERM does: the message in flight still goes out
-            return pool.send(*args)
+        def start_many(self, envelopes):
+            results = []
+            for envelope in envelopes:
+                self.count += 1
+                if self.count == 10:
+                    loop.stop()            # what SIGTERM does: the messages in flight still go out
+                results.append(pool.send_many([envelope])[0])
+            return KnownResults(results)
 
     loop.transport = StoppingTransport()
     total = loop.run_forever(idle_sleep=0.01)
@@ -437,3 +456,34 @@ def test_with_a_dkim_key_configured_every_message_is_signed_and_verifies(engine,
         assert dkim.verify(data, dnsfunc=lookup)
         assert not dkim.verify(data.replace(b"News for", b"News FOR"), dnsfunc=lookup)
     assert campaign_row(signing, campaign_id).total_sent == 2
+
+
+def test_custom_fields_and_merge_tag_aliases_personalise_each_message(engine, clock, smtp, pool):
+    owner = make_owner(engine)
+    addresses = [f"cf{i}@example.com" for i in range(12)]
+    list_id = make_list(engine, owner, addresses, "Fields")
+    with engine.uow() as uow:
+        s = uow.session
+        city = CustomField(owner_user_id=owner.id, name="City")
+        nickname = CustomField(owner_user_id=owner.id, name="Nickname", merge_tag_alias="Nick")
+        s.add_all([city, nickname])
+        s.flush()
+        for subscriber in s.scalars(select(Subscriber).where(Subscriber.list_id == list_id)):
+            number = subscriber.email_address[2:].split("@")[0]
+            s.add(SubscriberFieldValue(subscriber_id=subscriber.id, field_id=city.id, value_text=f"Town {number}"))
+            if int(number) % 2:    # the others fall back
+                s.add(SubscriberFieldValue(subscriber_id=subscriber.id, field_id=nickname.id,
+                                           value_text=f"Nick {number}"))
+        uow.commit()
+        city_id = city.id
+    campaign_id = make_campaign(engine, owner, [list_id])
+    with engine.uow() as uow:
+        content = uow.session.get(Email, uow.session.get(Campaign, campaign_id).email_id)
+        content.subject = f"Hello %Subscriber:Nick|there% from %Subscriber:CustomField{city_id}%"
+        uow.commit()
+    tick(engine, clock())
+    assert runner(engine, pool, clock, concurrency=5).run_once(60).sent == len(addresses)
+    subjects = {rcpts[0]: email.message_from_bytes(data, policy=email.policy.strict)["Subject"]
+                for _, rcpts, data in smtp.messages}
+    assert subjects == {f"cf{i}@example.com": f"Hello {f'Nick {i}' if i % 2 else 'there'} from Town {i}"
+                        for i in range(12)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.bounces import parse, verp_decoder
+from engine.bounces.origin import verp_decoder
+from engine.bounces import parse
 from engine.events import SOFT_BOUNCE_LIMIT, TrackingTargetGone
 from engine.models import Campaign, Subscriber, Suppression
 from engine.models.activity import SubscriberActivity

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from engine.delivery.throttle_state import load_throttle_state, save_throttle_state
-from engine.delivery.transport import SmtpPool, parse_relays
+from engine.delivery.relays import parse_relays
+from engine.delivery.transport import SmtpPool
 
 RELAYS = "smtp://127.0.0.1:2525?rate=100"
 

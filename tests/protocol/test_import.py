@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from engine.importer import ImportOptions
 from engine.models import Subscriber
-from protocol.commands import subscribers as commands
+from protocol.commands import subscriber_import as commands
 from tests.builders import (
     CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_list, make_subscriber, user_actor,
 )

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.bounces import BounceEvent, ComplaintEvent, classify, message_ref, parse, verp_decoder
+from engine.bounces.classification import classify
+from engine.bounces.events import BounceEvent, ComplaintEvent
+from engine.bounces.origin import message_ref, verp_decoder
+from engine.bounces import parse
 from engine.delivery.compose import Content, Sending, build_skeleton
 from engine.tracking import Kind, Signer, Token
 

@@ -363,3 +363,23 @@ def test_literal_text_encoded_once_and_values_per_recipient_decode_to_the_person
     got, expected = bodies(message), value.replace("\r\n", "\n")
     assert got["text/plain"] == f"Text: {expected} =end="
     assert f"Hi {html_module.escape(expected, quote=False)}!" in got["text/html"].replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("text, first_name", [
+    ("Hello {{ Subscriber:FirstName }}\n.literal line with a dot\nbye", "Alice"),
+    ("Hello\n{{ Subscriber:FirstName }}\nbye", ".Alice"),
+    ("Hello\n{{ Subscriber:FirstName }}\nbye", "Al\n.ice"),
+    ("Hello {{ Subscriber:FirstName }}, a value starts a line of its own", ". Alice"),
+    ("x" * 70 + "." * 30 + " {{ Subscriber:FirstName }}", "." * 200),
+    ("Hello {{ Subscriber:FirstName }}", ".=\u00e9" * 40),
+])
+def test_no_line_starts_with_a_dot_so_smtp_can_send_messages_as_they_are(text, first_name):
+    """The runner hands composed messages to SMTP without dot-stuffing them (transport wire_safe)."""
+    for html in ("", "<p>" + text.replace("\n", "<br>\n") + "</p>"):
+        message = render(content(text=text, html=html), ctx=recipient(first_name=first_name))[1]
+        parsed = parse(message.data)
+        assert not [line for line in message.data.split(b"\r\n") if line.startswith(b".")]
+        body = message.data.split(b"\r\n\r\n", 1)[1]
+        assert max(len(line) for line in body.split(b"\r\n")) <= 76        # RFC 2045 §6.7 rule 5
+        assert bodies(parsed)["text/plain"].replace("\n", "") == \
+            text.replace("{{ Subscriber:FirstName }}", first_name).replace("\n", "")

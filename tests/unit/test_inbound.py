@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.bounces import parse, verp_decoder
+from engine.bounces.origin import verp_decoder
+from engine.bounces import parse
 from engine.inbound import InboundMessage, InboundServer, MessageTooLarge, read_message_from_stdin
 from engine.tracking import Kind, Signer, Token
 

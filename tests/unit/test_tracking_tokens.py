@@ -187,11 +187,11 @@ def test_local_part_encoding_is_lower_case_base32_without_padding():
     import base64
     import os
 
-    from engine.tracking import _b32_lower
+    from engine.tracking import b32_token
 
     for length in range(0, 40):
         raw = os.urandom(length)
-        assert _b32_lower(raw) == base64.b32encode(raw).rstrip(b"=").decode("ascii").lower()
+        assert b32_token(raw) == base64.b32encode(raw).rstrip(b"=").decode("ascii").lower()
 
 
 def test_the_keyed_mac_is_hmac_sha256():

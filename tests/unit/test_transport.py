@@ -14,10 +14,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from engine.delivery.ratelimit import RateLimiter
-from engine.delivery.transport import (
-    PERMANENT, SENT, TEMPORARY, RelayConfigError, SmtpPool, classify, data_payload, is_throttling,
-    parse_relays,
-)
+from engine.delivery.relays import RelayConfigError, parse_relays
+from engine.delivery.transport import PERMANENT, SENT, TEMPORARY, SmtpPool, classify, data_payload, is_throttling
 from tests.unit.test_ratelimit import FakeClock
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,0 +1,272 @@
+"""SMTP conversations on many connections at once, driven from one thread.
+
+Why not a thread per connection with smtplib: at thousands of messages a second the threads spent more
+CPU handing the GIL to each other, and smtplib more in its line reader, than the messages cost to render.
+Here every connection is a non-blocking socket (plain or TLS) with its own buffers, every conversation
+is a generator that yields the `Wire` it waits on, and `drive()` runs all of them on one selector.
+
+A conversation reads like the blocking code it replaces:
+
+    wire.write(b"RSET\\r\\n")
+    code, text = yield from wire.reply()
+
+An I/O error, a hang-up or a reply that does not come within the wire's timeout is thrown into the
+conversation at its `yield`, as the `OSError` the blocking call would have raised. A conversation may
+also yield `Parked(cond)`: it waits for a connection another conversation or thread holds; it is resumed
+after any conversation of the same drive ends, or after `cond` is notified while nothing else runs.
+"""
+from __future__ import annotations
+
+import selectors
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Generator
+
+_MAX_REPLY = 64 * 1024          # a reply longer than this is a broken server, not a reply
+_READ_SIZE = 16 * 1024
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+class ConnectionLost(ConnectionError):
+    """The relay closed the connection, or sent something that is not an SMTP reply."""
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Yielded by a conversation that waits for a pooled connection to come back."""
+
+    cond: object          # threading.Condition notified when a connection is checked in
+
+
+class Wire:
+    """One connected socket in non-blocking mode, with an output queue and an input buffer."""
+
+    __slots__ = ("sock", "timeout", "_out", "_in", "_registered", "_selector", "_tls")
+
+    def __init__(self, sock, timeout: float):
+        sock.setblocking(False)
+        self.sock = sock
+        self.timeout = timeout
+        self._out = bytearray()
+        self._in = bytearray()
+        self._registered = 0       # the selector events this wire is registered for (0: not registered)
+        self._selector = None
+        self._tls = isinstance(sock, ssl.SSLSocket)
+
+    @property
+    def sending(self) -> bool:
+        """Bytes are still queued: the last write has not completely left."""
+        return bool(self._out)
+
+    def write(self, data: bytes) -> None:
+        """Send as much of `data` as the socket takes now; the rest is queued until it is writable."""
+        if self._out:
+            self._out += data
+            self.flush()
+            return
+        try:
+            sent = self.sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0
+        if sent < len(data):
+            self._out += data[sent:]
+
+    def flush(self) -> None:
+        out = self._out
+        while out:
+            try:
+                sent = self.sock.send(out)
+            except _WOULD_BLOCK:
+                return
+            del out[:sent]
+
+    def fill(self) -> None:
+        """Read what the socket has now (for TLS: every decrypted record)."""
+        while True:
+            try:
+                data = self.sock.recv(_READ_SIZE)
+            except _WOULD_BLOCK:
+                return
+            if not data:
+                raise ConnectionLost("the relay closed the connection")
+            self._in += data
+            if len(self._in) > _MAX_REPLY:
+                raise ConnectionLost("the relay sent more than 64 KB without ending its reply")
+            # A short read emptied the socket; asking again would only fail with EAGAIN. TLS may still
+            # hold decrypted bytes that the selector cannot see.
+            if len(data) < _READ_SIZE and not (self._tls and self.sock.pending()):
+                return
+
+    def take_reply(self) -> tuple[int, bytes] | None:
+        """The next complete reply in the input buffer, as smtplib returns it, or None when incomplete."""
+        buffer = self._in
+        start, lines = 0, []
+        while True:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                return None
+            line = bytes(buffer[start:end]).rstrip(b"\r")
+            start = end + 1
+            lines.append(line[4:].strip(b" \t"))
+            if line[3:4] != b"-":
+                break
+        del buffer[:start]
+        try:
+            code = int(line[:3])
+        except ValueError:
+            code = -1
+        return code, b"\n".join(lines)
+
+    def reply(self) -> Generator["Wire", None, tuple[int, bytes]]:
+        """`code, text = yield from wire.reply()`."""
+        while True:
+            found = self.take_reply()
+            if found is not None:
+                return found
+            yield self
+
+    def unregister(self, selector=None) -> None:
+        """Out of the selector it waits in (only if that is `selector`, when given)."""
+        if self._registered and (selector is None or self._selector is selector):
+            try:
+                self._selector.unregister(self.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+            self._registered, self._selector = 0, None
+
+    def close(self) -> None:
+        # Out of the selector first: a new connection may get the same file descriptor number.
+        self.unregister()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def drive(conversations: list[Generator]) -> list:
+    """Run the conversations to their ends; their return values in order."""
+    return Drive(conversations).wait()
+
+
+class Drive:
+    """Conversations started together. `poll()` moves them on without waiting (a caller with other
+    work in between keeps the relays busy from one thread); `wait()` runs them to their ends."""
+
+    def __init__(self, conversations: list[Generator]):
+        self._conversations = conversations
+        self._results: list = [None] * len(conversations)
+        self._selector = selectors.DefaultSelector()
+        self._waiting: dict[int, tuple[Wire, float]] = {}      # conversation -> (wire, deadline)
+        self._parked: dict[int, Parked] = {}
+        self._owner: dict[Wire, int] = {}
+        self._open = True
+        try:
+            for index in range(len(conversations)):
+                self._step(index)
+        except BaseException:
+            self._close()
+            raise
+
+    @property
+    def done(self) -> bool:
+        return not (self._waiting or self._parked)
+
+    def poll(self) -> None:
+        """Whatever has arrived or can be written now; never blocks."""
+        if self._waiting:
+            self._turn(0.0)
+
+    def wait(self) -> list:
+        try:
+            while self._waiting or self._parked:
+                if self._waiting:
+                    now = time.monotonic()
+                    self._turn(max(0.0, min(deadline for _wire, deadline in self._waiting.values()) - now))
+                else:
+                    self._wait_for_a_connection()
+        finally:
+            self._close()
+        return self._results
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _turn(self, timeout: float) -> None:
+        try:
+            for key, mask in self._selector.select(timeout):
+                wire: Wire = key.data
+                index = self._owner.get(wire)
+                if index is None or self._waiting.get(index, (None,))[0] is not wire:
+                    continue
+                try:
+                    if mask & selectors.EVENT_WRITE:
+                        wire.flush()
+                    if mask & selectors.EVENT_READ:
+                        wire.fill()
+                except OSError as exc:
+                    self._step(index, exc)
+                    continue
+                if mask & selectors.EVENT_READ or not wire.sending:
+                    self._step(index)
+            now = time.monotonic()
+            for index, (wire, deadline) in list(self._waiting.items()):
+                if deadline <= now and self._waiting.get(index, (None,))[0] is wire:
+                    self._step(index, TimeoutError(f"no reply within {wire.timeout:g} s"))
+        except BaseException:
+            self._close()
+            raise
+
+    def _wait_for_a_connection(self) -> None:
+        # Every conversation waits for a connection another thread holds.
+        token = next(iter(self._parked.values()))
+        with token.cond:
+            token.cond.wait(0.05)
+        self._wake_parked()
+
+    def _wake_parked(self) -> None:
+        wake = list(self._parked)
+        self._parked.clear()
+        for index in wake:
+            self._step(index)
+
+    def _forget(self, wire: Wire) -> None:
+        # Only from our selector: the connection may already be back in the pool and waited on elsewhere.
+        wire.unregister(self._selector)
+        self._owner.pop(wire, None)
+
+    def _step(self, index: int, error: BaseException | None = None) -> None:
+        previous = self._waiting.pop(index, (None, 0.0))[0]
+        conversation = self._conversations[index]
+        try:
+            wanted = conversation.throw(error) if error else conversation.send(None)
+        except StopIteration as done:
+            self._results[index] = done.value
+            wanted = None
+        if previous is not None and previous is not wanted:
+            self._forget(previous)
+        if wanted is None:                        # it ended: a connection may have come back
+            self._wake_parked()
+            return
+        if isinstance(wanted, Parked):
+            self._parked[index] = wanted
+            return
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if wanted.sending else 0)
+        try:
+            if not wanted._registered:
+                self._selector.register(wanted.sock, events, wanted)
+                wanted._selector = self._selector
+            elif wanted._registered != events:
+                self._selector.modify(wanted.sock, events, wanted)
+        except (ValueError, OSError) as exc:       # a socket closed under the conversation
+            wanted._registered = 0
+            self._step(index, ConnectionLost(f"the connection is unusable ({exc})"))
+            return
+        wanted._registered = events
+        self._owner[wanted] = index
+        self._waiting[index] = (wanted, time.monotonic() + wanted.timeout)
+
+    def _close(self) -> None:
+        if self._open:
+            self._open = False
+            for wire in list(self._owner):
+                self._forget(wire)
+            self._selector.close()
