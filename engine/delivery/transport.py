@@ -390,8 +390,7 @@ class SmtpPool:
 
     # -- connections -------------------------------------------------------------------
     def _is_down(self, state: _RelayState) -> bool:
-        with state.cond:
-            return self._clock() < state.down_until
+        return self._clock() < state.down_until     # one float read: no lock needed
 
     def _checkout(self, state: _RelayState) -> Generator:
         while True:

@@ -15,7 +15,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from engine.delivery.ratelimit import RateLimiter
 from engine.delivery.relays import RelayConfigError, parse_relays
-from engine.delivery.transport import PERMANENT, SENT, TEMPORARY, SmtpPool, classify, data_payload, is_throttling
+from engine.delivery.transport import (
+    PERMANENT, SENT, TEMPORARY, Envelope, SmtpPool, classify, data_payload, is_throttling,
+)
 from tests.unit.test_ratelimit import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
@@ -624,3 +626,137 @@ def test_a_pipelining_relay_refusing_mail_from_is_answered_with_that_reply(smtp_
         sent = pool.send("bounce@example.com", "a@example.org", MESSAGE)
     assert (deferred.status, deferred.code) == ("temporary", 452)
     assert sent.status == "sent" and len(server.handler.messages) == 1
+
+
+# --- one thread, many connections (engine/delivery/smtp_wire.py) ----------------------------------------
+class StallingHandler(Handler):
+    """Takes the message, then keeps its reply back for `stall` seconds for the listed recipients."""
+
+    def __init__(self, stall_for: set[str], stall: float):
+        super().__init__()
+        self.stall_for, self.stall = stall_for, stall
+
+    async def handle_DATA(self, server, session, envelope):
+        if envelope.rcpt_tos[0] in self.stall_for:
+            self.messages.append(Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos),
+                                          list(envelope.mail_options), envelope.content))
+            await asyncio.sleep(self.stall)
+            return "250 too late"
+        return await super().handle_DATA(server, session, envelope)
+
+
+class RejectingHandler(Handler):
+    def __init__(self, unknown: set[str]):
+        super().__init__()
+        self.unknown = unknown
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 no such user"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+def envelopes(count: int, prefix: str = "r"):
+    return [Envelope("news@example.com", f"{prefix}{i}@example.org", msg(i)) for i in range(count)]
+
+
+def test_a_round_goes_out_on_parallel_connections_and_each_message_once(smtp_server):
+    server = smtp_server()
+    with make_pool(url_of(server, query="max_connections=8&timeout=5")) as pool:
+        results = pool.send_many(envelopes(8))
+        assert pool.status()[0]["connections_opened"] == 8
+        again = pool.send_many(envelopes(8, "s"))
+        assert pool.status()[0]["connections_opened"] == 8      # the second round reuses them all
+    assert {r.status for r in results + again} == {SENT}
+    assert sorted(m.rcpt_tos[0] for m in server.handler.messages) == sorted(
+        [f"r{i}@example.org" for i in range(8)] + [f"s{i}@example.org" for i in range(8)])
+    assert len(server.handler.peers) == 8
+
+
+def test_a_round_larger_than_the_pool_waits_for_connections_and_keeps_the_order_of_results(smtp_server):
+    server = smtp_server(handler=RejectingHandler({"r5@example.org"}))
+    with make_pool(url_of(server, query="max_connections=3&timeout=5")) as pool:
+        results = pool.send_many(envelopes(20))
+        assert pool.status()[0]["connections_opened"] <= 3
+    assert [r.status for r in results].count(PERMANENT) == 1 and [r.status for r in results].count(SENT) == 19
+    delivered = [m.rcpt_tos[0] for m in server.handler.messages]
+    assert len(delivered) == len(set(delivered)) == 19
+    for envelope, result in zip(envelopes(20), results):    # each result belongs to its own envelope
+        assert (envelope.recipient in delivered) == (result.status == SENT)
+
+
+def test_a_reply_that_never_comes_after_the_message_is_maybe_sent_and_the_rest_of_the_round_is_not_held_up(
+        smtp_server):
+    server = smtp_server(handler=StallingHandler({"r2@example.org"}, stall=3))
+    with make_pool(url_of(server, query="max_connections=4&timeout=0.5")) as pool:
+        started = time.monotonic()
+        results = pool.send_many(envelopes(4))
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.5
+    assert [r.status for r in results] == [SENT, SENT, TEMPORARY, SENT]
+    assert results[2].maybe_sent and "may have been delivered" in results[2].text   # never retried here
+    assert sorted(m.rcpt_tos[0] for m in server.handler.messages) == [f"r{i}@example.org" for i in range(4)]
+
+
+def test_a_message_larger_than_the_socket_buffer_arrives_byte_exact(smtp_server):
+    server = smtp_server()
+    big = MESSAGE + b"".join(b"line %07d " % i + b"x" * 60 + b"\r\n" for i in range(60_000))   # ~4.3 MB
+    with make_pool(url_of(server, query="timeout=10")) as pool:
+        results = pool.send_many([Envelope("news@example.com", "big@example.org", big),
+                                  Envelope("news@example.com", "small@example.org", msg(2))])
+    assert [r.status for r in results] == [SENT, SENT]
+    contents = {m.rcpt_tos[0]: m.content for m in server.handler.messages}
+    assert contents["big@example.org"] == big and contents["small@example.org"] == msg(2)
+
+
+def test_wire_safe_messages_go_out_as_they_are():
+    assert data_payload(b"A\r\nB\r\n", wire_safe=True) == b"A\r\nB\r\n.\r\n"
+    assert data_payload(b"A\n.B\n", wire_safe=False) == b"A\r\n..B\r\n.\r\n"
+
+
+class TrickleRelay:
+    """A raw SMTP server that writes every reply one byte at a time and answers MAIL with two lines."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _say(self, conn, text: bytes) -> None:
+        for byte in text:
+            conn.sendall(bytes((byte,)))
+            time.sleep(0.0005)
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        reader = conn.makefile("rb")
+        self._say(conn, b"220 trickle ESMTP\r\n")
+        while line := reader.readline():
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self._say(conn, b"250-trickle\r\n250 PIPELINING\r\n")
+            elif verb == b"MAIL":
+                self._say(conn, b"250-2.1.0 sender\r\n250 2.1.0 ok\r\n")
+            elif verb == b"RCPT":
+                self._say(conn, b"250 2.1.5 ok\r\n")
+            elif verb == b"DATA":
+                self._say(conn, b"354 go ahead\r\n")
+                body = b""
+                while (chunk := reader.readline()) != b".\r\n":
+                    body += chunk[1:] if chunk.startswith(b".") else chunk     # RFC 5321 §4.5.2
+                self.received.append(body)
+                self._say(conn, b"250 2.0.0 queued as 1\r\n")
+            elif verb == b"QUIT":
+                break                    # the client does not wait for 221
+        conn.close()
+
+
+def test_replies_that_arrive_a_byte_at_a_time_and_over_several_lines_are_read_whole():
+    relay = TrickleRelay()
+    with make_pool(f"smtp://127.0.0.1:{relay.port}?timeout=5") as pool:
+        results = [pool.send("news@example.com", f"t{i}@example.org", msg(i)) for i in range(3)]
+    relay.thread.join(5)
+    assert [(r.status, r.code, r.text) for r in results] == [(SENT, 250, "2.0.0 queued as 1")] * 3
+    assert relay.received == [msg(i) for i in range(3)]
