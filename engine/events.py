@@ -32,8 +32,9 @@ from engine.bounces.events import BounceEvent, ComplaintEvent
 from engine.bounces.origin import verp_decoder
 from engine.bounces import parse
 from engine.delivery.compose import _BODY_TAG, _PRE_HEADER, html_to_text
+from engine.delivery.html_scan import html_start_tags
 from engine.delivery.links import TrackedContent, click_target, track, tracking_slots
-from engine.delivery.personalize import HTML, TEXT, compile_template, html_start_tags
+from engine.delivery.personalize import HTML, TEXT, compile_template
 from engine.delivery.recipients import subscriber_context
 from engine.errors import AlreadyUnsubscribed, BadToken, NotFound
 from engine.models import Campaign, CustomField, Email, Subscriber, SubscriberFieldValue, SubscriberList, User

@@ -20,9 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from engine.delivery.personalize import (
-    SUBSCRIBER_ID, URL, compile_template, html_attributes, html_start_tags, slot,
-)
+from engine.delivery.html_scan import html_attributes, html_start_tags
+from engine.delivery.personalize import SUBSCRIBER_ID, URL, compile_template, slot
 from engine.tracking import Kind, RecipientTokens, Signer
 
 CLICK_MARKER = "\x00click:{}\x00"

@@ -153,10 +153,13 @@ class Drive:
     """Conversations started together. `poll()` moves them on without waiting (a caller with other
     work in between keeps the relays busy from one thread); `wait()` runs them to their ends."""
 
-    def __init__(self, conversations: list[Generator]):
+    def __init__(self, conversations: list[Generator], selector: selectors.BaseSelector | None = None):
+        """`selector`: one kept by the caller across drives (per thread), so a pooled connection stays
+        registered from one round to the next instead of costing two system calls per message."""
         self._conversations = conversations
         self._results: list = [None] * len(conversations)
-        self._selector = selectors.DefaultSelector()
+        self._borrowed = selector is not None
+        self._selector = selector if selector is not None else selectors.DefaultSelector()
         self._waiting: dict[int, tuple[Wire, float]] = {}      # conversation -> (wire, deadline)
         self._parked: dict[int, Parked] = {}
         self._owner: dict[Wire, int] = {}
@@ -195,7 +198,10 @@ class Drive:
             for key, mask in self._selector.select(timeout):
                 wire: Wire = key.data
                 index = self._owner.get(wire)
-                if index is None or self._waiting.get(index, (None,))[0] is not wire:
+                if index is None:                 # an idle pooled connection (closed by the relay?):
+                    wire.unregister(self._selector)   # stop watching it; its next use finds out
+                    continue
+                if self._waiting.get(index, (None,))[0] is not wire:
                     continue
                 try:
                     if mask & selectors.EVENT_WRITE:
@@ -242,7 +248,9 @@ class Drive:
             self._results[index] = done.value
             wanted = None
         if previous is not None and previous is not wanted:
-            self._forget(previous)
+            self._owner.pop(previous, None)
+            if not self._borrowed:
+                self._forget(previous)
         if wanted is None:                        # it ended: a connection may have come back
             self._wake_parked()
             return
@@ -251,13 +259,14 @@ class Drive:
             return
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if wanted.sending else 0)
         try:
-            if not wanted._registered:
+            if wanted._selector is not self._selector:
+                wanted.unregister()               # from another thread's selector, if any
                 self._selector.register(wanted.sock, events, wanted)
                 wanted._selector = self._selector
             elif wanted._registered != events:
                 self._selector.modify(wanted.sock, events, wanted)
         except (ValueError, OSError) as exc:       # a socket closed under the conversation
-            wanted._registered = 0
+            wanted._registered, wanted._selector = 0, None
             self._step(index, ConnectionLost(f"the connection is unusable ({exc})"))
             return
         wanted._registered = events
@@ -267,6 +276,9 @@ class Drive:
     def _close(self) -> None:
         if self._open:
             self._open = False
+            if self._borrowed:
+                self._owner.clear()
+                return
             for wire in list(self._owner):
                 self._forget(wire)
             self._selector.close()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import selectors
 import smtplib
 import socket
 import ssl
@@ -192,6 +193,10 @@ class SmtpPool:
         for relay in relays:
             self.relay_limiter.set_rate(relay.name, relay.rate)
         self.domain_limiter = domain_limiter or RateLimiter(clock=clock, sleep=sleep)
+        # One selector per sending thread: pooled connections stay registered between rounds.
+        self._local = threading.local()
+        self._selectors: list[selectors.BaseSelector] = []
+        self._selectors_lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------------
     def send(self, envelope_from: str, recipient: str, message: bytes) -> SendResult:
@@ -207,7 +212,15 @@ class SmtpPool:
         for envelope in envelopes:
             if not isinstance(envelope.message, (bytes, bytearray)):
                 raise TypeError("message must be bytes")
-        return Drive([self._deliver(envelope) for envelope in envelopes])
+        return Drive([self._deliver(envelope) for envelope in envelopes], self._thread_selector())
+
+    def _thread_selector(self) -> selectors.BaseSelector:
+        selector = getattr(self._local, "selector", None)
+        if selector is None:
+            selector = self._local.selector = selectors.DefaultSelector()
+            with self._selectors_lock:
+                self._selectors.append(selector)
+        return selector
 
     def status(self) -> list[dict]:
         """Per relay: connections open/idle, whether it is cooling down and why (for logs and tests)."""
@@ -241,6 +254,10 @@ class SmtpPool:
                 state.cond.notify_all()
             for conn in idle:
                 conn.quit()
+        with self._selectors_lock:
+            spent, self._selectors = self._selectors, []
+        for selector in spent:
+            selector.close()
 
     def __enter__(self) -> "SmtpPool":
         return self
@@ -467,7 +484,6 @@ class SmtpPool:
 
     def _checkin(self, state: _RelayState, conn: _Connection) -> None:
         conn.idle_since = self._clock()
-        conn.wire.unregister()      # before another thread can take it and wait on it in its own selector
         with state.cond:
             if not self._closed:
                 state.idle.append(conn)

@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.delivery import personalize
-from engine.delivery.personalize import HTML, TEXT, URL, compile_template, find_unknown_tags, php_date
+from engine.delivery import html_scan, personalize, tag_compiler, tag_modifiers, tag_names
+from engine.delivery.personalize import HTML, TEXT, URL, compile_template, find_unknown_tags
+from engine.delivery.php_format import php_date
 
 NOW = datetime(2024, 12, 25, 14, 30, 5, tzinfo=timezone.utc)   # a Wednesday
 CTX = {
@@ -344,8 +345,9 @@ def test_rendering_runs_no_regular_expression(monkeypatch):
     class Boom:
         def __getattr__(self, name):
             raise AssertionError("a regular expression ran per recipient")
-    monkeypatch.setattr(personalize, "_TOKEN", Boom())
-    monkeypatch.setattr(personalize, "re", Boom())
+    monkeypatch.setattr(tag_compiler, "_TOKEN", Boom())
+    for module in (tag_compiler, tag_modifiers, tag_names, html_scan):
+        monkeypatch.setattr(module, "re", Boom())
     assert template.render(CTX) == "<p>Hi sarah sarah+news@example.com US 2024</p>"
 
 
