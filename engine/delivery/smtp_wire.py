@@ -3,7 +3,7 @@
 Why not a thread per connection with smtplib: at thousands of messages a second the threads spent more
 CPU handing the GIL to each other, and smtplib more in its line reader, than the messages cost to render.
 Here every connection is a non-blocking socket (plain or TLS) with its own buffers, every conversation
-is a generator that yields the `Wire` it waits on, and `drive()` runs all of them on one selector.
+is a generator that yields the `Wire` it waits on, and a `Drive` runs all of them on one selector.
 
 A conversation reads like the blocking code it replaces:
 
@@ -144,11 +144,6 @@ class Wire:
             pass
 
 
-def drive(conversations: list[Generator]) -> list:
-    """Run the conversations to their ends; their return values in order."""
-    return Drive(conversations).wait()
-
-
 class Drive:
     """Conversations started together. `poll()` moves them on without waiting (a caller with other
     work in between keeps the relays busy from one thread); `wait()` runs them to their ends."""
@@ -171,16 +166,13 @@ class Drive:
             self._close()
             raise
 
-    @property
-    def done(self) -> bool:
-        return not (self._waiting or self._parked)
-
     def poll(self) -> None:
         """Whatever has arrived or can be written now; never blocks."""
         if self._waiting:
             self._turn(0.0)
 
     def wait(self) -> list:
+        """Run the conversations to their ends; their return values in order."""
         try:
             while self._waiting or self._parked:
                 if self._waiting:
