@@ -760,3 +760,22 @@ def test_replies_that_arrive_a_byte_at_a_time_and_over_several_lines_are_read_wh
     relay.thread.join(5)
     assert [(r.status, r.code, r.text) for r in results] == [(SENT, 250, "2.0.0 queued as 1")] * 3
     assert relay.received == [msg(i) for i in range(3)]
+
+
+@pytest.mark.parametrize("scheme, query", [("smtps", "verify=0"), ("smtp", "starttls=1&verify=0")])
+def test_tls_rounds_on_parallel_connections_carry_large_and_small_messages_intact(smtp_server, certificate,
+                                                                                   scheme, query):
+    """Non-blocking TLS: partial record writes, records read whole, several sessions at once."""
+    options = {"ssl_context": certificate} if scheme == "smtps" else {"tls_context": certificate,
+                                                                       "require_starttls": True}
+    server = smtp_server(**options)
+    big = MESSAGE + b"".join(b"tls %07d " % i + b"y" * 60 + b"\r\n" for i in range(20_000))   # ~1.4 MB
+    round_ = [Envelope("news@example.com", "big@example.org", big)] + envelopes(5)
+    with make_pool(url_of(server, scheme, f"{query}&max_connections=6&timeout=10")) as pool:
+        first = pool.send_many(round_)
+        second = pool.send_many(envelopes(6, "again"))
+        opened = pool.status()[0]["connections_opened"]
+    assert {r.status for r in first + second} == {SENT} and opened == 6
+    contents = {m.rcpt_tos[0]: m.content for m in server.handler.messages}
+    assert len(server.handler.messages) == 12 and contents["big@example.org"] == big
+    assert all(contents[f"r{i}@example.org"] == msg(i) for i in range(5))
