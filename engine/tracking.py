@@ -23,7 +23,7 @@ from enum import IntEnum
 
 from engine.errors import BadToken
 
-__all__ = ["BadToken", "Kind", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token", "url_token"]
+__all__ = ["BadToken", "Kind", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token", "token_url", "url_token"]
 
 MAC_BYTES = 12          # 96 bits: forging one token takes ~2^96 tries against an online check
 VERSION = 1
@@ -86,6 +86,11 @@ def b32_token(raw: bytes) -> str:
     out = [_B32_PAIRS[(value >> shift) & 0x3FF] for shift in range(((chars + 1) // 2 - 1) * 10, -1, -10)]
     return "".join(out)[:chars]
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def token_url(base_url: str, kind: Kind, token: str) -> str:
+    """`{base_url}/t/{segment}/{token}`: where the public pages of engine/tracking answer a token."""
+    return f"{base_url.rstrip('/')}/t/{URL_PATHS[Kind(kind)]}/{token}"
 
 
 def url_token(raw: bytes) -> str:
@@ -169,13 +174,12 @@ class Signer:
 
     def url(self, base_url: str, kind: Kind, **ids) -> str:
         """The public tracking URL of a token, e.g. `https://mail.example.com/t/u/<token>`."""
-        return f"{base_url.rstrip('/')}/t/{URL_PATHS[Kind(kind)]}/{self.sign(kind, **ids)}"
+        return token_url(base_url, kind, self.sign(kind, **ids))
 
     def verp_address(self, domain: str, *, instance_id: int, subscriber_id: int,
                      prefix: str = "bounce") -> str:
         """The envelope sender that ties a bounce to (instance, subscriber): `bounce+<token>@domain`."""
-        token = self.sign_local(Kind.BOUNCE, instance_id=instance_id, subscriber_id=subscriber_id)
-        return f"{prefix}+{token}@{domain}"
+        return self.for_recipient(instance_id, subscriber_id).verp_address(domain, prefix)
 
     # --- verifying ---------------------------------------------------------------------------
     def verify(self, token: str, kind: Kind | None = None) -> Token:
@@ -272,3 +276,10 @@ class RecipientTokens:
     def local(self, kind: Kind) -> str:
         """base32 lower case, for mail local parts."""
         return b32_token(self.raw(kind))
+
+    def url(self, base_url: str, kind: Kind) -> str:
+        return token_url(base_url, kind, self.token(kind))
+
+    def verp_address(self, domain: str, prefix: str = "bounce") -> str:
+        """The envelope sender that ties a bounce to this recipient (Signer.parse_verp reads it)."""
+        return f"{prefix}+{self.local(Kind.BOUNCE)}@{domain}"

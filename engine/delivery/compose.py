@@ -35,7 +35,7 @@ from engine.delivery.html_scan import html_start_tags
 from engine.delivery.personalize import (
     CUSTOM_FIELD_PREFIX, EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template,
 )
-from engine.tracking import URL_PATHS, Kind, Signer, b32_token, url_token
+from engine.tracking import Kind, Signer, b32_token, token_url, url_token
 
 CRLF = "\r\n"
 _LINE = 78                    # RFC 5322 §2.1.1: lines SHOULD stay within 78 characters
@@ -314,7 +314,7 @@ class Skeleton:
         self.needs_custom_fields = any(key.startswith(CUSTOM_FIELD_PREFIX) for key in self._needs)
 
         self._base = sending.base_url.rstrip("/")
-        self._system_links = [(tag, kind, URL_PATHS[kind]) for tag, kind in
+        self._system_links = [(tag, kind) for tag, kind in
                               (("Link:WebBrowser", Kind.WEB_VIEW), ("Link:Confirm", Kind.CONFIRM),
                                ("Link:Reject", Kind.REJECT)) if tag in self._needs]
         self._bounce_domain = _ascii_domain(sending.bounce_domain)
@@ -365,15 +365,16 @@ class Skeleton:
         recipient = _ascii_address(str(ctx[EMAIL_ADDRESS]))
         tokens = s.signer.for_recipient(s.instance_id, subscriber_id)
         unsubscribe_token = tokens.raw(Kind.UNSUBSCRIBE)          # one MAC for the link and the mailto
-        unsubscribe = f"{self._base}/t/u/{url_token(unsubscribe_token)}"
+        unsubscribe = token_url(self._base, Kind.UNSUBSCRIBE, url_token(unsubscribe_token))
         ctx = {**ctx, "Link:Unsubscribe": unsubscribe, tracking_links.RECIPIENT_TOKENS: tokens}
-        for tag, kind, path in self._system_links:
-            ctx[tag] = f"{self._base}/t/{path}/{tokens.token(kind)}"
+        for tag, kind in self._system_links:
+            ctx[tag] = tokens.url(self._base, kind)
         mailto = f"unsubscribe+{b32_token(unsubscribe_token)}@{self._bounce_domain}"
+        id_prefix, id_suffix = self.message_id_parts(round_token or random_token())
         head = (
             f"To: {recipient}{CRLF}"
             + (self._subject_line or encode_header("Subject", self.subject.render(ctx)))
-            + f"Message-ID: <{s.instance_id}.{subscriber_id}.{round_token or random_token()}@{self._mid_domain}>{CRLF}"
+            + f"Message-ID: <{id_prefix}{subscriber_id}{id_suffix}>{CRLF}"
             + f"List-Unsubscribe: <mailto:{mailto}?subject=unsubscribe>,{CRLF} <{unsubscribe}>{CRLF}"
         )
         chunks = [self._date(now), self._from_block, head.encode("ascii"), self._tail]
@@ -384,8 +385,7 @@ class Skeleton:
         data = b"".join(chunks)
         if s.dkim is not None:
             data = sign_dkim(data, s.dkim.selector, s.dkim.domain, s.dkim.private_key_pem)
-        envelope = f"bounce+{tokens.local(Kind.BOUNCE)}@{self._bounce_domain}"     # VERP (Signer.parse_verp)
-        return OutgoingMessage(envelope_from=envelope, recipient=recipient, data=data)
+        return OutgoingMessage(envelope_from=tokens.verp_address(self._bounce_domain), recipient=recipient, data=data)
 
 
 def random_token() -> str:

@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 
 from engine.delivery.html_scan import html_attributes, html_start_tags
 from engine.delivery.personalize import SUBSCRIBER_ID, URL, compile_template, slot
-from engine.tracking import Kind, RecipientTokens, Signer
+from engine.tracking import Kind, RecipientTokens, Signer, token_url
 
 CLICK_MARKER = "\x00click:{}\x00"
 OPEN_MARKER = "\x00open\x00"
@@ -128,14 +128,13 @@ RECIPIENT_TOKENS = "\x00tokens"
 def tracking_slots(urls: tuple[str, ...], signer: Signer, base_url: str,
                    instance_id: int) -> dict[str, Callable]:
     """The slots that fill the markers with `{base_url}/t/c/<token>` and `{base_url}/t/o/<token>`."""
-    base = base_url.rstrip("/")
 
     def tokens_of(ctx) -> RecipientTokens:
         tokens = ctx.get(RECIPIENT_TOKENS)
         return tokens if tokens is not None else signer.for_recipient(instance_id, int(ctx[SUBSCRIBER_ID]))
 
     def click(i: int) -> Callable:
-        prefix = f"{base}/t/c/"
+        prefix = token_url(base_url, Kind.CLICK, "")
         # A link often appears several times (HTML and text): sign it once per recipient.
         last = [(None, "")]
 
@@ -149,7 +148,7 @@ def tracking_slots(urls: tuple[str, ...], signer: Signer, base_url: str,
         return slot(fill, (SUBSCRIBER_ID,))
 
     slots = {f"click:{i}": click(i) for i in range(len(urls))}
-    open_prefix = f"{base}/t/o/"
+    open_prefix = token_url(base_url, Kind.OPEN, "")
     slots["open"] = slot(lambda ctx: open_prefix + tokens_of(ctx).token(Kind.OPEN), (SUBSCRIBER_ID,))
     return slots
 
