@@ -54,12 +54,13 @@ from engine.delivery import ledger
 from engine.delivery.compose import OutgoingMessage, random_token
 from engine.delivery.recipients import load_recipients
 from engine.delivery.skeletons import PreparedInstance, prepare_instance
-from engine.delivery.transport import Envelope, SendResult
+from engine.delivery.transport import Envelope, KnownResults, SendResult
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES
 
 log = logging.getLogger("sendmill.delivery")
 _DELIVERIES = Delivery.__table__
+_NOTHING_IN_FLIGHT = KnownResults([])
 
 
 
@@ -273,12 +274,14 @@ class DeliveryRunner:
         While round r is with the relays (polled between two renders), round r+1 is checked and
         rendered; then r's outcomes and r+1's hand-over marks are committed together, and r+1 goes out."""
         position, checked_block = 0, 0
-        in_flight: tuple[list[_Item], object] | None = None
+        # The round with the relays: its items and the transport's handle (nothing at first).
+        sent_items: list[_Item] = []
+        sending = _NOTHING_IN_FLIGHT
         while True:
             rows = batch[position:position + self.concurrency]
-            ready, handing_over, finished = self._prepare_round(s, rows, in_flight[1].poll if in_flight else _nothing)
-            outcomes = finished + (self._outcomes(*in_flight) if in_flight else [])
-            in_flight = None
+            ready, handing_over, finished = self._prepare_round(s, rows, sending.poll)
+            outcomes = finished + self._outcomes(sent_items, sending)
+            sent_items, sending = [], _NOTHING_IN_FLIGHT
             stop = self._stop or time.monotonic() >= deadline
             block = position // self.check_every
             if not stop and rows and block > checked_block:
@@ -295,14 +298,14 @@ class DeliveryRunner:
             self._count(summary, outcomes)
             if stop:
                 return
-            going = [item for item in ready if item.row_id in held]
-            if going:
+            sent_items = [item for item in ready if item.row_id in held]
+            if sent_items:
                 # Composed messages have CRLF line ends and no line starting with ".": no scan on the way out.
                 envelopes = [Envelope(i.message.envelope_from, i.message.recipient, i.message.data, wire_safe=True)
-                             for i in going]
-                in_flight = (going, self.transport.start_many(envelopes))
+                             for i in sent_items]
+                sending = self.transport.start_many(envelopes)
             position += len(rows)
-            if not in_flight and position >= len(batch):
+            if not sent_items and position >= len(batch):
                 return
 
     def _settle(self, s, handing_over: ledger.HandOver, outcomes: list[ledger.Outcome],
@@ -403,10 +406,6 @@ class _Item:
 
     def outcome(self, state: str, error: str = "", *, attempted: bool = True) -> ledger.Outcome:
         return ledger.Outcome(self.row_id, self.campaign_id, self.attempts, state, error, attempted)
-
-
-def _nothing() -> None:
-    pass
 
 
 def smtp_transport(settings):
