@@ -99,6 +99,11 @@ def is_transient_conflict(exc: BaseException) -> bool:
     return bool(args) and args[0] in _RETRYABLE_MYSQL_CODES
 
 
+# Execution option for a transaction that will only read: `session.connection(execution_options={READ_ONLY:
+# True})` as its first statement. On SQLite it then starts deferred; the servers ignore it.
+READ_ONLY = "sendmill_read_only"
+
+
 def _configure_sqlite(engine: SAEngine) -> None:
     # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy emit BEGIN itself so that
     # transactions and SAVEPOINTs behave as on the server databases.
@@ -114,8 +119,9 @@ def _configure_sqlite(engine: SAEngine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # IMMEDIATE takes the write lock up front, so two writers queue instead of one of
-        # them failing with "database is locked" half-way through a transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # them failing with "database is locked" half-way through a transaction. A transaction
+        # that only reads may say so (READ_ONLY) and then neither waits for nor holds up a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: SAEngine) -> sessionmaker:

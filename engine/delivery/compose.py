@@ -25,7 +25,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import Mapping
+from typing import Callable, Mapping
 
 import html2text
 
@@ -132,17 +132,33 @@ def _qp(text: str) -> bytes:
 class _QuotedPrintableBody:
     """A template whose literal text is quoted-printable encoded once; per recipient only the substituted
     values are. Every piece ends with a soft line break (RFC 2045 §6.7 rule 5), so each piece starts an
-    encoded line of its own and the pieces concatenate into valid quoted-printable of the whole text."""
+    encoded line of its own and the pieces concatenate into valid quoted-printable of the whole text.
 
-    def __init__(self, template):
-        self._pieces = [_qp_piece(p) if p.__class__ is str else p for p in template.parts]
+    `verbatim` slots (tracking URLs: a checked prefix and a base64url token) produce text that
+    quoted-printable leaves as it is whenever it fits on a line, so they skip the check for it."""
+
+    def __init__(self, template, verbatim: frozenset = frozenset()):
+        self._pieces = [_qp_piece(p) if p.__class__ is str else _verbatim_piece(p) if p in verbatim else _encoding(p)
+                        for p in template.parts]
 
     def render(self, ctx: Mapping) -> bytes:
-        return b"".join([p if p.__class__ is bytes else _qp_piece(p(ctx)) for p in self._pieces])
+        return b"".join([p if p.__class__ is bytes else p(ctx) for p in self._pieces])
+
+
+def _encoding(fill) -> Callable[[Mapping], bytes]:
+    return lambda ctx: _qp_piece(fill(ctx))
+
+
+def _verbatim_piece(fill) -> Callable[[Mapping], bytes]:
+    def piece(ctx):
+        text = fill(ctx)
+        return (text + "=\r\n").encode("ascii") if len(text) <= _QP_VERBATIM_MAX else _qp_piece(text)
+    return piece
 
 
 # Text quoted-printable leaves as it is: printable ASCII without "=" or spaces (tracking URLs, tokens, ids).
-_QP_VERBATIM = re.compile(r"[!-<>-~]{1,72}")
+_QP_VERBATIM_MAX = 72
+_QP_VERBATIM = re.compile(r"[!-<>-~]{1,%d}" % _QP_VERBATIM_MAX)
 _QP_LINE = 76
 
 
@@ -300,6 +316,11 @@ class Skeleton:
                                        opens=content.open_tracking and bool(html_source.strip()))
         self.links = tracked.urls
         slots = tracking_links.tracking_slots(tracked.urls, sending.signer, sending.base_url, sending.instance_id)
+        # A tracking URL is its kind's prefix and a base64url token: quoted-printable keeps it as it is
+        # when the prefix has nothing to encode (and does not start a line with ".").
+        verbatim = frozenset(slots.values()) if all(
+            _QP_VERBATIM.fullmatch(token_url(sending.base_url, kind, "")) for kind in (Kind.CLICK, Kind.OPEN)) \
+            and not sending.base_url.startswith(".") else frozenset()
         constants = {"Campaign:CampaignID": sending.campaign_id, MFROM_DOMAIN: sending.bounce_domain,
                      **sending.constants}
         compile_ = lambda text, mode, **kw: compile_template(  # noqa: E731
@@ -309,14 +330,14 @@ class Skeleton:
         self.text = compile_(tracked.text, TEXT)
         self.unknown_tags = list(dict.fromkeys(
             self.subject.unknown_tags + (self.html.unknown_tags if self.html else []) + self.text.unknown_tags))
-        self._needs = (self.subject.keys | self.text.keys | (self.html.keys if self.html else frozenset()))
-        # Without any, the runner need not read the recipients' custom-field values at all.
-        self.needs_custom_fields = any(key.startswith(CUSTOM_FIELD_PREFIX) for key in self._needs)
+        # The personalisation values the content uses: the runner reads only these for each recipient.
+        self.needs = (self.subject.keys | self.text.keys | (self.html.keys if self.html else frozenset()))
 
         self._base = sending.base_url.rstrip("/")
-        self._system_links = [(tag, kind) for tag, kind in
+        self._system_links = [(tag, kind, token_url(self._base, kind, "")) for tag, kind in
                               (("Link:WebBrowser", Kind.WEB_VIEW), ("Link:Confirm", Kind.CONFIRM),
-                               ("Link:Reject", Kind.REJECT)) if tag in self._needs]
+                               ("Link:Reject", Kind.REJECT)) if tag in self.needs]
+        self._unsubscribe_prefix = token_url(self._base, Kind.UNSUBSCRIBE, "")
         self._bounce_domain = _ascii_domain(sending.bounce_domain)
         self._mid_domain = _ascii_domain(sending.message_id_domain or sending.bounce_domain)
         self._subject_line = encode_header("Subject", self.subject.render({})) if self.subject.is_constant else None
@@ -335,7 +356,7 @@ class Skeleton:
             encoding = "base64" if _mostly_non_ascii(source) else "quoted-printable"
             headers = f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}Content-Transfer-Encoding: {encoding}{CRLF}'
             opening = headers + CRLF if len(parts) == 1 else f"{CRLF if i else ''}--{boundary}{CRLF}{headers}{CRLF}"
-            body = _Base64Body(template) if encoding == "base64" else _QuotedPrintableBody(template)
+            body = _Base64Body(template) if encoding == "base64" else _QuotedPrintableBody(template, verbatim)
             self._parts.append((opening.encode("ascii"), body))
         if len(parts) > 1:
             common.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
@@ -365,10 +386,10 @@ class Skeleton:
         recipient = _ascii_address(str(ctx[EMAIL_ADDRESS]))
         tokens = s.signer.for_recipient(s.instance_id, subscriber_id)
         unsubscribe_token = tokens.raw(Kind.UNSUBSCRIBE)          # one MAC for the link and the mailto
-        unsubscribe = token_url(self._base, Kind.UNSUBSCRIBE, url_token(unsubscribe_token))
+        unsubscribe = self._unsubscribe_prefix + url_token(unsubscribe_token)
         ctx = {**ctx, "Link:Unsubscribe": unsubscribe, tracking_links.RECIPIENT_TOKENS: tokens}
-        for tag, kind in self._system_links:
-            ctx[tag] = tokens.url(self._base, kind)
+        for tag, kind, prefix in self._system_links:
+            ctx[tag] = prefix + tokens.token(kind)
         mailto = f"unsubscribe+{b32_token(unsubscribe_token)}@{self._bounce_domain}"
         id_prefix, id_suffix = self.message_id_parts(round_token or random_token())
         head = (

@@ -13,25 +13,34 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, bindparam, cast, func, literal, select, update
+from sqlalchemy import String, bindparam, cast, func, select, update
 
+from engine.db import UTCDateTime
+from engine.hot_sql import HotStatement
 from engine.models import Campaign, Delivery
 
 # Core tables, not ORM entities: these statements run per round, and the ORM's bulk-update layer would
-# cost more than the SQL itself. `s.connection()` is the session's own connection and transaction.
+# cost more than the SQL itself; the ones of every round are HotStatements (engine/hot_sql.py).
+# `s.connection()` is the session's own connection and transaction.
 _deliveries = Delivery.__table__
 _campaigns = Campaign.__table__
 
 SENT, FAILED, RETRY, UNKNOWN, SKIPPED = "sent", "failed", "pending", "unknown", "skipped"
 
 _d = _deliveries.c
-# The statements every round runs, built once (their compiled form is cached by SQLAlchemy).
-_MARK_SENT = update(_deliveries).where(
+# The statements every round runs, built once.
+_MARK_SENT = HotStatement(update(_deliveries).where(
     _d.id.in_(bindparam("b_ids", expanding=True)), _d.worker == bindparam("b_worker"),
     _d.state.in_(("claimed", "unknown"))).values(
-    state=SENT, sent_at=bindparam("b_now"), lease_until=None, last_error="", attempts=_d.attempts + 1)
-_COUNT = {name: update(_campaigns).where(_campaigns.c.id == bindparam("b_campaign")).values(
-    {_campaigns.c[name]: _campaigns.c[name] + bindparam("b_count")}) for name in ("total_sent", "total_failed")}
+    state=SENT, sent_at=bindparam("b_now", type_=UTCDateTime), lease_until=None, last_error="",
+    attempts=_d.attempts + 1), ("b_ids",))
+# The hand-over mark: one expression for the whole round instead of a CASE with a branch per row.
+_HAND_OVER = HotStatement(update(_deliveries).where(
+    _d.id.in_(bindparam("b_ids", expanding=True)), _d.state == "claimed", _d.worker == bindparam("b_worker")).values(
+    message_id=func.substr(bindparam("b_prefix", type_=String) + cast(_d.subscriber_id, String)
+                           + bindparam("b_suffix", type_=String), 1, 255)), ("b_ids",))
+_COUNT = {name: HotStatement(update(_campaigns).where(_campaigns.c.id == bindparam("b_campaign")).values(
+    {_campaigns.c[name]: _campaigns.c[name] + bindparam("b_count")})) for name in ("total_sent", "total_failed")}
 
 
 @dataclass
@@ -66,14 +75,13 @@ def hand_over(s, worker: str, round_: HandOver) -> set[int]:
     if not round_.subscribers:
         return set()
     ids, d = list(round_.subscribers), _deliveries.c
-    held_by_us = (d.id.in_(ids), d.state == "claimed", d.worker == worker)
-    # One expression for the whole round instead of a CASE with a branch per row.
-    message_id = func.substr(literal(round_.prefix) + cast(d.subscriber_id, String) + literal(round_.suffix), 1, 255)
-    result = s.connection().execute(update(_deliveries).where(*held_by_us).values(message_id=message_id))
+    result = _HAND_OVER.execute(s.connection(), {"b_ids": ids, "b_worker": worker, "b_prefix": round_.prefix,
+                                                 "b_suffix": round_.suffix})
     if result.rowcount == len(ids):
         return set(ids)
     # Some rows were taken from us (our lease expired): find out which are still ours.
-    held = s.connection().execute(select(d.id, d.message_id).where(*held_by_us)).all()
+    held = s.connection().execute(select(d.id, d.message_id).where(
+        d.id.in_(ids), d.state == "claimed", d.worker == worker)).all()
     return {row_id for row_id, mid in held if mid == round_.message_id(round_.subscribers[row_id])}
 
 
@@ -85,7 +93,7 @@ def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: time
     sent = [o for o in outcomes if o.state == SENT]
     for campaign_id in {o.campaign_id for o in sent}:
         ids = [o.row_id for o in sent if o.campaign_id == campaign_id]
-        result = conn.execute(_MARK_SENT, {"b_ids": ids, "b_worker": worker, "b_now": now})
+        result = _MARK_SENT.execute(conn, {"b_ids": ids, "b_worker": worker, "b_now": now})
         counters[(campaign_id, "total_sent")] += result.rowcount
     for outcome in outcomes:
         if outcome.state == SENT:
@@ -104,7 +112,7 @@ def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: time
             counters[(outcome.campaign_id, "total_failed")] += result.rowcount
     for (campaign_id, name), count in counters.items():
         if count:
-            conn.execute(_COUNT[name], {"b_campaign": campaign_id, "b_count": count})
+            _COUNT[name].execute(conn, {"b_campaign": campaign_id, "b_count": count})
 
 
 def release(s, worker: str, ids: list[int]) -> int:

@@ -124,6 +124,11 @@ class RateLimiter:
 
     def speed_up(self, key: str) -> float | None:
         """Additive increase after a success: back to the target over `recovery` seconds of sending."""
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.rate is None:
+            # The common case, read without the lock (one success per message): unlimited, nothing to
+            # recover. A slow-down racing with this read only delays its first step up by one message.
+            return None
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None or bucket.rate is None or bucket.target is None or bucket.rate >= bucket.target:

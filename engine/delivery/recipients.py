@@ -1,8 +1,8 @@
 """Who may be mailed right now, and what their message needs, for a handful of ledger rows at once.
 
-Read right before the rows are handed to the relay, in two queries per round (subscribers with their
-complaint and suppression flags; their custom-field values), so an unsubscribe, bounce, complaint or
-suppression that arrived after the ledger was written still counts.
+Read right before the rows are handed to the relay, in one query per round (subscribers with their
+complaint and suppression flags; a second one for custom-field values when the content uses some), so
+an unsubscribe, bounce, complaint or suppression that arrived after the ledger was written still counts.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
+from engine.hot_sql import HotStatement
 from engine.delivery.personalize import CUSTOM_FIELD_PREFIX, EMAIL_ADDRESS, SUBSCRIBER_ID
 from engine.models import Subscriber, SubscriberFieldValue, SubscriberList, Suppression
 
@@ -20,68 +21,87 @@ _person = aliased(Subscriber)
 
 @dataclass
 class Recipient:
-    subscriber: object | None   # a row of _FIELDS (id, list_id, email_address, …), None when deleted
     refusal: str          # why this person must not be mailed now; "" when they may
     context: dict         # personalisation values (empty when refused)
 
 
-_FIELDS = (_person.id, _person.list_id, _person.email_address, _person.subscription_status, _person.bounce_type,
-           _person.subscription_date, _person.subscription_ip, _person.opt_in_date, _person.unsubscription_date)
+# Read for every recipient: the eligibility check and the values every message has.
+_BASE = (_person.id, _person.list_id, _person.email_address, _person.subscription_status, _person.bounce_type)
+# Read only when the content uses them (each date is a conversion per recipient).
+_OPTIONAL = {"Subscriber:SubscriptionDate": _person.subscription_date,
+             "Subscriber:SubscriptionIP": _person.subscription_ip,
+             "Subscriber:OptInDate": _person.opt_in_date,
+             "Subscriber:UnsubscriptionDate": _person.unsubscription_date}
+_BLANK_WHEN_NONE = {"Subscriber:OptInDate", "Subscriber:UnsubscriptionDate"}
 
 
-def _eligibility_statement():
-    """Built once: the statement is reused for every round (SQLAlchemy caches its compiled form)."""
+def _eligibility_statement(optional: tuple[str, ...]) -> HotStatement:
     owner_lists = select(SubscriberList.id).where(SubscriberList.owner_user_id == bindparam("owner_id"))
     complained = exists().where(Subscriber.email_normalized == _person.email_normalized,
                                 Subscriber.list_id.in_(owner_lists), Subscriber.complained_at.is_not(None))
     suppressed = exists().where(Suppression.owner_user_id == bindparam("owner_id"),
                                 Suppression.email_normalized == _person.email_normalized,
                                 or_(Suppression.list_id.is_(None), Suppression.list_id == _person.list_id))
-    return select(*_FIELDS, complained.label("complained"), suppressed.label("suppressed")) \
-        .where(_person.id.in_(bindparam("ids", expanding=True)))
+    return HotStatement(select(*_BASE, complained.label("complained"), suppressed.label("suppressed"),
+                               *(_OPTIONAL[key] for key in optional))
+                        .where(_person.id.in_(bindparam("ids", expanding=True))), ("ids",))
 
 
-_ELIGIBILITY = _eligibility_statement()
-_FIELD_VALUES = select(SubscriberFieldValue.subscriber_id, SubscriberFieldValue.field_id,
-                       SubscriberFieldValue.value_text) \
-    .where(SubscriberFieldValue.subscriber_id.in_(bindparam("ids", expanding=True)))
+# One statement per set of optional values a content uses, built the first time it is asked for.
+_ELIGIBILITY: dict[tuple[str, ...], HotStatement] = {}
+_FIELD_VALUES = HotStatement(
+    select(SubscriberFieldValue.subscriber_id, SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
+    .where(SubscriberFieldValue.subscriber_id.in_(bindparam("ids", expanding=True))), ("ids",))
 _LIST_NAMES = select(SubscriberList.id, SubscriberList.name).where(SubscriberList.id.in_(bindparam("ids", expanding=True)))
 
 
 def load_recipients(s, subscriber_ids: list[int], owner_id: int, list_names: dict[int, str], *,
-                    custom_fields: bool = True) -> dict[int, Recipient]:
+                    needs: frozenset[str] | None = None) -> dict[int, Recipient]:
     """subscriber id -> Recipient, for every id asked about (a deleted subscriber is refused too).
 
-    `list_names` caches list id -> name across rounds; missing ones are read and added. Custom-field
-    values are read only when `custom_fields` (the content uses some)."""
+    `needs` names the personalisation values the content uses (None: all of them); the subscriber
+    dates, the list name and custom-field values are read only when needed. `list_names` caches list
+    id -> name across rounds; missing ones are read and added."""
     if not subscriber_ids:
         return {}
+    optional = tuple(key for key in _OPTIONAL if needs is None or key in needs)
+    statement = _ELIGIBILITY.get(optional)
+    if statement is None:
+        statement = _ELIGIBILITY[optional] = _eligibility_statement(optional)
+    conn = s.connection()
     found: dict[int, Recipient] = {}
-    for row in s.connection().execute(_ELIGIBILITY, {"ids": subscriber_ids, "owner_id": owner_id}):
-        found[row.id] = Recipient(row, _refusal(row, row.complained, row.suppressed), {})
-    mailable = [sid for sid, r in found.items() if not r.refusal]
-    fields: dict[int, dict] = {sid: {} for sid in mailable}
-    if mailable:
-        if custom_fields:
-            for subscriber_id, field_id, text in s.connection().execute(_FIELD_VALUES, {"ids": mailable}):
-                fields[subscriber_id][f"{CUSTOM_FIELD_PREFIX}{field_id}"] = text
-        missing = {found[sid].subscriber.list_id for sid in mailable} - set(list_names)
+    mailable = []
+    for row in statement.rows(conn, {"ids": subscriber_ids, "owner_id": owner_id}):
+        subscriber_id, list_id, address, status, bounce_type, complained, suppressed = row[:7]
+        refusal = _refusal(status, bounce_type, complained, suppressed)
+        context = {}
+        if not refusal:
+            context = {SUBSCRIBER_ID: subscriber_id, EMAIL_ADDRESS: address, "Subscriber:ListID": list_id,
+                       "Subscriber:SubscriptionStatus": status, "Subscriber:BounceType": bounce_type,
+                       "List:ListID": list_id}
+            for key, value in zip(optional, row[7:]):
+                context[key] = "" if value is None and key in _BLANK_WHEN_NONE else value
+            mailable.append(context)
+        found[subscriber_id] = Recipient(refusal, context)
+    if mailable and (needs is None or any(key.startswith(CUSTOM_FIELD_PREFIX) for key in needs)):
+        by_id = {context[SUBSCRIBER_ID]: context for context in mailable}
+        for subscriber_id, field_id, text in _FIELD_VALUES.execute(conn, {"ids": list(by_id)}):
+            by_id[subscriber_id][f"{CUSTOM_FIELD_PREFIX}{field_id}"] = text
+    if mailable and (needs is None or "List:Name" in needs):
+        missing = {context["List:ListID"] for context in mailable} - set(list_names)
         if missing:
-            rows = s.connection().execute(_LIST_NAMES, {"ids": list(missing)})
-            list_names.update((list_id, name) for list_id, name in rows)
-    for sid in mailable:
-        recipient = found[sid]
-        recipient.context = subscriber_context(recipient.subscriber, fields[sid],
-                                               list_names.get(recipient.subscriber.list_id, ""))
-    for sid in subscriber_ids:
-        found.setdefault(sid, Recipient(None, "the subscriber was deleted", {}))
+            list_names.update(conn.execute(_LIST_NAMES, {"ids": list(missing)}).all())
+        for context in mailable:
+            context["List:Name"] = list_names.get(context["List:ListID"], "")
+    for subscriber_id in subscriber_ids:
+        found.setdefault(subscriber_id, Recipient("the subscriber was deleted", {}))
     return found
 
 
-def _refusal(subscriber, complained: bool, suppressed: bool) -> str:
-    if subscriber.subscription_status != "Subscribed":
-        return f"the subscriber is {subscriber.subscription_status.lower()}"
-    if subscriber.bounce_type == "Hard":
+def _refusal(status: str, bounce_type: str, complained, suppressed) -> str:
+    if status != "Subscribed":
+        return f"the subscriber is {status.lower()}"
+    if bounce_type == "Hard":
         return "the address hard-bounced"
     if complained:
         return "the address reported a message as spam"

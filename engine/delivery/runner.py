@@ -42,25 +42,60 @@ import random
 import signal
 import socket
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
-from engine.db import is_transient_conflict
+from engine.db import READ_ONLY, UTCDateTime, is_transient_conflict
 from engine.delivery import ledger
 from engine.delivery.compose import OutgoingMessage, random_token
 from engine.delivery.recipients import load_recipients
 from engine.delivery.skeletons import PreparedInstance, prepare_instance
 from engine.delivery.transport import Envelope, KnownResults, SendResult
+from engine.hot_sql import HotStatement
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES
 
 log = logging.getLogger("sendmill.delivery")
 _DELIVERIES = Delivery.__table__
 _NOTHING_IN_FLIGHT = KnownResults([])
+# Renders between two looks at the round in flight: often enough to keep the relays busy, rarely enough
+# that the look (a system call and the replies that came in) is not paid for every message.
+_POLL_EVERY = 4
+_SUMMARY_FIELD = {ledger.SENT: "sent", ledger.FAILED: "failed", ledger.RETRY: "retried", ledger.UNKNOWN: "unknown",
+                  ledger.SKIPPED: "skipped"}
+
+
+_d = _DELIVERIES.c
+# The statements of a claim, built once. Candidates: the next pending rows of an instance after the
+# keyset hint whose retry time (lease_until) has come.
+_CANDIDATES = (select(_d.id)
+               .where(_d.instance_id == bindparam("b_instance"), _d.state == "pending", _d.id > bindparam("b_after"),
+                      or_(_d.lease_until.is_(None), _d.lease_until <= bindparam("b_now", type_=UTCDateTime)))
+               .order_by(_d.id).limit(bindparam("b_limit")))
+_CLAIM = update(_DELIVERIES).values(state="claimed", worker=bindparam("b_worker"),
+                                    lease_until=bindparam("b_lease_until", type_=UTCDateTime))
+_CLAIMED_COLUMNS = (_d.id, _d.instance_id, _d.subscriber_id, _d.attempts)
+
+
+def _claim_returning(candidates) -> HotStatement:
+    return HotStatement(_CLAIM.where(_d.id.in_(candidates.scalar_subquery()), _d.state == "pending")
+                        .returning(*_CLAIMED_COLUMNS))
+
+
+# SQLite runs one writer at a time; PostgreSQL takes the candidates FOR UPDATE SKIP LOCKED.
+_CLAIM_RETURNING = {"sqlite": _claim_returning(_CANDIDATES),
+                    "postgresql": _claim_returning(_CANDIDATES.with_for_update(skip_locked=True))}
+_SENDING_INSTANCES = HotStatement(
+    select(SendInstance.id, SendInstance.campaign_id)
+    .join(Campaign, Campaign.id == SendInstance.campaign_id)
+    .where(SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending")
+    .order_by(SendInstance.id))
+_CAMPAIGN_STATUS = HotStatement(select(Campaign.status).where(Campaign.id == bindparam("b_campaign")))
 
 
 
@@ -179,13 +214,7 @@ class DeliveryRunner:
 
     # --- claiming --------------------------------------------------------------------------------
     def _sending_instances(self, s) -> list[tuple[int, int]]:
-        rows = s.execute(
-            select(SendInstance.id, SendInstance.campaign_id)
-            .join(Campaign, Campaign.id == SendInstance.campaign_id)
-            .where(SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending")
-            .order_by(SendInstance.id)).all()
-        s.commit()
-        return [(r[0], r[1]) for r in rows]
+        return [(row[0], row[1]) for row in _SENDING_INSTANCES.execute(s.connection(), {})]
 
     def _expire_leases(self, s) -> int:
         """Crash rule: expired claims handed to a relay become unknown (never retried); the others pending."""
@@ -208,7 +237,7 @@ class DeliveryRunner:
 
     def _claim(self, s) -> list[tuple[Row, int]]:
         """The next batch of rows claimed by this worker: [(row (id, instance_id, subscriber_id, attempts),
-        campaign id)]."""
+        campaign id)]. The campaigns being sent are read in the claim's transaction: one commit."""
         sending = self._sending_instances(s)
         live = {instance_id for instance_id, _ in sending}
         for gone in [i for i in self._prepared if i not in live]:   # a long-running worker forgets
@@ -216,46 +245,38 @@ class DeliveryRunner:
         for gone in [i for i in self._hint if i not in live]:
             del self._hint[gone]
         for instance_id, campaign_id in sending:
+            first_claim = instance_id not in self._hint
             rows = self._claim_from(s, instance_id, self._hint.get(instance_id, 0))
             if not rows and self._hint.get(instance_id):
                 rows = self._claim_from(s, instance_id, 0)   # wrap: retries wait behind the hint
             if rows:
                 self._hint[instance_id] = max(r.id for r in rows)
-                # queued → sending the first time anything of the instance is claimed.
-                s.execute(update(SendInstance).where(SendInstance.id == instance_id, SendInstance.state == "queued")
-                          .values(state="sending").execution_options(synchronize_session=False))
+                if first_claim:   # queued → sending the first time anything of the instance is claimed
+                    s.connection().execute(update(SendInstance.__table__).where(
+                        SendInstance.id == instance_id, SendInstance.state == "queued").values(state="sending"))
                 s.commit()
                 return [(r, campaign_id) for r in rows]
+        s.commit()
         return []
 
     def _claim_from(self, s, instance_id: int, after_id: int) -> list[Row]:
         now = self.clock()
-        lease_until = now + self.lease
-        # Core statements on the table: the ORM's bulk-update layer costs more than the SQL here.
-        d = _DELIVERIES.c
-        candidates = (select(d.id)
-                      .where(d.instance_id == instance_id, d.state == "pending", d.id > after_id,
-                             or_(d.lease_until.is_(None), d.lease_until <= now))
-                      .order_by(d.id).limit(self.batch_size))
-        claim = update(_DELIVERIES).values(state="claimed", worker=self.worker_id, lease_until=lease_until)
-        columns = (d.id, d.instance_id, d.subscriber_id, d.attempts)
-        dialect = s.get_bind().dialect
+        params = {"b_instance": instance_id, "b_after": after_id, "b_now": now, "b_limit": self.batch_size,
+                  "b_worker": self.worker_id, "b_lease_until": now + self.lease}
+        conn = s.connection()
+        dialect = conn.dialect
         if dialect.update_returning:
             # SQLite, PostgreSQL: scan, claim and read back in one statement (no list of 500 ids sent
             # twice). SQLite runs one writer at a time, so no other worker can come between scan and claim.
-            if dialect.name != "sqlite":
-                candidates = candidates.with_for_update(skip_locked=True)
-            rows = s.connection().execute(claim.where(d.id.in_(candidates.scalar_subquery()), d.state == "pending")
-                                          .returning(*columns)).all()
+            rows = _CLAIM_RETURNING[dialect.name].execute(conn, params).all()
         else:   # MariaDB has no UPDATE … RETURNING
-            ids = list(s.connection().execute(candidates.with_for_update(skip_locked=True)).scalars())
+            ids = list(conn.execute(_CANDIDATES.with_for_update(skip_locked=True), params).scalars())
             rows = []
             if ids:
-                s.connection().execute(claim.where(d.id.in_(ids), d.state == "pending"))
-                rows = s.connection().execute(select(*columns).where(
-                    d.id.in_(ids), d.state == "claimed", d.worker == self.worker_id,
-                    d.lease_until == lease_until)).all()
-        s.commit()
+                conn.execute(_CLAIM.where(_d.id.in_(ids), _d.state == "pending"), params)
+                rows = conn.execute(select(*_CLAIMED_COLUMNS).where(
+                    _d.id.in_(ids), _d.state == "claimed", _d.worker == self.worker_id,
+                    _d.lease_until == params["b_lease_until"])).all()
         return sorted(rows, key=lambda row: row.id)
 
     def _waiting(self, s) -> int:
@@ -286,7 +307,8 @@ class DeliveryRunner:
             block = position // self.check_every
             if not stop and rows and block > checked_block:
                 checked_block = block
-                stop = s.scalar(select(Campaign.status).where(Campaign.id == rows[0][1])) != "Sending"
+                status = _CAMPAIGN_STATUS.execute(s.connection(), {"b_campaign": rows[0][1]}).scalar()
+                stop = status != "Sending"
             if stop:
                 handing_over = ledger.NOTHING
             rest = [r.id for r, _ in batch[position:]] if stop else []
@@ -328,16 +350,17 @@ class DeliveryRunner:
             return [], ledger.NOTHING, []
         instance_id, campaign_id = rows[0][0].instance_id, rows[0][1]   # a batch is one instance's
         prepared = self._prepare(s, instance_id, campaign_id)
+        s.connection(execution_options={READ_ONLY: True})   # on SQLite: no write lock for this read
         recipients = load_recipients(s, [row.subscriber_id for row, _ in rows], prepared.owner_id,
-                                     prepared.list_names, custom_fields=prepared.needs_custom_fields)
-        # Read-only, so cheap; it must end before the runner waits for the previous round's replies: no
-        # transaction (on SQLite: the write lock) may stay open while relays talk.
+                                     prepared.list_names, needs=prepared.needs)
+        # It must end before the runner waits for the previous round's replies: no transaction may stay
+        # open while relays talk.
         s.commit()
         ready, finished = [], []
         now = self.clock()
         round_token = random_token()
         subscribers: dict[int, int] = {}
-        for row, campaign_id in rows:
+        for position, (row, campaign_id) in enumerate(rows):
             item = _Item(row.id, campaign_id, row.attempts)
             recipient = recipients[row.subscriber_id]
             if recipient.refusal:
@@ -346,7 +369,8 @@ class DeliveryRunner:
             if prepared.skeleton is None:
                 finished.append(item.outcome(ledger.FAILED, prepared.error, attempted=False))
                 continue
-            poll()
+            if position % _POLL_EVERY == 0:
+                poll()
             try:
                 item.message = prepared.skeleton.render(recipient.context, now, round_token)
             except (ValueError, KeyError) as exc:
@@ -368,9 +392,9 @@ class DeliveryRunner:
         return [self._outcome(item, result) for item, result in zip(items, results)]
 
     def _outcome(self, item: "_Item", result: SendResult) -> ledger.Outcome:
-        reply = f"{result.code or ''} {result.text}".strip()[:1000]
         if result.status == "sent":
             return item.outcome(ledger.SENT)
+        reply = f"{result.code or ''} {result.text}".strip()[:1000]
         if result.status == "permanent":
             return item.outcome(ledger.FAILED, reply)
         if result.maybe_sent:
@@ -381,10 +405,9 @@ class DeliveryRunner:
 
     @staticmethod
     def _count(summary: RunSummary, outcomes: list[ledger.Outcome]) -> None:
-        for outcome in outcomes:
-            name = {ledger.SENT: "sent", ledger.FAILED: "failed", ledger.RETRY: "retried",
-                    ledger.UNKNOWN: "unknown", ledger.SKIPPED: "skipped"}[outcome.state]
-            setattr(summary, name, getattr(summary, name) + 1)
+        for state, count in Counter(outcome.state for outcome in outcomes).items():
+            name = _SUMMARY_FIELD[state]
+            setattr(summary, name, getattr(summary, name) + count)
 
     def _prepare(self, s, instance_id: int, campaign_id: int) -> PreparedInstance:
         prepared = self._prepared.get(instance_id)

@@ -17,8 +17,9 @@ class PreparedInstance:
     list_names: dict[int, str] = field(default_factory=dict)   # filled as recipients are loaded
 
     @property
-    def needs_custom_fields(self) -> bool:
-        return self.skeleton is not None and self.skeleton.needs_custom_fields
+    def needs(self) -> frozenset[str]:
+        """The personalisation values its messages use (none when it cannot be rendered)."""
+        return self.skeleton.needs if self.skeleton is not None else frozenset()
 
 
 def prepare_instance(s, settings, signer, bounce_domain: str, instance_id: int, campaign_id: int) -> PreparedInstance:

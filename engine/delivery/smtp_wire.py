@@ -121,9 +121,10 @@ class Wire:
     def reply(self) -> Generator["Wire", None, tuple[int, bytes]]:
         """`code, text = yield from wire.reply()`."""
         while True:
-            found = self.take_reply()
-            if found is not None:
-                return found
+            if self._in:    # right after a write there is nothing to look at yet
+                found = self.take_reply()
+                if found is not None:
+                    return found
             yield self
 
     def unregister(self, selector=None) -> None:
@@ -244,7 +245,8 @@ class Drive:
             if not self._borrowed:
                 self._forget(previous)
         if wanted is None:                        # it ended: a connection may have come back
-            self._wake_parked()
+            if self._parked:
+                self._wake_parked()
             return
         if isinstance(wanted, Parked):
             self._parked[index] = wanted

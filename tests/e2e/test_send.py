@@ -487,3 +487,24 @@ def test_custom_fields_and_merge_tag_aliases_personalise_each_message(engine, cl
                 for _, rcpts, data in smtp.messages}
     assert subjects == {f"cf{i}@example.com": f"Hello {f'Nick {i}' if i % 2 else 'there'} from Town {i}"
                         for i in range(12)}
+
+
+def test_subscriber_and_list_values_personalise_each_message(engine, clock, smtp, pool):
+    """The runner reads the dates, the IP and the list name only for content that uses them."""
+    owner = make_owner(engine)
+    addresses = [f"sv{i}@example.com" for i in range(6)]
+    ips = {a: {"subscription_ip": f"192.0.2.{i}"} for i, a in enumerate(addresses) if i % 2}
+    list_id = make_list(engine, owner, addresses, "Weekly Digest", **ips)
+    campaign_id = make_campaign(engine, owner, [list_id])
+    with engine.uow() as uow:
+        content = uow.session.get(Email, uow.session.get(Campaign, campaign_id).email_id)
+        content.subject = ("%List:Name% since %Subscriber:SubscriptionDate% from %Subscriber:SubscriptionIP|nowhere%"
+                           " [%Subscriber:OptInDate|never%]")
+        uow.commit()
+    since = clock().strftime("%Y-%m-%d %H:%M:%S")
+    tick(engine, clock())
+    assert runner(engine, pool, clock, concurrency=4).run_once(60).sent == len(addresses)
+    subjects = {rcpts[0]: email.message_from_bytes(data, policy=email.policy.strict)["Subject"]
+                for _, rcpts, data in smtp.messages}
+    assert subjects == {a: f"Weekly Digest since {since} from {f'192.0.2.{i}' if i % 2 else 'nowhere'} [never]"
+                        for i, a in enumerate(addresses)}

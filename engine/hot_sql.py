@@ -1,0 +1,115 @@
+"""Core statements compiled once and then executed straight through the database driver.
+
+The delivery runner runs a handful of statements for every round of messages. For those, the work
+SQLAlchemy does per execution (cache key, rendering a 100-element IN list, binding, building result
+rows) costs several times what the database spends on them. A `HotStatement` compiles its statement
+once per dialect and per length of its list parameters, with SQLAlchemy's own compiler, so the SQL is
+exactly what `Connection.execute` would send; each execution then only lines up the values and hands
+them to `exec_driver_sql` (which keeps SQLAlchemy's transaction, events and error wrapping).
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Mapping
+
+_CONSTANT, _SCALAR, _LIST = 0, 1, 2
+
+
+class HotStatement:
+    """`statement` with bind parameters named by the caller; `lists` names its expanding ones
+    (`bindparam(name, expanding=True)`). Each distinct list length compiles once per dialect."""
+
+    def __init__(self, statement, lists: tuple[str, ...] = ()):
+        self.statement = statement
+        self.lists = lists
+        self._forms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()      # dialect -> {lengths: form}
+        self._results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # dialect -> processors
+
+    def execute(self, conn, params: Mapping[str, Any]):
+        """The CursorResult; rows hold the driver's values (see `rows` for typed ones)."""
+        sql, positional, plan = self._form(conn.dialect, params)
+        if positional:
+            args: list = []
+            for kind, source, processor in plan:
+                if kind == _LIST:
+                    values = params[source]
+                    args.extend(values if processor is None else [processor(v) for v in values])
+                else:
+                    value = source if kind == _CONSTANT else params[source]
+                    args.append(value if processor is None or kind == _CONSTANT else processor(value))
+            return conn.exec_driver_sql(sql, tuple(args))
+        named: dict = {}
+        for kind, (name, source), processor in plan:
+            if kind == _LIST:
+                values = params[source]
+                if processor is not None:
+                    values = [processor(v) for v in values]
+                named.update(zip(name, values))
+            elif kind == _CONSTANT:
+                named[name] = source
+            else:
+                value = params[source]
+                named[name] = value if processor is None else processor(value)
+        return conn.exec_driver_sql(sql, named)
+
+    def rows(self, conn, params: Mapping[str, Any]) -> list[tuple]:
+        """The selected rows as tuples, each value converted by its column's type (a SELECT only)."""
+        result = self.execute(conn, params)
+        processors = self._result_processors(conn.dialect)
+        raw = result.fetchall()
+        if not processors:
+            return [tuple(row) for row in raw]
+        return [tuple(value if p is None or value is None else p(value) for p, value in zip(processors, row))
+                for row in raw]
+
+    # --- compiling ---------------------------------------------------------------------------------
+    def _form(self, dialect, params):
+        forms = self._forms.get(dialect)
+        if forms is None:
+            forms = self._forms[dialect] = {}
+        key = tuple(len(params[name]) for name in self.lists)
+        form = forms.get(key)
+        if form is None:
+            form = forms[key] = self._compile(dialect, params)
+        return form
+
+    def _compile(self, dialect, params):
+        for name in self.lists:
+            if not params[name]:
+                raise ValueError(f"{name}: an empty list cannot be executed")
+        compiled = self.statement.compile(dialect=dialect)
+        state = compiled.construct_expanded_state(dict(params))
+        element_of = {element: (source, i) for source, elements in state.parameter_expansion.items()
+                      for i, element in enumerate(elements)}
+        # The statement's own bind processors (UTCDateTime, …) and those of the expanded list elements.
+        processors = {**compiled._bind_processors, **state.processors}
+        plan: list = []
+        names = state.positiontup if compiled.positional else list(state.parameters)
+        for name in names:
+            processor = processors.get(name)
+            if name in element_of and element_of[name][0] in params:
+                source, index = element_of[name]
+                if index == 0:
+                    plan.append([_LIST, source, processor, [name]])
+                elif plan and plan[-1][:2] == [_LIST, source]:
+                    plan[-1][3].append(name)
+                else:
+                    raise ValueError(f"{source}: a list parameter must appear once, its elements together")
+            elif name in params:
+                plan.append([_SCALAR, name, processor, [name]])
+            else:   # a literal of the statement (state = 'claimed', state IN ('claimed', 'unknown'))
+                value = state.parameters[name]
+                plan.append([_CONSTANT, value if processor is None else processor(value), None, [name]])
+        if compiled.positional:
+            return state.statement, True, [(kind, source, processor) for kind, source, processor, _ in plan]
+        return state.statement, False, [
+            (kind, (tuple(names) if kind == _LIST else names[0], source), processor)
+            for kind, source, processor, names in plan]
+
+    def _result_processors(self, dialect) -> list:
+        processors = self._results.get(dialect)
+        if processors is None:
+            processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                          for column in self.statement.selected_columns]
+            self._results[dialect] = processors = processors if any(processors) else []
+        return processors
