@@ -55,9 +55,10 @@ _FIELD_VALUES = HotStatement(
 _LIST_NAMES = select(SubscriberList.id, SubscriberList.name).where(SubscriberList.id.in_(bindparam("ids", expanding=True)))
 
 
-def load_recipients(s, subscriber_ids: list[int], owner_id: int, list_names: dict[int, str], *,
+def load_recipients(conn, subscriber_ids: list[int], owner_id: int, list_names: dict[int, str], *,
                     needs: frozenset[str] | None = None) -> dict[int, Recipient]:
-    """subscriber id -> Recipient, for every id asked about (a deleted subscriber is refused too).
+    """subscriber id -> Recipient, for every id asked about (a deleted subscriber is refused too), read
+    on the Connection `conn`.
 
     `needs` names the personalisation values the content uses (None: all of them); the subscriber
     dates, the list name and custom-field values are read only when needed. `list_names` caches list
@@ -68,7 +69,6 @@ def load_recipients(s, subscriber_ids: list[int], owner_id: int, list_names: dic
     statement = _ELIGIBILITY.get(optional)
     if statement is None:
         statement = _ELIGIBILITY[optional] = _eligibility_statement(optional)
-    conn = s.connection()
     found: dict[int, Recipient] = {}
     mailable = []
     for row in statement.rows(conn, {"ids": subscriber_ids, "owner_id": owner_id}):

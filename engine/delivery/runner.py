@@ -49,6 +49,7 @@ from typing import Callable
 
 from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from engine.db import READ_ONLY, UTCDateTime, is_transient_conflict
 from engine.delivery import ledger
@@ -168,6 +169,7 @@ class DeliveryRunner:
         self.bounce_domain = engine.settings.return_path_domain
         self._prepared: dict[int, PreparedInstance] = {}
         self._hint: dict[int, int] = {}       # instance id -> last id claimed (keyset scan)
+        self._reader = None                   # the run's read-only connection (see _run)
         self._stop = False
 
     # --- driving ---------------------------------------------------------------------------------
@@ -181,8 +183,13 @@ class DeliveryRunner:
 
     def _run(self, deadline: float) -> RunSummary:
         summary = RunSummary()
-        with self.engine.uow() as uow:
-            s = uow.session
+        # Two connections held for the whole run (no pool round trip per transaction): the session's, for
+        # the ledger, and one that only reads, for the recipients' eligibility (on SQLite it then never
+        # takes the write lock). Anything not committed is rolled back when the run ends.
+        with self.engine.db.connect() as writer, self.engine.db.connect() as reader, \
+                Session(bind=writer, expire_on_commit=False) as s:
+            reader.execution_options(**{READ_ONLY: True})
+            self._reader = reader
             summary.unknown += self._expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
                 batch = retrying(s, lambda: self._claim(s))
@@ -350,12 +357,11 @@ class DeliveryRunner:
             return [], ledger.NOTHING, []
         instance_id, campaign_id = rows[0][0].instance_id, rows[0][1]   # a batch is one instance's
         prepared = self._prepare(s, instance_id, campaign_id)
-        s.connection(execution_options={READ_ONLY: True})   # on SQLite: no write lock for this read
-        recipients = load_recipients(s, [row.subscriber_id for row, _ in rows], prepared.owner_id,
+        recipients = load_recipients(self._reader, [row.subscriber_id for row, _ in rows], prepared.owner_id,
                                      prepared.list_names, needs=prepared.needs)
         # It must end before the runner waits for the previous round's replies: no transaction may stay
         # open while relays talk.
-        s.commit()
+        self._reader.commit()
         ready, finished = [], []
         now = self.clock()
         round_token = random_token()
