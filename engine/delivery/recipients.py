@@ -76,11 +76,8 @@ def load_recipients(conn, subscriber_ids: list[int], owner_id: int, list_names: 
         refusal = _refusal(status, bounce_type, complained, suppressed)
         context = {}
         if not refusal:
-            context = {SUBSCRIBER_ID: subscriber_id, EMAIL_ADDRESS: address, "Subscriber:ListID": list_id,
-                       "Subscriber:SubscriptionStatus": status, "Subscriber:BounceType": bounce_type,
-                       "List:ListID": list_id}
-            for key, value in zip(optional, row[7:]):
-                context[key] = "" if value is None and key in _BLANK_WHEN_NONE else value
+            context = _base_context(subscriber_id, address, list_id, status, bounce_type)
+            _add_optional(context, zip(optional, row[7:]))
             mailable.append(context)
         found[subscriber_id] = Recipient(refusal, context)
     if mailable and (needs is None or any(key.startswith(CUSTOM_FIELD_PREFIX) for key in needs)):
@@ -113,13 +110,19 @@ def _refusal(status: str, bounce_type: str, complained, suppressed) -> str:
 def subscriber_context(subscriber, fields: dict, list_name: str) -> dict:
     """The personalisation values of one subscriber (a Subscriber or a row with the same attributes);
     `fields` maps `Subscriber:CustomField<id>` to its text."""
-    return {SUBSCRIBER_ID: subscriber.id, EMAIL_ADDRESS: subscriber.email_address,
-            "Subscriber:ListID": subscriber.list_id,
-            "Subscriber:SubscriptionStatus": subscriber.subscription_status,
-            "Subscriber:BounceType": subscriber.bounce_type,
-            "Subscriber:SubscriptionDate": subscriber.subscription_date,
-            "Subscriber:SubscriptionIP": subscriber.subscription_ip,
-            "Subscriber:OptInDate": subscriber.opt_in_date or "",
-            "Subscriber:UnsubscriptionDate": subscriber.unsubscription_date or "",
-            "List:ListID": subscriber.list_id, "List:Name": list_name,
-            **fields}
+    context = _base_context(subscriber.id, subscriber.email_address, subscriber.list_id,
+                            subscriber.subscription_status, subscriber.bounce_type)
+    _add_optional(context, ((key, getattr(subscriber, column.key)) for key, column in _OPTIONAL.items()))
+    context["List:Name"] = list_name
+    context.update(fields)
+    return context
+
+
+def _base_context(subscriber_id: int, address: str, list_id: int, status: str, bounce_type: str) -> dict:
+    return {SUBSCRIBER_ID: subscriber_id, EMAIL_ADDRESS: address, "Subscriber:ListID": list_id,
+            "Subscriber:SubscriptionStatus": status, "Subscriber:BounceType": bounce_type, "List:ListID": list_id}
+
+
+def _add_optional(context: dict, values) -> None:
+    for key, value in values:
+        context[key] = "" if value is None and key in _BLANK_WHEN_NONE else value

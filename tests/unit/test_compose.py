@@ -140,6 +140,28 @@ def test_bodies_are_personalised_and_tracked():
     assert "t/o/" not in text
 
 
+@pytest.mark.parametrize("base_url", [
+    "https://t.example.com",                                                  # the URLs fit a line as they are
+    "https://tracking.mail.example.com/a/rather/long/path/prefix/x",          # they need a soft break
+    "https://t.example.com/p=q r",                                            # the prefix itself is encoded
+])
+def test_tracking_urls_survive_quoted_printable_whatever_their_length(base_url):
+    """Short tracking URLs go into quoted-printable as they are, longer ones are wrapped: both decode to the
+    same URL, with lines of at most 76 characters and none starting with a dot."""
+    skeleton, out = render(sending_=sending(base_url=base_url), ctx=recipient(subscriber_id=2**40 + 7))
+    body_lines = out.data.partition(b"\r\n\r\n")[2].split(b"\r\n")
+    assert all(len(line) <= 76 and not line.startswith(b".") for line in body_lines)
+    parts = bodies(parse(out.data))
+    prefix = base_url.rstrip("/") + "/t/"
+    for body in (parts["text/html"], parts["text/plain"]):
+        click = re.search(re.escape(prefix) + r"c/([A-Za-z0-9_-]+)", body).group(1)
+        token = SIGNER.verify(click, Kind.CLICK)
+        assert (token.subscriber_id, skeleton.links[token.link_index]) == \
+            (2**40 + 7, "https://shop.example.com/sale?src=mail&x=1")
+    pixel = re.search(re.escape(prefix) + r"o/([A-Za-z0-9_-]+)", parts["text/html"]).group(1)
+    assert SIGNER.verify(pixel, Kind.OPEN).subscriber_id == 2**40 + 7
+
+
 def test_fallbacks_apply_per_recipient():
     skeleton = build_skeleton(content(), sending())
     message = parse(skeleton.render(recipient(first_name=""), NOW).data)
