@@ -165,7 +165,9 @@ def run_workers(database_url: str, port: int, workers: int, concurrency: int, bu
             sys.exit(f"worker failed: {err[-2000:]}")
         found = re.search(r"worker done \([^)]*\): (\d+) sent", out)
         sent += int(found.group(1)) if found else 0
-        peaks.append(usage.ru_maxrss)
+        # The worker's own account: ru_maxrss of a child starts from the peak of this (larger) process.
+        peak = re.search(r"peak memory ([\d.]+) MB", out)
+        peaks.append(float(peak.group(1)) * 1024 if peak else usage.ru_maxrss)
         cpu += usage.ru_utime + usage.ru_stime
     return time.perf_counter() - started, sent, peaks, cpu
 

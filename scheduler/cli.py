@@ -359,7 +359,21 @@ def worker_command(budget: float, batch: int, lease: float, concurrency: int | N
         _confirmations_pass(engine, quiet=False)
     summary = _deliver(engine, budget=budget, batch=batch, lease=lease, quiet=False, concurrency=concurrency)
     reason = "nothing left to send" if summary.idle else "budget spent"
-    click.echo(f"worker done ({reason}): {summary.line()}")
+    peak = _peak_memory_mb()
+    click.echo(f"worker done ({reason}): {summary.line()}" + (f"; peak memory {peak:.1f} MB" if peak else ""))
+
+
+def _peak_memory_mb() -> float | None:
+    """This process's peak resident memory. Linux's VmHWM belongs to the program image, so unlike
+    getrusage's ru_maxrss it does not start from the peak of the process that spawned the worker."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75   # sysexits.h: what an MTA pipe transport understands

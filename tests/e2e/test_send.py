@@ -285,6 +285,8 @@ def test_workers_killed_mid_campaign_never_cause_a_duplicate(engine, clock, smtp
     done = subprocess.run(WORKER, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "worker done (nothing left to send)" in done.stdout
+    peak = re.search(r"; peak memory (\d+\.\d) MB$", done.stdout.strip())   # the worker's own, not its parent's
+    assert peak and 10 < float(peak.group(1)) < 1000
 
     received = Counter(smtp.recipients())
     assert max(received.values()) == 1                       # the server never saw anyone twice
