@@ -332,11 +332,26 @@ def _deliver(engine, *, budget: float, batch: int, lease: float, quiet: bool, co
     # SIGTERM / Ctrl-C: finish the message in flight, hand the rest of the batch back, then stop.
     signal.signal(signal.SIGTERM, runner.stop)
     signal.signal(signal.SIGINT, runner.stop)
+    _collect_garbage_for_a_long_run()
     try:
         return runner.run_once(budget)
     finally:
         save_throttle_state(engine, transport.snapshot())
         transport.close()
+
+
+def _collect_garbage_for_a_long_run() -> None:
+    """Tune Python's cycle collector for the send loop (about 7% less CPU per message, bench/send.py).
+
+    What is alive now (modules, the ORM's metadata, compiled statements) lives until the process ends:
+    frozen, no collection walks it again. Every message allocates a few dozen containers (the SMTP
+    conversation's generators, rows, tuples) that reference counting frees; at the default threshold of
+    700 a young-generation collection ran every twenty-odd messages only to find them gone."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 @main.command("worker")

@@ -89,15 +89,15 @@ def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: time
     """Store every outcome and move the campaigns' sent/failed counters by what was actually stored."""
     conn, d = s.connection(), _deliveries.c
     counters: Counter = Counter()
-    guard = (d.worker == worker, d.state.in_(("claimed", "unknown")))
     sent = [o for o in outcomes if o.state == SENT]
     for campaign_id in {o.campaign_id for o in sent}:
         ids = [o.row_id for o in sent if o.campaign_id == campaign_id]
         result = _MARK_SENT.execute(conn, {"b_ids": ids, "b_worker": worker, "b_now": now})
         counters[(campaign_id, "total_sent")] += result.rowcount
-    for outcome in outcomes:
-        if outcome.state == SENT:
-            continue
+    others = [o for o in outcomes if o.state != SENT]
+    # Built only when needed: a round in which every message was sent (the usual one) builds no SQL.
+    guard = (d.worker == worker, d.state.in_(("claimed", "unknown"))) if others else ()
+    for outcome in others:
         values: dict = {"state": outcome.state, "last_error": outcome.error[:1000]}
         attempts = outcome.attempts + (1 if outcome.attempted else 0)
         if outcome.state == RETRY:
