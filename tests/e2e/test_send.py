@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gc
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from engine.auth import Actor
@@ -21,6 +23,7 @@ from engine.delivery.runner import DeliveryRunner
 from engine.delivery.relays import parse_relays
 from engine.delivery.transport import KnownResults, SmtpPool
 from engine.models import Campaign, CustomField, Delivery, Email, SendInstance, Subscriber, SubscriberFieldValue
+from scheduler.cli import main
 from scheduler.tick import tick
 from tests.e2e.support import make_campaign, make_list, make_owner
 
@@ -368,6 +371,21 @@ def test_sendmill_tick_schedules_then_sends_within_its_budget(engine, smtp, data
                             capture_output=True, text=True, timeout=60)
     assert ": 0 started, 1 finished," in second.stdout, second.stdout + second.stderr
     assert campaign_row(engine, campaign_id).status == "Sent"
+
+
+def test_a_tick_run_inside_another_program_leaves_its_garbage_collector_as_it_was(engine, smtp, database_url,
+                                                                                  tmp_path):
+    """Sending tunes Python's cycle collector for the send loop (scheduler/cli.py); a program that runs the
+    tick in-process (a test runner, an embedding scheduler) gets its own settings back."""
+    owner = make_owner(engine)
+    make_campaign(engine, owner, [make_list(engine, owner, ["gc@example.com"], "In process")])
+    env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SMTP_URL": smtp.url, "SENDMILL_SECRET_KEY": "test-secret",
+           "SENDMILL_BASE_URL": "http://sendmill.test", "SENDMILL_DATA_DIR": str(tmp_path)}
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    result = CliRunner().invoke(main, ["tick", "--send-budget", "10"], env=env, catch_exceptions=False)
+    assert "send: 1 sent, 0 failed" in result.output, result.output
+    assert smtp.recipients() == ["gc@example.com"]
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
 
 
 def test_run_forever_sends_until_stopped_and_hands_back_the_rest(engine, clock, smtp, pool):
