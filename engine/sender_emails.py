@@ -208,7 +208,7 @@ class SenderEmailService:
     def _mail_code(self, row: SenderEmail, code: str) -> None:
         from engine.delivery.runner import smtp_transport
         from engine.delivery.relays import RelayConfigError
-        from engine.delivery.transport import SENT
+        from engine.delivery.smtp_transaction import SENT
 
         domain = self.uow.sender_identity.sender_domain()
         message = EmailMessage(policy=SMTP)

@@ -33,7 +33,7 @@ from engine.delivery import links as tracking_links
 from engine.delivery.dkim import DkimKey, sign_dkim
 from engine.delivery.html_scan import html_start_tags
 from engine.delivery.personalize import (
-    CUSTOM_FIELD_PREFIX, EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template,
+    EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template,
 )
 from engine.tracking import Kind, Signer, b32_token, token_url, url_token
 

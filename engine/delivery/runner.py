@@ -56,7 +56,8 @@ from engine.delivery import ledger
 from engine.delivery.compose import OutgoingMessage, random_token
 from engine.delivery.recipients import load_recipients
 from engine.delivery.skeletons import PreparedInstance, prepare_instance
-from engine.delivery.transport import Envelope, KnownResults, SendResult
+from engine.delivery.smtp_transaction import Envelope, SendResult
+from engine.delivery.transport import KnownResults
 from engine.hot_sql import HotStatement
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES

@@ -19,56 +19,30 @@ never raise, because the runner must record an outcome for every claimed recipie
   the mail harder; the reply is still `temporary` so the runner retries that recipient later.
 
 Sessions are opened with smtplib (greeting, EHLO, STARTTLS, AUTH: rare, and smtplib does them well);
-the transactions then run on the session's socket in non-blocking mode.
+the transactions then run on the session's socket in non-blocking mode
+(engine/delivery/smtp_transaction.py: the dialogue of one message and what its replies mean).
 """
 from __future__ import annotations
 
 import logging
 import math
-import re
 import selectors
 import smtplib
 import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable, Generator, Sequence
 
 from engine.delivery.ratelimit import RateLimiter
 from engine.delivery.relays import Relay, RelayConfigError
-from engine.delivery.smtp_wire import Drive, Parked, Wire
+from engine.delivery.smtp_transaction import (
+    PERMANENT, SENT, TEMPORARY, Envelope, RelaySession, SendResult, address_problem, data_payload, is_throttling,
+    mail_transaction, reply_text,
+)
+from engine.delivery.smtp_wire import Drive, Parked
 
 log = logging.getLogger(__name__)
-
-SENT, TEMPORARY, PERMANENT = "sent", "temporary", "permanent"
-# Throttling replies beyond 421/451: enhanced status 4.7.x (policy, used for rate limits and greylisting),
-# 4.3.2 (not accepting messages now) and the words relays use for "slow down". Not "try again later":
-# every temporary reply says that, including a full or busy mailbox, which is no reason to slow a relay.
-THROTTLING_TEXT = re.compile(r"\b4\.7\.\d{1,3}\b|\b4\.3\.2\b|\brate\b|ratelimit|throttl|too many|too fast|slow down",
-                             re.IGNORECASE)
-_BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
-_UNSAFE_IN_ADDRESS = re.compile(r"[\s<>\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status: str                       # SENT | TEMPORARY | PERMANENT
-    code: int | None                  # the SMTP reply code, None when no reply was received
-    text: str
-    relay: str | None                 # Relay.name, None when no relay could be tried
-    maybe_sent: bool = False          # the connection died after the message was transmitted
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """One message for one recipient: what `send_many()` takes."""
-
-    sender: str                       # the envelope sender (VERP address); "" for the null reverse-path
-    recipient: str
-    message: bytes                    # RFC 5322 bytes, CRLF line ends (bare LF is converted)
-    wire_safe: bool = False           # the sender vouches: CRLF throughout, no line starting with "."
-
 
 class KnownResults:
     """A round whose results are already known: what a transport that sends synchronously returns
@@ -84,91 +58,15 @@ class KnownResults:
         return self._results
 
 
-def is_throttling(code: int, text: str) -> bool:
-    """Does this reply ask us to send more slowly (rather than reject this particular message)?"""
-    return code in (421, 451) or (400 <= code < 500 and bool(THROTTLING_TEXT.search(text)))
-
-
-def classify(code: int) -> str:
-    if 200 <= code < 300:
-        return SENT
-    return PERMANENT if 500 <= code < 600 else TEMPORARY
-
-
-def data_payload(message: bytes, wire_safe: bool = False) -> bytes:
-    """The DATA section as sent: CRLF line ends, leading dots doubled (RFC 5321 §4.5.2), '.' terminator.
-    A `wire_safe` message (CRLF throughout, no line starting with ".") only gets the terminator."""
-    if not wire_safe:
-        if message.count(b"\n") != message.count(b"\r\n") or message.count(b"\r") != message.count(b"\r\n"):
-            message = _BARE_LINE_END.sub(b"\r\n", message)
-        if message.startswith(b".") or b"\n." in message:
-            message = b"." + message if message.startswith(b".") else message
-            message = message.replace(b"\n.", b"\n..")
-    if not message.endswith(b"\r\n"):
-        message += b"\r\n"
-    return message + b".\r\n"
-
-
-def _address_problem(address: str, *, may_be_empty: bool) -> str | None:
-    if not isinstance(address, str):
-        return "the address is not a string"
-    if address == "" and may_be_empty:
-        return None    # the null reverse-path <>
-    # Anything that could end or extend an SMTP command line is refused before it reaches the wire.
-    if len(address) > 254 or _UNSAFE_IN_ADDRESS.search(address):
-        return f"invalid address {address!r}"
-    local, at, domain = address.rpartition("@")
-    if not (at and local and domain):
-        return f"invalid address {address!r}"
-    return None
-
-
 class _RelayUnusable(Exception):
     pass
-
-
-class _Connection:
-    def __init__(self, smtp: smtplib.SMTP, timeout: float):
-        self.smtp = smtp              # kept for its EHLO features; the socket now belongs to `wire`
-        self.wire = Wire(smtp.sock, timeout)
-        self.pipelining = smtp.has_extn("pipelining")
-        self.size = smtp.has_extn("size")
-        self.eight_bit = smtp.has_extn("8bitmime")
-        self.smtputf8 = smtp.has_extn("smtputf8")
-        self.reused = False
-        self.dirty = False            # a transaction stopped half-way: RSET before the next one
-        self.idle_since = 0.0
-
-    def quit(self) -> None:
-        """QUIT without waiting for the reply: the session is over either way."""
-        try:
-            self.wire.flush()
-            if not self.wire.sending:
-                self.wire.sock.send(b"QUIT\r\n")
-        except OSError:
-            pass
-        self.close()
-
-    def close(self) -> None:
-        if self.smtp.file is not None:    # smtplib's reader holds the socket open until it is closed too
-            self.smtp.file.close()
-        self.wire.close()
-        self.smtp.sock = self.smtp.file = None
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    result: SendResult
-    keep: bool = True                 # return the connection to the pool
-    retry: bool = False               # nothing can have been delivered: safe to try a fresh connection
-    dirty: bool = False
 
 
 class _RelayState:
     def __init__(self, relay: Relay):
         self.relay = relay
         self.cond = threading.Condition()
-        self.idle: list[_Connection] = []
+        self.idle: list[RelaySession] = []
         self.open = 0                         # idle + checked out + being connected
         self.down_until = -math.inf
         self.down_reason = ""
@@ -268,7 +166,7 @@ class SmtpPool:
     # -- one message ---------------------------------------------------------------------
     def _deliver(self, envelope: Envelope) -> Generator:
         sender, recipient, message = envelope.sender, envelope.recipient, envelope.message
-        problem = _address_problem(sender, may_be_empty=True) or _address_problem(recipient, may_be_empty=False)
+        problem = address_problem(sender, may_be_empty=True) or address_problem(recipient, may_be_empty=False)
         if problem:
             return SendResult(PERMANENT, None, problem, None)
         domain = recipient.rpartition("@")[2].lower()
@@ -295,7 +193,7 @@ class SmtpPool:
                 conn = yield from self._checkout(state)
             except _RelayUnusable:
                 return None
-            outcome = yield from self._transaction(conn, state.relay, sender, recipient, payload, eight_bit)
+            outcome = yield from mail_transaction(conn, state.relay.name, sender, recipient, payload, eight_bit)
             if outcome.keep:
                 conn.dirty = outcome.dirty
                 self._checkin(state, conn)
@@ -304,97 +202,6 @@ class SmtpPool:
             if not outcome.retry:
                 break
         return outcome.result
-
-    def _transaction(self, conn: _Connection, relay: Relay, sender: str, recipient: str, payload: bytes,
-                     eight_bit: bool) -> Generator:
-        wire = conn.wire
-
-        def reply(code: int, text: bytes, *, dirty: bool) -> _Outcome:
-            text = _text(text)
-            result = SendResult(classify(code), code, text, relay.name)
-            if code < 200:
-                return _Outcome(SendResult(TEMPORARY, code, f"unexpected reply: {text}", relay.name), keep=False)
-            if code == 421 and conn.reused and stage == "MAIL FROM":
-                # The first word on a reused session: most likely the server timed the session out or
-                # ended it after N messages. A fresh session tells whether it really wants us to slow down.
-                return _Outcome(result, keep=False, retry=True)
-            return _Outcome(result, keep=code != 421, dirty=dirty)
-
-        options = []
-        if conn.size:
-            options.append(f"SIZE={len(payload)}")
-        if eight_bit:
-            if not conn.eight_bit:
-                return _Outcome(SendResult(PERMANENT, None, "the message has 8-bit bytes and the relay does not "
-                                           "offer 8BITMIME", relay.name))
-            options.append("BODY=8BITMIME")
-        encoding = "ascii"
-        if not (sender + recipient).isascii():
-            if not conn.smtputf8:
-                return _Outcome(SendResult(PERMANENT, None, "the address is not ASCII and the relay does not "
-                                           "offer SMTPUTF8", relay.name))
-            options.append("SMTPUTF8")
-            encoding = "utf-8"
-        # MAIL/RCPT go out exactly as given (smtplib's quoteaddr() would re-parse addresses and could
-        # rewrite them); the addresses were checked for anything that could end or extend a command line.
-        mail_from = (f"MAIL FROM:<{sender}>" + "".join(" " + o for o in options) + "\r\n").encode(encoding)
-        rcpt_to = f"RCPT TO:<{recipient}>\r\n".encode(encoding)
-        # RFC 5321 §4.1.1.4: the end of DATA clears the transaction, so RSET is only owed after a transaction
-        # that stopped half-way. Skipping it after successes saves one round trip in five.
-        stage = "RSET"
-        try:
-            if conn.dirty:
-                wire.write(b"RSET\r\n")
-                code, text = yield from wire.reply()
-                if code != 250:
-                    return _Outcome(SendResult(TEMPORARY, code, _text(text), relay.name), keep=False, retry=True)
-            stage = "MAIL FROM"
-            if conn.pipelining:
-                # RFC 2920: MAIL, RCPT and DATA in one write, their three replies read in order: two round
-                # trips per message instead of four.
-                wire.write(mail_from + rcpt_to + b"DATA\r\n")
-                mail_code, mail_text = yield from wire.reply()
-                rcpt_code, rcpt_text = yield from wire.reply()
-                data_code, data_text = yield from wire.reply()
-                if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
-                    stage = "end of an empty message"     # a server that opened DATA anyway: close it empty
-                    wire.write(b".\r\n")
-                    yield from wire.reply()
-                if mail_code != 250:
-                    return reply(mail_code, mail_text, dirty=True)
-                stage = "RCPT TO"
-                if rcpt_code not in (250, 251):
-                    return reply(rcpt_code, rcpt_text, dirty=True)
-                stage = "DATA"
-                if data_code != 354:
-                    return reply(data_code, data_text, dirty=True)
-            else:
-                wire.write(mail_from)
-                code, text = yield from wire.reply()
-                if code != 250:
-                    return reply(code, text, dirty=False)
-                stage = "RCPT TO"
-                wire.write(rcpt_to)
-                code, text = yield from wire.reply()
-                if code not in (250, 251):
-                    return reply(code, text, dirty=True)
-                stage = "DATA"
-                wire.write(b"DATA\r\n")
-                code, text = yield from wire.reply()
-                if code != 354:
-                    return reply(code, text, dirty=True)
-            stage = "message"
-            wire.write(payload)
-            stage = "end of data"
-            code, text = yield from wire.reply()
-            return reply(code, text, dirty=False)
-        except OSError as e:
-            if stage == "end of data" and not wire.sending:
-                text = f"connection lost waiting for the reply to the message; it may have been delivered ({e})"
-                return _Outcome(SendResult(TEMPORARY, None, text, relay.name, maybe_sent=True), keep=False)
-            # Still queued means the final "." never left: nothing can have been delivered.
-            text = f"connection lost during {'message' if stage == 'end of data' else stage} ({e})"
-            return _Outcome(SendResult(TEMPORARY, None, text, relay.name), keep=False, retry=True)
 
     def _adapt(self, state: _RelayState, domain: str, result: SendResult) -> None:
         name = state.relay.name
@@ -427,7 +234,7 @@ class SmtpPool:
                 yield conn
                 continue
             if conn is None:
-                return _Connection(self._connect(state), state.relay.timeout)
+                return RelaySession(self._connect(state), state.relay.timeout)
             conn.reused = True
             # A session idle for a while may have been timed out by the server: probe it (as Postfix does
             # for its session cache) rather than spend a message's retry on finding out.
@@ -465,8 +272,8 @@ class SmtpPool:
                 raise
         except (smtplib.SMTPException, OSError) as e:
             if isinstance(e, smtplib.SMTPResponseException):
-                throttled = is_throttling(e.smtp_code, _text(e.smtp_error))
-                reason = f"{e.smtp_code} {_text(e.smtp_error)}"
+                throttled = is_throttling(e.smtp_code, reply_text(e.smtp_error))
+                reason = f"{e.smtp_code} {reply_text(e.smtp_error)}"
             else:
                 reason = f"{type(e).__name__}: {e}"
             with state.cond:
@@ -482,7 +289,7 @@ class SmtpPool:
             state.connections_opened += 1
         return smtp
 
-    def _checkin(self, state: _RelayState, conn: _Connection) -> None:
+    def _checkin(self, state: _RelayState, conn: RelaySession) -> None:
         conn.idle_since = self._clock()
         with state.cond:
             if not self._closed:
@@ -491,7 +298,7 @@ class SmtpPool:
                 return
         self._discard(state, conn)
 
-    def _discard(self, state: _RelayState, conn: _Connection, polite: bool = True) -> None:
+    def _discard(self, state: _RelayState, conn: RelaySession, polite: bool = True) -> None:
         # A broken or closing connection gets no QUIT: waiting for its reply could take a whole timeout.
         if polite:
             conn.quit()
@@ -508,7 +315,3 @@ def _tls_context(relay: Relay) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

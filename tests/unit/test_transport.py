@@ -15,9 +15,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from engine.delivery.ratelimit import RateLimiter
 from engine.delivery.relays import RelayConfigError, parse_relays
-from engine.delivery.transport import (
-    PERMANENT, SENT, TEMPORARY, Envelope, SmtpPool, classify, data_payload, is_throttling,
+from engine.delivery.smtp_transaction import (
+    PERMANENT, SENT, TEMPORARY, Envelope, classify, data_payload, is_throttling,
 )
+from engine.delivery.transport import SmtpPool
 from tests.unit.test_ratelimit import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
