@@ -22,20 +22,20 @@ from engine.models import Campaign, Delivery
 # Core tables, not ORM entities: these statements run per round, and the ORM's bulk-update layer would
 # cost more than the SQL itself; the ones of every round are HotStatements (engine/hot_sql.py).
 # `s.connection()` is the session's own connection and transaction.
-_deliveries = Delivery.__table__
+DELIVERIES = Delivery.__table__
 _campaigns = Campaign.__table__
 
 SENT, FAILED, RETRY, UNKNOWN, SKIPPED = "sent", "failed", "pending", "unknown", "skipped"
 
-_d = _deliveries.c
+_d = DELIVERIES.c
 # The statements every round runs, built once.
-_MARK_SENT = HotStatement(update(_deliveries).where(
+_MARK_SENT = HotStatement(update(DELIVERIES).where(
     _d.id.in_(bindparam("b_ids", expanding=True)), _d.worker == bindparam("b_worker"),
     _d.state.in_(("claimed", "unknown"))).values(
     state=SENT, sent_at=bindparam("b_now", type_=UTCDateTime), lease_until=None, last_error="",
     attempts=_d.attempts + 1), ("b_ids",))
 # The hand-over mark: one expression for the whole round instead of a CASE with a branch per row.
-_HAND_OVER = HotStatement(update(_deliveries).where(
+_HAND_OVER = HotStatement(update(DELIVERIES).where(
     _d.id.in_(bindparam("b_ids", expanding=True)), _d.state == "claimed", _d.worker == bindparam("b_worker")).values(
     message_id=func.substr(bindparam("b_prefix", type_=String) + cast(_d.subscriber_id, String)
                            + bindparam("b_suffix", type_=String), 1, 255)), ("b_ids",))
@@ -74,7 +74,7 @@ def hand_over(s, worker: str, round_: HandOver) -> set[int]:
     From the commit on, a crash makes these rows `unknown` rather than `pending`."""
     if not round_.subscribers:
         return set()
-    ids, d = list(round_.subscribers), _deliveries.c
+    ids, d = list(round_.subscribers), DELIVERIES.c
     result = _HAND_OVER.execute(s.connection(), {"b_ids": ids, "b_worker": worker, "b_prefix": round_.prefix,
                                                  "b_suffix": round_.suffix})
     if result.rowcount == len(ids):
@@ -87,7 +87,7 @@ def hand_over(s, worker: str, round_: HandOver) -> set[int]:
 
 def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: timedelta) -> None:
     """Store every outcome and move the campaigns' sent/failed counters by what was actually stored."""
-    conn, d = s.connection(), _deliveries.c
+    conn, d = s.connection(), DELIVERIES.c
     counters: Counter = Counter()
     sent = [o for o in outcomes if o.state == SENT]
     for campaign_id in {o.campaign_id for o in sent}:
@@ -107,7 +107,7 @@ def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: time
             values.update(lease_until=None, attempts=attempts)
         else:   # skipped: nothing was attempted
             values.update(lease_until=None)
-        result = conn.execute(update(_deliveries).where(d.id == outcome.row_id, *guard).values(**values))
+        result = conn.execute(update(DELIVERIES).where(d.id == outcome.row_id, *guard).values(**values))
         if outcome.state == FAILED:
             counters[(outcome.campaign_id, "total_failed")] += result.rowcount
     for (campaign_id, name), count in counters.items():
@@ -119,8 +119,8 @@ def release(s, worker: str, ids: list[int]) -> int:
     """Claimed rows never handed over go back to `pending` for any worker."""
     if not ids:
         return 0
-    d = _deliveries.c
+    d = DELIVERIES.c
     result = s.connection().execute(
-        update(_deliveries).where(d.id.in_(ids), d.state == "claimed", d.worker == worker, d.message_id == "")
+        update(DELIVERIES).where(d.id.in_(ids), d.state == "claimed", d.worker == worker, d.message_id == "")
         .values(state="pending", worker="", lease_until=None))
     return result.rowcount

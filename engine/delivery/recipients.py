@@ -52,7 +52,8 @@ _ELIGIBILITY: dict[tuple[str, ...], HotStatement] = {}
 _FIELD_VALUES = HotStatement(
     select(SubscriberFieldValue.subscriber_id, SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
     .where(SubscriberFieldValue.subscriber_id.in_(bindparam("ids", expanding=True))), ("ids",))
-_LIST_NAMES = select(SubscriberList.id, SubscriberList.name).where(SubscriberList.id.in_(bindparam("ids", expanding=True)))
+_LIST_NAMES = (select(SubscriberList.id, SubscriberList.name)
+               .where(SubscriberList.id.in_(bindparam("ids", expanding=True))))
 
 
 def load_recipients(conn, subscriber_ids: list[int], owner_id: int, list_names: dict[int, str], *,

@@ -15,20 +15,17 @@ recorded in the same commit as the next round's hand-over, so a round costs one 
 * a 4xx or hang-up *after* the message was transmitted (`maybe_sent`) → `unknown`, never retried;
 * unsubscribed, hard-bounced, complained or suppressed by now → `skipped`, nothing is sent.
 
-Claiming. PostgreSQL and MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` on the pending rows, then an
-UPDATE to `claimed` (worker, lease_until), committed; concurrent workers never wait on each other.
-SQLite (one writer at a time): a compare-and-set `UPDATE … WHERE id IN (…) AND state='pending'`;
-the rows that are ours afterwards are read back by (worker, lease_until). The scan is keyset-paged
-(`id > last claimed id`, on the (instance_id, state, id) index), so a claim costs the same at row
-1,000,000 as at row 1; it wraps to the start once the tail is exhausted (retries wait behind).
+Claiming (engine/delivery/claims.py): `FOR UPDATE SKIP LOCKED` on PostgreSQL and MariaDB, a
+compare-and-set update on SQLite, keyset-paged so a claim costs the same at row 1,000,000 as at row 1.
 
 Crash rule (at-most-once). Right before a round is handed to the relays, its Message-IDs are written to
 the rows and committed ("handed over"). A worker that dies leaves its batch `claimed`; once the lease
 has expired, the next runner marks the handed-over rows `unknown` and never retries them (the
 message may or may not have reached the relay: a missing message is preferred to a duplicate). A
-round holds one message per connection, so at most one row per connection killed mid-transaction is lost. Claimed rows that were never handed
-over go back to `pending`, and everything `pending` is simply resumed by any worker. A worker never
-hands over a row it no longer holds; one that outlives its lease still records the relay's answer.
+round holds one message per connection, so at most one row per connection killed mid-transaction is
+lost. Claimed rows that were never handed over go back to `pending`, and everything `pending` is
+simply resumed by any worker. A worker never hands over a row it no longer holds; one that outlives
+its lease still records the relay's answer.
 
 Pause and cancel take effect within one batch: the campaign's status is read before every claim and
 again every `check_every` messages; the unsent rows of a batch whose campaign left Sending go back to
@@ -47,58 +44,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine.db import READ_ONLY, UTCDateTime, is_transient_conflict
+from engine.db import READ_ONLY, is_transient_conflict
 from engine.delivery import ledger
+from engine.delivery.claims import Claims, waiting_for_retry
 from engine.delivery.compose import OutgoingMessage, random_token
 from engine.delivery.recipients import load_recipients
 from engine.delivery.skeletons import PreparedInstance, prepare_instance
 from engine.delivery.smtp_transaction import Envelope, SendResult
 from engine.delivery.transport import KnownResults
 from engine.hot_sql import HotStatement
-from engine.models import Campaign, Delivery, SendInstance
-from engine.models.sending import OPEN_INSTANCE_STATES
+from engine.models import Campaign
 
 log = logging.getLogger("sendmill.delivery")
-_DELIVERIES = Delivery.__table__
 _NOTHING_IN_FLIGHT = KnownResults([])
 # Renders between two looks at the round in flight: often enough to keep the relays busy, rarely enough
 # that the look (a system call and the replies that came in) is not paid for every message.
 _POLL_EVERY = 4
 _SUMMARY_FIELD = {ledger.SENT: "sent", ledger.FAILED: "failed", ledger.RETRY: "retried", ledger.UNKNOWN: "unknown",
                   ledger.SKIPPED: "skipped"}
-
-
-_d = _DELIVERIES.c
-# The statements of a claim, built once. Candidates: the next pending rows of an instance after the
-# keyset hint whose retry time (lease_until) has come.
-_CANDIDATES = (select(_d.id)
-               .where(_d.instance_id == bindparam("b_instance"), _d.state == "pending", _d.id > bindparam("b_after"),
-                      or_(_d.lease_until.is_(None), _d.lease_until <= bindparam("b_now", type_=UTCDateTime)))
-               .order_by(_d.id).limit(bindparam("b_limit")))
-_CLAIM = update(_DELIVERIES).values(state="claimed", worker=bindparam("b_worker"),
-                                    lease_until=bindparam("b_lease_until", type_=UTCDateTime))
-_CLAIMED_COLUMNS = (_d.id, _d.instance_id, _d.subscriber_id, _d.attempts)
-
-
-def _claim_returning(candidates) -> HotStatement:
-    return HotStatement(_CLAIM.where(_d.id.in_(candidates.scalar_subquery()), _d.state == "pending")
-                        .returning(*_CLAIMED_COLUMNS))
-
-
-# SQLite runs one writer at a time; PostgreSQL takes the candidates FOR UPDATE SKIP LOCKED.
-_CLAIM_RETURNING = {"sqlite": _claim_returning(_CANDIDATES),
-                    "postgresql": _claim_returning(_CANDIDATES.with_for_update(skip_locked=True))}
-_SENDING_INSTANCES = HotStatement(
-    select(SendInstance.id, SendInstance.campaign_id)
-    .join(Campaign, Campaign.id == SendInstance.campaign_id)
-    .where(SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending")
-    .order_by(SendInstance.id))
 _CAMPAIGN_STATUS = HotStatement(select(Campaign.status).where(Campaign.id == bindparam("b_campaign")))
-
 
 
 @dataclass
@@ -168,8 +136,8 @@ class DeliveryRunner:
         self.concurrency = concurrency
         self.signer = engine.settings.signer()
         self.bounce_domain = engine.settings.return_path_domain
+        self._claims = Claims(self.worker_id, batch_size, lease, self.clock)
         self._prepared: dict[int, PreparedInstance] = {}
-        self._hint: dict[int, int] = {}       # instance id -> last id claimed (keyset scan)
         self._reader = None                   # the run's read-only connection (see _run)
         self._stop = False
 
@@ -191,9 +159,11 @@ class DeliveryRunner:
                 Session(bind=writer, expire_on_commit=False) as s:
             reader.execution_options(**{READ_ONLY: True})
             self._reader = reader
-            summary.unknown += self._expire_leases(s)
+            summary.unknown += self._claims.expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
-                batch = retrying(s, lambda: self._claim(s))
+                batch = retrying(s, lambda: self._claims.next_batch(s))
+                for gone in [i for i in self._prepared if i not in self._claims.live]:
+                    del self._prepared[gone]     # a long-running worker forgets finished and paused instances
                 if not batch:
                     summary.idle = True
                     break
@@ -202,7 +172,7 @@ class DeliveryRunner:
                 if self.progress:
                     self.progress(summary)
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
-                summary.waiting = self._waiting(s)
+                summary.waiting = waiting_for_retry(s)
         return summary
 
     def run_forever(self, idle_sleep: float = 5.0, budget_seconds: float = 60.0) -> RunSummary:
@@ -219,82 +189,6 @@ class DeliveryRunner:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return total
-
-    # --- claiming --------------------------------------------------------------------------------
-    def _sending_instances(self, s) -> list[tuple[int, int]]:
-        return [(row[0], row[1]) for row in _SENDING_INSTANCES.execute(s.connection(), {})]
-
-    def _expire_leases(self, s) -> int:
-        """Crash rule: expired claims handed to a relay become unknown (never retried); the others pending."""
-        now = self.clock()
-        open_ids = select(SendInstance.id).where(SendInstance.state.in_(OPEN_INSTANCE_STATES))
-        expired = (Delivery.instance_id.in_(open_ids), Delivery.state == "claimed", Delivery.lease_until < now)
-        lost = s.execute(
-            update(Delivery).where(*expired, Delivery.message_id != "")
-            .values(state="unknown", lease_until=None,
-                    last_error="the worker sending this message stopped before recording the relay's answer; "
-                               "not retried (at most once)")
-            .execution_options(synchronize_session=False))
-        s.execute(update(Delivery).where(*expired, Delivery.message_id == "")
-                  .values(state="pending", worker="", lease_until=None)
-                  .execution_options(synchronize_session=False))
-        s.commit()
-        if lost.rowcount:
-            log.warning("%d deliveries were in flight in a worker that stopped; now unknown", lost.rowcount)
-        return lost.rowcount
-
-    def _claim(self, s) -> list[tuple[Row, int]]:
-        """The next batch of rows claimed by this worker: [(row (id, instance_id, subscriber_id, attempts),
-        campaign id)]. The campaigns being sent are read in the claim's transaction: one commit."""
-        sending = self._sending_instances(s)
-        live = {instance_id for instance_id, _ in sending}
-        for gone in [i for i in self._prepared if i not in live]:   # a long-running worker forgets
-            del self._prepared[gone]                                  # finished and paused instances
-        for gone in [i for i in self._hint if i not in live]:
-            del self._hint[gone]
-        for instance_id, campaign_id in sending:
-            first_claim = instance_id not in self._hint
-            rows = self._claim_from(s, instance_id, self._hint.get(instance_id, 0))
-            if not rows and self._hint.get(instance_id):
-                rows = self._claim_from(s, instance_id, 0)   # wrap: retries wait behind the hint
-            if rows:
-                self._hint[instance_id] = max(r.id for r in rows)
-                if first_claim:   # queued → sending the first time anything of the instance is claimed
-                    s.connection().execute(update(SendInstance.__table__).where(
-                        SendInstance.id == instance_id, SendInstance.state == "queued").values(state="sending"))
-                s.commit()
-                return [(r, campaign_id) for r in rows]
-        s.commit()
-        return []
-
-    def _claim_from(self, s, instance_id: int, after_id: int) -> list[Row]:
-        now = self.clock()
-        params = {"b_instance": instance_id, "b_after": after_id, "b_now": now, "b_limit": self.batch_size,
-                  "b_worker": self.worker_id, "b_lease_until": now + self.lease}
-        conn = s.connection()
-        dialect = conn.dialect
-        if dialect.update_returning:
-            # SQLite, PostgreSQL: scan, claim and read back in one statement (no list of 500 ids sent
-            # twice). SQLite runs one writer at a time, so no other worker can come between scan and claim.
-            rows = _CLAIM_RETURNING[dialect.name].execute(conn, params).all()
-        else:   # MariaDB has no UPDATE … RETURNING
-            ids = list(conn.execute(_CANDIDATES.with_for_update(skip_locked=True), params).scalars())
-            rows = []
-            if ids:
-                conn.execute(_CLAIM.where(_d.id.in_(ids), _d.state == "pending"), params)
-                rows = conn.execute(select(*_CLAIMED_COLUMNS).where(
-                    _d.id.in_(ids), _d.state == "claimed", _d.worker == self.worker_id,
-                    _d.lease_until == params["b_lease_until"])).all()
-        return sorted(rows, key=lambda row: row.id)
-
-    def _waiting(self, s) -> int:
-        count = s.scalar(select(func.count()).select_from(Delivery).join(
-            SendInstance, SendInstance.id == Delivery.instance_id).join(
-            Campaign, Campaign.id == SendInstance.campaign_id).where(
-            SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending",
-            Delivery.state == "pending"))
-        s.commit()
-        return count or 0
 
     # --- sending ---------------------------------------------------------------------------------
     def _process(self, s, batch: list[tuple[Row, int]], summary: RunSummary, deadline: float) -> None:
