@@ -31,8 +31,7 @@ from engine import outbox
 from engine.bounces.events import BounceEvent, ComplaintEvent
 from engine.bounces.origin import verp_decoder
 from engine.bounces import parse
-from engine.delivery.compose import _BODY_TAG, _PRE_HEADER, html_to_text
-from engine.delivery.html_scan import html_start_tags
+from engine.delivery.html_text import email_sources
 from engine.delivery.links import TrackedContent, click_target, track, tracking_slots
 from engine.delivery.personalize import HTML, TEXT, compile_template
 from engine.delivery.recipients import subscriber_context
@@ -65,14 +64,7 @@ def _tracked(email: Email | None) -> TrackedContent:
     """The email's bodies with link markers, the same steps (and so the same indexes) as compose.Skeleton."""
     if email is None:
         return TrackedContent("", "", ())
-    html_source = (email.html_content or "").replace("\x00", "")
-    text_source = (email.plain_content or "").replace("\x00", "")
-    if html_source.strip() and not text_source.strip():
-        text_source = html_to_text(html_source)
-    if html_source.strip() and (email.pre_header_text or "").strip():
-        hidden = _PRE_HEADER.format(html.escape(email.pre_header_text.replace("\x00", ""), quote=False))
-        at = next((end for start, end in html_start_tags(html_source) if _BODY_TAG.match(html_source, start)), 0)
-        html_source = html_source[:at] + hidden + html_source[at:]
+    html_source, text_source = email_sources(email.html_content, email.plain_content, email.pre_header_text)
     return track(html_source, text_source, clicks=email.link_tracking, opens=False)
 
 

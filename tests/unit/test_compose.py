@@ -15,7 +15,8 @@ from email.utils import parsedate_to_datetime
 import dkim
 import pytest
 
-from engine.delivery.compose import Content, Sending, build_skeleton, html_to_text
+from engine.delivery.compose import Content, Sending, build_skeleton
+from engine.delivery.html_text import html_to_text
 from engine.delivery.dkim import DkimKey, sign_dkim
 from engine.tracking import Kind, Signer
 
