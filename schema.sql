@@ -270,6 +270,7 @@ CREATE TABLE webhook_endpoints (
     created_at DATETIME NOT NULL,
     updated_at DATETIME NOT NULL,
     active_since DATETIME NOT NULL,
+    fanned_out_to BIGINT NOT NULL,
     CONSTRAINT pk_webhook_endpoints PRIMARY KEY (id),
     CONSTRAINT fk_webhook_endpoints_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );

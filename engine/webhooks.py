@@ -4,7 +4,10 @@ Delivery is two idempotent steps, safe to run from several processes at once:
 * fan-out: one INSERT … SELECT queues every committed outbox event for every matching enabled
   endpoint of its owner that has no delivery row for it yet; the UNIQUE (event, endpoint) key makes
   a second, concurrent fan-out harmless. Only committed events exist for it: an event recorded in a
-  rolled-back transaction was never there.
+  rolled-back transaction was never there. Each endpoint keeps a cursor (`fanned_out_to`): a pass
+  reads only events after it, and moves it over the events older than FANOUT_COMMIT_LAG, which every
+  pass from then on would find already handled. Younger ones are read again: an event with a lower
+  id may still be committed after a higher one was queued.
 * dispatch: due rows are claimed by compare-and-set (state + a random claim token + a lease), then
   POSTed outside any transaction; the outcome is written only while the claim is still ours.
 """
@@ -36,6 +39,9 @@ MAX_RETRY = timedelta(hours=1)
 MAX_URL = 2000
 MAX_EVENT_TYPES = 50
 FANOUT_BATCH = 1000
+# Longer than any transaction that records an outbox event stays open: an event that occurred this
+# long ago and is not visible now never will be, so the fan-out cursor may pass it.
+FANOUT_COMMIT_LAG = timedelta(minutes=10)
 # Entities whose events a user may subscribe to (engine/outbox.py), and the ping of Webhook.Test.
 KNOWN_FQDNS = (outbox.CAMPAIGN, outbox.SENDER_EMAIL, outbox.EMAIL_SUBSCRIPTION, outbox.WEBHOOK)
 
@@ -243,14 +249,27 @@ class WebhookService:
         pairs = (select(e.id, p.id, literal("pending"), literal(0), literal(now, d.next_attempt_at.type),
                         literal(""), literal(""), literal(now, d.created_at.type))
                  .join(p, and_(p.owner_user_id == e.owner_user_id, p.enabled.is_(True),
-                               e.occurred_at >= p.active_since))
+                               e.id > p.fanned_out_to, e.occurred_at >= p.active_since))
                  .where(e.entity_fqdn != outbox.WEBHOOK, wanted,
                         ~exists().where(d.event_id == e.id, d.endpoint_id == p.id))
                  .order_by(e.id, p.id).limit(limit))
         result = self.s.execute(insert(d).from_select(
             ["event_id", "endpoint_id", "state", "attempts", "next_attempt_at", "claim", "last_error",
              "created_at"], pairs).execution_options(preserve_rowcount=True))
-        return max(result.rowcount or 0, 0)
+        queued = max(result.rowcount or 0, 0)
+        if queued < limit:   # everything this pass could see is queued: the cursors may move
+            self._advance_cursors(now - FANOUT_COMMIT_LAG)
+        return queued
+
+    def _advance_cursors(self, horizon: datetime) -> None:
+        """Move each endpoint's cursor to its owner's newest event older than `horizon` (disabled endpoints
+        too: what happens while disabled is never delivered). Only endpoints with such events are written."""
+        e, p = OutboxEvent, WebhookEndpoint
+        newest = (select(func.max(e.id))
+                  .where(e.owner_user_id == p.owner_user_id, e.id > p.fanned_out_to, e.occurred_at < horizon)
+                  .scalar_subquery())
+        self.s.execute(update(p).where(newest.is_not(None)).values(fanned_out_to=newest)
+                       .execution_options(synchronize_session=False))
 
     # --- claiming and settling ------------------------------------------------------------------
     def _due(self, now: datetime):

@@ -18,12 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine import outbox
 from engine.errors import InvalidWebhookEventType, InvalidWebhookUrl, WebhookNotFound
 from engine.models import OutboxEvent, WebhookDelivery
-from engine.webhooks import MAX_ATTEMPTS, dispatch, event_data, retry_delay
+from engine.webhooks import FANOUT_COMMIT_LAG, MAX_ATTEMPTS, dispatch, event_data, retry_delay
 from tests.builders import user_actor
 
 
@@ -262,6 +262,44 @@ def test_fan_out_twice_queues_once(engine, user, receiver):
         uow.commit()
     with engine.uow() as uow:
         assert uow.webhooks.fan_out() == 0
+
+
+def test_a_pass_reads_only_events_after_the_endpoint_cursor(engine, user, clock, receiver):
+    """Once an event is older than FANOUT_COMMIT_LAG the endpoint's cursor passes it: later passes do not
+    read it again, so a delivery row removed afterwards (retention, an operator) does not resend it."""
+    register(engine, user, receiver)
+    first = record(engine, user, entity_id=1)
+    dispatch(engine)
+    clock.advance(seconds=FANOUT_COMMIT_LAG.total_seconds() + 1)
+    assert not dispatch(engine).busy
+    with engine.uow() as uow:
+        uow.session.execute(delete(WebhookDelivery))
+        uow.commit()
+    second = record(engine, user, entity_id=2)
+    dispatch(engine)
+    assert [e["id"] for e in receiver.events()] == [first, second]
+    assert receiver.hits["/hook"] == 2
+
+
+def test_an_event_committed_after_a_newer_one_was_sent_is_still_delivered(engine, user, clock, receiver):
+    """Ids are handed out when an event is written, not when its transaction commits: a pass that has
+    queued event n+1 may only later see event n. Events younger than FANOUT_COMMIT_LAG are read again."""
+    register(engine, user, receiver)
+    reserved = record(engine, user, entity_id=1)      # takes the id the slow transaction's event will have
+    newer = record(engine, user, entity_id=2)
+    with engine.uow() as uow:
+        row = uow.session.scalars(select(OutboxEvent).where(OutboxEvent.event_id == reserved)).one()
+        slow = {c.key: getattr(row, c.key) for c in OutboxEvent.__table__.columns}
+        uow.session.delete(row)
+        uow.commit()
+    clock.advance(minutes=2)
+    dispatch(engine)
+    assert [e["id"] for e in receiver.events()] == [newer]
+    with engine.uow() as uow:                          # the slow transaction commits two minutes late
+        uow.session.add(OutboxEvent(**slow))
+        uow.commit()
+    dispatch(engine)
+    assert [e["id"] for e in receiver.events()] == [newer, reserved]
 
 
 def test_registration_checks_url_types_and_owner(engine, user, other_user, receiver):

@@ -277,6 +277,7 @@ def upgrade() -> None:
     sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
     sa.Column('active_since', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('fanned_out_to', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_webhook_endpoints_owner_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
     )
