@@ -30,7 +30,7 @@ def _positive_int(name: str, default: int) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdecimal() or int(text) < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
     return int(text)
 

@@ -474,7 +474,7 @@ def inbound_command(bind: str, domains: tuple[str, ...], addresses: tuple[str, .
     import threading
 
     host, _, port = bind.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdecimal():
         raise click.BadParameter("expected HOST:PORT", param_hint="--bind")
     logging.basicConfig(level=logging.INFO)
     stop = threading.Event()

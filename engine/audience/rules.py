@@ -380,7 +380,7 @@ class _Parser:
             raise InvalidRules(f'{where}: unknown aggregation operator "{raw.get("operator")}"')
         count = raw.get("count")
         text = str(count).strip() if isinstance(count, (int, str)) and not isinstance(count, bool) else ""
-        if not text.isdigit() or int(text) > 1_000_000:
+        if not text.isdecimal() or int(text) > 1_000_000:
             raise InvalidRules(f'{where}: aggregation "count" must be a whole number')
         if operator == "at_least" and int(text) < 1:
             raise InvalidRules(f'{where}: "at_least" needs a count of at least 1')

@@ -110,5 +110,5 @@ def origin_of(msg: Message, original: Message | None, recipients: Iterable[str],
     to = parseaddr(header_text(original, "To"))[1] if original is not None else ""
     return Origin(token=token, message_id=message_id[:998] if message_id else None,
                   message_ref=message_ref(message_id),
-                  campaign_id=int(campaign) if campaign.isdigit() and len(campaign) < 19 else None,
+                  campaign_id=int(campaign) if campaign.isdecimal() and len(campaign) < 19 else None,
                   to=normalize_email(to), report_id=header_text(msg, "Message-ID") or None)

@@ -183,7 +183,7 @@ class FieldRules:
     def _date(self, raw) -> FieldValue:
         if isinstance(raw, (list, dict)):
             parts = [_scalar(p) for p in _items(raw)]
-            if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            if len(parts) != 3 or not all(p.isdecimal() for p in parts):
                 self.fail("expects (day, month, year)")
             day, month, year = (int(p) for p in parts)
         else:
@@ -202,7 +202,7 @@ class FieldRules:
     def _time(self, raw) -> FieldValue:
         if isinstance(raw, (list, dict)):
             parts = [_scalar(p) for p in _items(raw)]
-            if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+            if len(parts) not in (2, 3) or not all(p.isdecimal() for p in parts):
                 self.fail("expects (hour, minute)")
             hour, minute = int(parts[0]), int(parts[1])
         else:

@@ -135,7 +135,7 @@ class TagCompiler:
             elif name in HELPERS:
                 factory, default, bounds = HELPERS[name]
                 if bounds is None and dash or bounds and dash and not (
-                        arg.isdigit() and bounds[0] <= int(arg) <= bounds[1]):
+                        arg.isdecimal() and bounds[0] <= int(arg) <= bounds[1]):
                     ok = False
                     continue
                 helpers.insert(0, factory(int(arg) if dash else default))

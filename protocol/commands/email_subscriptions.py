@@ -25,7 +25,7 @@ def _items(value) -> list:
         except (ValueError, RecursionError):
             raise ValidationError("is not a JSON array")
     if isinstance(value, dict):
-        if not all(str(k).isdigit() for k in value):
+        if not all(str(k).isdecimal() for k in value):
             raise ValidationError("is not an array")
         value = [value[k] for k in sorted(value, key=int)]
     if not isinstance(value, list):

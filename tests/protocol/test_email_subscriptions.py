@@ -263,6 +263,13 @@ def test_api_upsert_query_bulk_and_link(api, engine, user):
     assert account_suppressions(engine) == [(user.id, "bob@example.com", "Unsubscribe")]
 
 
+def test_api_query_refuses_a_bracket_map_whose_index_is_not_a_number(api, user):
+    # "²" passes str.isdigit() but int() refuses it: a validation error, not an internal one
+    answer = api("EmailSubscriptions.Query", user.session, **{"EmailAddresses[²]": "ann@example.com"})
+    assert answer["Success"] is False and answer["ErrorCode"] != 100005
+    assert "array" in json.dumps(answer)
+
+
 def test_api_bulk_accepts_bracket_maps(api, engine, user):
     answer = api("EmailSubscriptions.BulkUpsert", user.session, **{
         "Subscriptions[0][EmailAddress]": "a@example.com", "Subscriptions[0][SubscriptionStatus]": "PENDING",

@@ -89,6 +89,14 @@ def test_the_postfix_dsn_keeps_the_servers_words_and_the_original_ids():
     assert event.report_id == "<20261124091203.7C0E11A0F3@mail.example.net>"
 
 
+def test_a_campaign_header_of_digit_like_characters_is_no_campaign_id():
+    """"²" passes str.isdigit() but int() refuses it: a forged X-Sendmill-Campaign must not break parsing."""
+    message = raw("postfix_dsn_user_unknown.eml").replace(b"X-Sendmill-Campaign: 12", "X-Sendmill-Campaign: ²".encode())
+    assert message != raw("postfix_dsn_user_unknown.eml")
+    event = only(parse(message, decode_verp=DECODE))
+    assert event.campaign_id is None and event.message_ref == (42, 1001)
+
+
 def test_gmail_multiline_replies_are_joined_once():
     event = only(parse(raw("gmail_dsn_user_unknown.eml"), decode_verp=DECODE))
     assert event.diagnostic.startswith("550 5.1.1 The email account that you tried to reach does not exist. "

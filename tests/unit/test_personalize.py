@@ -334,6 +334,8 @@ def test_link_tags_in_a_subject_are_reported():
 def test_helpers_with_bad_arguments_are_reported():
     assert find_unknown_tags("{{ ellipsis-x Subscriber:EmailAddress }} {{ uppercase-3 Subscriber:EmailAddress }}", []) \
         == ["{{ ellipsis-x Subscriber:EmailAddress }}", "{{ uppercase-3 Subscriber:EmailAddress }}"]
+    # "²" passes str.isdigit() but int() refuses it
+    assert find_unknown_tags("{{ ellipsis-² Subscriber:EmailAddress }}", []) == ["{{ ellipsis-² Subscriber:EmailAddress }}"]
 
 
 # --- the compiled template ----------------------------------------------------------------------------

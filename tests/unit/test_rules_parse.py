@@ -268,6 +268,7 @@ def test_campaign_event_rules():
     ({"operator": "opened", "value": "", "aggregation": {"operator": "most", "count": 1}}, "unknown aggregation"),
     ({"operator": "opened", "value": "", "aggregation": {"operator": "at_least", "count": 0}}, "at least 1"),
     ({"operator": "opened", "value": "", "aggregation": {"operator": "exactly", "count": "two"}}, "whole number"),
+    ({"operator": "opened", "value": "", "aggregation": {"operator": "exactly", "count": "²"}}, "whole number"),
 ])
 def test_bad_campaign_event_rules(rule, needle):
     assert needle in rejected([[{"type": "campaign-events", **rule}]])
