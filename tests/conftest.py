@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from engine import bootstrap
@@ -25,6 +26,12 @@ SERVER_URLS = {
     "mariadb": os.environ.get("SENDMILL_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
 RUN_ID = uuid.uuid4().hex[:8]
+
+# Property tests draw new examples on every local run (that is how they find bugs); under CI=true
+# they draw the same ones every time, so a CI run's verdict is about the change, not the draw.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_addoption(parser):
