@@ -350,16 +350,20 @@ def _collector_tuned_for_sending():
     What is alive when sending starts (modules, the ORM's metadata, compiled statements) stays alive:
     frozen, no collection walks it again. Every message allocates a few dozen containers (the SMTP
     conversation's generators, rows, tuples) that reference counting frees; at the default threshold of
-    700 a young-generation collection ran every twenty-odd messages only to find them gone."""
-    gc.collect()
-    gc.freeze()
+    700 a young-generation collection ran every twenty-odd messages only to find them gone. A host
+    program that froze objects itself keeps its choice (unfreezing would undo it too)."""
+    freezing = gc.get_freeze_count() == 0
+    if freezing:
+        gc.collect()
+        gc.freeze()
     previous = gc.get_threshold()
     gc.set_threshold(10_000, *previous[1:])
     try:
         yield
     finally:
         gc.set_threshold(*previous)
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
 
 
 @main.command("worker")

@@ -386,6 +386,14 @@ def test_a_tick_run_inside_another_program_leaves_its_garbage_collector_as_it_wa
     assert "send: 1 sent, 0 failed" in result.output, result.output
     assert smtp.recipients() == ["gc@example.com"]
     assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+    gc.freeze()                                        # a host that freezes its own objects keeps them frozen
+    try:
+        held = gc.get_freeze_count()
+        CliRunner().invoke(main, ["tick", "--send-budget", "10"], env=env, catch_exceptions=False)
+        assert gc.get_threshold() == threshold
+        assert 0 < gc.get_freeze_count() <= held       # still frozen (less what died meanwhile), none added
+    finally:
+        gc.unfreeze()
 
 
 def test_run_forever_sends_until_stopped_and_hands_back_the_rest(engine, clock, smtp, pool):
