@@ -241,7 +241,8 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         for item in mappings:
             column, sep, target = item.rpartition("=")
             if not sep or not column.strip():
-                raise click.BadParameter(f"{item!r}: use COLUMN=FIELD, e.g. --map email=EmailAddress", param_hint="--map")
+                raise click.BadParameter(f"{item!r}: use COLUMN=FIELD, e.g. --map email=EmailAddress",
+                                         param_hint="--map")
             mapping[column.strip()] = target.strip()
     options = ImportOptions(mapping=mapping, update_existing=update_existing, delimiter=delimiter, quotechar=quote)
     engine = _engine()
@@ -487,6 +488,7 @@ def inbound_command(bind: str, domains: tuple[str, ...], addresses: tuple[str, .
     with inbound_server(_engine(), host.strip("[]"), int(port), domains=domains, addresses=addresses) as server:
         click.echo(f"listening for bounces on {host}:{server.port}")
         stop.wait()
+
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,12 @@ from typing import Callable, Mapping
 
 from engine.delivery.mime_headers import CRLF
 
+# Text quoted-printable leaves as it is: printable ASCII without "=" or spaces (tracking URLs, tokens, ids).
+_QP_VERBATIM_MAX = 72
+QP_VERBATIM = re.compile(r"[!-<>-~]{1,%d}" % _QP_VERBATIM_MAX)
+_QP_LINE = 76
+
+
 def _crlf(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -50,12 +56,6 @@ def _verbatim_piece(fill) -> Callable[[Mapping], bytes]:
         text = fill(ctx)
         return (text + "=\r\n").encode("ascii") if len(text) <= _QP_VERBATIM_MAX else _qp_piece(text)
     return piece
-
-
-# Text quoted-printable leaves as it is: printable ASCII without "=" or spaces (tracking URLs, tokens, ids).
-_QP_VERBATIM_MAX = 72
-QP_VERBATIM = re.compile(r"[!-<>-~]{1,%d}" % _QP_VERBATIM_MAX)
-_QP_LINE = 76
 
 
 def _qp_piece(text: str) -> bytes:

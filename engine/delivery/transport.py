@@ -44,6 +44,7 @@ from engine.delivery.smtp_wire import Drive, Parked
 
 log = logging.getLogger(__name__)
 
+
 class KnownResults:
     """A round whose results are already known: what a transport that sends synchronously returns
     from `start_many()`."""
