@@ -29,9 +29,10 @@ SENT, FAILED, RETRY, UNKNOWN, SKIPPED = "sent", "failed", "pending", "unknown", 
 
 _d = DELIVERIES.c
 # The statements every round runs, built once.
+# Rows an outcome may be written to: still ours, and claimed (or made unknown by a lease expiry).
+_HELD_BY_WORKER = (_d.worker == bindparam("b_worker"), _d.state.in_(("claimed", "unknown")))
 _MARK_SENT = HotStatement(update(DELIVERIES).where(
-    _d.id.in_(bindparam("b_ids", expanding=True)), _d.worker == bindparam("b_worker"),
-    _d.state.in_(("claimed", "unknown"))).values(
+    _d.id.in_(bindparam("b_ids", expanding=True)), *_HELD_BY_WORKER).values(
     state=SENT, sent_at=bindparam("b_now", type_=UTCDateTime), lease_until=None, last_error="",
     attempts=_d.attempts + 1), ("b_ids",))
 # The hand-over mark: one expression for the whole round instead of a CASE with a branch per row.
@@ -94,10 +95,9 @@ def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: time
         ids = [o.row_id for o in sent if o.campaign_id == campaign_id]
         result = _MARK_SENT.execute(conn, {"b_ids": ids, "b_worker": worker, "b_now": now})
         counters[(campaign_id, "total_sent")] += result.rowcount
-    others = [o for o in outcomes if o.state != SENT]
-    # Built only when needed: a round in which every message was sent (the usual one) builds no SQL.
-    guard = (d.worker == worker, d.state.in_(("claimed", "unknown"))) if others else ()
-    for outcome in others:
+    for outcome in outcomes:
+        if outcome.state == SENT:
+            continue
         values: dict = {"state": outcome.state, "last_error": outcome.error[:1000]}
         attempts = outcome.attempts + (1 if outcome.attempted else 0)
         if outcome.state == RETRY:
@@ -107,7 +107,8 @@ def record(s, worker: str, outcomes: list[Outcome], now: datetime, backoff: time
             values.update(lease_until=None, attempts=attempts)
         else:   # skipped: nothing was attempted
             values.update(lease_until=None)
-        result = conn.execute(update(DELIVERIES).where(d.id == outcome.row_id, *guard).values(**values))
+        result = conn.execute(update(DELIVERIES).where(d.id == outcome.row_id, *_HELD_BY_WORKER).values(**values),
+                              {"b_worker": worker})
         if outcome.state == FAILED:
             counters[(outcome.campaign_id, "total_failed")] += result.rowcount
     for (campaign_id, name), count in counters.items():
