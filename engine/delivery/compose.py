@@ -26,7 +26,7 @@ from typing import Mapping
 
 from engine.delivery import links as tracking_links
 from engine.delivery.dkim import DkimKey, sign_dkim
-from engine.delivery.html_text import email_sources
+from engine.delivery.html_text import email_sources, without_nul
 from engine.delivery.mime_bodies import QP_VERBATIM, Base64Body, QuotedPrintableBody, mostly_non_ascii
 from engine.delivery.mime_headers import CRLF, ascii_address, ascii_domain, encode_header, mailbox_header
 from engine.delivery.personalize import EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template
@@ -92,7 +92,7 @@ class Skeleton:
                      **sending.constants}
         compile_ = lambda text, mode, **kw: compile_template(  # noqa: E731
             text, mode, aliases=sending.aliases, system_slots=slots, **kw).bind(constants)
-        self.subject = compile_(" ".join((content.subject or "").replace("\x00", "").split()), TEXT, links=())
+        self.subject = compile_(" ".join(without_nul(content.subject).split()), TEXT, links=())
         self.html = compile_(tracked.html, HTML) if html_source.strip() else None
         self.text = compile_(tracked.text, TEXT)
         self.unknown_tags = list(dict.fromkeys(

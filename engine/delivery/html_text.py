@@ -69,15 +69,16 @@ def email_sources(html_content: str, text_content: str, pre_header: str) -> tupl
     """The HTML and plain bodies as they are sent (before tracking and personalisation): NUL removed
     (it would forge a tracking marker), plain text derived from the HTML when there is none, and the
     pre-header as hidden text right after <body>."""
-    html_source, text_source = _without_nul(html_content), _without_nul(text_content)
+    html_source, text_source = without_nul(html_content), without_nul(text_content)
     if html_source.strip() and not text_source.strip():
         text_source = html_to_text(html_source)
     if html_source.strip() and (pre_header or "").strip():
-        hidden = _PRE_HEADER.format(html.escape(_without_nul(pre_header), quote=False))
+        hidden = _PRE_HEADER.format(html.escape(without_nul(pre_header), quote=False))
         at = next((end for start, end in html_start_tags(html_source) if _BODY_TAG.match(html_source, start)), 0)
         html_source = html_source[:at] + hidden + html_source[at:]
     return html_source, text_source
 
 
-def _without_nul(text: str | None) -> str:
+def without_nul(text: str | None) -> str:
+    """Content as the composer reads it: NUL is the tracking markers' delimiter, so none may come in."""
     return (text or "").replace("\x00", "")
