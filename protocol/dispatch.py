@@ -38,16 +38,24 @@ def scalar_failure(code: int, text: str) -> Outcome:
     return Outcome({"Success": False, "ErrorCode": code, "ErrorText": text})
 
 
-def command_failure(command: Command, code: int, detail: str = "") -> Outcome:
-    """The command's documented text for `code`, with the specific reason after it when there is one."""
-    documented = command.errors.get(code, "")
-    text = f"{documented} ({detail})" if detail and documented and detail != documented else documented or detail
+def command_failure(command: Command, code: int, detail: str = "",
+                    also: tuple[tuple[int, str], ...] = ()) -> Outcome:
+    """The command's documented text for `code`, with the specific reason after it when there is one.
+    A command whose codes are a list also names the `also` codes (every missing required parameter)."""
+    text = _error_text(command, code, detail)
     if command.error_shape == SCALAR:
         return Outcome({"Success": False, "ErrorCode": code, command.error_text_key: text})
     if command.error_shape == KEYED:
         key = command.error_keys.get(code, str(code))
         return Outcome({"Success": False, "ErrorCode": {key: code}, command.error_text_key: text})
-    return Outcome({"Success": False, "ErrorCode": [code], command.error_text_key: [text]})
+    codes = [(code, detail), *also]
+    return Outcome({"Success": False, "ErrorCode": [c for c, _ in codes],
+                    command.error_text_key: [_error_text(command, c, d) for c, d in codes]})
+
+
+def _error_text(command: Command, code: int, detail: str) -> str:
+    documented = command.errors.get(code, "")
+    return f"{documented} ({detail})" if detail and documented and detail != documented else documented or detail
 
 
 class Dispatcher:
@@ -83,7 +91,7 @@ class Dispatcher:
             try:
                 values = self._load(command, params)
             except P.ParamError as exc:
-                return command_failure(command, exc.code, exc.message)
+                return command_failure(command, exc.code, exc.message, exc.also)
             ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
             try:
                 result = command.run(ctx, values) or {}

@@ -17,12 +17,16 @@ TRUTHY = {"true", "1", "yes", "on"}
 
 
 class ParamError(Exception):
-    """A parameter problem with its wire code, raised by schema-level checks."""
+    """A parameter problem with its wire code, raised by schema-level checks.
 
-    def __init__(self, code: int, message: str = ""):
+    `also` holds the other parameter problems (code, detail) found in the same call, so a command whose
+    errors are a list names every missing parameter in one answer instead of one per attempt."""
+
+    def __init__(self, code: int, message: str = "", also: tuple[tuple[int, str], ...] = ()):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.also = also
 
 
 class LegacySchema(Schema):
@@ -197,7 +201,8 @@ class Raw(LegacyField):
 
 
 def load(schema: Schema, data: dict, code_order: list[int]) -> dict:
-    """Load `data` with `schema`; on failure raise ParamError with the first code in table order."""
+    """Load `data` with `schema`; on failure raise ParamError with the first code in table order, and the
+    codes of the other missing or invalid parameters beside it (in table order, each code once)."""
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -214,8 +219,13 @@ def load(schema: Schema, data: dict, code_order: list[int]) -> dict:
         if not found:
             raise
         rank = {code: i for i, code in enumerate(code_order)}
-        code, detail = min(found, key=lambda item: rank.get(item[0], len(rank)))
-        raise ParamError(code, detail) from None
+        found.sort(key=lambda item: rank.get(item[0], len(rank)))
+        (code, detail), rest = found[0], found[1:]
+        others: dict[int, str] = {}
+        for other, other_detail in rest:
+            if other != code:
+                others.setdefault(other, other_detail)
+        raise ParamError(code, detail, also=tuple(others.items())) from None
 
 
 def _flatten(messages) -> list[tuple[str, list[str]]]:

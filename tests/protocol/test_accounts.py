@@ -106,6 +106,24 @@ def test_create_refuses_usernames_and_addresses_in_use_case_insensitively(api, a
     assert count(engine, User) == 1
 
 
+def test_create_names_every_missing_required_parameter_in_one_answer(api, admin, engine):
+    # The README's first session once failed three times in a row, one missing parameter per answer.
+    answer = api("User.Create", admin.session, Username="nora", Password="nora-pass-1",
+                 EmailAddress="nora@example.com", FirstName="Nora")
+    assert answer["Success"] is False
+    assert answer["ErrorCode"] == [1, 8, 9], answer
+    assert [text.split(" (")[0] for text in answer["ErrorText"]] == [
+        "Missing RelUserGroupID parameter", "Missing TimeZone parameter", "Missing Language parameter"]
+    assert count(engine, User) == 0
+
+
+def test_an_invalid_value_is_reported_beside_the_missing_parameters(api, admin, engine):
+    answer = api("User.Create", admin.session, Username="nora", Password="nora-pass-1", RelUserGroupID="gold",
+                 EmailAddress="nora@example.com", FirstName="Nora", TimeZone="Europe/Berlin")
+    assert answer["ErrorCode"] == [9, 11], answer
+    assert count(engine, User) == 0
+
+
 # --- User.Update ------------------------------------------------------------------------------------
 def test_user_updates_own_profile_and_password(api, user, engine):
     answer = api("User.Update", user.session, UserID=user.id, FirstName="Alicia", LastName="Smith",
