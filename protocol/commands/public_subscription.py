@@ -52,6 +52,7 @@ def subscribe(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_SUBSCRIBE = Command(
     name="Subscriber.Subscribe", run=subscribe, params=SubscribeParams, auth=PUBLIC,
+    rate_limit_owner_lists=lambda p: p["ListID"],
     errors={
         1: "Missing ListID parameter",
         2: "Missing EmailAddress parameter",
@@ -89,6 +90,7 @@ def opt_in(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_OPTIN = Command(
     name="Subscriber.OptIn", run=opt_in, params=OptInParams, auth=PUBLIC,
+    rate_limit_owner_lists=lambda p: [p["ListID"]],
     errors={
         1: "Missing ListID parameter",
         2: "Missing SubscriberID parameter",
@@ -139,6 +141,7 @@ def unsubscribe(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_UNSUBSCRIBE = Command(
     name="Subscriber.Unsubscribe", run=unsubscribe, params=UnsubscribeParams, auth=PUBLIC,
+    rate_limit_owner_lists=lambda p: [p["ListID"]],
     errors={
         1: "List ID is required.",
         2: "IP address is required.",
