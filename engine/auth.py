@@ -34,12 +34,30 @@ def hash_password(password: str) -> str:
     return _hasher.hash(_md5_hex(password))
 
 
-def verify_password(stored_hash: str, password: str, *, pre_hashed: bool = False) -> bool:
+def verify_password(stored_hash: str | None, password: str, *, pre_hashed: bool = False) -> bool:
+    """Whether `password` (or, `pre_hashed`, its MD5 hex) matches `stored_hash`. With no hash (no such
+    account) it still runs one argon2 verification with the parameters real hashes get, and answers
+    False: an unknown username must cost what a wrong password costs, or the time tells which exist."""
     candidate = password.lower() if pre_hashed else _md5_hex(password)
     try:
+        if stored_hash is None:
+            _hasher.verify(_stand_in_hash(), candidate)
+            return False
         return _hasher.verify(stored_hash, candidate)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_stand_in: tuple[PasswordHasher, str] | None = None
+
+
+def _stand_in_hash() -> str:
+    """A hash no candidate matches (its password is random and forgotten), made once per process with
+    the current hasher, so its verification costs exactly what a real account's does."""
+    global _stand_in
+    if _stand_in is None or _stand_in[0] is not _hasher:
+        _stand_in = (_hasher, _hasher.hash(secrets.token_hex(32)))
+    return _stand_in[1]
 
 
 def digest(token: str) -> str:
@@ -91,7 +109,7 @@ class AuthService:
             func.lower(User.username) == username.strip().lower(),
             User.email_normalized == username.strip().lower(),
         )))
-        if user is None or not verify_password(user.password_hash, password, pre_hashed=pre_hashed):
+        if not verify_password(user.password_hash if user else None, password, pre_hashed=pre_hashed):
             raise InvalidLogin()
         if user.account_status != "Enabled":
             raise AccountDisabled()
@@ -109,7 +127,7 @@ class AuthService:
 
     def login_admin(self, username: str, password: str, ip: str = "") -> tuple[str, Admin]:
         admin = self.s.scalar(select(Admin).where(func.lower(Admin.username) == username.strip().lower()))
-        if admin is None or not verify_password(admin.password_hash, password):
+        if not verify_password(admin.password_hash if admin else None, password):
             raise InvalidLogin()
         admin.last_login_at = self.uow.clock()
         return self._open_session(admin_id=admin.id, ip=ip), admin

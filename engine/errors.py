@@ -299,6 +299,10 @@ class AlreadyUnsubscribed(DomainError):
     """Subscriber is already unsubscribed."""
 
 
+class EmailAddressRequired(DomainError):
+    """Without the list owner's credentials, the subscriber must be named by its email address."""
+
+
 class ListOwnerUnavailable(DomainError):
     """The list owner's account is not active."""
 

@@ -78,6 +78,17 @@ class ListService:
             raise ListNotFound()
         return row
 
+    def owns_all(self, actor: Actor, list_ids: list[int]) -> bool:
+        """Whether every one of these lists exists and belongs to `actor` (administrators see every list)."""
+        wanted = set(list_ids)
+        if not wanted:
+            return False
+        if actor.is_admin:
+            return True
+        owned = self.s.scalar(select(func.count(SubscriberList.id)).where(
+            SubscriberList.id.in_(wanted), SubscriberList.owner_user_id == actor.id))
+        return owned == len(wanted)
+
     def search(self, actor: Actor, q: ListQuery) -> tuple[list[SubscriberList], int]:
         query = select(SubscriberList).where(SubscriberList.owner_user_id == actor.id)
         if q.search:

@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.auth import Actor
 from engine.errors import (
-    AlreadyUnsubscribed, CampaignNotFound, ConfirmationCodeRequired, EmailNotFound, InvalidConfirmationCode,
-    InvalidEmailAddress, ListNotFound, ListOwnerUnavailable, SubscriberExists, SubscriberNotFound,
+    AlreadyUnsubscribed, CampaignNotFound, ConfirmationCodeRequired, EmailAddressRequired, EmailNotFound,
+    InvalidConfirmationCode, InvalidEmailAddress, ListNotFound, ListOwnerUnavailable, SubscriberExists,
+    SubscriberNotFound,
 )
 from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList, User
 from engine.list_membership import ListMembership, enter_list, leave_list, narrowed
@@ -73,9 +74,11 @@ class SubscriberService:
 
     # --- the public flow ---------------------------------------------------------------------------
     def subscribe(self, list_ids: list[int], email: str, ip: str, values: dict[int, object] | None = None, *,
-                  update_if_exists: bool = False, enforce_required: bool = False, source: str = "API",
-                  source_ref: str = "") -> Subscription:
-        """Subscribe an address to one or more lists of one account (custom fields go to the first)."""
+                  actor: Actor | None = None, update_if_exists: bool = False, enforce_required: bool = False,
+                  source: str = "API", source_ref: str = "") -> Subscription:
+        """Subscribe an address to one or more lists of one account (custom fields go to the first).
+        With `update_if_exists` an address already on a list is subscribed again; its custom fields are
+        overwritten only when `actor` owns the lists: a public form must not rewrite someone's data."""
         lists = [self.uow.lists.get_public(i) for i in list_ids]
         owner_id = lists[0].owner_user_id
         if any(row.owner_user_id != owner_id for row in lists):
@@ -94,7 +97,7 @@ class SubscriberService:
             subscriber, created = self._subscribe_one(
                 list_row, email.strip(), normalized, ip, (values or {}) if index == 0 else {},
                 update_if_exists=update_if_exists, enforce_required=enforce_required and index == 0,
-                source=source, source_ref=source_ref)
+                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref)
             first = first or Subscription(subscriber, list_row, created, "")
         pending = first.subscriber.subscription_status == "Opt-In Pending"
         first.redirect_url = (first.list.subscription_confirmation_pending_page_url if pending
@@ -102,13 +105,16 @@ class SubscriberService:
         return first
 
     def _subscribe_one(self, list_row, email, normalized, ip, submitted, *, update_if_exists, enforce_required,
-                       source, source_ref) -> tuple[Subscriber, bool]:
+                       edit_existing, source, source_ref) -> tuple[Subscriber, bool]:
         now = self.uow.clock()
         existing = self.s.scalar(select(Subscriber).where(
             Subscriber.list_id == list_row.id, Subscriber.email_normalized == normalized).with_for_update())
         fields = self.uow.custom_fields.values_for(list_row)
         if existing is not None and not update_if_exists:
             raise SubscriberExists()
+        if existing is not None and not edit_existing:
+            # Anyone may send the form again (it renews the subscription below); only the owner rewrites fields.
+            submitted, enforce_required = {}, False
         values = fields.check(submitted, subscriber_id=existing.id if existing else None,
                               enforce_required=enforce_required)
         if existing is None:
@@ -154,8 +160,7 @@ class SubscriberService:
             Subscriber.id == subscriber_id, Subscriber.list_id == list_row.id).with_for_update())
         if subscriber is None:
             raise SubscriberNotFound()
-        owner = actor is not None and (actor.is_admin or actor.id == list_row.owner_user_id)
-        if code is None and not owner:
+        if code is None and not owns_list(actor, list_row):
             raise ConfirmationCodeRequired()
         if code is not None and not hmac.compare_digest(code.strip().lower(), self.confirmation_code(subscriber)):
             raise InvalidConfirmationCode()
@@ -175,10 +180,20 @@ class SubscriberService:
             self.uow.email_subscriptions.legacy_subscribed(list_row.owner_user_id, subscriber, confirmed=True)
         return subscriber, list_row.subscription_confirmed_page_url
 
+    def unsubscribe_on_request(self, actor: Actor | None, list_id: int, *, email: str | None = None,
+                               subscriber_id: int | None = None, **options) -> tuple[Subscriber, str]:
+        """Subscriber.Unsubscribe: anyone may opt out the address they name (with a SubscriberID too, both must
+        match). A subscriber ID alone is the list owner's (or an administrator's) form: from anyone else it
+        would let a guessed sequential ID opt out, suppress and count against a stranger."""
+        if email is None and not owns_list(actor, self.uow.lists.get_public(list_id)):
+            raise EmailAddressRequired()
+        return self.unsubscribe(list_id, email=email, subscriber_id=subscriber_id, **options)
+
     def unsubscribe(self, list_id: int, *, ip: str, email: str | None = None, subscriber_id: int | None = None,
                     campaign_id: int | None = None, email_id: int | None = None, channel: str = "",
                     preview: bool = False, add_to_global_suppression: bool = False) -> tuple[Subscriber, str]:
-        """Opt an address out of a list, with the list's opt-out behaviours; `preview` changes nothing."""
+        """Opt an address out of a list, with the list's opt-out behaviours; `preview` changes nothing.
+        The caller vouches for the subscriber (a signed link, or unsubscribe_on_request's rule)."""
         list_row = self.uow.lists.get_public(list_id)
         query = narrowed(select(Subscriber).where(Subscriber.list_id == list_row.id), email, subscriber_id)
         subscriber = self.s.scalar(query.with_for_update())
@@ -243,3 +258,8 @@ class SubscriberService:
         from engine.importer import SubscriberImporter
 
         return SubscriberImporter(self.uow).run(actor, list_id, stream, options, progress=progress)
+
+
+def owns_list(actor: Actor | None, list_row: SubscriberList) -> bool:
+    """Whether the caller's credentials are the list owner's (or an administrator's)."""
+    return actor is not None and (actor.is_admin or actor.id == list_row.owner_user_id)

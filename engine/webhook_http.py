@@ -7,20 +7,11 @@ checked address itself is dialled, so DNS cannot be rebound between the check an
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import urllib.error
 import urllib.request
 
-
-def is_public(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+from engine.public_address import is_public
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -31,7 +31,8 @@ from engine.errors import InvalidWebhookEventType, InvalidWebhookUrl, WebhookDis
 from engine.models.outbox import OutboxEvent
 from engine.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEventType
 from engine.ownership import get_owned
-from engine.webhook_http import is_public, post
+from engine.public_address import is_public
+from engine.webhook_http import post
 
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)

@@ -47,9 +47,10 @@ class Command:
     error_keys: Mapping[int, str] = field(default_factory=dict)
     # Keys every successful answer carries besides Success/ErrorCode (e.g. "ErrorText": "").
     success_extra: Mapping[str, Any] = field(default_factory=dict)
-    # PUBLIC commands: calls with valid credentials skip the per-IP limit (an account's own integration)
-    # unless this is set — logins, where a session of one account must not buy guesses at another's password.
-    rate_limit_authenticated: bool = False
+    # PUBLIC commands: the IDs of the lists a call acts on, from its loaded parameters. A caller whose valid
+    # credentials own every one of them (an account's own integration), or an administrator, skips the
+    # per-IP limit; everyone else is counted. None (logins): every call is counted, credentials or not.
+    rate_limit_owner_lists: Callable[[dict], list[int]] | None = None
 
     @property
     def required_permission(self) -> str:

@@ -5,6 +5,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from marshmallow import ValidationError
+
 from engine import Engine
 from engine.errors import AuthenticationFailed, DomainError, PermissionDenied
 from engine.ratelimits import client_ip
@@ -85,7 +87,7 @@ class Dispatcher:
                 return scalar_failure(AUTH_FAILED, "Authentication failure or session expired")
             except PermissionDenied:
                 return scalar_failure(NOT_PERMITTED, "Not enough privileges")
-            refusal = self._rate_limited(uow, command, actor, ip)
+            refusal = self._rate_limited(uow, command, actor, ip, params)
             if refusal is not None:
                 return refusal
             try:
@@ -119,13 +121,13 @@ class Dispatcher:
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 
-    def _rate_limited(self, uow, command: Command, actor, ip: str) -> Outcome | None:
-        """Count an anonymous call of a public command against its client's limit (Part 1 §12);
-        the refusal when over it. Calls with a valid SessionID or APIKey (`actor`) come from an account's
-        own integration (a CRM sync subscribing in a loop) and are not counted, except where the command
-        says so (logins). The count is committed before the command runs, so failing calls count too."""
+    def _rate_limited(self, uow, command: Command, actor, ip: str, params: dict) -> Outcome | None:
+        """Count a call of a public command against its client's limit (Part 1 §12); the refusal when
+        over it. Only the owner of the lists the call acts on (an account's own integration, a CRM sync
+        subscribing in a loop) or an administrator is not counted: another account's credentials buy
+        nothing. The count is committed before the command runs, so failing calls count too."""
         limit = self.engine.settings.public_rate_limit
-        if command.auth != PUBLIC or limit is None or (actor is not None and not command.rate_limit_authenticated):
+        if command.auth != PUBLIC or limit is None or self._owner_call(uow, command, actor, params):
             return None
         decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
         uow.commit()
@@ -138,6 +140,19 @@ class Dispatcher:
                         "ErrorText": f"Rate limit exceeded: at most {limit.requests} requests in {limit.seconds} "
                                      f"seconds from one address; retry after {decision.retry_after} seconds"},
                        headers={"Retry-After": str(decision.retry_after)})
+
+    def _owner_call(self, uow, command: Command, actor, params: dict) -> bool:
+        """Whether `actor` owns every list this call names (administrators own all). Parameters that do not
+        load, and a missing list, answer False like another account's list: counted, no oracle."""
+        if actor is None or command.rate_limit_owner_lists is None:
+            return False
+        if actor.is_admin:
+            return True
+        try:
+            list_ids = command.rate_limit_owner_lists(self._load(command, params))
+        except (P.ParamError, ValidationError):
+            return False
+        return uow.lists.owns_all(actor, list_ids)
 
     def _authenticate(self, uow, command: Command, params: dict, ip: str):
         session_id, api_key = _credentials(params)

@@ -3,7 +3,9 @@ subscribers.md; protocol.md §3.4, §6): Subscriber.Subscribe, Subscriber.OptIn,
 
 They are public (Part 1 §12): they work without credentials and ignore a blank, 0 or stale
 SessionID. Command errors are lists (`"ErrorCode": [9]`, as the official WordPress widget counts
-and loops them). The owner's subscriber commands are in subscribers.py.
+and loops them). Without the list owner's credentials they act only on the address the caller names:
+no ID-only unsubscribe, no overwriting of an existing subscriber's fields (README, Protocol behaviour).
+The owner's subscriber commands are in subscribers.py.
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from marshmallow import validates_schema
 
 from engine.errors import (
     AlreadyUnsubscribed, CampaignNotFound, ConfirmationCodeRequired, CustomFieldInvalid, CustomFieldNotUnique,
-    CustomFieldRequired, EmailNotFound, InvalidConfirmationCode, InvalidEmailAddress, InvalidRules, ListNotFound,
-    ListOwnerUnavailable, SubscriberExists, SubscriberLimitReached, SubscriberNotFound,
+    CustomFieldRequired, EmailAddressRequired, EmailNotFound, InvalidConfirmationCode, InvalidEmailAddress,
+    InvalidRules, ListNotFound, ListOwnerUnavailable, SubscriberExists, SubscriberLimitReached, SubscriberNotFound,
 )
 from engine.models.subscribers import SUBSCRIBER_SOURCES
 from protocol.command import PUBLIC, Command, Context
@@ -44,7 +46,7 @@ SUBSCRIBE_FIELD_CODES = {CustomFieldRequired: 6, CustomFieldNotUnique: 7, Custom
 def subscribe(ctx: Context, p: dict) -> dict:
     with field_errors(SUBSCRIBE_FIELD_CODES, plural=False):
         result = ctx.uow.subscribers.subscribe(
-            p["ListID"], p["EmailAddress"], p["IPAddress"], field_values(ctx.params),
+            p["ListID"], p["EmailAddress"], p["IPAddress"], field_values(ctx.params), actor=ctx.actor,
             update_if_exists=p.get("UpdateIfExists", False), enforce_required=p.get("EnforceRequiredFields", False),
             source=_source(p.get("Source")), source_ref=p.get("SourceRef", "")[:64])
     return subscribed(result.subscriber, result.redirect_url)
@@ -52,6 +54,7 @@ def subscribe(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_SUBSCRIBE = Command(
     name="Subscriber.Subscribe", run=subscribe, params=SubscribeParams, auth=PUBLIC,
+    rate_limit_owner_lists=lambda p: p["ListID"],
     errors={
         1: "Missing ListID parameter",
         2: "Missing EmailAddress parameter",
@@ -89,6 +92,7 @@ def opt_in(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_OPTIN = Command(
     name="Subscriber.OptIn", run=opt_in, params=OptInParams, auth=PUBLIC,
+    rate_limit_owner_lists=lambda p: [p["ListID"]],
     errors={
         1: "Missing ListID parameter",
         2: "Missing SubscriberID parameter",
@@ -133,12 +137,13 @@ def unsubscribe(ctx: Context, p: dict) -> dict:
         count, redirect = ctx.uow.bulk_subscribers.unsubscribe_matching(ctx.actor, p["ListID"], p["RulesJSON"],
                                                                         p["RulesOperator"], **common)
         return {"RedirectURL": redirect, "TotalUnsubscribed": count}
-    _, redirect = ctx.uow.subscribers.unsubscribe(p["ListID"], **common)
+    _, redirect = ctx.uow.subscribers.unsubscribe_on_request(ctx.actor, p["ListID"], **common)
     return {"RedirectURL": redirect}
 
 
 SUBSCRIBER_UNSUBSCRIBE = Command(
     name="Subscriber.Unsubscribe", run=unsubscribe, params=UnsubscribeParams, auth=PUBLIC,
+    rate_limit_owner_lists=lambda p: [p["ListID"]],
     errors={
         1: "List ID is required.",
         2: "IP address is required.",
@@ -152,8 +157,8 @@ SUBSCRIBER_UNSUBSCRIBE = Command(
         10: "Invalid email ID.",
         11: "Invalid query builder response.",
     },
-    raises={ListNotFound: 4, InvalidEmailAddress: 6, SubscriberNotFound: 7, InvalidRules: 7, CampaignNotFound: 8,
-            AlreadyUnsubscribed: 9, EmailNotFound: 10},
+    raises={EmailAddressRequired: 3, ListNotFound: 4, InvalidEmailAddress: 6, SubscriberNotFound: 7, InvalidRules: 7,
+            CampaignNotFound: 8, AlreadyUnsubscribed: 9, EmailNotFound: 10},
 )
 
 COMMANDS = (SUBSCRIBER_OPTIN, SUBSCRIBER_SUBSCRIBE, SUBSCRIBER_UNSUBSCRIBE)

@@ -40,7 +40,6 @@ def user_login(ctx: Context, p: dict) -> dict:
 
 USER_LOGIN = Command(
     name="User.Login", run=user_login, params=LoginParams, auth=PUBLIC, permission="",
-    rate_limit_authenticated=True,
     errors=LOGIN_ERRORS, raises={InvalidLogin: 3, AccountDisabled: 3}, success_extra={"ErrorText": ""},
 )
 
@@ -59,7 +58,6 @@ def admin_login(ctx: Context, p: dict) -> dict:
 
 ADMIN_LOGIN = Command(
     name="Admin.Login", run=admin_login, params=AdminLoginParams, auth=PUBLIC, permission="",
-    rate_limit_authenticated=True,
     errors=LOGIN_ERRORS, raises={InvalidLogin: 3}, success_extra={"ErrorText": ""},
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -444,6 +445,21 @@ def test_private_addresses_are_refused_unless_allowed(engine, user, receiver, mo
     (row,) = delivery_rows(engine)
     assert row.last_status_code is None and "non-public address 127.0.0.1" in row.last_error
     assert receiver.hits["/hook"] == 0
+
+
+@pytest.mark.parametrize("resolved", ["64:ff9b::7f00:1", "2002:7f00:1::", "::ffff:0:7f00:1", "192.0.0.9"])
+def test_a_name_resolving_to_an_ipv6_form_of_a_private_address_is_not_dialled(monkeypatch, resolved):
+    """The connect-time check judges a NAT64 / 6to4 / translated address by the IPv4 address it carries."""
+    from engine import webhook_http
+
+    family = socket.AF_INET6 if ":" in resolved else socket.AF_INET
+    monkeypatch.setattr(webhook_http.socket, "getaddrinfo",
+                        lambda host, port, **kw: [(family, socket.SOCK_STREAM, 6, "", (resolved, port))])
+    dialled = []
+    monkeypatch.setattr(webhook_http.socket, "create_connection", lambda *a, **kw: dialled.append(a))
+    status, error = webhook_http.post("http://hooks.example.com/x", "{}", {}, timeout=1)
+    assert status is None and f"non-public address {resolved}" in error
+    assert dialled == []
 
 
 def test_dispatchers_in_separate_processes_deliver_every_event_once(engine, user, clock, receiver, database_url,

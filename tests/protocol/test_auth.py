@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import argon2
 import pytest
 from sqlalchemy import func, select
 
@@ -97,6 +98,43 @@ def test_password_encrypted_takes_the_md5_of_the_password(api, user):
     # Without the flag the hash is just a wrong password, and with it the plain password is.
     assert api("User.Login", Username="alice", Password=md5)["ErrorCode"] == [3]
     assert api("User.Login", Username="alice", Password=user.password, PasswordEncrypted="1")["ErrorCode"] == [3]
+
+
+class CountingHasher(argon2.PasswordHasher):
+    """The suite's cheap argon2, noting the cost parameters of every hash it is asked to verify."""
+
+    def __init__(self):
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified: list[argon2.Parameters] = []
+
+    def verify(self, hash, password):  # noqa: A002 - argon2's own parameter name
+        self.verified.append(argon2.extract_parameters(hash))
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def counting_hasher(monkeypatch):
+    import engine.auth
+
+    hasher = CountingHasher()
+    monkeypatch.setattr(engine.auth, "_hasher", hasher)
+    return hasher
+
+
+@pytest.mark.parametrize("command, known, extra", [
+    ("User.Login", "alice", {}), ("User.Login", "alice", {"PasswordEncrypted": "true"}),
+    ("Admin.Login", "root", {}),
+])
+def test_an_unknown_name_costs_the_same_verification_as_a_wrong_password(api, user, admin, counting_hasher,
+                                                                          command, known, extra):
+    # Timing is not measured (that would be flaky): the work is. A known name with a wrong password runs
+    # one argon2 verification; an unknown name must run one with the same cost parameters, and answer alike.
+    wrong_password = api(command, Username=known, Password="0" * 32, **extra)
+    (real_cost,) = counting_hasher.verified
+    counting_hasher.verified.clear()
+    unknown_name = api(command, Username="nobody", Password="0" * 32, **extra)
+    assert unknown_name == wrong_password and wrong_password["ErrorCode"] == [3]
+    assert counting_hasher.verified == [real_cost]
 
 
 def test_captcha_and_remember_me_are_ignored(api, user):

@@ -16,6 +16,7 @@ from engine.config import Settings
 from engine.models import RateLimitCounter, Subscriber
 from engine.ratelimits import RateLimit, client_ip, parse_networks, parse_rate_limit
 from protocol.app import create_app
+from tests.builders import make_list
 
 LIMIT = RateLimit(requests=3, seconds=60)
 
@@ -112,6 +113,52 @@ def test_calls_with_valid_credentials_are_not_counted(limited, engine, list_id, 
         assert subscribe(limited, list_id, f"sync{n}@example.com", SessionID=user.session).get_json()["Success"]
     with engine.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(RateLimitCounter)) == 0
+
+
+def counters(engine) -> int:
+    with engine.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(RateLimitCounter))
+
+
+@pytest.mark.parametrize("credential", ["SessionID", "APIKey"])
+def test_another_account_s_credentials_are_counted_like_none(limited, engine, api, list_id, other_user, credential):
+    # mallory's valid session or key on alice's list buys nothing: the fourth call is refused, unrun.
+    key = api("User.APIKey.Create", other_user.session, Note="sync")["APIKey"]["APIKey"]
+    theirs = {"SessionID": other_user.session, "APIKey": key}[credential]
+    for n in range(3):
+        assert subscribe(limited, list_id, f"fan{n}@example.com", **{credential: theirs}).get_json()["Success"]
+    refused = subscribe(limited, list_id, "late@example.com", **{credential: theirs})
+    assert refused.get_json()["ErrorCode"] == 429
+    assert subscriber_count(engine) == 3   # nothing written past the limit
+
+
+@pytest.mark.parametrize("command, params", [
+    ("Subscriber.Unsubscribe", {"ListID": "{list}", "IPAddress": "1.2.3.4", "EmailAddress": "x@example.com"}),
+    ("Subscriber.OptIn", {"ListID": "{list}", "SubscriberID": "1", "ConfirmationCode": "nope"}),
+    ("Subscriber.Subscribe", {"ListID": "999999", "EmailAddress": "x@example.com", "IPAddress": "1.2.3.4"}),
+    ("Subscriber.Subscribe", {"ListID": "{list},{mine}", "EmailAddress": "x@example.com", "IPAddress": "1.2.3.4"}),
+    ("Subscriber.Subscribe", {"ListID": "not-a-list", "EmailAddress": "x@example.com", "IPAddress": "1.2.3.4"}),
+])
+def test_foreign_missing_or_mixed_lists_are_counted_with_valid_credentials(limited, engine, list_id, other_user,
+                                                                           command, params):
+    # A missing list is counted exactly like another account's: the limit tells nothing about list IDs.
+    mine = make_list(engine, other_user, "Mallory's")
+    values = {k: v.format(list=list_id, mine=mine) for k, v in params.items()}
+    for _ in range(3):
+        assert call(limited, command, SessionID=other_user.session, **values).get_json()["ErrorCode"] != 429
+    assert call(limited, command, SessionID=other_user.session, **values).get_json()["ErrorCode"] == 429
+    assert counters(engine) == 1
+
+
+def test_the_owner_s_and_an_administrator_s_calls_are_not_counted(limited, engine, list_id, user, admin):
+    other = make_list(engine, user, "Second")
+    for n in range(4):
+        assert subscribe(limited, f"{list_id},{other}", f"own{n}@example.com", SessionID=user.session).get_json()[
+            "Success"]
+        assert subscribe(limited, list_id, f"adm{n}@example.com", SessionID=admin.session).get_json()["Success"]
+        assert call(limited, "Subscriber.Unsubscribe", ListID=list_id, IPAddress="1.2.3.4",
+                    EmailAddress=f"own{n}@example.com", SessionID=user.session).get_json()["Success"]
+    assert counters(engine) == 0
 
 
 def test_logins_are_counted_even_with_a_valid_session(limited, user):

@@ -116,18 +116,44 @@ def test_an_idn_domain_is_the_same_subscriber(api, engine, list_id):
     assert subscribe(api, list_id, "MAX@xn--bcher-kva.example")["ErrorCode"] == [9]
 
 
-def test_update_if_exists_updates_the_fields(api, engine, user, list_id):
+def test_update_if_exists_with_the_owner_s_credentials_updates_the_fields(api, engine, user, admin, list_id):
     city = make_custom_field(engine, user, list_id, "City")
     first = subscribe(api, list_id, **{f"CustomField{city}": "Paris"})
-    answer = subscribe(api, list_id, UpdateIfExists="true", **{f"CustomField{city}": "Lyon"})
+    answer = subscribe(api, list_id, session=user.session, UpdateIfExists="true", **{f"CustomField{city}": "Lyon"})
     assert answer["Success"] is True and answer["SubscriberID"] == first["SubscriberID"]
     assert load_subscriber(engine, list_id, "ann@example.com")[1][city][0] == "Lyon"
+    subscribe(api, list_id, session=admin.session, UpdateIfExists="true", **{f"CustomField{city}": "Nice"})
+    assert load_subscriber(engine, list_id, "ann@example.com")[1][city][0] == "Nice"
 
 
-def test_update_if_exists_resubscribes_an_unsubscribed_address(api, engine, list_id):
-    make_subscriber(engine, list_id, "ann@example.com", subscription_status="Unsubscribed")
-    answer = subscribe(api, list_id, UpdateIfExists="1")
+@pytest.mark.parametrize("who", ["anonymous", "stale", "another account"])
+def test_update_if_exists_without_the_owner_s_credentials_overwrites_nothing(api, engine, user, other_user, list_id,
+                                                                             clock, who):
+    # A public form sent again for an address already on the list: the answer is "already subscribed",
+    # and what is stored about the subscriber stays as it was (security issue item 11).
+    session = {"anonymous": None, "stale": "stale-session", "another account": other_user.session}[who]
+    city = make_custom_field(engine, user, list_id, "City")
+    company = make_custom_field(engine, user, list_id, "Company", is_required=True)
+    first = subscribe(api, list_id, **{f"CustomField{city}": "Paris", f"CustomField{company}": "ACME"})
+    before, before_values = load_subscriber(engine, list_id, "ann@example.com")
+    clock.advance(hours=1)
+    answer = subscribe(api, list_id, "ANN@example.com", session=session, UpdateIfExists="1", EnforceRequiredFields="1",
+                       **{f"CustomField{city}": "Lyon", f"CustomField{company}": ""})
+    assert answer["Success"] is True and answer["Subscriber"] == {
+        "SubscriberID": first["SubscriberID"], "EmailAddress": "ann@example.com", "SubscriptionStatus": "Subscribed"}
+    after, after_values = load_subscriber(engine, list_id, "ann@example.com")
+    assert after_values == before_values and after_values[city][0] == "Paris"
+    assert (after.email_address, after.subscription_date, after.subscription_ip, after.opt_in_date) == \
+        (before.email_address, before.subscription_date, before.subscription_ip, before.opt_in_date)
+
+
+def test_update_if_exists_resubscribes_an_unsubscribed_address_without_touching_its_fields(api, engine, user,
+                                                                                           list_id):
+    city = make_custom_field(engine, user, list_id, "City")
+    make_subscriber(engine, list_id, "ann@example.com", {city: "Paris"}, subscription_status="Unsubscribed")
+    answer = subscribe(api, list_id, UpdateIfExists="1", **{f"CustomField{city}": "Lyon"})
     assert answer["Subscriber"]["SubscriptionStatus"] == "Subscribed"
+    assert load_subscriber(engine, list_id, "ann@example.com")[1][city][0] == "Paris"
 
 
 def test_double_opt_in_leaves_the_subscriber_pending_until_opt_in(api, engine, list_id, clock):
@@ -286,7 +312,7 @@ def test_unsubscribe_by_id_records_the_campaign(api, engine, user, list_id):
     sid = subscribe(api, list_id)["SubscriberID"]
     campaign_id = api("Campaign.Create", user.session, CampaignName="C")["CampaignID"]
     email_id = make_email(engine, user)
-    answer = api("Subscriber.Unsubscribe", "stale", ListID=list_id, SubscriberID=sid, IPAddress="1.2.3.4",
+    answer = api("Subscriber.Unsubscribe", user.session, ListID=list_id, SubscriberID=sid, IPAddress="1.2.3.4",
                  CampaignID=campaign_id, EmailID=email_id, Channel="Link")
     assert answer["Success"] is True
     row = load_row(engine, Subscriber, sid)
@@ -296,6 +322,32 @@ def test_unsubscribe_by_id_records_the_campaign(api, engine, user, list_id):
     with engine.uow() as uow:
         activity = [(a.subscriber_id, a.campaign_id, a.email_id, a.kind) for a in uow.session.query(SubscriberActivity)]
     assert activity == [(sid, campaign_id, email_id, "unsubscribe")]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "stale", "another account"])
+def test_a_subscriber_id_alone_needs_the_owner_s_credentials(api, engine, user, other_user, list_id, who):
+    # Sequential IDs are easy to guess: without the owner's credentials the caller names the address
+    # (security issue item 11). Nothing moves: status, suppression list, campaign counters, activity.
+    session = {"anonymous": None, "stale": "stale-session", "another account": other_user.session}[who]
+    set_list(engine, list_id, opt_out_add_to_suppression_list=True)
+    sid = subscribe(api, list_id)["SubscriberID"]
+    subscribe(api, list_id, "bob@example.com")
+    campaign_id = api("Campaign.Create", user.session, CampaignName="C")["CampaignID"]
+    by_id = dict(ListID=list_id, SubscriberID=sid, IPAddress="1.2.3.4", CampaignID=campaign_id,
+                 AddToGlobalSuppression="1")
+    refused = api("Subscriber.Unsubscribe", session, **by_id)
+    assert refused["Success"] is False and refused["ErrorCode"] == [3], refused
+    mismatched = api("Subscriber.Unsubscribe", session, EmailAddress="bob@example.com", **by_id)
+    assert mismatched["ErrorCode"] == [7]   # the address and the ID must name the same subscriber
+    assert load_row(engine, Subscriber, sid).subscription_status == "Subscribed"
+    assert load_subscriber(engine, list_id, "bob@example.com")[0].subscription_status == "Subscribed"
+    assert load_row(engine, Campaign, campaign_id).total_unsubscriptions == 0
+    with engine.uow() as uow:
+        assert uow.session.query(Suppression).count() == 0 and uow.session.query(SubscriberActivity).count() == 0
+    # Naming the address (with or without the ID) works for anyone.
+    assert api("Subscriber.Unsubscribe", session, EmailAddress="ANN@example.com", **by_id)["Success"] is True
+    assert load_row(engine, Subscriber, sid).subscription_status == "Unsubscribed"
+    assert load_row(engine, Campaign, campaign_id).total_unsubscriptions == 1
 
 
 def test_unsubscribe_preview_changes_nothing(api, engine, list_id):

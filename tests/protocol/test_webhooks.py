@@ -2,6 +2,7 @@
 with a real receiver on loopback."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -119,6 +120,21 @@ def test_every_error_code(api, user, command, params, code):
     answer = api(command, user.session, **params)
     assert answer["Success"] is False and codes(answer) == [code], answer
     assert api("Webhooks.Get", user.session)["TotalWebhookCount"] == 2   # nothing half-written
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[64:ff9b::a9fe:a9fe]", "[2002:a00:1::]", "[::7f00:1]",
+                                  "[::ffff:0:c0a8:101]", "192.0.0.9"])
+def test_ipv6_forms_of_private_addresses_are_refused_at_registration(engine, api, user, host):
+    # NAT64 of 127.0.0.1 and 169.254.169.254, 6to4 of 10.0.0.1, IPv4-compatible loopback,
+    # IPv4-translated 192.168.1.1, and the IETF protocol block.
+    engine.settings = dataclasses.replace(engine.settings, webhook_allow_private=False)
+    url = f"http://{host}:8080/hook"
+    own = create(api, user, "https://hooks.example.com/a")["WebhookID"]
+    assert codes(api("Webhook.Create", user.session, URL=url)) == [2]
+    assert codes(api("Webhook.Update", user.session, WebhookID=own, URL=url)) == [3]
+    listed = api("Webhooks.Get", user.session)["Webhooks"]
+    assert [w["URL"] for w in listed] == ["https://hooks.example.com/a"]   # nothing stored, nothing changed
+    assert create(api, user, "http://[64:ff9b::808:808]/hook")["Webhook"]["URL"] == "http://[64:ff9b::808:808]/hook"
 
 
 def test_every_code_of_the_table_is_exercised():
