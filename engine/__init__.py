@@ -5,6 +5,7 @@ root; the web app, the CLI and the tests all build their Engine through it.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -17,6 +18,8 @@ from engine.db import make_sa_engine, make_session_factory, utcnow
 from engine.uow import UnitOfWork
 
 Clock = Callable[[], datetime]
+# Seconds from an arbitrary start, for time limits (time.monotonic); tests inject their own.
+Timer = Callable[[], float]
 
 
 @dataclass
@@ -25,14 +28,15 @@ class Engine:
     db: SAEngine
     session_factory: sessionmaker
     clock: Clock
+    timer: Timer = time.monotonic
 
     def uow(self) -> UnitOfWork:
         """One transaction: `with engine.uow() as uow: ...; uow.commit()` (rolls back otherwise)."""
-        return UnitOfWork(self.session_factory, self.clock, self.settings)
+        return UnitOfWork(self.session_factory, self.clock, self.settings, timer=self.timer)
 
 
 def bootstrap(settings: Settings | None = None, *, db: SAEngine | None = None,
-              clock: Clock = utcnow) -> Engine:
+              clock: Clock = utcnow, timer: Timer = time.monotonic) -> Engine:
     settings = settings or Settings.from_env()
     db = db or make_sa_engine(settings.database_url)
-    return Engine(settings=settings, db=db, session_factory=make_session_factory(db), clock=clock)
+    return Engine(settings=settings, db=db, session_factory=make_session_factory(db), clock=clock, timer=timer)

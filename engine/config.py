@@ -35,6 +35,19 @@ def _positive_int(name: str, default: int) -> int:
     return int(text)
 
 
+def _positive_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a number of seconds above 0, not {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -65,6 +78,10 @@ class Settings:
     sender_domain: str = ""
     # Webhook URLs may point to private, loopback and link-local addresses (receivers inside your network).
     webhook_allow_private: bool = False
+    # Time limits of audience statements (engine/audience/time_limit.py): requests (counts, previews,
+    # searches, bulk selections) and the tick's ledger write, which may be a big INSERT … SELECT.
+    audience_query_timeout: float = 5.0
+    tick_audience_query_timeout: float = 120.0
     extra: dict = field(default_factory=dict)
 
     def dkim_key(self):
@@ -120,4 +137,6 @@ class Settings:
                                        if k.strip()),
             public_rate_limit=parse_rate_limit(os.environ.get("SENDMILL_PUBLIC_RATE_LIMIT", "60/60")),
             trusted_proxies=parse_networks(os.environ.get("SENDMILL_TRUSTED_PROXIES", "")),
+            audience_query_timeout=_positive_seconds("SENDMILL_AUDIENCE_QUERY_TIMEOUT", 5.0),
+            tick_audience_query_timeout=_positive_seconds("SENDMILL_TICK_AUDIENCE_QUERY_TIMEOUT", 120.0),
         )

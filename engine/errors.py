@@ -422,6 +422,15 @@ class NoAudience(DomainError):
     """The campaign has no recipients, RulesJsonBundle or criteria defined."""
 
 
+class AudienceQueryTimeout(DomainError):
+    """The audience query took longer than its time limit."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the audience query took longer than its time limit of {seconds:g} s; simplify the "
+                         "criteria (fewer or cheaper regular expressions) or try again later")
+        self.seconds = seconds
+
+
 # --- email-marketing account, sender emails and sender details (modern capabilities) -------------
 class AccountNotActive(DomainError):
     """The email marketing account is not active."""

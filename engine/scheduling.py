@@ -153,15 +153,26 @@ class SchedulingService:
         # their model defaults (state 'pending', attempts 0 …) rendered into the SELECT.
         rows = (select(func.min(audience.c.id).label("subscriber_id"), audience.c.email_normalized)
                 .group_by(audience.c.email_normalized).subquery())
-        self.s.execute(insert(Delivery).from_select(
-            ["instance_id", "subscriber_id", "email_normalized"],
-            select(literal(instance_id, Integer), rows.c.subscriber_id, rows.c.email_normalized)))
+        # The tick's own, longer limit: a big campaign's ledger is one large statement.
+        with self.uow.audience.time_limit(self.uow.settings.tick_audience_query_timeout):
+            self.s.execute(insert(Delivery).from_select(
+                ["instance_id", "subscriber_id", "email_normalized"],
+                select(literal(instance_id, Integer), rows.c.subscriber_id, rows.c.email_normalized)))
         return self.s.scalar(select(func.count()).select_from(Delivery).where(Delivery.instance_id == instance_id))
 
     def _audience(self, campaign: Campaign) -> Select:
         """The campaign's recipients from the audience compiler: one Subscriber row per address,
         Subscribed, not bounced, complained or suppressed (protocol.md Part 1 §9)."""
         return self.uow.audience.campaign_audience_query(campaign).order_by(None)
+
+    def postpone(self, campaign_id: int, expected_next_send_at: datetime, at: datetime) -> bool:
+        """Move a due Ready campaign's next send to `at` (its audience could not be written in time);
+        False when the campaign changed meanwhile."""
+        result = self.s.execute(
+            update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "Ready",
+                                   Campaign.next_send_at == expected_next_send_at)
+            .values(next_send_at=at).execution_options(synchronize_session=False))
+        return result.rowcount == 1
 
     def hold_for_account(self, campaign_id: int, now: datetime, reason: str,
                          expected_next_send_at: datetime) -> bool:

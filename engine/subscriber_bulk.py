@@ -2,6 +2,8 @@
 (protocol.md §8.2, §8.3), and deletion by ID lists."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy import Select, delete, select
 
 from engine.audience import compiler
@@ -36,9 +38,10 @@ class BulkSubscriberService:
         chosen = narrowed(self.matching(list_row, rules_json, rules_operator), email, subscriber_id)
         campaign = self.membership.owned(Campaign, campaign_id, list_row, CampaignNotFound)
         self.membership.owned(Email, email_id, list_row, EmailNotFound)
-        rows = list(self.s.scalars(select(Subscriber).where(
-            Subscriber.id.in_(chosen), Subscriber.subscription_status != "Unsubscribed")
-            .order_by(Subscriber.id).with_for_update()))
+        with self.uow.audience.time_limit():
+            rows = list(self.s.scalars(select(Subscriber).where(
+                Subscriber.id.in_(chosen), Subscriber.subscription_status != "Unsubscribed")
+                .order_by(Subscriber.id).with_for_update()))
         if not preview:
             for subscriber in rows:
                 self.membership.opt_out(list_row, subscriber, ip, campaign, email_id, channel,
@@ -67,12 +70,17 @@ class BulkSubscriberService:
             members = select(Subscriber.id).where(Subscriber.list_id == list_row.id)
         if subscriber_ids is not None:
             members = members.where(Subscriber.id.in_(subscriber_ids))
+        # Suppressions are lifted by address. Otherwise the IDs are read first and deleted in chunks:
+        # MariaDB refuses a DELETE whose subquery reads the same table, and one IN list of a whole
+        # list's IDs would exceed the bind-parameter limits.
+        reading = select(Subscriber.email_normalized).where(Subscriber.id.in_(members)) if suppression_only \
+            else members
+        # Criteria get the audience time limit; the writes below run without it.
+        with self.uow.audience.time_limit() if rules is not None else nullcontext():
+            found = list(self.s.scalars(reading))
         if suppression_only:
-            emails = list(self.s.scalars(select(Subscriber.email_normalized).where(Subscriber.id.in_(members))))
-            return self.uow.suppression.remove_for(list_row.owner_user_id, list_row.id, emails)
-        # The IDs are read first and deleted in chunks: MariaDB refuses a DELETE whose subquery reads
-        # the same table, and one IN list of a whole list's IDs would exceed the bind-parameter limits.
-        ids = list(self.s.scalars(members))
+            return self.uow.suppression.remove_for(list_row.owner_user_id, list_row.id, found)
+        ids = found
         for start in range(0, len(ids), DELETE_CHUNK):
             chunk = ids[start:start + DELETE_CHUNK]
             self.s.execute(delete(SubscriberFieldValue).where(SubscriberFieldValue.subscriber_id.in_(chunk)),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -49,12 +50,14 @@ class SubscriberSearchService:
                                          self._segment_filter(list_row, q.segment))
         if q.keyword is not None:
             query = query.where(self._search_filter(list_row, q.search_field or "EmailAddress", q.keyword))
-        total = self.s.scalar(select(func.count()).select_from(query.subquery()))
         column = ORDER_COLUMNS.get(q.order_field or "", ORDER_COLUMNS["emailaddress"])()
         tie = Subscriber.id.desc() if q.descending else Subscriber.id.asc()
-        query = query.order_by(column.desc() if q.descending else column.asc(), tie)
-        rows = self.s.scalars(query.offset(q.offset).limit(q.limit)) if q.limit else []
-        return list(rows), total
+        ordered = query.order_by(column.desc() if q.descending else column.asc(), tie)
+        # A segment's criteria run inside these statements: they get the audience time limit.
+        with self.uow.audience.time_limit() if isinstance(q.segment, int) else nullcontext():
+            total = self.s.scalar(select(func.count()).select_from(query.subquery()))
+            rows = list(self.s.scalars(ordered.offset(q.offset).limit(q.limit))) if q.limit else []
+        return rows, total
 
     def _segment_filter(self, list_row: SubscriberList, segment: str | int):
         if isinstance(segment, int):

@@ -1,16 +1,18 @@
 """Unit of work: one database transaction and the services that work inside it."""
 from __future__ import annotations
 
+import time
 from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker, clock, settings):
+    def __init__(self, session_factory: sessionmaker, clock, settings, *, timer=time.monotonic):
         self._session_factory = session_factory
         self.clock = clock
         self.settings = settings
+        self.timer = timer  # monotonic seconds for time limits; clock is the domain's wall time
         self.session: Session | None = None
 
     def __enter__(self) -> "UnitOfWork":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from marshmallow import ValidationError
 
 from engine import Engine
-from engine.errors import AuthenticationFailed, DomainError, PermissionDenied
+from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, PermissionDenied
 from engine.ratelimits import client_ip
 from protocol import params as P
 from protocol.command import ADMIN, ANY, KEYED, PUBLIC, SCALAR, USER, Command, Context
@@ -20,6 +20,9 @@ NOT_PERMITTED = 99999
 BAD_JSON = 100000
 UNKNOWN_COMMAND = 100003
 INTERNAL_ERROR = 100005
+# Sendmill's own hard failure: a statement evaluating criteria hit the audience time limit (README,
+# "Audience query limits"). Any command that evaluates criteria may answer it.
+AUDIENCE_TIMEOUT = 100006
 RATE_LIMITED = 429  # the documented global rate-limit code (protocol.md §1.7), answered with HTTP 200
 
 
@@ -105,6 +108,8 @@ class Dispatcher:
                 if isinstance(exc, AuthenticationFailed) and code is None:
                     # A public command whose variant needs credentials (bulk RulesJSON unsubscribe).
                     return scalar_failure(AUTH_FAILED, exc.message)
+                if isinstance(exc, AudienceQueryTimeout) and code is None:
+                    return hard_failure(AUDIENCE_TIMEOUT, f"Audience query timed out ({exc.message})")
                 if code is None:
                     raise
                 failure = command_failure(command, code, exc.detail)

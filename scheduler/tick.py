@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON
-from engine.errors import AccountNotActive, DomainError, QuotaExceeded
+from engine.errors import AccountNotActive, AudienceQueryTimeout, DomainError, QuotaExceeded
 from engine.models import Campaign, SchedulerLease, SendInstance
 from scheduler.recurrence import (
     RecurringSchedule, future_send_instant, latest_run_at_or_before, next_run_after, next_runs,
@@ -31,6 +31,9 @@ log = logging.getLogger("sendmill.scheduler")
 LEASE_NAME = "tick"
 # Longer than any sane tick; a crashed holder's lease is taken over once it expires.
 LEASE_TTL = timedelta(minutes=10)
+# A campaign whose ledger write hit the tick's audience time limit is tried again this much later,
+# so that it costs at most one limit per RETRY_AFTER_TIMEOUT instead of one per tick.
+RETRY_AFTER_TIMEOUT = timedelta(minutes=10)
 
 
 class NoNextSend(Exception):
@@ -55,6 +58,7 @@ class TickSummary:
     canceled: int = 0
     failed: int = 0         # campaigns taken out of the schedule (invalid or impossible schedule)
     paused: int = 0         # due campaigns held because their account is not ACTIVE or over quota
+    postponed: int = 0      # due campaigns whose audience took longer than the time limit (retried later)
     waiting_approval: int = 0
     recipients: int = 0     # ledger rows written
     errors: int = 0
@@ -66,7 +70,7 @@ class TickSummary:
         text = f"tick {stamp}: {self.started} started, {self.finished} finished, " \
                f"{self.waiting_approval} waiting approval"
         for count, what in ((self.canceled, "canceled"), (self.failed, "failed"), (self.paused, "paused"),
-                            (self.errors, "errors")):
+                            (self.postponed, "postponed"), (self.errors, "errors")):
             if count:
                 text += f", {count} {what}"
         return text + (" (dry run: nothing written)" if self.dry_run else "")
@@ -195,6 +199,16 @@ def _start_due(uow, now: datetime, summary: TickSummary, commit) -> None:
             if scheduling.hold_for_account(campaign.id, now, reason, expected):
                 summary.paused += 1
                 log.warning("campaign %s paused: %s", campaign.id, exc.message)
+            commit()
+            continue
+        except AudienceQueryTimeout as exc:
+            # Too slow to write now (a heavy segment, a busy database): nothing of the start is kept,
+            # the campaign stays Ready and is tried again later; the other campaigns go on meanwhile.
+            uow.rollback()
+            if scheduling.postpone(campaign.id, expected, now + RETRY_AFTER_TIMEOUT):
+                summary.postponed += 1
+                log.warning("campaign %s postponed to %s: %s", campaign.id, _iso(now + RETRY_AFTER_TIMEOUT),
+                            exc.message)
             commit()
             continue
         except DomainError as exc:

@@ -9,11 +9,16 @@ accepted only when it stays inside it:
 * a backslash only before punctuation (`\\.`, `\\(`): no `\\d`, `\\w`, `\\b`, back-references,
   look-arounds, inline flags, POSIX `[:classes:]` or possessive quantifiers;
 * at most MAX_PATTERN characters, and no quantified group that itself contains a quantifier
-  (`(a+)+`), so a pattern cannot make a backend backtrack for ever.
+  (`(a+)+`), so a pattern cannot make a backend backtrack for ever;
+* a static cost of at most MAX_COST: the pattern's length once counted repetitions are written out
+  (`x{3}` costs 3, `(ab){2,5}` 10, `a*` 1). The backends build one matcher state per written-out
+  position, so `.{100}` written 32 times (cost 3200) takes PostgreSQL seconds per long value,
+  while every pattern under the limit stays cheap per row. The audience statement time limit
+  (engine/audience/time_limit.py) bounds what is left: many rows times a cheap pattern.
 
 Matching is case-insensitive and `.` also matches a line break, as PostgreSQL does by default.
-One difference is left: before a final line break, `$` matches on MariaDB and SQLite but not on
-PostgreSQL.
+SQLite matches with RE2 (engine/audience/sqlfuncs.py), which never backtracks. One difference is
+left: before a final line break, `$` matches on MariaDB but not on PostgreSQL and SQLite.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from engine.errors import InvalidRules
 
 MAX_PATTERN = 200
 MAX_REPEAT = 100
+MAX_COST = 300
 _PUNCTUATION = frozenset(string.punctuation)
 _META = frozenset(".^$|?*+()[]{}\\")
 _COUNTED = re.compile(r"\{(\d{1,3})(,(\d{0,3}))?\}")
@@ -38,7 +44,10 @@ def check_portable_regex(pattern: str, where: str = "matches regex") -> None:
         fail("the pattern is empty")
     if len(pattern) > MAX_PATTERN:
         fail(f"the pattern is longer than {MAX_PATTERN} characters")
-    _Scanner(pattern, fail).parse()
+    cost = _Scanner(pattern, fail).parse()
+    if cost > MAX_COST:
+        fail(f"the pattern is too expensive: written out its repetitions come to {cost} positions, "
+             f"at most {MAX_COST} are allowed (use fewer or smaller counts such as {{2,5}})")
     try:
         re.compile(pattern)
     except re.error as exc:  # pragma: no cover - the scanner rejects what Python would
@@ -51,69 +60,72 @@ class _Scanner:
         self.i = 0
         self.fail = fail
 
-    def parse(self) -> None:
-        self._alternation()
+    def parse(self) -> int:
+        """Check the whole pattern; returns its cost (see the module docstring)."""
+        cost, _ = self._alternation()
         if self.i < len(self.p):
             self.fail(f"unexpected '{self.p[self.i]}' at position {self.i + 1}")
+        return cost
 
     def _peek(self) -> str:
         return self.p[self.i] if self.i < len(self.p) else ""
 
-    def _alternation(self) -> bool:
-        """Parse branches; return whether any of them holds a quantifier."""
-        quantified = self._branch()
+    # Each parse step returns (cost, whether it holds a quantifier).
+    def _alternation(self) -> tuple[int, bool]:
+        cost, quantified = self._branch()
         while self._peek() == "|":
             self.i += 1
-            quantified = self._branch() or quantified
-        return quantified
+            more, inner = self._branch()
+            cost, quantified = cost + more, quantified or inner
+        return cost, quantified
 
-    def _branch(self) -> bool:
-        quantified = False
-        pieces = 0
+    def _branch(self) -> tuple[int, bool]:
+        cost, quantified, pieces = 0, False, 0
         while self._peek() and self._peek() not in "|)":
-            quantified = self._piece() or quantified
-            pieces += 1
+            more, inner = self._piece()
+            cost, quantified, pieces = cost + more, quantified or inner, pieces + 1
         if pieces == 0:
             self.fail("empty alternatives and empty groups are not allowed")
-        return quantified
+        return cost, quantified
 
-    def _piece(self) -> bool:
-        kind, inner_quantified = self._atom()
-        bound = self._quantifier()
-        if bound is None:
-            return inner_quantified
+    def _piece(self) -> tuple[int, bool]:
+        kind, cost, inner_quantified = self._atom()
+        quantifier = self._quantifier()
+        if quantifier is None:
+            return cost, inner_quantified
+        bound, copies = quantifier
         if kind == "anchor":
             self.fail("an anchor (^ or $) cannot be repeated")
         if inner_quantified and bound != "optional":
             self.fail("a repeated group may not contain another repetition (e.g. (a+)+)")
-        return True
+        return cost * copies, True
 
-    def _atom(self) -> tuple[str, bool]:
+    def _atom(self) -> tuple[str, int, bool]:
         ch = self._peek()
         if ch == "(":
             self.i += 1
             if self._peek() == "?":
                 self.fail("special groups (?…) are not supported")
-            quantified = self._alternation()
+            cost, quantified = self._alternation()
             if self._peek() != ")":
                 self.fail("unbalanced parenthesis")
             self.i += 1
-            return "group", quantified
+            return "group", cost, quantified
         if ch == "[":
             self._class()
-            return "class", False
+            return "class", 1, False
         if ch in "^$":
             self.i += 1
-            return "anchor", False
+            return "anchor", 1, False
         if ch == "\\":
             self._escape()
-            return "literal", False
+            return "literal", 1, False
         if ch in "*+?{":
             self.fail(f"'{ch}' at position {self.i + 1} has nothing to repeat")
         if ch in "]}":
             self.fail(f"'{ch}' must be escaped")
         self.i += 1  # '.' or a literal character
-        return "literal", False
+        return "literal", 1, False
 
     def _escape(self) -> str:
         nxt = self.p[self.i + 1] if self.i + 1 < len(self.p) else ""
@@ -159,14 +171,15 @@ class _Scanner:
             self.fail("empty character class")
         self.i += 1  # ']'
 
-    def _quantifier(self) -> str | None:
+    def _quantifier(self) -> tuple[str, int] | None:
+        """(bound, copies): "optional" or "many", and how many times the atom is written out."""
         ch = self._peek()
         if ch in ("*", "+"):
             self.i += 1
-            bound = "many"
+            bound, copies = "many", 1
         elif ch == "?":
             self.i += 1
-            bound = "optional"
+            bound, copies = "optional", 1
         elif ch == "{":
             match = _COUNTED.match(self.p, self.i)
             if not match:
@@ -177,10 +190,12 @@ class _Scanner:
                 self.fail(f"repetition counts must be ordered and at most {MAX_REPEAT}")
             self.i = match.end()
             bound = "many" if high is None or high > 1 else "optional"
+            # {m,} is m copies and a star; {m,n} is n copies (engines unroll counts this way).
+            copies = max(1, low + 1 if high is None else high)
         else:
             return None
         if self._peek() == "?":
             self.i += 1  # lazy: the same yes/no answer everywhere
         if self._peek() in ("*", "+", "?", "{"):
             self.fail("a quantifier cannot follow another quantifier")
-        return bound
+        return bound, copies

@@ -10,6 +10,7 @@ from engine.audience import compiler, rules
 from engine.audience.catalog import custom_field_kind
 from engine.audience.compiler import CompileContext, Source
 from engine.audience.sqlfuncs import prepare_connection
+from engine.audience.time_limit import time_limited
 from engine.auth import Actor
 from engine.errors import InvalidCampaignStatus, InvalidRecipients, InvalidRules, NoAudience, SegmentNotFound
 from engine.models import Campaign, CustomField, Segment, Subscriber, SubscriberList
@@ -62,6 +63,11 @@ class AudienceService:
     def context(self, owner_id: int) -> CompileContext:
         return CompileContext(owner_user_id=owner_id, now=self.uow.clock())
 
+    def time_limit(self, seconds: float | None = None):
+        """A block whose statements stop after `seconds` (default: the request limit) with
+        AudienceQueryTimeout; run every statement that evaluates criteria inside one."""
+        return time_limited(self.s, seconds or self.uow.settings.audience_query_timeout, self.uow.timer)
+
     # --- criteria -------------------------------------------------------------------------------
     def parse_rules(self, owner_id: int, list_id: int, raw: Any, operator: str, *, strict: bool = True):
         """Validate criteria for one of the owner's lists; returns the AST or raises InvalidRules."""
@@ -98,7 +104,9 @@ class AudienceService:
 
     def segment_count(self, segment: Segment) -> int:
         prepare_connection(self.s)
-        return self.s.scalar(compiler.count_query(self.segment_query(segment)))
+        query = compiler.count_query(self.segment_query(segment))
+        with self.time_limit():
+            return self.s.scalar(query)
 
     # --- campaigns -------------------------------------------------------------------------------
     def validate_bundle(self, owner_id: int, raw: Any) -> rules.Bundle:
@@ -131,8 +139,9 @@ class AudienceService:
 
     def preview_campaign(self, campaign: Campaign, sample: int = 10, offset: int = 0) -> AudiencePreview:
         query = self.campaign_audience_query(campaign)
-        total = self.s.scalar(compiler.count_query(query))
-        recipients = list(self.s.scalars(query.offset(offset).limit(sample))) if sample > 0 else []
+        with self.time_limit():
+            total = self.s.scalar(compiler.count_query(query))
+            recipients = list(self.s.scalars(query.offset(offset).limit(sample))) if sample > 0 else []
         sql = compiler.render_sql(query, self.s.get_bind().dialect)
         return AudiencePreview(campaign.id, total, recipients, sql)
 

@@ -8,15 +8,20 @@ Case-insensitive text comparison (Part 1 §16) is "fold both sides, then compare
 * SQLite: its built-in `lower()` folds ASCII only, so `sendmill_lower(x)` (Python's `str.lower`)
   is registered on every connection the audience code uses, together with `sendmill_regexp`.
 
+`sendmill_regexp` matches with RE2, not Python's `re`: RE2 never backtracks, so one call costs at
+most (value length × pattern cost), where `re` needs minutes for `.*a.*b.*c` on a 1000-character
+value. That matters beyond speed: SQLite cannot interrupt a function call, so the statement time
+limit (engine/audience/time_limit.py) only holds if each call is short.
+
 Registration happens through `prepare_connection(session)`, which the audience service calls
 before it runs a query: it installs an engine "connect" listener (for connections opened later)
 and registers the functions on the session's current connection (already pooled ones).
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
+import re2
 from sqlalchemy import Boolean, String, event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -87,9 +92,21 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def _re2_options():
+    options = re2.Options()
+    options.case_sensitive = False
+    options.dot_nl = True          # `.` matches a line break, as on PostgreSQL
+    options.never_capture = True   # only yes/no is asked
+    options.log_errors = False
+    return options
+
+
+_OPTIONS = _re2_options()
+
+
 @lru_cache(maxsize=256)
 def _compiled(pattern: str):
-    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
+    return re2.compile(pattern, _OPTIONS)
 
 
 def _regexp(pattern, value):
@@ -97,7 +114,7 @@ def _regexp(pattern, value):
         return None
     try:
         return 1 if _compiled(pattern).search(value) else 0
-    except re.error:
+    except re2.error:
         return 0  # validated patterns compile; anything else matches nothing
 
 

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from engine.auth import Actor
-from engine.errors import AuthenticationFailed, DomainError, NotFound, PermissionDenied
+from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, NotFound, PermissionDenied
 from engine.uow import UnitOfWork
 from protocol.command import ADMIN, ANY, PUBLIC, USER
 
@@ -33,7 +33,7 @@ log = logging.getLogger("sendmill.rest")
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
     409: "ALREADY_EXISTS", 413: "PAYLOAD_TOO_LARGE", 428: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
+    500: "INTERNAL", 504: "DEADLINE_EXCEEDED",
 }
 
 
@@ -102,6 +102,8 @@ class Endpoint:
                 return self.errors[cls]
         if isinstance(exc, NotFound):
             return 404, "NOT_FOUND"
+        if isinstance(exc, AudienceQueryTimeout):
+            return 504, "DEADLINE_EXCEEDED"  # any endpoint that evaluates criteria (README)
         return None
 
 

@@ -179,7 +179,9 @@ def test_malformed_values_are_rejected(rule, needle):
 
 # --- regex ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("pattern", ["^a.*b$", "[a-z0-9_.%+-]+@gmail\\.com", "(ab|cd)?x{2,5}", "a*?", "[^@]+",
-                                     "\\(x\\)", "é|ж", "x{3}", "x{2,}", "^$"])
+                                     "\\(x\\)", "é|ж", "x{3}", "x{2,}", "^$",
+                                     # at the cost limit (300 written-out positions)
+                                     ".{100}" * 3, "(ab){100}x{99}y", "((a{100})?b{99})?[0-9]{100}"])
 def test_portable_patterns_are_accepted(pattern):
     check_portable_regex(pattern)
 
@@ -192,6 +194,9 @@ def test_portable_patterns_are_accepted(pattern):
     ("(a", "unbalanced"), ("a)", "unexpected"), ("[]", "empty character class"), ("[a", "unterminated"),
     ("a|", "empty alternatives"), ("()", "empty"), ("^*", "cannot be repeated"), ("[z-a]", "reversed"),
     ("x" * 201, "longer than 200"), ("", "empty"),
+    # the cost limit: counted repetitions written out come to more than 300 positions
+    (".{100}" * 32, "come to 3200 positions"), (".{100}" * 4, "too expensive"), ("(ab){100}x{100}y", "301"),
+    ("a{100,}[b-c]{100}(d|e){50}", "too expensive"), ("(.{100}){32}", "may not contain"),
 ])
 def test_patterns_outside_the_portable_subset_are_rejected(pattern, needle):
     with pytest.raises(InvalidRules) as info:
