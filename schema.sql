@@ -302,6 +302,8 @@ CREATE TABLE campaigns (
     publish_on_rss VARCHAR(16) NOT NULL,
     s2s_enabled BOOLEAN NOT NULL,
     rules_json_bundle TEXT NOT NULL,
+    approved_content VARCHAR(64) NOT NULL,
+    approved_setup VARCHAR(64) NOT NULL,
     created_at DATETIME NOT NULL,
     last_activity_at DATETIME NOT NULL,
     send_process_started_on DATETIME,

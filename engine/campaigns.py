@@ -2,7 +2,8 @@
 
 Status machine (protocol.md §4.2 and Part 1 §4–5):
   Draft ⇄ Ready (Ready needs content, recipients and a complete schedule; an Untrusted owner's
-  Ready becomes Pending Approval) · Pending Approval → Ready (Campaign.Approve) ·
+  Ready becomes Pending Approval) · Pending Approval → Ready (Campaign.Approve) · an approved campaign of an
+  Untrusted owner changed → Pending Approval (engine/approval.py) ·
   Ready → Sending → Sent (the scheduler) · Sending ⇄ Paused (Pause / Resume) ·
   Cancel: → Draft when nothing was sent yet, else → Sent with reason "Canceled".
 """
@@ -171,6 +172,8 @@ class CampaignService:
             campaign.next_send_at = None
         campaign.last_activity_at = self.uow.clock()
         self.s.flush()
+        # An Untrusted owner's approved campaign that would now send something else waits for approval again.
+        self.uow.approval.campaign_edited(campaign)
         if armed and campaign.status in ("Ready", "Pending Approval"):
             # Whichever surface armed it (Campaign.Update, Campaign.Publish, the modern Publish).
             campaign_events.published(self.uow, campaign)
@@ -277,6 +280,9 @@ class CampaignService:
             campaign.status = "Ready"
             campaign.next_send_at = None
             campaign.last_activity_at = self.uow.clock()
+        if actor.is_admin:
+            # What it sends, to whom and when, and its landing page, as they stand (engine/approval.py).
+            self.uow.approval.record(campaign)
         return campaign
 
     def pause(self, actor: Actor, campaign_id: int) -> Campaign:

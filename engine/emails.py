@@ -77,6 +77,7 @@ class EmailService:
         if scope not in VALIDATE_SCOPES:
             raise ValueError(f"unknown validation scope {scope!r}")
         email = self.get(actor, email_id, for_update=True)
+        before = self.uow.approval.email_snapshot(email)
         for key, value in changes.items():
             if key not in EDITABLE_COLUMNS:
                 raise ValueError(f"{key!r} is not an editable email column")
@@ -84,6 +85,9 @@ class EmailService:
         self.check_scope(actor, email, scope)
         email.updated_at = self.uow.clock()
         self.s.flush()
+        # Campaigns of an Untrusted owner that use it: approved ones wait for approval again; a send in
+        # progress refuses the change (EmailBeingSent).
+        self.uow.approval.email_edited(email, before)
         return email
 
     def save(self, actor: Actor, email_id: int, changes: dict, scope: str) -> tuple[Email, list[str]]:

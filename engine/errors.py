@@ -202,6 +202,16 @@ class EmailInUse(DomainError):
     """The email is the content of a campaign that may still send."""
 
 
+class EmailBeingSent(DomainError):
+    """The email is being sent by a campaign of an untrusted account; its content cannot change until
+    that send finishes or is canceled."""
+
+
+# --- campaign approval (engine/approval.py) --------------------------------------------------------
+class AwaitingApproval(DomainError):
+    """What the campaign would send is not what an administrator approved."""
+
+
 # --- campaign tags ------------------------------------------------------------------------------
 class TagExists(AlreadyExists):
     """A tag with this name already exists."""

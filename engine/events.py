@@ -39,6 +39,7 @@ from engine.errors import AlreadyUnsubscribed, BadToken, NotFound
 from engine.models import Campaign, CustomField, Email, Subscriber, SubscriberFieldValue, SubscriberList, User
 from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
+from engine.public_html import public_page
 from engine.tracking import Kind, Signer
 
 # protocol.md §6.2 (bounce-processing.md): soft bounces escalate to hard after the soft-to-hard
@@ -185,8 +186,10 @@ class EventService:
         """The campaign's HTML as this subscriber received it; the view is recorded."""
         t = self.record_view(instance_id, subscriber_id)
         email = self.s.get(Email, t.campaign.email_id) if t.campaign.email_id else None
-        if email is None:
-            raise TrackingTargetGone()   # nothing to show; the caller does not commit the count
+        if email is None or not self.uow.approval.content_approved(t.campaign):
+            # Nothing to show, or an Untrusted account's content no administrator approved (edited after
+            # the send): the caller does not commit the count.
+            raise TrackingTargetGone()
         tracked = _tracked(email)
         base = self.uow.settings.base_url.rstrip("/")
         signer = self.signer
@@ -204,8 +207,9 @@ class EventService:
             page = compile_template(tracked.html, HTML, aliases=aliases, system_slots=slots).render(ctx)
         else:
             text = compile_template(tracked.text, TEXT, aliases=aliases, system_slots=slots).render(ctx)
-            page = f"<!doctype html><meta charset=\"utf-8\"><pre>{html.escape(text)}</pre>"
-        return page
+            page = f"<pre>{html.escape(text)}</pre>"
+        # Served on our origin: static markup only (the mailed copy is not touched).
+        return public_page(page)
 
     # --- opting out -----------------------------------------------------------------------------
     def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str) -> bool:

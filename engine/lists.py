@@ -267,4 +267,6 @@ class ListService:
             delete(SubscriberList).where(SubscriberList.id.in_(owned)),
         ):
             self.s.execute(statement, execution_options=NO_SYNC)
+        # An excluded list gone widens an audience: approved campaigns of an Untrusted owner wait again.
+        self.uow.approval.targeting_edited(actor.id)
         return len(owned)

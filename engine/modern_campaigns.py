@@ -28,6 +28,7 @@ from engine.errors import (
     SenderNotReady,
 )
 from engine.delivery.personalize import HTML, TEXT, compile_template
+from engine.public_html import public_page
 from engine.models import Campaign, Email, Segment, Subscriber, SubscriberList, User
 
 ALL_CONTACTS = "contacts-all"
@@ -79,9 +80,13 @@ class ModernCampaignService:
             sender = self._require_default_sender(campaign.owner_user_id)
             changes = self._targeting(actor, distribution)
             self.uow.campaigns.update(actor, campaign_id, changes)
-            self._use_sender(campaign, sender)
+            email = self._email(campaign)
+            before = self.uow.approval.email_snapshot(email)
+            self._use_sender(email, sender)
             if distribution.subject:
-                self._set_subject(campaign, distribution.subject)
+                email.subject = distribution.subject
+            # The email may be another campaign's content too (RelEmailID): that one's approval counts.
+            self.uow.approval.email_edited(email, before)
             campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at)
         return Published(campaign, landing_page_url(self.uow.settings, campaign.id), self.uow.clock())
 
@@ -92,12 +97,16 @@ class ModernCampaignService:
             raise SenderNotReady()
         return sender
 
-    def _use_sender(self, campaign: Campaign, sender) -> None:
-        """The email goes out From the default sender (a site-owned address with the user's as Reply-To
-        when the user's own domain cannot be sent from: Identify Sender Address)."""
+    def _email(self, campaign: Campaign) -> Email:
         email = self.s.get(Email, campaign.email_id) if campaign.email_id else None
         if email is None:
             raise InvalidCampaignStatus("a campaign needs email content (RelEmailID) before it can be published")
+        return email
+
+    @staticmethod
+    def _use_sender(email: Email, sender) -> None:
+        """The email goes out From the default sender (a site-owned address with the user's as Reply-To
+        when the user's own domain cannot be sent from: Identify Sender Address)."""
         email.from_name, email.from_email = sender.from_name, sender.from_address
         if sender.reply_to and sender.reply_to.lower() != sender.from_address.lower():
             email.reply_to_name, email.reply_to_email = sender.from_name, sender.reply_to
@@ -111,12 +120,6 @@ class ModernCampaignService:
         campaign.last_activity_at = self.uow.clock()
         self.s.flush()
         campaign_events.published(self.uow, campaign, 0)
-
-    def _set_subject(self, campaign: Campaign, subject: str) -> None:
-        email = self.s.get(Email, campaign.email_id) if campaign.email_id else None
-        if email is None:
-            raise InvalidCampaignStatus("a campaign needs email content (RelEmailID) before it can be published")
-        email.subject = subject
 
     def _targeting(self, actor: Actor, d: Distribution) -> dict:
         """Campaign.update changes that make the campaign target exactly what `d` names."""
@@ -193,7 +196,9 @@ class ModernCampaignService:
         """The HTML of a published campaign's landing page; CampaignNotFound for anything else."""
         campaign_id = landing_code_campaign(self.uow.settings, code)
         campaign = self.s.get(Campaign, campaign_id) if campaign_id else None
-        if campaign is None or visibility_status(campaign) != "PUBLISHED" or campaign.email_id is None:
+        if campaign is None or visibility_status(campaign) != "PUBLISHED" or campaign.email_id is None \
+                or not self.uow.approval.content_approved(campaign):
+            # An Untrusted account's page shows only content an administrator approved (Campaign.Approve).
             raise CampaignNotFound()
         email = self.s.get(Email, campaign.email_id)
         if count:
@@ -207,9 +212,9 @@ class ModernCampaignService:
                "User:FirstName": owner.first_name, "User:LastName": owner.last_name,
                "User:CompanyName": owner.company_name}
         if (email.html_content or "").strip():
-            return compile_template(email.html_content, HTML).render(ctx)
+            return public_page(compile_template(email.html_content, HTML).render(ctx))
         text = compile_template(email.plain_content or "", TEXT).render(ctx)
-        return f'<!doctype html><meta charset="utf-8"><pre>{html.escape(text)}</pre>'
+        return public_page(f"<pre>{html.escape(text)}</pre>")
 
 
 def _read_criterion(entry, out: Audience) -> None:

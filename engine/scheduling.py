@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from engine import campaign_events
 from engine.auth import Actor
 from engine.campaign_reports import SCHEDULING_PAUSED
-from engine.errors import CampaignAlreadyPublished, CampaignNotScheduled, SendTimeTooSoon
+from engine.errors import AwaitingApproval, CampaignAlreadyPublished, CampaignNotScheduled, SendTimeTooSoon
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.sending import OPEN_INSTANCE_STATES, UNFINISHED_DELIVERY_STATES
 
@@ -126,6 +126,11 @@ class SchedulingService:
             .execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             return None
+        campaign = self.s.get(Campaign, campaign_id, populate_existing=True)
+        if self.uow.approval.awaits_approval(campaign):
+            # Checked on the claimed (locked) row: an Untrusted owner's campaign sends only what was approved.
+            # The tick rolls the claim back and holds it (ApprovalService.hold_due).
+            raise AwaitingApproval(f"campaign {campaign_id} changed since an administrator approved it")
         number = (self.s.scalar(select(func.max(SendInstance.number))
                                 .where(SendInstance.campaign_id == campaign_id)) or 0) + 1
         instance = SendInstance(campaign_id=campaign_id, number=number,
@@ -133,7 +138,6 @@ class SchedulingService:
                                 started_at=now, state="queued", total_recipients=0)
         self.s.add(instance)
         self.s.flush()  # UNIQUE(campaign_id, number) is the second guard against a double start
-        campaign = self.s.get(Campaign, campaign_id, populate_existing=True)
         instance.total_recipients = self._write_ledger(instance.id, campaign)
         # The account's monthly quota counts this instance as one campaign and its ledger in emails.
         # Not ACTIVE or over quota raises (AccountNotActive / QuotaExceeded): the tick rolls the start

@@ -114,6 +114,7 @@ class SegmentService:
             self.uow.audience.parse_rules(actor.id, segment.list_id, segment.rules_json, segment.rules_operator)
         segment.name = name
         self.s.flush()
+        self.uow.approval.targeting_edited(segment.owner_user_id)
         return segment
 
     def search(self, actor: Actor, list_id: int, *, segment_id: int | None = None, order_field: str | None = None,
@@ -147,4 +148,6 @@ class SegmentService:
         owned = require_owned_ids(self.s, Segment, segment_ids, actor, SegmentNotFound, "segment")
         self.s.execute(delete(CampaignRecipient).where(CampaignRecipient.segment_id.in_(owned)))
         self.s.execute(delete(Segment).where(Segment.id.in_(owned)))
+        # An excluded segment gone widens an audience: approved campaigns of an Untrusted owner wait again.
+        self.uow.approval.targeting_edited(actor.id)
         return len(owned)

@@ -152,6 +152,11 @@ class UnitOfWork:
         return RateLimiter(self)
 
     @cached_property
+    def approval(self):
+        from engine.approval import ApprovalService
+        return ApprovalService(self)
+
+    @cached_property
     def campaign_reports(self):
         from engine.campaign_reports import CampaignReports
         return CampaignReports(self)

@@ -24,8 +24,13 @@ bp = Blueprint("tracking", __name__)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0, private",
             "Pragma": "no-cache", "Expires": "0"}
-# The web view shows the sender's HTML on our origin: nothing in it may run or post anywhere.
-WEB_VIEW_CSP = "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+# The web view and the landing page show the sender's HTML on our origin. The engine keeps only static
+# markup (engine/public_html.py); this policy is the second fence: nothing but images and inline styles
+# load, nothing runs, posts, frames or is framed, and `sandbox` gives the page an opaque origin.
+CAMPAIGN_PAGE_CSP = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                     "form-action 'none'; base-uri 'none'; sandbox")
+CAMPAIGN_PAGE_HEADERS = {**NO_CACHE, "Content-Security-Policy": CAMPAIGN_PAGE_CSP, "X-Robots-Tag": "noindex",
+                         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 
@@ -91,7 +96,7 @@ def web_view(token: str):
         page = uow.events.web_view(**_ids(uow, token, Kind.WEB_VIEW))
         _finish(uow)
     return Response(page, mimetype="text/html",
-                    headers={**NO_CACHE, "Content-Security-Policy": WEB_VIEW_CSP, "X-Robots-Tag": "noindex"})
+                    headers=CAMPAIGN_PAGE_HEADERS)
 
 
 @bp.route("/so/<code>", methods=["GET"])
@@ -102,7 +107,7 @@ def landing_page(code: str):
         page = uow.modern_campaigns.landing_page(code, count=request.method != "HEAD")
         _finish(uow)
     return Response(page, mimetype="text/html",
-                    headers={**NO_CACHE, "Content-Security-Policy": WEB_VIEW_CSP})
+                    headers=CAMPAIGN_PAGE_HEADERS)
 
 
 @bp.route("/t/u/<token>", methods=["GET", "POST"], provide_automatic_options=False)

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON
-from engine.errors import AccountNotActive, AudienceQueryTimeout, DomainError, QuotaExceeded
+from engine.errors import AccountNotActive, AudienceQueryTimeout, AwaitingApproval, DomainError, QuotaExceeded
 from engine.models import Campaign, SchedulerLease, SendInstance
 from scheduler.recurrence import (
     RecurringSchedule, future_send_instant, latest_run_at_or_before, next_run_after, next_runs,
@@ -190,6 +190,13 @@ def _start_due(uow, now: datetime, summary: TickSummary, commit) -> None:
         except IntegrityError:
             uow.rollback()
             log.info("campaign %s: instance already started by another scheduler", campaign.id)
+            continue
+        except AwaitingApproval:
+            # An Untrusted owner's campaign changed since it was approved: it waits for approval again.
+            uow.rollback()
+            if uow.approval.hold_due(campaign.id, now, expected):
+                log.warning("campaign %s changed since it was approved; Pending Approval again", campaign.id)
+            commit()
             continue
         except (AccountNotActive, QuotaExceeded) as exc:
             # The owner's account may not send this now: hold the campaign (Paused with the reason)

@@ -56,6 +56,17 @@ def set_campaign(engine, campaign_id: int, **columns) -> None:
         uow.commit()
 
 
+def set_user(engine, account, **columns) -> None:
+    """Set user columns directly (e.g. `reputation_level="Untrusted"`, an administrator's setting)."""
+    from engine.models import User
+
+    with engine.uow() as uow:
+        row = uow.session.get(User, account.id)
+        for key, value in columns.items():
+            setattr(row, key, value)
+        uow.commit()
+
+
 def load_campaign(engine, campaign_id: int):
     from engine.models import Campaign
 

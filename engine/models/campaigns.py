@@ -60,6 +60,10 @@ class Campaign(Base):
     publish_on_rss: Mapped[str] = mapped_column(Str(16), default="Disabled")
     s2s_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     rules_json_bundle: Mapped[str] = mapped_column(Text, default="")
+    # What an administrator approved (engine/approval.py): SHA-256 fingerprints of the email content and
+    # of the recipients and schedule; "" = never approved. Only an Untrusted owner's campaigns need them.
+    approved_content: Mapped[str] = mapped_column(Str(64), default="")
+    approved_setup: Mapped[str] = mapped_column(Str(64), default="")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,10 +11,10 @@ from marshmallow import ValidationError
 
 from engine.emails import VALIDATE_SCOPES
 from engine.errors import (
-    CampaignNotFound, EmailInUse, EmailNotFound, EmptyEmailContent, InvalidFromEmail, InvalidReplyToEmail,
-    ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain, MissingRejectLinkHTML, MissingRejectLinkPlain,
-    MissingTemplateID, MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain, MissingUTMCampaign,
-    MissingUTMMedium, MissingUTMSource, SubscriberNotFound,
+    CampaignNotFound, EmailBeingSent, EmailInUse, EmailNotFound, EmptyEmailContent, InvalidFromEmail,
+    InvalidReplyToEmail, ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain, MissingRejectLinkHTML,
+    MissingRejectLinkPlain, MissingTemplateID, MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain,
+    MissingUTMCampaign, MissingUTMMedium, MissingUTMSource, SubscriberNotFound,
 )
 from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
 from engine.test_sends import (
@@ -26,6 +26,7 @@ from protocol.params import MAX_ID, MISSING, Choice, Id, Int, LegacyField, Legac
 from protocol.views.emails import email_row, project, wire_fields
 
 INVALID_VALUE = 21  # Sendmill's code for a malformed optional value (README, "Error codes")
+BEING_SENT = 22     # Sendmill's code: an untrusted account's campaign is sending this email right now
 MAX_BULK_IDS = 100
 
 
@@ -225,11 +226,14 @@ EMAIL_UPDATE = Command(
         18: "Missing UTMSource parameter (required when UTMTracking is enabled)",
         19: "Missing UTMMedium parameter (required when UTMTracking is enabled)",
         20: "Missing UTMCampaign parameter (required when UTMTracking is enabled)",
-        # Sendmill's addition: the legacy table has no code for a malformed optional value.
+        # Sendmill's additions: the legacy table has no code for a malformed optional value, nor for a
+        # campaign of an untrusted account sending this email right now (README "Campaign approval").
         INVALID_VALUE: "Invalid parameter value",
+        BEING_SENT: "The email is being sent by a campaign of an untrusted account; its content cannot change "
+                    "until the send finishes or the campaign is canceled",
     },
     raises={
-        EmailNotFound: 3, MissingTemplateID: 5, InvalidFromEmail: 6, InvalidReplyToEmail: 7,
+        EmailBeingSent: BEING_SENT, EmailNotFound: 3, MissingTemplateID: 5, InvalidFromEmail: 6, InvalidReplyToEmail: 7,
         EmptyEmailContent: 8, MissingUnsubscribeLinkHTML: 11, MissingUnsubscribeLinkPlain: 12,
         MissingConfirmLinkHTML: 13, MissingConfirmLinkPlain: 14, MissingRejectLinkHTML: 15,
         MissingRejectLinkPlain: 16, MissingUTMSource: 18, MissingUTMMedium: 19, MissingUTMCampaign: 20,

@@ -13,8 +13,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from engine.campaign_reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTICS_IDS, VISIBILITY_STATUSES
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, CampaignNotScheduled,
-    InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError, SenderNotReady,
-    SendTimeTooSoon,
+    EmailBeingSent, InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError,
+    SenderNotReady, SendTimeTooSoon,
 )
 from engine.modern_campaigns import ALL_CONTACTS, Distribution
 from engine.test_sends import (
@@ -36,6 +36,8 @@ PUBLISH_ERRORS = {
     AccountNotActive: (428, "EMAIL_MARKETING_ACCOUNT_NOT_ACTIVE"),
     QuotaExceeded: (428, "EMAIL_MARKETING_QUOTA_EXCEEDED"),
     SenderNotReady: (428, "SENDER_DETAILS_NOT_VERIFIED"),
+    # The campaign's email is also the content of an untrusted account's campaign that is sending right now.
+    EmailBeingSent: (428, "EMAIL_BEING_SENT"),
     InvalidCampaignStatus: NOT_READY,
     ScheduleError: NOT_READY,
     SendTimeTooSoon: (400, "SEND_TIME_TOO_SOON"),

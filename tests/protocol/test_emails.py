@@ -10,7 +10,7 @@ import pytest
 from engine.models import Email, User
 from protocol.commands import emails as email_commands
 from protocol.views.emails import FIELDS
-from tests.builders import load_campaign, make_custom_field, make_email, make_list, set_campaign
+from tests.builders import load_campaign, make_custom_field, make_email, make_list, set_campaign, set_user
 from tests.helpers import codes
 
 UNSUBSCRIBE = '<p>Bye? <a href="%Link:Unsubscribe%">unsubscribe</a></p>'
@@ -348,6 +348,12 @@ def _campaign_using(t, status):
     return email_id
 
 
+def _sending_for_untrusted(t):
+    """An email an Untrusted account's campaign is sending right now (README "Campaign approval")."""
+    set_user(t.engine, t.user, reputation_level="Untrusted")
+    return _campaign_using(t, "Sending")
+
+
 def _upd(t, email_id, scope="Campaign", **params):
     return dict(EmailID=email_id, ValidateScope=scope, **params)
 
@@ -385,6 +391,7 @@ ERROR_CASES = [
     ("Email.Update", 21, lambda t: _upd(t, _email(t), HTMLContent="x", FetchURL="file:///etc/passwd")),
     ("Email.Update", 21, lambda t: _upd(t, _email(t), HTMLContent="x", ImageEmbedding="sometimes")),
     ("Email.Update", 21, lambda t: _upd(t, _email(t), HTMLContent="x", RelTemplateID="seven")),
+    ("Email.Update", 22, lambda t: _upd(t, _sending_for_untrusted(t), HTMLContent="<p>changed</p>")),
     ("Email.Delete", 1, lambda t: {}),
     ("Email.Delete", 2, lambda t: dict(EmailID=999999)),
     ("Email.Delete", 3, lambda t: dict(EmailID=_campaign_using(t, "Ready"))),

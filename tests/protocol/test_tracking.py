@@ -200,7 +200,7 @@ def test_web_view_is_the_campaign_personalised_with_tracked_links(client, api, u
     assert "Hello bob@example.org" in body
     assert f"{BASE}/t/c/" in body and "https://shop.example/sale" not in body
     assert f"{BASE}/t/u/" in body and "mailto:help@example.com" in body
-    assert "script-src 'none'" in page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     client.get(sent.url(Kind.WEB_VIEW, sent.bob))
     s = stats(api, user, sent.campaign_id)
     assert s["BrowserViewStatistics"] == {"TotalViewsOnBrowser": 2, "UniqueViewsOnBrowser": 1}
