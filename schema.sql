@@ -13,6 +13,13 @@ CREATE TABLE admins (
     CONSTRAINT uq_admins_username UNIQUE (username)
 );
 
+CREATE TABLE installation_secrets (
+    name VARCHAR(64) NOT NULL,
+    value TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT pk_installation_secrets PRIMARY KEY (name)
+);
+
 CREATE TABLE rate_limit_counters (
     bucket VARCHAR(64) NOT NULL,
     client VARCHAR(64) NOT NULL,

@@ -44,7 +44,7 @@ from engine import bootstrap  # noqa: E402
 from engine.auth import Actor  # noqa: E402
 from engine.campaigns import RecipientRef  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.db import Base  # noqa: E402
+from engine.db import Base, make_sa_engine  # noqa: E402
 from engine.models import Subscriber, SubscriberList  # noqa: E402
 from scheduler.tick import tick  # noqa: E402
 
@@ -106,8 +106,9 @@ def smtp_source_rate(port: int, messages: int) -> float:
 
 def prepare_campaign(database_url: str, recipients: int) -> int:
     """A user, a list of `recipients` subscribers with a first name, a ~5 KB campaign; ledgered by the tick."""
+    # db= given: bootstrap would otherwise refuse a database that has no schema yet (it is made just below).
     engine = bootstrap(Settings(database_url=database_url, secret_key=SECRET, base_url="https://mail.example.com",
-                                bounce_domain="bounces.example.com"))
+                                bounce_domain="bounces.example.com"), db=make_sa_engine(database_url))
     Base.metadata.drop_all(engine.db)
     Base.metadata.create_all(engine.db)
     now = datetime.now(timezone.utc)
@@ -152,7 +153,7 @@ def run_workers(database_url: str, port: int, workers: int, concurrency: int, bu
            "SENDMILL_SMTP_URL": f"smtp://127.0.0.1:{port}?max_connections={concurrency}",
            "SENDMILL_BASE_URL": "https://mail.example.com", "SENDMILL_BOUNCE_DOMAIN": "bounces.example.com",
            "SENDMILL_SEND_CONCURRENCY": str(concurrency), "SENDMILL_DATA_DIR": data_dir}
-    command = [sys.executable, "-m", "scheduler", "worker", "--batch", "500", "--budget", str(budget or 86400)]
+    command = [sys.executable, "-m", "scheduler", "worker", "--once", "--batch", "500", "--budget", str(budget or 86400)]
     started = time.perf_counter()
     processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(workers)]

@@ -6,7 +6,7 @@ root; the web app, the CLI and the tests all build their Engine through it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import sessionmaker
 
 from engine.config import Settings
-from engine.db import make_sa_engine, make_session_factory, utcnow
+from engine.db import make_session_factory, utcnow
+from engine.installation import open_database, signing_key, stored_signing_key
 from engine.uow import UnitOfWork
 
 Clock = Callable[[], datetime]
@@ -37,6 +38,16 @@ class Engine:
 
 def bootstrap(settings: Settings | None = None, *, db: SAEngine | None = None,
               clock: Clock = utcnow, timer: Timer = time.monotonic) -> Engine:
+    """The Engine for `settings` (default: the environment's).
+
+    When it opens the database itself, it checks that the database can be used and was initialised
+    (engine.installation.SetupError says what to do otherwise). Settings without a secret key get the
+    installation's, stored in the database by `sendmill init-db`; none is ever generated here."""
     settings = settings or Settings.from_env()
-    db = db or make_sa_engine(settings.database_url)
+    if db is None:
+        db = open_database(settings.database_url)
+        if settings.secret_key:
+            stored_signing_key(db)   # only to find a database that was never initialised now, not mid-command
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=signing_key(db))
     return Engine(settings=settings, db=db, session_factory=make_session_factory(db), clock=clock, timer=timer)

@@ -62,12 +62,14 @@ class AccountService:
         self.s.flush()
         return admin
 
-    def set_admin_password(self, username: str, password: str) -> Admin:
+    def set_admin_password(self, username: str, password: str) -> int:
+        """A new password (the lost-password reset); the administrator's open sessions are closed, since
+        whoever knew the old password may hold one. Answers how many were closed."""
         admin = self.s.scalar(select(Admin).where(func.lower(Admin.username) == username.lower()))
         if admin is None:
             raise UserNotFound(f"administrator {username!r} does not exist")
         admin.password_hash = hash_password(password)
-        return admin
+        return self.s.execute(delete(AuthSession).where(AuthSession.admin_id == admin.id)).rowcount
 
     # --- user groups --------------------------------------------------------------------------
     def ensure_default_group(self) -> UserGroup:

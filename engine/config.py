@@ -2,28 +2,36 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import platformdirs
+
+from engine.installation import SetupError
+
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get("SENDMILL_DATA_DIR", Path.cwd() / "data"))
+    """SENDMILL_DATA_DIR, else the platform's per-user data folder (~/.local/share/sendmill on Linux):
+    never the current directory, so every process of the installation finds the same database."""
+    configured = os.environ.get("SENDMILL_DATA_DIR", "").strip()
+    return Path(configured) if configured else Path(platformdirs.user_data_dir("sendmill", appauthor=False))
 
 
-def _secret_key(data_dir: Path) -> str:
-    """The signing key: from SENDMILL_SECRET_KEY, else one generated once and kept in the data folder."""
-    key = os.environ.get("SENDMILL_SECRET_KEY")
-    if key:
-        return key
-    path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+def legacy_data_dir() -> Path:
+    """Where versions before the per-user data folder kept the database and key: ./data."""
+    return Path.cwd() / "data"
+
+
+def default_database_url() -> str:
+    """SQLite in the data folder. Refuses to stand in for a database of the old ./data default."""
+    data_dir = default_data_dir()
+    database = data_dir / "sendmill.db"
+    old = legacy_data_dir() / "sendmill.db"
+    if not os.environ.get("SENDMILL_DATA_DIR", "").strip() and not database.exists() and old.exists() \
+            and old.resolve() != database.resolve():
+        raise SetupError(f"found a database at {old}, where earlier versions kept it; the data folder is now "
+                         f"{data_dir}: move sendmill.db and secret.key there, or set SENDMILL_DATA_DIR={old.parent}")
+    return f"sqlite:///{database}"
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -51,6 +59,8 @@ def _positive_seconds(name: str, default: float) -> float:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    # Signs links and tokens. from_env leaves it "" unless SENDMILL_SECRET_KEY overrides it; bootstrap()
+    # then fills in the key stored in the database.
     secret_key: str
     base_url: str = "http://127.0.0.1:8080"
     session_lifetime_days: int = 30
@@ -112,16 +122,12 @@ class Settings:
     def from_env(cls) -> "Settings":
         from engine.ratelimits import parse_networks, parse_rate_limit
 
-        data_dir = default_data_dir()
-        url = os.environ.get("SENDMILL_DATABASE_URL")
-        if not url:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{data_dir / 'sendmill.db'}"
         return cls(
-            database_url=url,
-            secret_key=_secret_key(data_dir),
+            database_url=os.environ.get("SENDMILL_DATABASE_URL", "").strip() or default_database_url(),
+            # "" = the installation's key, which bootstrap() reads from the database (engine/installation.py).
+            secret_key=os.environ.get("SENDMILL_SECRET_KEY") or "",
             base_url=os.environ.get("SENDMILL_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
-            session_lifetime_days=int(os.environ.get("SENDMILL_SESSION_LIFETIME_DAYS", "30")),
+            session_lifetime_days=_positive_int("SENDMILL_SESSION_LIFETIME_DAYS", 30),
             smtp_url=os.environ.get("SENDMILL_SMTP_URL", "").strip(),
             bounce_domain=os.environ.get("SENDMILL_BOUNCE_DOMAIN", "").strip(),
             send_concurrency=_positive_int("SENDMILL_SEND_CONCURRENCY", 8),

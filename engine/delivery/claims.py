@@ -138,3 +138,13 @@ def waiting_for_retry(s) -> int:
         Delivery.state == "pending"))
     s.commit()
     return count or 0
+
+
+def campaigns_awaiting_delivery(s) -> int:
+    """Sending campaigns with recipients still to be mailed: what a tick that cannot send leaves waiting."""
+    count = s.scalar(select(func.count(func.distinct(SendInstance.campaign_id))).select_from(Delivery).join(
+        SendInstance, SendInstance.id == Delivery.instance_id).join(
+        Campaign, Campaign.id == SendInstance.campaign_id).where(
+        SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending",
+        Delivery.state.in_(("pending", "claimed"))))
+    return count or 0

@@ -12,6 +12,7 @@ from engine.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEven
 from engine.models.email_subscriptions import EmailSubscription
 from engine.models.ratelimits import RateLimitCounter
 from engine.models.test_sends import TestSend
+from engine.models.installation import InstallationSecret
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -20,4 +21,5 @@ __all__ = [
     "CustomField", "Subscriber", "SubscriberFieldValue", "Suppression",
     "Delivery", "SchedulerLease", "SendInstance", "ThrottleState",
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
+    "InstallationSecret",
 ]

@@ -264,7 +264,7 @@ def worker_env(database_url, smtp, tmp_path) -> dict:
             "SENDMILL_DATA_DIR": str(tmp_path), "SENDMILL_SEND_CONCURRENCY": str(CONCURRENCY)}
 
 
-WORKER = [sys.executable, "-m", "scheduler", "worker", "--batch", "10", "--lease", "1", "--budget", "90"]
+WORKER = [sys.executable, "-m", "scheduler", "worker", "--once", "--batch", "10", "--lease", "1", "--budget", "90"]
 
 
 def test_workers_killed_mid_campaign_never_cause_a_duplicate(engine, clock, smtp, database_url, tmp_path):
@@ -375,7 +375,7 @@ def test_sendmill_tick_schedules_then_sends_within_its_budget(engine, smtp, data
 
 def test_a_tick_run_inside_another_program_leaves_its_garbage_collector_as_it_was(engine, smtp, database_url,
                                                                                   tmp_path):
-    """Sending tunes Python's cycle collector for the send loop (scheduler/cli.py); a program that runs the
+    """Sending tunes Python's cycle collector for the send loop (scheduler/cli/delivery.py); a program that runs the
     tick in-process (a test runner, an embedding scheduler) gets its own settings back."""
     owner = make_owner(engine)
     make_campaign(engine, owner, [make_list(engine, owner, ["gc@example.com"], "In process")])

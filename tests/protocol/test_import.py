@@ -245,7 +245,7 @@ def test_importing_40000_rows_stays_under_10_mb(engine, backend, user, list_id, 
 def cli(engine, monkeypatch):
     import scheduler.cli as module
 
-    monkeypatch.setattr(module, "_engine", lambda: engine)
+    monkeypatch.setattr(module.common, "open_engine", lambda: engine)
     return lambda *args: CliRunner().invoke(module.main, ["import", *args])
 
 

@@ -226,8 +226,9 @@ def dsn(verp: str, address: str, status: str = "5.1.1", report_id: str = "<r1@mx
 def cli_env(engine, monkeypatch):
     """`sendmill` commands against the test database and secret."""
     import scheduler.cli as cli
+    from scheduler.cli import common
 
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(common, "open_engine", lambda: engine)
     return cli
 
 
@@ -259,7 +260,7 @@ def test_sendmill_bounce_exit_codes(cli_env, engine, sent, monkeypatch):
 
     def broken():
         raise RuntimeError("database unreachable")
-    monkeypatch.setattr(cli_env, "_engine", broken)
+    monkeypatch.setattr(cli_env.common, "open_engine", broken)
     failed = CliRunner().invoke(cli_env.main, ["bounce", "--recipient", sent.verp(sent.alice)],
                                 input=dsn(sent.verp(sent.alice), "alice@example.org"))
     assert failed.exit_code == 75
@@ -270,7 +271,7 @@ def test_sendmill_inbound_records_a_bounce_received_over_smtp(cli_env, engine, s
 
     from engine.models import Subscriber
 
-    with cli_env.inbound_server(engine, "127.0.0.1", 0) as server:
+    with cli_env.bounces.inbound_server(engine, "127.0.0.1", 0) as server:
         with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
             refused = smtp.sendmail("", [sent.verp(sent.bob)], dsn(sent.verp(sent.bob), "bob@example.org"))
             assert refused == {}

@@ -30,9 +30,28 @@ def test_tick_dry_run_then_tick(world, sendmill):
                         r"\(dry run: nothing written\)\n", result.output), result.output
     assert world.load(cid).status == "Ready" and world.count(SendInstance) == 0
 
-    result = sendmill("tick")
+    result = sendmill("tick", "--send-budget", "0")    # a host that only schedules: its one line, nothing else
+    assert result.exit_code == 0
     assert re.fullmatch(r"tick \S+: 1 started, 0 finished, 0 waiting approval\n", result.output), result.output
     assert world.load(cid).status == "Sending" and world.count(SendInstance) == 1
+
+
+def test_a_tick_that_cannot_send_says_so_when_campaigns_wait(world, sendmill):
+    quiet = sendmill("tick")                               # nothing is waiting: nothing to say
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    owner = world.owner()
+    cid = world.campaign(owner, [world.list_with(owner, "ann@example.com")])
+    result = sendmill("tick")                              # starts it; no SENDMILL_SMTP_URL to deliver it with
+    assert result.exit_code == 3
+    assert re.fullmatch(r"tick \S+: 1 started, 0 finished, 0 waiting approval\n", result.stdout), result.stdout
+    assert result.stderr == ("sendmill tick: 1 campaign(s) are Sending but nothing was delivered: SENDMILL_SMTP_URL "
+                             "is not set. Set it, or run `sendmill worker` on a host that has it and pass "
+                             "--send-budget 0 to this tick.\n")
+    assert world.load(cid).status == "Sending"             # the tick's own work stands
+    again = sendmill("tick")                               # and it keeps saying so while they wait
+    assert again.exit_code == 3 and "1 campaign(s) are Sending" in again.stderr
+    scheduling_only = sendmill("tick", "--send-budget", "0")
+    assert scheduling_only.exit_code == 0 and scheduling_only.stderr == ""
 
 
 def test_schedule_prints_the_next_send_times_in_the_campaign_zone_and_utc(world, sendmill, engine):

@@ -1,0 +1,66 @@
+"""Looking at what would happen: a campaign's next send times and its audience (both read only)."""
+from __future__ import annotations
+
+import click
+
+from scheduler.cli import common
+
+
+@click.command("schedule")
+@click.argument("campaign_id", type=int)
+@click.option("--next", "count", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="how many send times to show")
+def schedule_command(campaign_id: int, count: int):
+    """Show a campaign's next send times, in its own time zone and in UTC."""
+    from engine.models import Campaign
+    from scheduler.tick import display_zone, upcoming_sends
+
+    engine = common.open_engine()
+    with engine.uow() as uow:
+        campaign = uow.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"campaign {campaign_id} does not exist")
+        try:
+            zone_name, zone = display_zone(campaign)
+            runs = upcoming_sends(campaign, engine.clock(), count)
+        except ValueError as exc:
+            raise click.ClickException(f"campaign {campaign_id} has an invalid schedule: {exc}") from None
+        click.echo(f"campaign {campaign.id} \"{campaign.name}\": {campaign.status}, {campaign.schedule_type}, "
+                   f"time zone {zone_name}")
+        if not runs:
+            click.echo("no send times left")
+        width = len(str(len(runs)))
+        for number, run in enumerate(runs, 1):
+            local = run.astimezone(zone)
+            click.echo(f"{number:>{width}}  {local:%Y-%m-%d %H:%M:%S} {local.tzname() or ''}"
+                       f"  =  {run:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@click.command("audience")
+@click.argument("campaign_id", type=int)
+@click.option("--sample", default=10, show_default=True, type=click.IntRange(0, 10_000),
+              help="how many recipients to list")
+def audience_command(campaign_id: int, sample: int):
+    """Show whom a campaign would mail now: the count, the first recipients and the SQL (reads only)."""
+    from engine.errors import DomainError
+    from engine.models import Campaign
+
+    engine = common.open_engine()
+    with engine.uow() as uow:
+        campaign = uow.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"campaign {campaign_id} does not exist")
+        try:
+            result = uow.audience.preview_campaign(campaign, sample)
+        except DomainError as exc:
+            raise click.ClickException(f"campaign {campaign_id} has no usable audience: {exc.message}") from None
+        click.echo(f'campaign {campaign_id} "{campaign.name}" ({campaign.status}): {result.total} recipients')
+        for subscriber in result.recipients:
+            click.echo(f"  {subscriber.id}  {subscriber.email_address}  (list {subscriber.list_id})")
+        if result.total > len(result.recipients):
+            click.echo(f"  … and {result.total - len(result.recipients)} more")
+        click.echo("SQL (values inlined for reading):")
+        click.echo(result.sql)
+
+
+COMMANDS = (schedule_command, audience_command)
