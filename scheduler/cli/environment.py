@@ -24,6 +24,9 @@ VARIABLES = (
     ("SENDMILL_TRUSTED_PROXIES", "proxies whose X-Forwarded-For names the client (addresses, CIDR networks)"),
     ("SENDMILL_TEST_SEND_LIMIT", "test messages an account may send per window (default 30)"),
     ("SENDMILL_TEST_SEND_WINDOW_SECONDS", "that window in seconds (default 3600)"),
+    ("SENDMILL_AUDIENCE_QUERY_TIMEOUT", "seconds an audience statement of a request may run (default 5)"),
+    ("SENDMILL_TICK_AUDIENCE_QUERY_TIMEOUT", "seconds the tick's ledger write of one campaign may run before it "
+                                             "is postponed (default 120)"),
     ("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "1: webhook URLs may point to private addresses"),
     ("SENDMILL_ADMIN_USERNAME", "the administrator `sendmill up` makes sure of (default admin)"),
     ("SENDMILL_ADMIN_PASSWORD", "its password for create-admin and up (default: generated, printed once)"),

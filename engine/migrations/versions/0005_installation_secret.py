@@ -1,7 +1,7 @@
 """installation secrets: the link-signing key kept in the database
 
 Revision ID: 0005_installation_secret
-Revises: 0001
+Revises: 0003_approval
 """
 from alembic import op
 import sqlalchemy as sa
