@@ -35,6 +35,15 @@ def _positive_int(name: str, default: int) -> int:
     return int(text)
 
 
+def _domains(name: str) -> tuple[str, ...]:
+    from engine.sender_policy import parse_domains
+
+    try:
+        return parse_domains(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -63,6 +72,9 @@ class Settings:
     test_send_window_seconds: int = 3600
     # Domain of the site-owned From that replaces free-mail and DMARC-strict sender addresses; "" = bounce domain.
     sender_domain: str = ""
+    # From domains every account may send as (engine/sender_policy.py; a domain covers its subdomains,
+    # ("*",) = any); () = only verified sender emails and the user groups' AllowedSenderDomains.
+    allowed_sender_domains: tuple[str, ...] = ()
     # Webhook URLs may point to private, loopback and link-local addresses (receivers inside your network).
     webhook_allow_private: bool = False
     extra: dict = field(default_factory=dict)
@@ -114,6 +126,7 @@ class Settings:
             test_send_limit=_positive_int("SENDMILL_TEST_SEND_LIMIT", 30),
             test_send_window_seconds=_positive_int("SENDMILL_TEST_SEND_WINDOW_SECONDS", 3600),
             sender_domain=os.environ.get("SENDMILL_SENDER_DOMAIN", "").strip().lower(),
+            allowed_sender_domains=_domains("SENDMILL_ALLOWED_SENDER_DOMAINS"),
             webhook_allow_private=os.environ.get("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
             in ("1", "true", "yes", "on"),
             previous_secret_keys=tuple(k for k in os.environ.get("SENDMILL_PREVIOUS_SECRET_KEYS", "").split(",")

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from engine.auth import Actor
+from engine.errors import AccountNotActive
 from engine.uow import UnitOfWork
 
 # Who may call a command.
@@ -50,6 +51,13 @@ class Command:
     # PUBLIC commands: calls with valid credentials skip the per-IP limit (an account's own integration)
     # unless this is set — logins, where a session of one account must not buy guesses at another's password.
     rate_limit_authenticated: bool = False
+    # The modern Campaign API's rule ("accessible only when email account status = ACTIVE"): the
+    # dispatcher checks the caller's account before running; `raises` must map AccountNotActive.
+    requires_active_account: bool = False
+
+    def __post_init__(self):
+        if self.requires_active_account and self.code_for(AccountNotActive()) is None:
+            raise RuntimeError(f"{self.name} requires an ACTIVE account but has no code for AccountNotActive")
 
     @property
     def required_permission(self) -> str:

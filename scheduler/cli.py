@@ -26,18 +26,44 @@ def main():
     """
 
 
+ALLOW_SENDER_DOMAIN = click.option(
+    "--allow-sender-domain", "sender_domains", multiple=True, metavar="DOMAIN",
+    help="let the default user group's accounts send From this domain and its subdomains besides their "
+         "verified sender emails (repeatable; * = any From, for legacy clients)")
+
+
 @main.command("init-db")
-def init_db():
+@ALLOW_SENDER_DOMAIN
+def init_db(sender_domains: tuple[str, ...] = ()):
     """Create or upgrade the database schema and the default user group (safe to re-run)."""
+    from engine.errors import InvalidValue
     from engine.migrate import upgrade
 
     engine = _engine()
     upgrade(engine.db)
     with engine.uow() as uow:
         group = uow.accounts.ensure_default_group()
+        try:
+            allowed = uow.accounts.allow_sender_domains(group.id, sender_domains)
+        except InvalidValue as exc:
+            raise click.BadParameter(exc.message, param_hint="--allow-sender-domain") from None
         uow.commit()
     click.echo(f"database ready at {engine.db.url.render_as_string(hide_password=True)} "
                f"(default user group #{group.id})")
+    click.echo(_sender_policy_line(engine.settings.allowed_sender_domains, allowed))
+
+
+def _sender_policy_line(installation: tuple[str, ...], group: tuple[str, ...]) -> str:
+    """What From addresses the default group's accounts may use, and how to allow more (README)."""
+    if "*" in installation or "*" in group:
+        return "From addresses: any (AllowedSenderDomains or SENDMILL_ALLOWED_SENDER_DOMAINS is *)"
+    allowed = [f"{', '.join(domains)} ({where})" for domains, where in
+               ((installation, "SENDMILL_ALLOWED_SENDER_DOMAINS"), (group, "default user group")) if domains]
+    if allowed:
+        return f"From addresses: verified sender emails, and addresses at {'; '.join(allowed)}"
+    return ("From addresses: only verified sender emails. To let accounts send from their own domain, "
+            "run `sendmill init-db --allow-sender-domain example.com`, set UserGroup.Update "
+            "AllowedSenderDomains, or SENDMILL_ALLOWED_SENDER_DOMAINS (* = any From)")
 
 
 @main.command("create-admin")
@@ -69,10 +95,11 @@ def create_admin(username: str, password: str | None, if_missing: bool):
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on")
 @click.option("--username", default=lambda: os.environ.get("SENDMILL_ADMIN_USERNAME", "admin"),
               show_default="admin or SENDMILL_ADMIN_USERNAME", help="the administrator to make sure of")
+@ALLOW_SENDER_DOMAIN
 @click.pass_context
-def up(ctx, bind: str, username: str):
+def up(ctx, bind: str, username: str, sender_domains: tuple[str, ...]):
     """Quick start: init-db, make sure an administrator exists, then serve."""
-    ctx.invoke(init_db)
+    ctx.invoke(init_db, sender_domains=sender_domains)
     ctx.invoke(create_admin, username=username, password=None, if_missing=True)
     click.echo(f"serving /api.php on http://{bind}/api.php  (log in with Admin.Login)")
     ctx.invoke(serve, bind=bind, workers=2)
