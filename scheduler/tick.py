@@ -100,10 +100,11 @@ def tick(engine, now: datetime | None = None, *, holder: str | None = None, dry_
 
 
 def run_steps(uow, now: datetime, summary: TickSummary, commit) -> None:
-    """The tick's work without the lease: finish, arm, start, finish (each step committed)."""
+    """The tick's work without the lease: finish, hold, arm, start, finish (each step committed)."""
     scheduling = uow.scheduling
-    _hold_inactive(scheduling, now, summary, commit)
     _finish(scheduling, now, summary, commit)
+    # After finishing: a campaign whose every message was already handled becomes Sent, not held.
+    _hold_inactive(scheduling, now, summary, commit)
     _arm(scheduling, now, summary, commit)
     _start_due(uow, now, summary, commit)
     # Again, so that an instance with nobody left to mail closes on the tick that started it.

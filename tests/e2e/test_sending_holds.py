@@ -78,6 +78,15 @@ def test_a_worker_sends_nothing_once_the_account_is_suspended_and_the_tick_pause
     assert Counter(smtp.recipients()) == Counter(PEOPLE)
 
 
+def test_a_campaign_sent_in_full_before_the_suspension_is_finished_not_held(engine, clock, smtp, pool):
+    campaign_id, owner = started(engine, clock)
+    assert runner(engine, pool, clock).run_once(30).sent == len(PEOPLE)
+    set_status(engine, owner, "SUSPENDED")
+    summary = tick(engine, clock())
+    assert (summary.finished, summary.paused) == (1, 0)
+    assert campaign(engine, campaign_id).status == "Sent"
+
+
 def test_a_suspension_during_a_batch_stops_sending_at_the_next_check(engine, clock, smtp, pool):
     campaign_id, owner = started(engine, clock)
 
