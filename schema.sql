@@ -54,6 +54,7 @@ CREATE TABLE user_groups (
     limit_email_send_per_period INTEGER NOT NULL,
     force_unsubscription_link BOOLEAN NOT NULL,
     force_reject_opt_link BOOLEAN NOT NULL,
+    allowed_sender_domains TEXT NOT NULL,
     created_at DATETIME NOT NULL,
     CONSTRAINT pk_user_groups PRIMARY KEY (id)
 );

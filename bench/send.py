@@ -113,7 +113,8 @@ def prepare_campaign(database_url: str, recipients: int) -> int:
     Base.metadata.create_all(engine.db)
     now = datetime.now(timezone.utc)
     with engine.uow() as uow:
-        uow.accounts.ensure_default_group()
+        group = uow.accounts.ensure_default_group()
+        uow.accounts.allow_sender_domains(group.id, ["shop.example.com"])   # the From policy: the campaign's From
         user = uow.accounts.create_user(username="bench", password="bench-pass-1", email="bench@example.com")
         uow.commit()
         owner = Actor("user", user.id, "*")

@@ -12,6 +12,7 @@ from engine.errors import (
     UserGroupInUse, UserGroupNotFound, UsernameTaken, UserNotFound,
 )
 from engine.models import Admin, ApiKey, AuthSession, Subscriber, SubscriberList, User, UserGroup
+from engine.sender_policy import format_domains, parse_domains
 from engine.validation import normalize_email
 
 DEFAULT_GROUP_NAME = "Default"
@@ -25,7 +26,7 @@ ADMIN_FIELDS = {"account_status": "the account status", "reputation_level": "the
                 "group_id": "the user group"}
 GROUP_FIELDS = frozenset({"name", "permissions", "limit_subscribers", "limit_lists",
                           "limit_campaign_send_per_period", "limit_email_send_per_period",
-                          "force_unsubscription_link", "force_reject_opt_link"})
+                          "force_unsubscription_link", "force_reject_opt_link", "allowed_sender_domains"})
 
 USER_SORTABLE = frozenset({"id", "username", "email_address", "first_name", "last_name", "company_name",
                            "account_status", "reputation_level", "group_id", "created_at", "last_activity_at"})
@@ -97,8 +98,8 @@ class AccountService:
         group = UserGroup(name=name, permissions="", limit_subscribers=0, limit_lists=0,
                           limit_campaign_send_per_period=0, limit_email_send_per_period=0,
                           force_unsubscription_link=False, force_reject_opt_link=False,
-                          created_at=self.uow.clock())
-        for key, value in settings.items():
+                          allowed_sender_domains="", created_at=self.uow.clock())
+        for key, value in _group_values(settings).items():
             setattr(group, key, value)
         self.s.add(group)
         self.s.flush()
@@ -108,10 +109,19 @@ class AccountService:
         """Partial update: what is not in `changes` stays as it is."""
         _check_keys(changes, GROUP_FIELDS)
         group = self.get_group(group_id)
-        for key, value in changes.items():
+        for key, value in _group_values(changes).items():
             setattr(group, key, value)
         self.s.flush()
         return group
+
+    def allow_sender_domains(self, group_id: int, domains) -> tuple[str, ...]:
+        """Add From domains to a group's AllowedSenderDomains (set-up: `sendmill init-db
+        --allow-sender-domain`); the group's whole list afterwards."""
+        group = self.get_group(group_id)
+        merged = parse_domains([*parse_domains(group.allowed_sender_domains), *_parsed_domains(domains)])
+        group.allowed_sender_domains = format_domains(merged)
+        self.s.flush()
+        return merged
 
     def duplicate_group(self, group_id: int) -> UserGroup:
         source = self.get_group(group_id)
@@ -277,6 +287,20 @@ class AccountService:
         if keep is not None:
             query = query.where(AuthSession.id != keep)
         self.s.execute(query)
+
+
+def _parsed_domains(value) -> tuple[str, ...]:
+    try:
+        return parse_domains(value)
+    except ValueError as exc:
+        raise InvalidValue("AllowedSenderDomains", str(exc)) from None
+
+
+def _group_values(settings: dict) -> dict:
+    """Group settings as stored: the allowed sender domains normalized into one comma-separated text."""
+    if "allowed_sender_domains" not in settings:
+        return settings
+    return {**settings, "allowed_sender_domains": format_domains(_parsed_domains(settings["allowed_sender_domains"]))}
 
 
 def _check_keys(values: dict, allowed) -> None:

@@ -25,10 +25,12 @@ from engine.models import (
 )
 from engine.models.sending import OPEN_INSTANCE_STATES
 
-# status_reason of a campaign the tick paused because its account could not send it (scheduler/tick.py).
+# status_reason of a campaign the tick paused because its account could not send it (scheduler/tick.py):
+# over quota, not ACTIVE (also while Sending), or its From no longer allowed (engine/sender_policy.py).
 QUOTA_EXCEEDED_REASON = "Quota exceeded"
 ACCOUNT_NOT_ACTIVE_REASON = "Account not active"
-ACCOUNT_HOLD_REASONS = (QUOTA_EXCEEDED_REASON, ACCOUNT_NOT_ACTIVE_REASON)
+SENDER_NOT_ALLOWED_REASON = "Sender not allowed"
+ACCOUNT_HOLD_REASONS = (QUOTA_EXCEEDED_REASON, ACCOUNT_NOT_ACTIVE_REASON, SENDER_NOT_ALLOWED_REASON)
 EDITABLE = ("Draft", "Ready", "Pending Approval", "Failed")
 # Statuses a user may ask for with Campaign.Update; the others are reached only by the system.
 USER_SETTABLE = {
@@ -254,8 +256,10 @@ class CampaignService:
     def _move_to(self, actor: Actor, campaign: Campaign, target: str) -> None:
         if target == "Ready":
             self._check_ready(campaign)
-            # Only an ACTIVE email-marketing account with quota left arms campaigns (code 3 on the wire).
+            # Only an ACTIVE email-marketing account with quota left arms campaigns (code 3 on the wire),
+            # and only with a From the account may use (SenderNotAllowed).
             self.uow.email_account.require_can_send(campaign.owner_user_id)
+            self.uow.sender_policy.require_campaign_from_allowed(campaign.owner_user_id, campaign.email_id)
             if actor.reputation_level == "Untrusted":
                 # Held for an administrator; still Success: true (protocol.md §3.1 behaviour).
                 target = "Pending Approval"
@@ -302,7 +306,10 @@ class CampaignService:
         held = campaign.status_reason in ACCOUNT_HOLD_REASONS and not self._has_open_instance(campaign.id)
         campaign.status = "Ready" if held else "Sending"
         if held:
-            campaign.status_reason, campaign.next_send_at = "", None
+            campaign.next_send_at = None
+        if campaign.status_reason in ACCOUNT_HOLD_REASONS:
+            # Sending again (or re-armed): workers and the tick check the account again themselves.
+            campaign.status_reason = ""
         campaign.last_activity_at = self.uow.clock()
         return campaign
 

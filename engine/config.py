@@ -54,6 +54,13 @@ def _positive_seconds(name: str, default: float) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError(f"{name} must be a number of seconds above 0, not {text!r}")
     return value
+def _domains(name: str) -> tuple[str, ...]:
+    from engine.sender_policy import parse_domains
+
+    try:
+        return parse_domains(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,9 @@ class Settings:
     test_send_window_seconds: int = 3600
     # Domain of the site-owned From that replaces free-mail and DMARC-strict sender addresses; "" = bounce domain.
     sender_domain: str = ""
+    # From domains every account may send as (engine/sender_policy.py; a domain covers its subdomains,
+    # ("*",) = any); () = only verified sender emails and the user groups' AllowedSenderDomains.
+    allowed_sender_domains: tuple[str, ...] = ()
     # Webhook URLs may point to private, loopback and link-local addresses (receivers inside your network).
     webhook_allow_private: bool = False
     # Time limits of audience statements (engine/audience/time_limit.py): requests (counts, previews,
@@ -137,6 +147,7 @@ class Settings:
             test_send_limit=_positive_int("SENDMILL_TEST_SEND_LIMIT", 30),
             test_send_window_seconds=_positive_int("SENDMILL_TEST_SEND_WINDOW_SECONDS", 3600),
             sender_domain=os.environ.get("SENDMILL_SENDER_DOMAIN", "").strip().lower(),
+            allowed_sender_domains=_domains("SENDMILL_ALLOWED_SENDER_DOMAINS"),
             webhook_allow_private=os.environ.get("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
             in ("1", "true", "yes", "on"),
             previous_secret_keys=tuple(k for k in os.environ.get("SENDMILL_PREVIOUS_SECRET_KEYS", "").split(",")

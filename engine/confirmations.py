@@ -14,7 +14,9 @@ confirmation_due_at = <the value read>`, committed before the relay is contacted
 only one sees rowcount 1, so two processes never send the same confirmation. After the relay answered:
 * accepted, or lost after the message was transmitted (may have arrived) → cleared, never resent;
 * refused (5xx), or no longer mailable (suppressed, hard-bounced) → cleared, counted as failed/skipped;
-* temporary (4xx, relay down) → due again after RETRY_DELAY, for GIVE_UP_AFTER after the subscription.
+* temporary (4xx, relay down) → due again after RETRY_DELAY, for GIVE_UP_AFTER after the subscription;
+  so is a confirmation of a list whose owner's email-marketing account is not ACTIVE (nothing is sent);
+* a From the owner may not use (engine/sender_policy.py) → cleared, counted as failed, never sent.
 Each clear is itself a compare-and-set on the lease, so a person who filled in the form again meanwhile
 (which makes the email due again) gets the new email. A process that dies between the claim and the
 relay's answer leaves the lease; when it expires the email is sent again. A confirmation is mail the
@@ -34,6 +36,7 @@ from engine.delivery.compose import Content, Sending, Skeleton, build_skeleton
 from engine.delivery.personalize import NOW
 from engine.errors import AlreadyUnsubscribed, SubscriberNotFound
 from engine.models import Email, Subscriber, SubscriberList, User
+from engine.sender_policy import refusal
 from engine.test_sends import local_now, open_transport, owner_constants
 
 log = logging.getLogger("sendmill.confirmations")
@@ -162,6 +165,13 @@ class _Sender:
             self._settle(s, subscriber_id, lease)
             summary.skipped += 1
             return
+        if uow.email_account.details(list_row.owner_user_id).status != "ACTIVE":
+            # No mail for an account that is not ACTIVE: held like a temporary failure, given up alike.
+            given_up = self.clock() - subscriber.subscription_date > GIVE_UP_AFTER
+            self._settle(s, subscriber_id, lease, None if given_up else self.clock() + RETRY_DELAY)
+            summary.skipped += given_up
+            summary.retried += not given_up
+            return
         owner = s.get(User, list_row.owner_user_id)
         skeleton, problem = self._skeleton(s, list_row, owner, uow)
         message = None
@@ -196,8 +206,10 @@ class _Sender:
                               bounce_domain=self.settings.return_path_domain, campaign_id=0, instance_id=0,
                               constants={**owner_constants(owner), **list_constants(list_row)},
                               aliases=uow.events.aliases(owner.id))
+            content = confirmation_content(s, list_row, owner)
             try:
-                cached = (build_skeleton(confirmation_content(s, list_row, owner), sending), "")
+                not_allowed = refusal(s, self.settings, owner.id, content.from_email)
+                cached = (None, not_allowed) if not_allowed else (build_skeleton(content, sending), "")
             except ValueError as exc:
                 cached = (None, f"the confirmation email of list {list_row.id} cannot be built: {exc}")
             self._skeletons[list_row.id] = cached

@@ -490,6 +490,10 @@ class SenderEmailNotVerified(DomainError):
     """The address is not a verified sender email of the user."""
 
 
+class SenderNotAllowed(DomainError):
+    """The From address is not a verified sender email of the account and its domain is not allowed."""
+
+
 # --- webhooks --------------------------------------------------------------------------
 class WebhookNotFound(NotFound):
     """Webhook does not exist or does not belong to the user."""

@@ -19,6 +19,7 @@ from engine.auth import Actor
 from engine.campaign_reports import SCHEDULING_PAUSED
 from engine.errors import AwaitingApproval, CampaignAlreadyPublished, CampaignNotScheduled, SendTimeTooSoon
 from engine.models import Campaign, Delivery, SendInstance
+from engine.models.senders import EmailMarketingAccount
 from engine.models.sending import OPEN_INSTANCE_STATES, UNFINISHED_DELIVERY_STATES
 
 # The modern API's rule: a campaign is scheduled no less than 30 minutes before it is sent.
@@ -138,6 +139,11 @@ class SchedulingService:
                                 started_at=now, state="queued", total_recipients=0)
         self.s.add(instance)
         self.s.flush()  # UNIQUE(campaign_id, number) is the second guard against a double start
+        # The From may have changed since the campaign was armed (Email.Update), or the administrator
+        # may have withdrawn its domain: SenderNotAllowed, and the tick holds the campaign. (The account's
+        # status first, so that a suspended account's campaign is held for that.)
+        self.uow.email_account.require_active(campaign.owner_user_id)
+        self.uow.sender_policy.require_campaign_from_allowed(campaign.owner_user_id, campaign.email_id)
         instance.total_recipients = self._write_ledger(instance.id, campaign)
         # The account's monthly quota counts this instance as one campaign and its ledger in emails.
         # Not ACTIVE or over quota raises (AccountNotActive / QuotaExceeded): the tick rolls the start
@@ -192,6 +198,23 @@ class SchedulingService:
             owner_id = self.s.scalar(select(Campaign.owner_user_id).where(Campaign.id == campaign_id))
             campaign_events.rejected(self.uow, owner_id, campaign_id)
         return result.rowcount == 1
+
+    def hold_sending_of_inactive_accounts(self, now: datetime, reason: str) -> list[int]:
+        """Pause the Sending campaigns whose account is no longer ACTIVE (workers already send none of
+        their mail); Campaign.Resume puts them back to Sending. The ids of the campaigns paused."""
+        inactive = select(EmailMarketingAccount.user_id).where(EmailMarketingAccount.status != "ACTIVE")
+        rows = self.s.execute(select(Campaign.id, Campaign.owner_user_id).where(
+            Campaign.status == "Sending", Campaign.owner_user_id.in_(inactive))).all()
+        paused = []
+        for campaign_id, owner_id in rows:
+            result = self.s.execute(
+                update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "Sending")
+                .values(status="Paused", status_reason=reason[:64], last_activity_at=now)
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                campaign_events.rejected(self.uow, owner_id, campaign_id)
+                paused.append(campaign_id)
+        return paused
 
     # --- finishing ---------------------------------------------------------------------------------
     def finish_instances(self, now: datetime) -> list[Closed]:

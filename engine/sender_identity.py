@@ -73,6 +73,17 @@ def _within(domain: str, parent: str) -> bool:
     return domain == parent or domain.endswith("." + parent)
 
 
+def site_sender_domain(settings) -> str:
+    """The domain of site-owned From addresses: SENDMILL_SENDER_DOMAIN, else the bounce domain."""
+    return (settings.sender_domain or settings.return_path_domain).lower()
+
+
+def site_owned_local(local: str) -> str:
+    """The local part of the site-owned stand-in for an address with this local part."""
+    safe = re.sub(r"[^a-z0-9._-]+", "", local.lower())
+    return (re.sub(r"\.{2,}", ".", safe).strip(".-") or "sender")[:64]
+
+
 def is_freemail(domain: str) -> bool:
     labels = domain.lower().split(".")
     return any(".".join(labels[i:]) in freemail_domains() for i in range(len(labels) - 1))
@@ -118,8 +129,7 @@ class SenderIdentityService:
 
     # --- identify sender address ---------------------------------------------------------------
     def sender_domain(self) -> str:
-        settings = self.uow.settings
-        return (settings.sender_domain or settings.return_path_domain).lower()
+        return site_sender_domain(self.uow.settings)
 
     def identify(self, actor: Actor, email_address: str) -> SenderAddress:
         """Identify Sender Address for a user (their account must be ACTIVE)."""
@@ -149,9 +159,7 @@ class SenderIdentityService:
 
     @staticmethod
     def _site_owned(address: str, local: str, own_domain: str, reason: str) -> SenderAddress:
-        safe = re.sub(r"[^a-z0-9._-]+", "", local.lower())
-        safe = re.sub(r"\.{2,}", ".", safe).strip(".-") or "sender"
-        return SenderAddress(f"{safe[:64]}@{own_domain}", address, reason)
+        return SenderAddress(f"{site_owned_local(local)}@{own_domain}", address, reason)
 
     # --- sender details: the one default sender per user -------------------------------------------
     def details(self, actor: Actor) -> tuple[SenderDetails | None, datetime | None]:

@@ -11,6 +11,8 @@ exactly like a campaign message (compose.build_skeleton + personalize), with the
   `%Subscriber:EmailAddress%` is always the test recipient and `%Subscriber:SubscriberID%` is 0,
   because the links' tokens must name nobody (clicking them in a test changes no subscriber);
 * addresses on the account's suppression list are refused (a stolen key must not mail them);
+* the account must be ACTIVE, and the From allowed by the From policy (engine/sender_policy.py);
+  raw content without a From goes out from the site's own `preview@<sender domain>`;
 * rate limit per account: `SENDMILL_TEST_SEND_LIMIT` messages (30) per
   `SENDMILL_TEST_SEND_WINDOW_SECONDS` (3600), counted in the `test_sends` table so the limit holds
   across processes and hosts. The account row is locked while counting, so two requests at once
@@ -32,11 +34,14 @@ from engine.errors import (
 )
 from engine.models import Campaign, Email, Subscriber, SubscriberList, Suppression, TestSend, User
 from engine.ownership import get_owned
+from engine.sender_identity import site_sender_domain
 from engine.validation import normalize_email
 
 SUBJECT_PREFIX = "[Test] "
 DEFAULT_LIMIT, DEFAULT_WINDOW = 30, 3600   # protocol.md §7.4: EMAIL_PREVIEW_RATE_LIMIT per hour
-PREVIEW_FROM_NAME, PREVIEW_FROM_EMAIL = "Preview Email", "preview@preview.com"   # v5.6.x defaults
+# v5.6.x's default name; its address (preview@preview.com) is a domain nobody here owns, so the local
+# part goes with the site's own sender domain.
+PREVIEW_FROM_NAME, PREVIEW_FROM_LOCAL = "Preview Email", "preview"
 
 
 class PreviewContentRequired(DomainError):
@@ -152,6 +157,7 @@ class SendTestService:
         # (The id alone: User joins its group eagerly, and FOR UPDATE cannot lock an outer join.)
         if self.s.scalar(select(User.id).where(User.id == actor.id).with_for_update()) is None:
             raise EmailNotFound()
+        self.uow.email_account.require_active(actor)   # no mail at all for an account that is not ACTIVE
         owner = self.s.get(User, actor.id)
         email = self.uow.emails.get(actor, email_id) if email_id else None
         campaign = get_owned(self.s, Campaign, campaign_id, actor, CampaignNotFound) if campaign_id else None
@@ -178,7 +184,9 @@ class SendTestService:
             stored = confirmation_content(self.s, list_row, owner)
             content = replace(stored, subject=SUBJECT_PREFIX + (overrides.subject or stored.subject).strip())
         else:
-            content = self._content(owner, email, list_row, overrides)
+            content = self._content(owner, email, list_row, overrides, self._preview_from())
+        if content.from_email.lower() != self._preview_from():
+            self.uow.sender_policy.require_allowed(owner.id, content.from_email)
         if not self.uow.settings.smtp_url:
             raise SmtpNotConfigured()
         record = self._reserve(owner, email, campaign, recipient)
@@ -201,8 +209,12 @@ class SendTestService:
             raise SubscriberNotFound()
         return subscriber
 
+    def _preview_from(self) -> str:
+        return f"{PREVIEW_FROM_LOCAL}@{site_sender_domain(self.uow.settings)}"
+
     @staticmethod
-    def _content(owner: User, email: Email | None, list_row: SubscriberList | None, o: Overrides) -> Content:
+    def _content(owner: User, email: Email | None, list_row: SubscriberList | None, o: Overrides,
+                 preview_from: str) -> Content:
         pick = lambda override, stored: stored if override is None else override  # noqa: E731
         html = pick(o.html, email.html_content if email else "")
         plain = pick(o.plain, email.plain_content if email else "")
@@ -213,7 +225,7 @@ class SendTestService:
                 or owner.email_address
             from_name = email.from_name or (list_row.sender_name if list_row else "")
         else:   # raw content: the documented preview sender
-            from_email, from_name = PREVIEW_FROM_EMAIL, PREVIEW_FROM_NAME
+            from_email, from_name = preview_from, PREVIEW_FROM_NAME
         subject = pick(o.subject, email.subject if email else "") or ""
         return Content(
             subject=SUBJECT_PREFIX + (subject.strip() or "(no subject)"),

@@ -127,6 +127,11 @@ class UnitOfWork:
         return SenderIdentityService(self)
 
     @cached_property
+    def sender_policy(self):
+        from engine.sender_policy import SenderPolicyService
+        return SenderPolicyService(self)
+
+    @cached_property
     def outbox(self):
         from engine.outbox import OutboxService
         return OutboxService(self)

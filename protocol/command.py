@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from engine.auth import Actor
+from engine.errors import AccountNotActive
 from engine.uow import UnitOfWork
 
 # Who may call a command.
@@ -51,6 +52,13 @@ class Command:
     # credentials own every one of them (an account's own integration), or an administrator, skips the
     # per-IP limit; everyone else is counted. None (logins): every call is counted, credentials or not.
     rate_limit_owner_lists: Callable[[dict], list[int]] | None = None
+    # The modern Campaign API's rule ("accessible only when email account status = ACTIVE"): the
+    # dispatcher checks the caller's account before running; `raises` must map AccountNotActive.
+    requires_active_account: bool = False
+
+    def __post_init__(self):
+        if self.requires_active_account and self.code_for(AccountNotActive()) is None:
+            raise RuntimeError(f"{self.name} requires an ACTIVE account but has no code for AccountNotActive")
 
     @property
     def required_permission(self) -> str:

@@ -99,6 +99,8 @@ class Dispatcher:
                 return command_failure(command, exc.code, exc.message, exc.also)
             ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
             try:
+                if command.requires_active_account:
+                    uow.email_account.require_active(actor)
                 result = command.run(ctx, values) or {}
             except DomainError as exc:
                 uow.rollback()

@@ -17,8 +17,10 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from engine.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON
-from engine.errors import AccountNotActive, AudienceQueryTimeout, AwaitingApproval, DomainError, QuotaExceeded
+from engine.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON, SENDER_NOT_ALLOWED_REASON
+from engine.errors import (
+    AccountNotActive, AudienceQueryTimeout, AwaitingApproval, DomainError, QuotaExceeded, SenderNotAllowed,
+)
 from engine.models import Campaign, SchedulerLease, SendInstance
 from scheduler.recurrence import (
     RecurringSchedule, future_send_instant, latest_run_at_or_before, next_run_after, next_runs,
@@ -57,7 +59,7 @@ class TickSummary:
     finished: int = 0
     canceled: int = 0
     failed: int = 0         # campaigns taken out of the schedule (invalid or impossible schedule)
-    paused: int = 0         # due campaigns held because their account is not ACTIVE or over quota
+    paused: int = 0         # campaigns held: account not ACTIVE (also mid-send), over quota, From not allowed
     postponed: int = 0      # due campaigns whose audience took longer than the time limit (retried later)
     waiting_approval: int = 0
     recipients: int = 0     # ledger rows written
@@ -104,9 +106,11 @@ def tick(engine, now: datetime | None = None, *, holder: str | None = None, dry_
 
 
 def run_steps(uow, now: datetime, summary: TickSummary, commit) -> None:
-    """The tick's work without the lease: finish, arm, start, finish (each step committed)."""
+    """The tick's work without the lease: finish, hold, arm, start, finish (each step committed)."""
     scheduling = uow.scheduling
     _finish(scheduling, now, summary, commit)
+    # After finishing: a campaign whose every message was already handled becomes Sent, not held.
+    _hold_inactive(scheduling, now, summary, commit)
     _arm(scheduling, now, summary, commit)
     _start_due(uow, now, summary, commit)
     # Again, so that an instance with nobody left to mail closes on the tick that started it.
@@ -159,6 +163,15 @@ def _finish(scheduling, now: datetime, summary: TickSummary, commit) -> None:
     commit()
 
 
+def _hold_inactive(scheduling, now: datetime, summary: TickSummary, commit) -> None:
+    """Campaigns being sent for an account that is no longer ACTIVE become Paused (workers already
+    stopped sending their mail); Campaign.Resume continues them once the account is ACTIVE again."""
+    for campaign_id in scheduling.hold_sending_of_inactive_accounts(now, ACCOUNT_NOT_ACTIVE_REASON):
+        summary.paused += 1
+        log.warning("campaign %s paused while sending: the account is not ACTIVE", campaign_id)
+    commit()
+
+
 def _arm(scheduling, now: datetime, summary: TickSummary, commit) -> None:
     for campaign in scheduling.campaigns_without_next_send():
         seen = campaign.last_activity_at
@@ -198,11 +211,12 @@ def _start_due(uow, now: datetime, summary: TickSummary, commit) -> None:
                 log.warning("campaign %s changed since it was approved; Pending Approval again", campaign.id)
             commit()
             continue
-        except (AccountNotActive, QuotaExceeded) as exc:
+        except (AccountNotActive, QuotaExceeded, SenderNotAllowed) as exc:
             # The owner's account may not send this now: hold the campaign (Paused with the reason)
-            # instead of sending; Campaign.Resume re-arms it once the quota or status allows.
+            # instead of sending; Campaign.Resume re-arms it once the quota, status or From allows.
             uow.rollback()
-            reason = QUOTA_EXCEEDED_REASON if isinstance(exc, QuotaExceeded) else ACCOUNT_NOT_ACTIVE_REASON
+            reason = QUOTA_EXCEEDED_REASON if isinstance(exc, QuotaExceeded) else \
+                SENDER_NOT_ALLOWED_REASON if isinstance(exc, SenderNotAllowed) else ACCOUNT_NOT_ACTIVE_REASON
             if scheduling.hold_for_account(campaign.id, now, reason, expected):
                 summary.paused += 1
                 log.warning("campaign %s paused: %s", campaign.id, exc.message)

@@ -26,6 +26,9 @@ SERVER_URLS = {
     "mariadb": os.environ.get("SENDMILL_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
 RUN_ID = uuid.uuid4().hex[:8]
+# From domains the test installation allows (SENDMILL_ALLOWED_SENDER_DOMAINS for subprocesses).
+TEST_SENDER_DOMAINS = ("example.com", "sender.example", "garden.example")
+SENDER_DOMAINS_ENV = {"SENDMILL_ALLOWED_SENDER_DOMAINS": ",".join(TEST_SENDER_DOMAINS)}
 
 # Property tests draw new examples on every local run (that is how they find bugs); under CI=true
 # they draw the same ones every time, so a CI run's verdict is about the change, not the draw.
@@ -132,7 +135,11 @@ def clock():
 @pytest.fixture
 def engine(sa_engine, database_url, clock):
     wipe(sa_engine)
-    settings = Settings(database_url=database_url, secret_key="test-secret", base_url="http://sendmill.test")
+    # The From policy stays on: the fixtures' accounts (…@example.com), emails (…@sender.example) and lists
+    # (…@garden.example) may send from those domains, as an administrator would allow them; the policy's
+    # own tests use others.
+    settings = Settings(database_url=database_url, secret_key="test-secret", base_url="http://sendmill.test",
+                        allowed_sender_domains=TEST_SENDER_DOMAINS)
     return bootstrap(settings, db=sa_engine, clock=clock)
 
 

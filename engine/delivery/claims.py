@@ -23,6 +23,7 @@ from engine.db import UTCDateTime
 from engine.delivery.ledger import DELIVERIES
 from engine.hot_sql import HotStatement
 from engine.models import Campaign, Delivery, SendInstance
+from engine.models.senders import EmailMarketingAccount
 from engine.models.sending import OPEN_INSTANCE_STATES
 
 log = logging.getLogger("sendmill.delivery")
@@ -47,10 +48,14 @@ def _claim_returning(candidates) -> HotStatement:
 # SQLite runs one writer at a time; PostgreSQL takes the candidates FOR UPDATE SKIP LOCKED.
 _CLAIM_RETURNING = {"sqlite": _claim_returning(_CANDIDATES),
                     "postgresql": _claim_returning(_CANDIDATES.with_for_update(skip_locked=True))}
+# Mail goes out only for an ACTIVE email-marketing account (no account row = ACTIVE): a campaign whose
+# account was suspended while Sending gets nothing claimed from the next batch on (the tick then pauses it).
+_ACCOUNT_ACTIVE = or_(EmailMarketingAccount.status.is_(None), EmailMarketingAccount.status == "ACTIVE")
 _SENDING_INSTANCES = HotStatement(
     select(SendInstance.id, SendInstance.campaign_id)
     .join(Campaign, Campaign.id == SendInstance.campaign_id)
-    .where(SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending")
+    .outerjoin(EmailMarketingAccount, EmailMarketingAccount.user_id == Campaign.owner_user_id)
+    .where(SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending", _ACCOUNT_ACTIVE)
     .order_by(SendInstance.id))
 
 
@@ -133,8 +138,9 @@ def waiting_for_retry(s) -> int:
     their retry time."""
     count = s.scalar(select(func.count()).select_from(Delivery).join(
         SendInstance, SendInstance.id == Delivery.instance_id).join(
-        Campaign, Campaign.id == SendInstance.campaign_id).where(
-        SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending",
+        Campaign, Campaign.id == SendInstance.campaign_id).outerjoin(
+        EmailMarketingAccount, EmailMarketingAccount.user_id == Campaign.owner_user_id).where(
+        SendInstance.state.in_(OPEN_INSTANCE_STATES), Campaign.status == "Sending", _ACCOUNT_ACTIVE,
         Delivery.state == "pending"))
     s.commit()
     return count or 0

@@ -29,7 +29,8 @@ its lease still records the relay's answer.
 
 Pause and cancel take effect within one batch: the campaign's status is read before every claim and
 again every `check_every` messages; the unsent rows of a batch whose campaign left Sending go back to
-`pending` (the tick then skips them on cancel, or they wait for Resume).
+`pending` (the tick then skips them on cancel, or they wait for Resume). The owner's email-marketing
+account is read with it, in the same queries: nothing is sent for an account that is not ACTIVE.
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ from engine.delivery.smtp_transaction import Envelope, SendResult
 from engine.delivery.transport import KnownResults
 from engine.hot_sql import HotStatement
 from engine.models import Campaign
+from engine.models.senders import EmailMarketingAccount
 
 log = logging.getLogger("sendmill.delivery")
 _NOTHING_IN_FLIGHT = KnownResults([])
@@ -66,7 +68,11 @@ _NOTHING_IN_FLIGHT = KnownResults([])
 _POLL_EVERY = 4
 _SUMMARY_FIELD = {ledger.SENT: "sent", ledger.FAILED: "failed", ledger.RETRY: "retried", ledger.UNKNOWN: "unknown",
                   ledger.SKIPPED: "skipped"}
-_CAMPAIGN_STATUS = HotStatement(select(Campaign.status).where(Campaign.id == bindparam("b_campaign")))
+# The campaign's status and its owner's account status (NULL = no account row = ACTIVE), in one query.
+_CAMPAIGN_STATUS = HotStatement(
+    select(Campaign.status, EmailMarketingAccount.status)
+    .outerjoin(EmailMarketingAccount, EmailMarketingAccount.user_id == Campaign.owner_user_id)
+    .where(Campaign.id == bindparam("b_campaign")))
 
 
 @dataclass
@@ -209,8 +215,9 @@ class DeliveryRunner:
             block = position // self.check_every
             if not stop and rows and block > checked_block:
                 checked_block = block
-                status = _CAMPAIGN_STATUS.execute(s.connection(), {"b_campaign": rows[0][1]}).scalar()
-                stop = status != "Sending"
+                status, account = _CAMPAIGN_STATUS.execute(s.connection(), {"b_campaign": rows[0][1]}).first() \
+                    or (None, None)
+                stop = status != "Sending" or account not in (None, "ACTIVE")
             if stop:
                 handing_over = ledger.NOTHING
             rest = [r.id for r, _ in batch[position:]] if stop else []

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from engine.delivery.compose import Content, Sending, Skeleton, build_skeleton
 from engine.models import Campaign, CustomField, Email, User
+from engine.sender_policy import campaign_from, refusal
 
 
 @dataclass
@@ -37,7 +38,13 @@ def prepare_instance(s, settings, signer, bounce_domain: str, instance_id: int, 
                  "User:FirstName": owner.first_name, "User:LastName": owner.last_name,
                  "User:EmailAddress": owner.email_address, "User:CompanyName": owner.company_name,
                  "User:TimeZone": owner.time_zone}
-    content = Content(subject=email.subject, from_email=email.from_email or owner.email_address,
+    from_email = campaign_from(email, owner)
+    # Checked again here, not only when armed and started: the email may have been edited since, and a
+    # message must never leave under a From the account may not use (its rows fail instead).
+    prepared.error = refusal(s, settings, owner.id, from_email)
+    if prepared.error:
+        return prepared
+    content = Content(subject=email.subject, from_email=from_email,
                       from_name=email.from_name, reply_to_email=email.reply_to_email,
                       reply_to_name=email.reply_to_name, html=email.html_content,
                       text=email.plain_content, pre_header=email.pre_header_text,

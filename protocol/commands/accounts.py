@@ -16,6 +16,7 @@ from engine.errors import (
     AlreadyExists, EmailTaken, InvalidValue, LastUserGroup, NotAccountOwner, UserGroupInUse,
     UserGroupNotFound, UsernameTaken, UserNotFound,
 )
+from engine.sender_policy import MAX_DOMAINS_TEXT, parse_domains
 from protocol.command import ADMIN, ANY, KEYED, SCALAR, USER, Command, Context
 from protocol.params import Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import TimeZoneField
@@ -90,6 +91,21 @@ class UserFilter(LegacyField):
         if not all(re.fullmatch(r"\d{1,18}", t) for t in texts):
             raise ValidationError(f"must be group IDs or one of {', '.join(USER_STATUS_FILTERS)}")
         return ("groups", tuple(sorted({int(t) for t in texts if as_id(t) is not None})))
+
+
+class SenderDomains(LegacyField):
+    """AllowedSenderDomains: domain names (comma list or array), `*` for any, `none` for none."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[str, ...]:
+        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
+        if [str(item).strip().lower() for item in items] == ["none"]:
+            return ()
+        if sum(len(str(item)) for item in items) > MAX_DOMAINS_TEXT:
+            raise ValidationError(f"at most {MAX_DOMAINS_TEXT} characters of domain names")
+        try:
+            return parse_domains([str(item) for item in items])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def Limit(code: int) -> Int:
@@ -285,7 +301,7 @@ USERS_DELETE = Command(
 GROUP_FIELDS = {
     "GroupName": "name", "Permissions": "permissions", "LimitSubscribers": "limit_subscribers",
     "LimitLists": "limit_lists", "LimitCampaignSendPerPeriod": "limit_campaign_send_per_period",
-    "LimitEmailSendPerPeriod": "limit_email_send_per_period",
+    "LimitEmailSendPerPeriod": "limit_email_send_per_period", "AllowedSenderDomains": "allowed_sender_domains",
 }
 FLAG_FIELDS = {"ForceUnsubscriptionLink": "force_unsubscription_link", "ForceRejectOptLink": "force_reject_opt_link"}
 
@@ -294,6 +310,9 @@ def _group_settings(p: dict) -> dict:
     settings = {GROUP_FIELDS[k]: v for k, v in p.items() if k in GROUP_FIELDS}
     settings.update({FLAG_FIELDS[k]: v == "Enabled" for k, v in p.items() if k in FLAG_FIELDS})
     return settings
+
+
+SENDER_DOMAINS_CODE = 28
 
 
 class GroupSettings(LegacySchema):
@@ -307,12 +326,15 @@ class GroupSettings(LegacySchema):
     LimitCampaignSendPerPeriod = Limit(7)
     ForceUnsubscriptionLink = Flag(17)
     ForceRejectOptLink = Flag(18)
+    AllowedSenderDomains = SenderDomains(code=SENDER_DOMAINS_CODE)
 
 
 GROUP_SETTING_ERRORS = {
     1: "Missing GroupName parameter", 5: "Invalid LimitSubscribers parameter", 6: "Invalid LimitLists parameter",
     7: "Invalid LimitCampaignSendPerPeriod parameter", 17: "Invalid ForceUnsubscriptionLink parameter",
     18: "Invalid ForceRejectOptLink parameter",
+    # Sendmill's addition: From domains the group's accounts may send as (README "From addresses").
+    SENDER_DOMAINS_CODE: "Invalid AllowedSenderDomains parameter (domain names, * or none)",
 }
 PERMISSION_ERROR = "Invalid Permissions parameter"  # Sendmill's addition
 
@@ -330,6 +352,7 @@ def create_group(ctx: Context, p: dict) -> dict:
 USERGROUP_CREATE = Command(
     name="UserGroup.Create", run=create_group, params=CreateGroupParams, auth=ADMIN,
     errors={**GROUP_SETTING_ERRORS, 20: "Invalid LimitEmailSendPerPeriod parameter", 26: PERMISSION_ERROR},
+    raises={InvalidValue: SENDER_DOMAINS_CODE},
 )
 
 
@@ -347,7 +370,7 @@ USERGROUP_UPDATE = Command(
     name="UserGroup.Update", run=update_group, params=UpdateGroupParams, auth=ADMIN,
     errors={**GROUP_SETTING_ERRORS, 20: "Missing UserGroupID parameter", 21: "User group not found",
             26: PERMISSION_ERROR, 27: "Invalid LimitEmailSendPerPeriod parameter"},  # 27: Sendmill's addition
-    raises={UserGroupNotFound: 21},
+    raises={UserGroupNotFound: 21, InvalidValue: SENDER_DOMAINS_CODE},
 )
 
 

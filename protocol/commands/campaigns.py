@@ -8,9 +8,10 @@ from marshmallow import ValidationError, validates_schema
 
 from engine.campaigns import CampaignQuery, RecipientRef
 from engine.errors import (
-    CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
+    AccountNotActive, CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,
     MissingRecurringMinutes, MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone,
+    SenderNotAllowed,
 )
 from engine.models.campaigns import CAMPAIGN_STATUSES, SCHEDULE_TYPES
 from engine.validation import MAX_ID, as_id
@@ -18,6 +19,13 @@ from protocol.command import ANY, KEYED, LIST, SCALAR, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, Int, JsonValue, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import CommaList, SendDateField, SendTimeField, TimeZoneField
 from protocol.views.campaigns import SORT_FIELDS, as_row_strings, campaign_row, statistics, tags
+
+# Sendmill's addition to the commands the modern Campaign API mirrors (README "Email-marketing account"):
+# they answer only while the caller's email-marketing account is ACTIVE.
+ACCOUNT_NOT_ACTIVE = "The email marketing account is not ACTIVE"
+# Sendmill's addition to the commands that arm or test-send a campaign (README "From addresses").
+FROM_NOT_ALLOWED = "The From address is not allowed for this account (not a verified sender email, and its " \
+    "domain is not allowed)"
 
 
 def campaign_id_params(missing: int = 1, invalid: int = 2):
@@ -68,8 +76,9 @@ CAMPAIGN_GET = Command(
         1: "Required parameter 'campaignid' is missing.",
         2: "The 'campaignid' parameter must be numeric.",
         3: "Campaign not found.",
+        4: ACCOUNT_NOT_ACTIVE,
     },
-    raises={CampaignNotFound: 3},
+    raises={CampaignNotFound: 3, AccountNotActive: 4}, requires_active_account=True,
 )
 
 
@@ -138,8 +147,8 @@ def copy(ctx: Context, p: dict) -> dict:
 CAMPAIGN_COPY = Command(
     name="Campaign.Copy", run=copy, params=campaign_id_params(1, 1), permission="Campaign.Create",
     error_shape=LIST,
-    errors={1: "Invalid source campaign"},
-    raises={CampaignNotFound: 1},
+    errors={1: "Invalid source campaign", 2: ACCOUNT_NOT_ACTIVE},
+    raises={CampaignNotFound: 1, AccountNotActive: 2}, requires_active_account=True,
 )
 
 
@@ -269,12 +278,13 @@ CAMPAIGN_UPDATE = Command(
         28: "Recipient list or segment does not exist or does not belong to the user",
         29: "RulesJsonBundle is invalid",
         30: "Invalid parameter value",
+        31: FROM_NOT_ALLOWED,
     },
     raises={
         CampaignNotFound: 2, InvalidCampaignStatus: 3, EmailNotFound: 4, MissingSendDate: 6,
         MissingSendTime: 7, MissingRecurringDays: 8, MissingRecurringMonths: 9, MissingRecurringHours: 10,
         MissingRecurringMinutes: 11, MissingMaxInstances: 12, MissingTimeZone: 13, InvalidRecipients: 28,
-        InvalidRules: 29,
+        InvalidRules: 29, SenderNotAllowed: 31,
     },
 )
 
@@ -322,6 +332,7 @@ def list_campaigns(ctx: Context, p: dict) -> dict:
 CAMPAIGNS_GET = Command(
     name="Campaigns.Get", run=list_campaigns, params=ListParams, error_shape=SCALAR,
     success_extra={"ErrorText": ""},
+    errors={1: ACCOUNT_NOT_ACTIVE}, raises={AccountNotActive: 1}, requires_active_account=True,
 )
 
 
@@ -337,9 +348,9 @@ def delete(ctx: Context, p: dict) -> dict:
 
 CAMPAIGNS_DELETE = Command(
     name="Campaigns.Delete", run=delete, params=DeleteParams, permission="Campaign.Delete",
-    error_shape=KEYED, error_keys={1: "campaigns"}, success_extra={"ErrorText": ""},
-    errors={1: "The 'campaigns' parameter is missing or invalid."},
-    raises={InvalidValue: 1},
+    error_shape=KEYED, error_keys={1: "campaigns", 2: "account"}, success_extra={"ErrorText": ""},
+    errors={1: "The 'campaigns' parameter is missing or invalid.", 2: ACCOUNT_NOT_ACTIVE},
+    raises={InvalidValue: 1, AccountNotActive: 2}, requires_active_account=True,
 )
 
 COMMANDS = (

@@ -11,10 +11,11 @@ from marshmallow import ValidationError
 
 from engine.emails import VALIDATE_SCOPES
 from engine.errors import (
-    CampaignNotFound, EmailBeingSent, EmailInUse, EmailNotFound, EmptyEmailContent, InvalidFromEmail,
-    InvalidReplyToEmail, ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain, MissingRejectLinkHTML,
-    MissingRejectLinkPlain, MissingTemplateID, MissingUnsubscribeLinkHTML, MissingUnsubscribeLinkPlain,
-    MissingUTMCampaign, MissingUTMMedium, MissingUTMSource, SubscriberNotFound,
+    AccountNotActive, CampaignNotFound, EmailBeingSent, EmailInUse, EmailNotFound, EmptyEmailContent,
+    InvalidFromEmail, InvalidReplyToEmail, ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain,
+    MissingRejectLinkHTML, MissingRejectLinkPlain, MissingTemplateID, MissingUnsubscribeLinkHTML,
+    MissingUnsubscribeLinkPlain, MissingUTMCampaign, MissingUTMMedium, MissingUTMSource, SenderNotAllowed,
+    SubscriberNotFound,
 )
 from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
 from engine.test_sends import (
@@ -22,6 +23,7 @@ from engine.test_sends import (
     PreviewRecipientInvalid, PreviewRecipientRequired, PreviewRecipientSuppressed, SmtpNotConfigured,
 )
 from protocol.command import LIST, SCALAR, Command, Context
+from protocol.commands.campaigns import ACCOUNT_NOT_ACTIVE, FROM_NOT_ALLOWED
 from protocol.params import MAX_ID, MISSING, Choice, Id, Int, LegacyField, LegacySchema, Text
 from protocol.views.emails import email_row, project, wire_fields
 
@@ -323,12 +325,14 @@ EMAIL_PREVIEW = Command(
         21: "The recipient address is suppressed.",
         # Sendmill's addition: the legacy table has no code for a malformed optional value.
         PREVIEW_INVALID_VALUE: "Invalid parameter value",
+        23: ACCOUNT_NOT_ACTIVE,
+        24: FROM_NOT_ALLOWED,
     },
     raises={
         PreviewContentRequired: 1, PreviewRecipientRequired: 2, EmailNotFound: 3, PreviewRecipientInvalid: 4,
         SubscriberNotFound: 5, ListNotFound: 6, CampaignNotFound: 7, SmtpNotConfigured: 8,
         PreviewDeliveryFailed: 8, PreviewContentMissing: 9, PreviewRateLimited: 20,
-        PreviewRecipientSuppressed: 21,
+        PreviewRecipientSuppressed: 21, AccountNotActive: 23, SenderNotAllowed: 24,
     },
 )
 

@@ -8,13 +8,16 @@ names, and IDs are numbers.
 from __future__ import annotations
 
 from engine.campaign_reports import ACTIVITIES, MAX_STATISTICS_IDS, iso
-from engine.errors import CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, InvalidCampaignStatus
+from engine.errors import (
+    AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, InvalidCampaignStatus,
+    SenderNotAllowed,
+)
 from engine.test_sends import (
     PreviewContentMissing, PreviewDeliveryFailed, PreviewRateLimited, PreviewRecipientInvalid,
     PreviewRecipientSuppressed, SmtpNotConfigured,
 )
 from protocol.command import SCALAR, Command, Context
-from protocol.commands.campaigns import campaign_id_params
+from protocol.commands.campaigns import ACCOUNT_NOT_ACTIVE, FROM_NOT_ALLOWED, campaign_id_params
 from protocol.params import Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
 from protocol.views.campaigns import campaign_row
 from protocol.views.modern_campaigns import decode_cursor, encode_cursor
@@ -43,8 +46,9 @@ CAMPAIGN_STATISTICS_LIST = Command(
         1: "Missing required parameter: CampaignIDs",
         2: f"CampaignIDs must be a comma-separated list of at most {MAX_STATISTICS_IDS} campaign IDs",
         3: "A campaign does not belong to the user or does not exist",
+        4: ACCOUNT_NOT_ACTIVE,
     },
-    raises={CampaignNotFound: 3},
+    raises={CampaignNotFound: 3, AccountNotActive: 4}, requires_active_account=True,
 )
 
 
@@ -77,8 +81,9 @@ CAMPAIGN_RECIPIENTS_BY_ACTIVITY = Command(
         3: f"Activity is required: one of {', '.join(ACTIVITIES)}",
         4: "Limit must be a whole number from 1 to 1000",
         5: "Cursor is not a NextCursor returned by this command",
+        6: ACCOUNT_NOT_ACTIVE,
     },
-    raises={CampaignNotFound: 2},
+    raises={CampaignNotFound: 2, AccountNotActive: 6}, requires_active_account=True,
 )
 
 
@@ -91,8 +96,9 @@ def reuse(ctx: Context, p: dict) -> dict:
 CAMPAIGN_REUSE = Command(
     name="Campaign.Reuse", run=reuse, params=campaign_id_params(), permission="Campaign.Create", error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID",
-            2: "Campaign does not belong to the user or does not exist"},
-    raises={CampaignNotFound: 2},
+            2: "Campaign does not belong to the user or does not exist",
+            3: ACCOUNT_NOT_ACTIVE},
+    raises={CampaignNotFound: 2, AccountNotActive: 3}, requires_active_account=True,
 )
 
 
@@ -107,8 +113,9 @@ CAMPAIGN_AUDIENCE_GET = Command(
     error_shape=SCALAR,
     errors={1: "Missing required parameter: CampaignID",
             2: "Campaign does not belong to the user or does not exist",
-            3: "The campaign is not paused"},
-    raises={CampaignNotFound: 2, CampaignNotPaused: 3},
+            3: "The campaign is not paused",
+            4: ACCOUNT_NOT_ACTIVE},
+    raises={CampaignNotFound: 2, CampaignNotPaused: 3, AccountNotActive: 4}, requires_active_account=True,
 )
 
 
@@ -124,8 +131,10 @@ CAMPAIGN_LANDING_PAGE_PUBLISH = Command(
     errors={1: "Missing required parameter: CampaignID",
             2: "Campaign does not belong to the user or does not exist",
             3: "The campaign is already published",
-            4: "The campaign has no email content"},
-    raises={CampaignNotFound: 2, CampaignAlreadyPublished: 3, InvalidCampaignStatus: 4},
+            4: "The campaign has no email content",
+            5: ACCOUNT_NOT_ACTIVE},
+    raises={CampaignNotFound: 2, CampaignAlreadyPublished: 3, InvalidCampaignStatus: 4, AccountNotActive: 5},
+    requires_active_account=True,
 )
 
 
@@ -151,9 +160,13 @@ CAMPAIGN_SEND_TEST = Command(
             5: "Too many test messages; try again later (RetryAfter seconds)",
             6: "The campaign has no email content",
             7: "The address is on the account's suppression list",
-            8: "The test message could not be sent (no SMTP relay, or the relay refused it)"},
+            8: "The test message could not be sent (no SMTP relay, or the relay refused it)",
+            9: ACCOUNT_NOT_ACTIVE,
+            10: FROM_NOT_ALLOWED},
     raises={CampaignNotFound: 2, PreviewRecipientInvalid: 3, PreviewRateLimited: 5, PreviewContentMissing: 6,
-            PreviewRecipientSuppressed: 7, SmtpNotConfigured: 8, PreviewDeliveryFailed: 8},
+            PreviewRecipientSuppressed: 7, SmtpNotConfigured: 8, PreviewDeliveryFailed: 8, AccountNotActive: 9,
+            SenderNotAllowed: 10},
+    requires_active_account=True,
 )
 
 COMMANDS = (CAMPAIGN_STATISTICS_LIST, CAMPAIGN_RECIPIENTS_BY_ACTIVITY, CAMPAIGN_REUSE, CAMPAIGN_AUDIENCE_GET,

@@ -13,10 +13,11 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError
 
 from engine.errors import (
-    CampaignAlreadyPublished, CampaignNotFound, CampaignNotScheduled, InvalidCampaignStatus, ScheduleError,
-    SendTimeTooSoon,
+    AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotScheduled, InvalidCampaignStatus,
+    ScheduleError, SenderNotAllowed, SendTimeTooSoon,
 )
 from protocol.command import SCALAR, Command, Context
+from protocol.commands.campaigns import ACCOUNT_NOT_ACTIVE, FROM_NOT_ALLOWED
 from protocol.params import Id, Int, LegacyField, LegacySchema, ParamError
 from protocol.views.scheduling import next_runs, schedule_state
 from scheduler.tick import display_zone, upcoming_sends
@@ -89,9 +90,12 @@ CAMPAIGN_PUBLISH = Command(
         4: "The send time must be at least 30 minutes in the future",
         5: "Only Draft campaigns can be published",
         6: "The campaign is not ready to be sent (email content, recipients or schedule missing)",
+        7: ACCOUNT_NOT_ACTIVE,
+        8: FROM_NOT_ALLOWED,
     },
     raises={CampaignNotFound: 2, SendTimeTooSoon: 4, CampaignAlreadyPublished: 5,
-            InvalidCampaignStatus: 6, ScheduleError: 6},
+            InvalidCampaignStatus: 6, ScheduleError: 6, AccountNotActive: 7, SenderNotAllowed: 8},
+    requires_active_account=True,
 )
 
 
@@ -116,8 +120,11 @@ CAMPAIGN_RESCHEDULE = Command(
         4: "SendAt is not a valid ISO 8601 date and time",
         5: "The send time must be at least 30 minutes in the future",
         6: "Only a scheduled campaign (Ready or Pending Approval, ScheduleType Future) can be rescheduled",
+        7: ACCOUNT_NOT_ACTIVE,
     },
-    raises={CampaignNotFound: 2, SendTimeTooSoon: 5, CampaignNotScheduled: 6, ScheduleError: 6},
+    raises={CampaignNotFound: 2, SendTimeTooSoon: 5, CampaignNotScheduled: 6, ScheduleError: 6,
+            AccountNotActive: 7},
+    requires_active_account=True,
 )
 
 
@@ -138,8 +145,10 @@ CAMPAIGN_PAUSE_SCHEDULING = Command(
         1: "Missing required parameter: CampaignID",
         2: "Campaign does not belong to the user or does not exist",
         3: "Only a Ready or Pending Approval campaign can have its scheduling paused",
+        4: ACCOUNT_NOT_ACTIVE,
     },
-    raises={CampaignNotFound: 2, CampaignNotScheduled: 3},
+    raises={CampaignNotFound: 2, CampaignNotScheduled: 3, AccountNotActive: 4},
+    requires_active_account=True,
 )
 
 COMMANDS = (CAMPAIGN_PUBLISH, CAMPAIGN_PAUSE_SCHEDULING, CAMPAIGN_RESCHEDULE, CAMPAIGN_SCHEDULE_PREVIEW)

@@ -14,6 +14,7 @@ from engine.campaign_reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTIC
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, CampaignNotScheduled,
     EmailBeingSent, InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError,
+    SenderNotAllowed,
     SenderNotReady, SendTimeTooSoon,
 )
 from engine.modern_campaigns import ALL_CONTACTS, Distribution
@@ -31,9 +32,14 @@ DEFAULT_CAMPAIGNS_PAGE, MAX_CAMPAIGNS_PAGE = 50, 1000
 DEFAULT_RECIPIENTS_PAGE, MAX_RECIPIENTS_PAGE = 40, 1000
 
 NOT_READY = (428, "CAMPAIGN_NOT_READY")
+# "Campaign API: Accessible only when email account status = ACTIVE" (modern-email-marketing-overview.txt):
+# every endpoint here checks it first and answers this.
+ACCOUNT_NOT_ACTIVE = {AccountNotActive: (428, "EMAIL_MARKETING_ACCOUNT_NOT_ACTIVE")}
+FROM_NOT_ALLOWED = {SenderNotAllowed: (428, "FROM_ADDRESS_NOT_ALLOWED")}
 PUBLISH_ERRORS = {
+    **ACCOUNT_NOT_ACTIVE,
+    **FROM_NOT_ALLOWED,
     CampaignAlreadyPublished: (428, "CAMPAIGN_ALREADY_PUBLISHED"),
-    AccountNotActive: (428, "EMAIL_MARKETING_ACCOUNT_NOT_ACTIVE"),
     QuotaExceeded: (428, "EMAIL_MARKETING_QUOTA_EXCEEDED"),
     SenderNotReady: (428, "SENDER_DETAILS_NOT_VERIFIED"),
     # The campaign's email is also the content of an untrusted account's campaign that is sending right now.
@@ -204,36 +210,43 @@ def get_audience(ctx: RestContext) -> dict:
 
 
 NOT_SCHEDULED = {CampaignNotScheduled: (428, "CAMPAIGN_NOT_SCHEDULED")}
+
+
+def _endpoint(method: str, path: str, run, summary: str, *, errors=None, **kwargs) -> Endpoint:
+    """A Campaign API endpoint: answers only while the caller's account is ACTIVE."""
+    return Endpoint(method, path, run, summary, TAG, errors={**ACCOUNT_NOT_ACTIVE, **(errors or {})},
+                    requires_active_account=True, **kwargs)
+
+
 ENDPOINTS = [
-    Endpoint("GET", BASE, list_campaigns, "List Campaigns", TAG, query_params=CampaignListQuery,
-             response=views.CampaignListResponseSchema, permission="Campaigns.Get"),
-    Endpoint("GET", f"{BASE}/statistics", list_statistics, "List Statistics", TAG, query_params=CampaignStatisticsQuery,
-             response=views.CampaignStatisticsResponseSchema, permission="Campaign.Get"),
-    Endpoint("GET", f"{BASE}/{{campaignId}}", get_campaign, "Get Campaign", TAG, query_params=CampaignGetQuery,
-             response=views.CampaignResponseSchema, permission="Campaign.Get"),
-    Endpoint("DELETE", f"{BASE}/{{campaignId}}", delete_campaign, "Delete Campaign", TAG,
-             permission="Campaign.Delete"),
-    Endpoint("GET", f"{BASE}/{{campaignId}}/statistics/recipients", list_recipients, "List Recipients", TAG,
-             query_params=CampaignRecipientsQuery, response=views.CampaignRecipientsResponseSchema,
-             permission="Campaign.Get"),
-    Endpoint("POST", f"{BASE}/{{campaignId}}/publish", publish, "Publish Campaign", TAG, body=CampaignPublishBody,
-             response=views.CampaignPublishResponseSchema, errors=PUBLISH_ERRORS, permission="Campaign.Update"),
-    Endpoint("POST", f"{BASE}/{{campaignId}}/test", send_test, "Send Test", TAG, body=CampaignSendTestBody,
-             errors={PreviewRateLimited: (429, "TOO_MANY_REQUESTS"),
-                     PreviewRecipientInvalid: (400, "INVALID_EMAIL_ADDRESS"),
-                     PreviewRecipientSuppressed: (428, "RECIPIENT_SUPPRESSED"),
-                     PreviewContentMissing: (428, "CAMPAIGN_HAS_NO_CONTENT"),
-                     SmtpNotConfigured: (428, "SMTP_NOT_CONFIGURED"),
-                     PreviewDeliveryFailed: (502, "TEST_EMAIL_NOT_DELIVERED")},
-             permission="Campaign.Update"),
-    Endpoint("POST", f"{BASE}/{{campaignId}}/pause-scheduling", pause_scheduling, "Pause Scheduling", TAG,
-             errors=NOT_SCHEDULED, permission="Campaign.Update"),
-    Endpoint("POST", f"{BASE}/{{campaignId}}/reschedule", reschedule, "Reschedule", TAG, body=CampaignRescheduleBody,
-             errors={**NOT_SCHEDULED, SendTimeTooSoon: (400, "SEND_TIME_TOO_SOON"), ScheduleError: NOT_READY},
-             permission="Campaign.Update"),
-    Endpoint("POST", f"{BASE}/{{campaignId}}/reuse", reuse, "Reuse Campaign", TAG,
-             response=views.CampaignResponseSchema, permission="Campaign.Create"),
-    Endpoint("POST", f"{BASE}/{{campaignId}}/audience", get_audience, "Get Audience", TAG,
-             response=views.CampaignAudienceResponseSchema,
-             errors={CampaignNotPaused: (428, "CAMPAIGN_NOT_PAUSED")}, permission="Campaign.Get"),
+    _endpoint("GET", BASE, list_campaigns, "List Campaigns", query_params=CampaignListQuery,
+              response=views.CampaignListResponseSchema, permission="Campaigns.Get"),
+    _endpoint("GET", f"{BASE}/statistics", list_statistics, "List Statistics", query_params=CampaignStatisticsQuery,
+              response=views.CampaignStatisticsResponseSchema, permission="Campaign.Get"),
+    _endpoint("GET", f"{BASE}/{{campaignId}}", get_campaign, "Get Campaign", query_params=CampaignGetQuery,
+              response=views.CampaignResponseSchema, permission="Campaign.Get"),
+    _endpoint("DELETE", f"{BASE}/{{campaignId}}", delete_campaign, "Delete Campaign", permission="Campaign.Delete"),
+    _endpoint("GET", f"{BASE}/{{campaignId}}/statistics/recipients", list_recipients, "List Recipients",
+              query_params=CampaignRecipientsQuery, response=views.CampaignRecipientsResponseSchema,
+              permission="Campaign.Get"),
+    _endpoint("POST", f"{BASE}/{{campaignId}}/publish", publish, "Publish Campaign", body=CampaignPublishBody,
+              response=views.CampaignPublishResponseSchema, errors=PUBLISH_ERRORS, permission="Campaign.Update"),
+    _endpoint("POST", f"{BASE}/{{campaignId}}/test", send_test, "Send Test", body=CampaignSendTestBody,
+              errors={PreviewRateLimited: (429, "TOO_MANY_REQUESTS"),
+                      PreviewRecipientInvalid: (400, "INVALID_EMAIL_ADDRESS"),
+                      PreviewRecipientSuppressed: (428, "RECIPIENT_SUPPRESSED"),
+                      PreviewContentMissing: (428, "CAMPAIGN_HAS_NO_CONTENT"),
+                      SmtpNotConfigured: (428, "SMTP_NOT_CONFIGURED"),
+                      PreviewDeliveryFailed: (502, "TEST_EMAIL_NOT_DELIVERED"), **FROM_NOT_ALLOWED},
+              permission="Campaign.Update"),
+    _endpoint("POST", f"{BASE}/{{campaignId}}/pause-scheduling", pause_scheduling, "Pause Scheduling",
+              errors=NOT_SCHEDULED, permission="Campaign.Update"),
+    _endpoint("POST", f"{BASE}/{{campaignId}}/reschedule", reschedule, "Reschedule", body=CampaignRescheduleBody,
+              errors={**NOT_SCHEDULED, SendTimeTooSoon: (400, "SEND_TIME_TOO_SOON"), ScheduleError: NOT_READY},
+              permission="Campaign.Update"),
+    _endpoint("POST", f"{BASE}/{{campaignId}}/reuse", reuse, "Reuse Campaign",
+              response=views.CampaignResponseSchema, permission="Campaign.Create"),
+    _endpoint("POST", f"{BASE}/{{campaignId}}/audience", get_audience, "Get Audience",
+              response=views.CampaignAudienceResponseSchema,
+              errors={CampaignNotPaused: (428, "CAMPAIGN_NOT_PAUSED")}, permission="Campaign.Get"),
 ]

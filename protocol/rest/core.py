@@ -23,7 +23,9 @@ from flask import Blueprint, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from engine.auth import Actor
-from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, NotFound, PermissionDenied
+from engine.errors import (
+    AccountNotActive, AudienceQueryTimeout, AuthenticationFailed, DomainError, NotFound, PermissionDenied,
+)
 from engine.uow import UnitOfWork
 from protocol.command import ADMIN, ANY, PUBLIC, USER
 
@@ -87,6 +89,13 @@ class Endpoint:
     permission: str = ""
     status: int = 200
     description: str = ""
+    # The caller's email-marketing account must be ACTIVE (checked before `run`); `errors` must map
+    # AccountNotActive.
+    requires_active_account: bool = False
+
+    def __post_init__(self):
+        if self.requires_active_account and self.error_for(AccountNotActive()) is None:
+            raise RuntimeError(f"{self.method} {self.path} requires an ACTIVE account but maps no AccountNotActive")
 
     @property
     def flask_rule(self) -> str:
@@ -203,6 +212,8 @@ class RestApi:
             ctx = RestContext(uow=uow, actor=actor, ip=request.remote_addr or "", path=path, args=args,
                               body=body)
             try:
+                if endpoint.requires_active_account:
+                    uow.email_account.require_active(actor)
                 result = endpoint.run(ctx)
             except DomainError as exc:
                 uow.rollback()

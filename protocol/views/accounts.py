@@ -22,6 +22,7 @@ def group_info(group: UserGroup) -> dict:
         "LimitEmailSendPerPeriod": group.limit_email_send_per_period,
         "ForceUnsubscriptionLink": _enabled(group.force_unsubscription_link),
         "ForceRejectOptLink": _enabled(group.force_reject_opt_link),
+        "AllowedSenderDomains": group.allowed_sender_domains,
     }
 
 

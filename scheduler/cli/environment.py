@@ -27,6 +27,8 @@ VARIABLES = (
     ("SENDMILL_AUDIENCE_QUERY_TIMEOUT", "seconds an audience statement of a request may run (default 5)"),
     ("SENDMILL_TICK_AUDIENCE_QUERY_TIMEOUT", "seconds the tick's ledger write of one campaign may run before it "
                                              "is postponed (default 120)"),
+    ("SENDMILL_ALLOWED_SENDER_DOMAINS", "From domains every account may send as besides its verified sender "
+                                        "emails, comma-separated (* = any From; default none)"),
     ("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "1: webhook URLs may point to private addresses"),
     ("SENDMILL_ADMIN_USERNAME", "the administrator `sendmill up` makes sure of (default admin)"),
     ("SENDMILL_ADMIN_PASSWORD", "its password for create-admin and up (default: generated, printed once)"),

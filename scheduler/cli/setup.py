@@ -12,8 +12,15 @@ import click
 from scheduler.cli import common
 
 
+ALLOW_SENDER_DOMAIN = click.option(
+    "--allow-sender-domain", "sender_domains", multiple=True, metavar="DOMAIN",
+    help="let the default user group's accounts send From this domain and its subdomains besides their "
+         "verified sender emails (repeatable; * = any From, for legacy clients)")
+
+
 @click.command("init-db")
-def init_db():
+@ALLOW_SENDER_DOMAIN
+def init_db(sender_domains: tuple[str, ...] = ()):
     """Create or upgrade the database, its signing key and the default user group (safe to re-run).
 
     The signing key is made once per installation and kept in the database, where every process
@@ -23,6 +30,7 @@ def init_db():
     """
     from engine import bootstrap
     from engine.config import default_data_dir, legacy_data_dir
+    from engine.errors import InvalidValue
     from engine.installation import ensure_signing_key, legacy_key_files, open_database, shown_url
     from engine.migrate import upgrade
 
@@ -35,6 +43,10 @@ def init_db():
     engine = bootstrap(replace(settings, secret_key=settings.secret_key or key), db=db)
     with engine.uow() as uow:
         group = uow.accounts.ensure_default_group()
+        try:
+            allowed = uow.accounts.allow_sender_domains(group.id, sender_domains)
+        except InvalidValue as exc:
+            raise click.BadParameter(exc.message, param_hint="--allow-sender-domain") from None
         uow.commit()
     click.echo(f"database ready at {shown_url(settings.database_url)} (default user group #{group.id})")
     click.echo("signing key: " + ("already in the database" if origin == "kept"
@@ -42,6 +54,20 @@ def init_db():
     if settings.secret_key and settings.secret_key != key:
         click.echo("signing key: SENDMILL_SECRET_KEY differs from the stored key; processes that have it set sign "
                    "with it instead", err=True)
+    click.echo(_sender_policy_line(settings.allowed_sender_domains, allowed))
+
+
+def _sender_policy_line(installation: tuple[str, ...], group: tuple[str, ...]) -> str:
+    """What From addresses the default group's accounts may use, and how to allow more (README)."""
+    if "*" in installation or "*" in group:
+        return "From addresses: any (AllowedSenderDomains or SENDMILL_ALLOWED_SENDER_DOMAINS is *)"
+    allowed = [f"{', '.join(domains)} ({where})" for domains, where in
+               ((installation, "SENDMILL_ALLOWED_SENDER_DOMAINS"), (group, "default user group")) if domains]
+    if allowed:
+        return f"From addresses: verified sender emails, and addresses at {'; '.join(allowed)}"
+    return ("From addresses: only verified sender emails. To let accounts send from their own domain, "
+            "run `sendmill init-db --allow-sender-domain example.com`, set UserGroup.Update "
+            "AllowedSenderDomains, or SENDMILL_ALLOWED_SENDER_DOMAINS (* = any From)")
 
 
 @click.command("create-admin")
@@ -114,10 +140,11 @@ def _set_password(engine, username: str, password: str, generated: bool) -> None
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on")
 @click.option("--username", default=lambda: os.environ.get("SENDMILL_ADMIN_USERNAME", "admin"),
               show_default="admin or SENDMILL_ADMIN_USERNAME", help="the administrator to make sure of")
+@ALLOW_SENDER_DOMAIN
 @click.pass_context
-def up(ctx, bind: str, username: str):
+def up(ctx, bind: str, username: str, sender_domains: tuple[str, ...]):
     """Quick start: init-db, make sure an administrator exists, then serve."""
-    ctx.invoke(init_db)
+    ctx.invoke(init_db, sender_domains=sender_domains)
     ctx.invoke(create_admin, username=username, password=None, if_missing=True)
     click.echo(f"serving /api.php on http://{bind}/api.php  (log in with Admin.Login)")
     ctx.invoke(serve, bind=bind, workers=2)

@@ -19,6 +19,7 @@ from engine.models import Subscriber, SubscriberList
 from scheduler.cli import main
 from engine.tracking import Kind
 from tests.builders import make_email
+from tests.conftest import SENDER_DOMAINS_ENV
 from tests.e2e.support import make_owner
 
 LINK = re.compile(r"http://sendmill\.test(/t/(?:confirm|reject|u)/[A-Za-z0-9_-]+)")
@@ -193,7 +194,8 @@ def test_sendmill_tick_sends_due_confirmations(engine, smtp, database_url, tmp_p
     list_id = double_opt_in_list(engine, owner)
     subscribe(engine, list_id, "fay@example.com")
     env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SECRET_KEY": "test-secret",
-           "SENDMILL_DATA_DIR": str(tmp_path), "SENDMILL_SMTP_URL": smtp.url, "SENDMILL_BASE_URL": "http://sendmill.test"}
+           "SENDMILL_DATA_DIR": str(tmp_path), **SENDER_DOMAINS_ENV, "SENDMILL_SMTP_URL": smtp.url,
+           "SENDMILL_BASE_URL": "http://sendmill.test"}
     result = CliRunner().invoke(main, ["tick", "--send-budget", "5"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "confirmations: 1 sent" in result.output

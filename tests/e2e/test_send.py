@@ -25,6 +25,7 @@ from engine.delivery.transport import KnownResults, SmtpPool
 from engine.models import Campaign, CustomField, Delivery, Email, SendInstance, Subscriber, SubscriberFieldValue
 from scheduler.cli import main
 from scheduler.tick import tick
+from tests.conftest import SENDER_DOMAINS_ENV
 from tests.e2e.support import make_campaign, make_list, make_owner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,7 +262,7 @@ def worker_env(database_url, smtp, tmp_path) -> dict:
     return {**os.environ, "SENDMILL_DATABASE_URL": database_url,
             "SENDMILL_SMTP_URL": f"{smtp.url}?max_connections={CONCURRENCY}",
             "SENDMILL_SECRET_KEY": "test-secret", "SENDMILL_BASE_URL": "http://sendmill.test",
-            "SENDMILL_DATA_DIR": str(tmp_path), "SENDMILL_SEND_CONCURRENCY": str(CONCURRENCY)}
+            "SENDMILL_DATA_DIR": str(tmp_path), **SENDER_DOMAINS_ENV, "SENDMILL_SEND_CONCURRENCY": str(CONCURRENCY)}
 
 
 WORKER = [sys.executable, "-m", "scheduler", "worker", "--once", "--batch", "10", "--lease", "1", "--budget", "90"]
@@ -360,7 +361,7 @@ def test_sendmill_tick_schedules_then_sends_within_its_budget(engine, smtp, data
     campaign_id = make_campaign(engine, owner, [make_list(engine, owner, addresses, "Tick")])
     env = {**os.environ, "SENDMILL_DATABASE_URL": database_url, "SENDMILL_SMTP_URL": smtp.url,
            "SENDMILL_SECRET_KEY": "test-secret", "SENDMILL_BASE_URL": "http://sendmill.test",
-           "SENDMILL_DATA_DIR": str(tmp_path)}
+           "SENDMILL_DATA_DIR": str(tmp_path), **SENDER_DOMAINS_ENV}
     first = subprocess.run([sys.executable, "-m", "scheduler", "tick", "--send-budget", "30"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
@@ -380,7 +381,7 @@ def test_a_tick_run_inside_another_program_leaves_its_garbage_collector_as_it_wa
     owner = make_owner(engine)
     make_campaign(engine, owner, [make_list(engine, owner, ["gc@example.com"], "In process")])
     env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SMTP_URL": smtp.url, "SENDMILL_SECRET_KEY": "test-secret",
-           "SENDMILL_BASE_URL": "http://sendmill.test", "SENDMILL_DATA_DIR": str(tmp_path)}
+           "SENDMILL_BASE_URL": "http://sendmill.test", "SENDMILL_DATA_DIR": str(tmp_path), **SENDER_DOMAINS_ENV}
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     result = CliRunner().invoke(main, ["tick", "--send-budget", "10"], env=env, catch_exceptions=False)
     assert "send: 1 sent, 0 failed" in result.output, result.output

@@ -211,7 +211,8 @@ def test_get_by_id_or_address_with_group_and_utilization(api, admin, user, engin
 
 def test_current_shows_profile_group_permissions_and_limits(api, admin, user, engine):
     group_id = new_group(api, admin, GroupName="Limited", Permissions="campaign.create, CAMPAIGNS.GET",
-                         LimitSubscribers="500", LimitLists="3", ForceUnsubscriptionLink="Enabled")
+                         LimitSubscribers="500", LimitLists="3", ForceUnsubscriptionLink="Enabled",
+                         AllowedSenderDomains="Shop.Example, @news.shop.example")
     api("User.Update", admin.session, UserID=user.id, RelUserGroupID=group_id)
     answer = api("User.Current", user.session)
     assert answer["Success"] is True and answer["ErrorCode"] == 0
@@ -223,6 +224,7 @@ def test_current_shows_profile_group_permissions_and_limits(api, admin, user, en
         "UserGroupID": group_id, "GroupName": "Limited", "Permissions": "Campaign.Create,Campaigns.Get",
         "LimitSubscribers": 500, "LimitLists": 3, "LimitCampaignSendPerPeriod": 0, "LimitEmailSendPerPeriod": 0,
         "ForceUnsubscriptionLink": "Enabled", "ForceRejectOptLink": "Disabled",
+        "AllowedSenderDomains": "shop.example,news.shop.example",
     }
 
 
@@ -350,13 +352,16 @@ def test_group_create_get_update_and_list(api, admin, engine):
         ("Premium", "Campaign.Create,Campaigns.Get,Campaign.Get", 10000, 50, 100, 50000, True, True)
     got = api("UserGroup.Get", admin.session, UserGroupID=group_id)
     assert got["UserGroup"]["GroupName"] == "Premium" and got["UserGroup"]["LimitLists"] == 50
+    assert got["UserGroup"]["AllowedSenderDomains"] == ""   # the safe default: verified senders only
     answer = api("UserGroup.Update", admin.session, UserGroupID=group_id, GroupName="Premium Plus",
-                 LimitLists="0", Permissions="*", ForceRejectOptLink="Disabled")
+                 LimitLists="0", Permissions="*", ForceRejectOptLink="Disabled", AllowedSenderDomains="*")
     assert answer == {"Success": True, "ErrorCode": 0}
     stored = load_group(engine, group_id)
     assert (stored.name, stored.limit_lists, stored.permissions, stored.force_reject_opt_link,
-            stored.limit_subscribers, stored.force_unsubscription_link) == \
-        ("Premium Plus", 0, "*", False, 10000, True)
+            stored.limit_subscribers, stored.force_unsubscription_link, stored.allowed_sender_domains) == \
+        ("Premium Plus", 0, "*", False, 10000, True, "*")
+    assert api("UserGroup.Update", admin.session, UserGroupID=group_id, AllowedSenderDomains="none")["Success"]
+    assert load_group(engine, group_id).allowed_sender_domains == ""
     listed = api("UserGroups.Get", admin.session)["UserGroups"]
     assert [g["GroupName"] for g in listed] == ["Default", "Premium Plus"]
 
@@ -520,6 +525,7 @@ ERROR_CASES = [
     ("UserGroup.Create", 17, "admin", lambda t: dict(GroupName="G", ForceUnsubscriptionLink="Maybe")),
     ("UserGroup.Create", 18, "admin", lambda t: dict(GroupName="G", ForceRejectOptLink="Sometimes")),
     ("UserGroup.Create", 20, "admin", lambda t: dict(GroupName="G", LimitEmailSendPerPeriod="x")),
+    ("UserGroup.Create", 28, "admin", lambda t: dict(GroupName="G", AllowedSenderDomains="bank example")),
     ("UserGroup.Create", 26, "admin", lambda t: dict(GroupName="G", Permissions="Campaign.Creat")),
     ("UserGroup.Create", 26, "admin", lambda t: dict(GroupName="G", Permissions="*,Campaign.Get")),
     ("UserGroup.Create", 26, "admin", lambda t: dict(GroupName="G", Permissions="User.Create")),  # admin only
@@ -534,6 +540,7 @@ ERROR_CASES = [
     ("UserGroup.Update", 21, "admin", lambda t: dict(UserGroupID="gold", GroupName="G")),
     ("UserGroup.Update", 26, "admin", lambda t: dict(UserGroupID=t.group(), Permissions="Lists.Gett")),
     ("UserGroup.Update", 27, "admin", lambda t: dict(UserGroupID=t.group(), LimitEmailSendPerPeriod="x")),
+    ("UserGroup.Update", 28, "admin", lambda t: dict(UserGroupID=t.group(), AllowedSenderDomains="ok.example,*.x")),
     ("UserGroup.Get", 1, "admin", lambda t: {}),
     ("UserGroup.Get", 2, "admin", lambda t: dict(UserGroupID=999999)),
     ("UserGroup.Get", 2, "admin", lambda t: dict(UserGroupID="gold")),

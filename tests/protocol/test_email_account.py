@@ -102,7 +102,7 @@ def test_a_suspended_account_cannot_arm_a_campaign(call, engine, admin, user):
     assert load_campaign(engine, cid).status == "Draft"
     draft_id, _ = campaign(call, engine, user, ready=False)
     publish = call("Campaign.Publish", user.session, CampaignID=draft_id)
-    assert publish["ErrorCode"] == 6 and "SUSPENDED" in publish["ErrorText"]
+    assert publish["ErrorCode"] == 7 and "SUSPENDED" in publish["ErrorText"]
     set_account(call, admin, user, Status="ACTIVE")
     assert call("Campaign.Publish", user.session, CampaignID=draft_id)["Success"] is True
 

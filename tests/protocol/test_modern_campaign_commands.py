@@ -12,12 +12,12 @@ from protocol.commands import modern_campaigns as commands
 from tests.builders import load_campaign, make_email, make_list, make_subscriber, set_campaign
 
 
-def draft(t, account=None, *, content: bool = True) -> int:
+def draft(t, account=None, *, content: bool = True, from_email: str = "") -> int:
     account = account or t.user
     cid = t.api("Campaign.Create", account.session, CampaignName="Weekly")["CampaignID"]
     if content:
-        assert t.api("Campaign.Update", account.session, CampaignID=cid,
-                     RelEmailID=make_email(t.engine, account, subject="Hello", html_content="<p>Hi</p>"),
+        email_id = make_email(t.engine, account, subject="Hello", html_content="<p>Hi</p>", from_email=from_email)
+        assert t.api("Campaign.Update", account.session, CampaignID=cid, RelEmailID=email_id,
                      RecipientListsAndSegments=f"{make_list(t.engine, account)}:0")["Success"]
     return cid
 
@@ -79,25 +79,38 @@ def _foreign(t):
     return draft(t, t.other_user)
 
 
+def _suspended(t, campaign_id: int) -> int:
+    """The campaign, its owner's email-marketing account now SUSPENDED."""
+    with t.engine.uow() as uow:
+        uow.email_account.update(t.user.id, {"status": "SUSPENDED"})
+        uow.commit()
+    return campaign_id
+
+
 ERROR_CASES = [
     ("Campaign.Statistics.List", 1, lambda t: {}),
     ("Campaign.Statistics.List", 2, lambda t: dict(CampaignIDs="1,abc")),
     ("Campaign.Statistics.List", 2, lambda t: dict(CampaignIDs=",".join(str(i) for i in range(1, 102)))),
     ("Campaign.Statistics.List", 3, lambda t: dict(CampaignIDs=str(_foreign(t)))),
+    ("Campaign.Statistics.List", 4, lambda t: dict(CampaignIDs=str(_suspended(t, draft(t))))),
     ("Campaign.Recipients.ByActivity", 1, lambda t: dict(Activity="OPENED")),
     ("Campaign.Recipients.ByActivity", 2, lambda t: dict(CampaignID=_foreign(t), Activity="OPENED")),
     ("Campaign.Recipients.ByActivity", 3, lambda t: dict(CampaignID=draft(t), Activity="SPAM")),
     ("Campaign.Recipients.ByActivity", 4, lambda t: dict(CampaignID=draft(t), Activity="OPENED", Limit=1001)),
     ("Campaign.Recipients.ByActivity", 5, lambda t: dict(CampaignID=draft(t), Activity="OPENED", Cursor="x!")),
+    ("Campaign.Recipients.ByActivity", 6, lambda t: dict(CampaignID=_suspended(t, draft(t)), Activity="OPENED")),
     ("Campaign.Reuse", 1, lambda t: {}),
     ("Campaign.Reuse", 2, lambda t: dict(CampaignID=_foreign(t))),
+    ("Campaign.Reuse", 3, lambda t: dict(CampaignID=_suspended(t, draft(t)))),
     ("Campaign.Audience.Get", 1, lambda t: {}),
     ("Campaign.Audience.Get", 2, lambda t: dict(CampaignID=_foreign(t))),
     ("Campaign.Audience.Get", 3, lambda t: dict(CampaignID=draft(t))),
+    ("Campaign.Audience.Get", 4, lambda t: dict(CampaignID=_suspended(t, paused(t)[0]))),
     ("Campaign.LandingPage.Publish", 1, lambda t: {}),
     ("Campaign.LandingPage.Publish", 2, lambda t: dict(CampaignID=_foreign(t))),
     ("Campaign.LandingPage.Publish", 3, lambda t: dict(CampaignID=paused(t)[0])),
     ("Campaign.LandingPage.Publish", 4, lambda t: dict(CampaignID=draft(t, content=False))),
+    ("Campaign.LandingPage.Publish", 5, lambda t: dict(CampaignID=_suspended(t, draft(t)))),
     ("Campaign.SendTest", 1, lambda t: dict(EmailAddress="me@example.com")),
     ("Campaign.SendTest", 2, lambda t: dict(CampaignID=_foreign(t), EmailAddress="me@example.com")),
     ("Campaign.SendTest", 3, lambda t: dict(CampaignID=draft(t))),
@@ -105,6 +118,9 @@ ERROR_CASES = [
     ("Campaign.SendTest", 4, lambda t: dict(CampaignID=draft(t), EmailAddress="me@example.com", Subject="x" * 1001)),
     ("Campaign.SendTest", 6, lambda t: dict(CampaignID=draft(t, content=False), EmailAddress="me@example.com")),
     ("Campaign.SendTest", 8, lambda t: dict(CampaignID=draft(t), EmailAddress="me@example.com")),
+    ("Campaign.SendTest", 9, lambda t: dict(CampaignID=_suspended(t, draft(t)), EmailAddress="me@example.com")),
+    ("Campaign.SendTest", 10, lambda t: dict(CampaignID=draft(t, from_email="security@bank.example"),
+                                             EmailAddress="me@example.com")),
 ]
 # Reached by the tests below, which need a relay or a suppression.
 SPECIAL = {("Campaign.SendTest", 5), ("Campaign.SendTest", 7)}

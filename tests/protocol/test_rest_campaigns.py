@@ -529,6 +529,11 @@ def test_a_campaign_the_account_may_not_send_is_rejected_by_the_tick(t):
     assert events(t, "campaign_rejected_event") == [
         ("campaign_rejected_event", str(cid), {"campaignId": str(cid)})]
     assert events(t, "campaign_distributed_event") == []
+    # The Campaign API answers only an ACTIVE account; active again, the campaign shows as rejected.
+    assert t.rest.get(f"{BASE}/{cid}", t.user.session).code == "EMAIL_MARKETING_ACCOUNT_NOT_ACTIVE"
+    with t.engine.uow() as uow:
+        uow.email_account.update(t.user.id, {"status": "ACTIVE"})
+        uow.commit()
     assert t.rest.get(f"{BASE}/{cid}", t.user.session).body["campaign"]["distributionStatus"] == "REJECTED"
 
 

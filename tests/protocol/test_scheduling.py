@@ -196,6 +196,20 @@ def _sending(t) -> int:
     return cid
 
 
+def _suspended(t, campaign_id: int) -> int:
+    """The campaign, its owner's email-marketing account now SUSPENDED."""
+    with t.engine.uow() as uow:
+        uow.email_account.update(t.user.id, {"status": "SUSPENDED"})
+        uow.commit()
+    return campaign_id
+
+
+def _spoofed(t) -> int:
+    """A Draft whose email's From is neither a verified sender email nor on an allowed domain."""
+    return draft(t, content=False, RelEmailID=make_email(t.engine, t.user, from_email="security@bank.example"),
+                 RecipientListsAndSegments=f"{make_list(t.engine, t.user)}:0")
+
+
 ERROR_CASES = [
     ("Campaign.Schedule.Preview", 1, lambda t: {}),
     ("Campaign.Schedule.Preview", 2, lambda t: dict(CampaignID="abc")),
@@ -216,6 +230,8 @@ ERROR_CASES = [
     ("Campaign.Publish", 5, lambda t: dict(CampaignID=ready_future(t))),
     ("Campaign.Publish", 5, lambda t: dict(CampaignID=_sending(t))),
     ("Campaign.Publish", 6, lambda t: dict(CampaignID=draft(t, content=False))),
+    ("Campaign.Publish", 7, lambda t: dict(CampaignID=_suspended(t, draft(t)))),
+    ("Campaign.Publish", 8, lambda t: dict(CampaignID=_spoofed(t))),
     ("Campaign.Reschedule", 1, lambda t: dict(SendAt="2026-11-24T10:00:00Z")),
     ("Campaign.Reschedule", 2, lambda t: dict(CampaignID=_foreign(t), SendAt="2026-11-24T10:00:00Z")),
     ("Campaign.Reschedule", 3, lambda t: dict(CampaignID=ready_future(t))),
@@ -225,10 +241,13 @@ ERROR_CASES = [
     ("Campaign.Reschedule", 6, lambda t: dict(CampaignID=weekly(t, CampaignStatus="Ready"),
                                               SendAt="2026-11-24T10:00:00Z")),
     ("Campaign.Reschedule", 6, lambda t: dict(CampaignID=_sending(t), SendAt="2026-11-24T10:00:00Z")),
+    ("Campaign.Reschedule", 7, lambda t: dict(CampaignID=_suspended(t, ready_future(t)),
+                                              SendAt="2026-11-24T10:00:00Z")),
     ("Campaign.PauseScheduling", 1, lambda t: {}),
     ("Campaign.PauseScheduling", 2, lambda t: dict(CampaignID=_foreign(t))),
     ("Campaign.PauseScheduling", 3, lambda t: dict(CampaignID=draft(t))),
     ("Campaign.PauseScheduling", 3, lambda t: dict(CampaignID=_sending(t))),
+    ("Campaign.PauseScheduling", 4, lambda t: dict(CampaignID=_suspended(t, ready_future(t)))),
 ]
 
 

@@ -102,7 +102,8 @@ def test_preview_of_raw_content_uses_the_documented_sender(api, user, relay):
     assert api("Email.EmailPreview", user.session, EmailAddress="qa@example.com", HTMLContent="<p>Draft</p>",
                Subject="Draft")["Success"] is True
     [message] = received(relay)
-    assert message["From"] == "Preview Email <preview@preview.com>" and message["Subject"] == "[Test] Draft"
+    # v5.6's preview@preview.com is nobody's here: the local part goes with the site's own sender domain.
+    assert message["From"] == "Preview Email <preview@sendmill.test>" and message["Subject"] == "[Test] Draft"
     assert "Draft" in body(message, "plain")   # the plain part is derived from the HTML
 
 
@@ -225,6 +226,18 @@ def _no_relay(t):
     return dict(EmailID=_email(t), EmailAddress="qa@example.com")
 
 
+def _refused_by_the_relay(t):
+    t.relay.reject["qa@example.com"] = "550 5.1.1 no such mailbox"
+    return dict(EmailID=_email(t), EmailAddress="qa@example.com")
+
+
+def _suspended(t):
+    with t.engine.uow() as uow:
+        uow.email_account.update(t.user.id, {"status": "SUSPENDED"})
+        uow.commit()
+    return dict(EmailID=_email(t), EmailAddress="qa@example.com")
+
+
 def _foreign(t, what):
     other = t.make_other()
     list_id = make_list(t.engine, other)
@@ -249,11 +262,14 @@ ERROR_CASES = [
     (6, lambda t: dict(EmailID=_email(t), EmailAddress="qa@example.com", ListID=_foreign(t, "list"))),
     (7, lambda t: dict(EmailID=_email(t), EmailAddress="qa@example.com", CampaignID=_foreign(t, "campaign"))),
     (8, _no_relay),
-    (8, lambda t: dict(EmailID=_email(t, from_email="not an address"), EmailAddress="qa@example.com")),
+    (8, _refused_by_the_relay),
     (9, lambda t: dict(EmailID=_email(t, html_content=""), EmailAddress="qa@example.com")),
     (20, _exhausted),
     (21, _suppressed),
     (22, lambda t: dict(EmailID=_email(t), EmailAddress="qa@example.com", FromName="x" * 256)),
+    (23, _suspended),
+    (24, lambda t: dict(EmailID=_email(t), EmailAddress="qa@example.com", FromEmailAddress="security@bank.example")),
+    (24, lambda t: dict(EmailID=_email(t, from_email="not an address"), EmailAddress="qa@example.com")),
 ]
 
 
@@ -262,7 +278,7 @@ def test_documented_code(api, user, engine, relay, code, params):
     from tests.helpers import make_user
 
     others = []
-    t = SimpleNamespace(api=api, user=user, engine=engine,
+    t = SimpleNamespace(api=api, user=user, engine=engine, relay=relay,
                         make_other=lambda: others[0] if others else others.append(make_user(engine, api, "eve"))
                         or others[0])
     values = params(t)

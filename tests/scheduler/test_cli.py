@@ -10,13 +10,14 @@ from click.testing import CliRunner
 from engine.models import SendInstance
 from scheduler.cli import main
 from tests.builders import set_campaign
+from tests.conftest import SENDER_DOMAINS_ENV
 
 
 @pytest.fixture
 def sendmill(database_url, tmp_path):
     def run(*args):
         env = {"SENDMILL_DATABASE_URL": database_url, "SENDMILL_SECRET_KEY": "test-secret",
-               "SENDMILL_DATA_DIR": str(tmp_path)}
+               "SENDMILL_DATA_DIR": str(tmp_path), **SENDER_DOMAINS_ENV}
         return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     return run
 
@@ -84,3 +85,25 @@ def test_schedule_of_a_missing_campaign_or_a_broken_schedule_is_a_clear_error(wo
     set_campaign(engine, cid, send_timezone="Nowhere/Special")
     result = sendmill("schedule", str(cid))
     assert result.exit_code == 1 and "invalid schedule" in result.output
+
+
+def test_init_db_allows_sender_domains_for_the_default_group_and_says_how(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {"SENDMILL_DATABASE_URL": url, "SENDMILL_SECRET_KEY": "test-secret", "SENDMILL_DATA_DIR": str(tmp_path)}
+    run = lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)  # noqa: E731
+    first = run("init-db")
+    assert first.exit_code == 0 and "From addresses: only verified sender emails" in first.output
+    assert "--allow-sender-domain" in first.output
+    second = run("init-db", "--allow-sender-domain", "Example.com", "--allow-sender-domain", "news.example.org")
+    assert second.exit_code == 0
+    assert "addresses at example.com, news.example.org (default user group)" in second.output
+    bad = run("init-db", "--allow-sender-domain", "not a domain")
+    assert bad.exit_code == 2 and "not a domain" in bad.output
+    db = create_engine(url)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT allowed_sender_domains FROM user_groups")).scalars().all() == \
+            ["example.com,news.example.org"]
+    db.dispose()
+    assert "--allow-sender-domain" in run("up", "--help").output

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine.models import Delivery, SendInstance
+from tests.conftest import SENDER_DOMAINS_ENV, TEST_SENDER_DOMAINS
 
 ROOT = Path(__file__).resolve().parents[2]
 RACERS = 4
@@ -54,7 +55,7 @@ def _assert_started_once(engine, expected: dict[int, int]) -> None:
 def test_four_command_line_ticks_at_once_start_each_campaign_once(world, engine, database_url, tmp_path):
     expected = _seed(world)
     env = {**os.environ, "SENDMILL_DATABASE_URL": database_url, "SENDMILL_SECRET_KEY": "test-secret",
-           "SENDMILL_DATA_DIR": str(tmp_path)}
+           "SENDMILL_DATA_DIR": str(tmp_path), **SENDER_DOMAINS_ENV}
     processes = [subprocess.Popen([sys.executable, "-m", "scheduler", "tick", "--send-budget", "0"], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(RACERS)]
@@ -76,7 +77,8 @@ def _race_without_lease(url: str, now_iso: str, barrier, results) -> None:
     from scheduler.tick import TickSummary, run_steps
 
     now = datetime.fromisoformat(now_iso)
-    engine = bootstrap(Settings(database_url=url, secret_key="test-secret"), clock=lambda: now)
+    engine = bootstrap(Settings(database_url=url, secret_key="test-secret", allowed_sender_domains=TEST_SENDER_DOMAINS),
+                       clock=lambda: now)
     summary = TickSummary(now=now, holder=f"racer-{os.getpid()}")
     barrier.wait()
     with engine.uow() as uow:

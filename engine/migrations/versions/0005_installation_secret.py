@@ -1,14 +1,14 @@
 """installation secrets: the link-signing key kept in the database
 
 Revision ID: 0005_installation_secret
-Revises: 0003_approval
+Revises: 0004_sender_policy
 """
 from alembic import op
 import sqlalchemy as sa
 import engine.db
 
 revision = "0005_installation_secret"
-down_revision = "0003_approval"
+down_revision = "0004_sender_policy"
 branch_labels = None
 depends_on = None
 
