@@ -15,6 +15,7 @@ from engine.config import Settings
 from protocol.app import create_app
 from scheduler.tick import tick
 from tests.e2e.support import make_campaign, make_list, make_owner
+from tests.conftest import SENDER_DOMAINS_ENV, TEST_SENDER_DOMAINS
 from tests.installation_support import ROOT, fresh_database, process_env, sendmill
 
 BASE_URL = "http://sendmill.test"
@@ -31,10 +32,11 @@ def links(message_bytes: bytes) -> dict[str, str]:
 
 def test_a_tick_run_from_another_directory_mails_links_the_web_app_accepts(backend, smtp, tmp_path):
     with fresh_database(backend, tmp_path) as url:
-        env = process_env(tmp_path, SENDMILL_DATABASE_URL=url, SENDMILL_BASE_URL=BASE_URL)
+        env = process_env(tmp_path, SENDMILL_DATABASE_URL=url, SENDMILL_BASE_URL=BASE_URL, **SENDER_DOMAINS_ENV)
         assert sendmill("init-db", cwd=tmp_path / "srv", env=env).returncode == 0
         # The web app's engine: no SENDMILL_SECRET_KEY anywhere, the key comes from the database.
-        engine = bootstrap(Settings(database_url=url, secret_key="", base_url=BASE_URL))
+        engine = bootstrap(Settings(database_url=url, secret_key="", base_url=BASE_URL,
+                                    allowed_sender_domains=TEST_SENDER_DOMAINS))
         try:
             owner = make_owner(engine)
             make_campaign(engine, owner, [make_list(engine, owner, ["ann@example.com", "bob@example.com"], "News")])
@@ -72,7 +74,7 @@ def test_the_worker_keeps_running_when_idle_picks_up_new_work_and_stops_cleanly_
     make_campaign(engine, owner, [make_list(engine, owner, ["a1@example.com", "a2@example.com"], "First")])
     tick(engine, clock())
     env = process_env(tmp_path, SENDMILL_DATABASE_URL=database_url, SENDMILL_SECRET_KEY="test-secret",
-                      SENDMILL_BASE_URL=BASE_URL, SENDMILL_SMTP_URL=smtp.url)
+                      SENDMILL_BASE_URL=BASE_URL, SENDMILL_SMTP_URL=smtp.url, **SENDER_DOMAINS_ENV)
     worker = subprocess.Popen([sys.executable, "-m", "scheduler", "worker", "--max-wait", "1"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
