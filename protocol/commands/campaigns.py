@@ -53,9 +53,10 @@ class GetParams(LegacySchema):
 
 def get(ctx: Context, p: dict) -> dict:
     campaign = ctx.uow.campaigns.get(ctx.actor, p["CampaignID"])
-    row = campaign_row(campaign)
+    ledger = ctx.uow.campaign_reports.ledger_counts([campaign.id])[campaign.id]
+    row = campaign_row(campaign, ledger)
     if p.get("RetrieveStatistics"):
-        row["Statistics"] = statistics(campaign)
+        row["Statistics"] = statistics(campaign, ledger)
     if p.get("RetrieveTags"):
         row["Tags"] = tags(campaign)
     per_second, duration = ctx.uow.campaigns.throughput(campaign)
@@ -308,11 +309,12 @@ def list_campaigns(ctx: Context, p: dict) -> dict:
         tag_ids=tuple(p.get("Tags", ())),
     )
     campaigns, total = ctx.uow.campaigns.search(ctx.actor, query)
+    ledgers = ctx.uow.campaign_reports.ledger_counts([c.id for c in campaigns])
     rows = []
     for campaign in campaigns:
-        row = campaign_row(campaign)
+        row = campaign_row(campaign, ledgers[campaign.id])
         if p.get("RetrieveStatistics"):
-            row["Statistics"] = statistics(campaign)
+            row["Statistics"] = statistics(campaign, ledgers[campaign.id])
         if p.get("RetrieveTags"):
             row["Tags"] = tags(campaign)
         rows.append(as_row_strings(row))

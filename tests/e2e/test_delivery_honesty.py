@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.delivery.relays import parse_relays
 from engine.delivery.transport import SmtpPool
 from engine.models import Delivery
-from tests.e2e.test_send import SMALL, campaign_row, runner, started, states
+from scheduler.tick import tick
+from tests.e2e.support import make_campaign, make_list, make_owner
+from tests.e2e.test_send import SMALL, pool, runner, started, states  # noqa: F401 - pool is a fixture
+from tests.protocol.test_tracking import dsn
 
 
 class WorkerKilled(BaseException):
@@ -58,3 +61,58 @@ def test_a_killed_worker_has_handed_over_no_more_messages_than_it_had_connection
     assert max(Counter(smtp.recipients()).values()) == 1       # nobody got a second copy
     assert Counter(states(engine, campaign_id).values()) == {"sent": len(SMALL) - handed_over,
                                                               "unknown": handed_over}
+
+
+def test_total_delivered_of_campaign_get_agrees_with_the_statistics_after_a_real_send(engine, clock, smtp, pool,
+                                                                                      api):
+    owner = make_owner(engine, "honest")
+    addresses = [f"h{i}@example.com" for i in range(6)]
+    smtp.reject["h5@example.com"] = "550 5.1.1 No such user"
+    campaign_id = make_campaign(engine, owner, [make_list(engine, owner, addresses, "Honest")])
+    tick(engine, clock())
+    assert runner(engine, pool, clock).run_once(30).sent == 5
+    verp = next(mail_from for mail_from, rcpts, _ in smtp.messages if rcpts == ["h0@example.com"])
+    with engine.uow() as uow:                       # h0's message comes back: accepted, then bounced
+        assert uow.events.record_message(dsn(verp, "h0@example.com"), [verp]) == (1, 1)
+        uow.commit()
+
+    session = api("User.Login", Username="honest", Password="pass-word-1")["SessionID"]
+    campaign = api("Campaign.Get", session, CampaignID=campaign_id, RetrieveStatistics="true")["Campaign"]
+    email = api("Campaign.Statistics.List", session, CampaignIDs=str(campaign_id))["Statistics"][0]["Email"]
+    assert email["Delivered"] == campaign["TotalDelivered"] == 4              # 0 before
+    assert campaign["Statistics"]["DeliveryStatistics"] == {"TotalDelivered": 4, "TotalUnknown": 0}
+    assert (campaign["TotalSent"], campaign["TotalFailed"], campaign["TotalHardBounces"]) == (5, 1, 1)
+    listed = api("Campaigns.Get", session)["Campaigns"]
+    assert [row["TotalDelivered"] for row in listed] == ["4"]
+
+
+def test_sendmill_unknown_lists_the_deliveries_a_killed_worker_left_in_doubt(engine, clock, smtp, monkeypatch):
+    import scheduler.cli as cli
+
+    campaign_id = started(engine, clock, 120)
+    dying = SmtpPool(parse_relays(f"{smtp.url}?max_connections=2"))
+    try:
+        runner(engine, KilledWhileItsFirstRoundIsOut(dying), clock, concurrency=2, batch_size=10).run_once(60)
+    except WorkerKilled:
+        pass
+    finally:
+        dying.close()
+    clock.advance(minutes=6)
+    with SmtpPool(parse_relays(smtp.url)) as pool:
+        assert runner(engine, pool, clock, worker_id="next").run_once(60).unknown == 2
+    with engine.uow() as uow:
+        in_doubt = uow.session.execute(select(Delivery.email_normalized, Delivery.message_id).where(
+            Delivery.state == "unknown").order_by(Delivery.id)).all()
+
+    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    result = CliRunner().invoke(cli.main, ["unknown", str(campaign_id)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f'campaign {campaign_id} "November news" (Sending): 2 deliveries in doubt'
+    for (address, message_id), line in zip(in_doubt, lines[1:]):
+        assert line.startswith(f"  {address}  subscriber ") and f"<{message_id}>" in line
+        assert "stopped before recording the relay's answer" in line
+    short = CliRunner().invoke(cli.main, ["unknown", str(campaign_id), "--limit", "1"])
+    assert short.output.splitlines()[2:] == ["  … and 1 more (--limit)"]
+    missing = CliRunner().invoke(cli.main, ["unknown", "999999"])
+    assert missing.exit_code == 1 and "campaign 999999 does not exist" in missing.output
