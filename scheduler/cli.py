@@ -100,7 +100,8 @@ def tick_command(dry_run: bool, verbose: bool, send_budget: float):
     Closes instances whose recipients are all processed, computes the next send time of armed
     campaigns, and starts the due ones (writing their delivery ledger). Then it runs one webhook
     pass (at most 10 s, like `sendmill webhooks --once`) and delivers for up to --send-budget
-    seconds, like `sendmill worker` (skipped when SENDMILL_SMTP_URL is not set).
+    seconds, like `sendmill worker` (skipped when SENDMILL_SMTP_URL is not set), and closes the
+    instances that sending finished, so their campaigns are Sent in this tick.
     """
     import logging
 
@@ -128,6 +129,12 @@ def tick_command(dry_run: bool, verbose: bool, send_budget: float):
         click.echo(f"confirmations: pass failed, retried on the next tick: {exc}", err=True)
     summary = _deliver(engine, budget=send_budget, batch=200, lease=300.0, quiet=True)
     click.echo(f"send: {summary.line()}")
+    from scheduler.tick import finish_sent
+
+    closed = finish_sent(engine)    # a campaign whose last message just went out is Sent in this tick
+    if closed.finished or closed.canceled:
+        click.echo(f"after sending: {closed.finished} finished" + (f", {closed.canceled} canceled" if closed.canceled
+                                                                   else ""))
 
 
 def _confirmations_pass(engine, *, quiet: bool):
