@@ -46,6 +46,7 @@ class Distribution:
     segment_ids: tuple[int, ...] = ()
     contact_ids: tuple[int, ...] = ()
     send_at: datetime | None = None
+    allow_unknown_tags: bool = False   # arm even though the content has tags nobody can fill in
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ class ModernCampaignService:
             self._use_sender(campaign, sender)
             if distribution.subject:
                 self._set_subject(campaign, distribution.subject)
-            campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at)
+            campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at,
+                                                   allow_unknown_tags=distribution.allow_unknown_tags)
         return Published(campaign, landing_page_url(self.uow.settings, campaign.id), self.uow.clock())
 
     def _require_default_sender(self, owner_user_id: int):

@@ -11,6 +11,7 @@ from engine.errors import (
     CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,
     MissingRecurringMinutes, MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone,
+    UnknownPersonalizationTags,
 )
 from engine.models.campaigns import CAMPAIGN_STATUSES, SCHEDULE_TYPES
 from engine.validation import MAX_ID, as_id
@@ -188,6 +189,7 @@ class UpdateParams(LegacySchema):
     RulesJsonBundle = JsonValue(code=29)
     RecipientListsAndSegments = RecipientRefs(code=28)
     Exclude_RecipientListsAndSegments = RecipientRefs(code=28)
+    IgnoreUnknownTags = Bool()   # Sendmill's: arm even though the content has tags nobody can fill in (code 31)
 
     @validates_schema
     def bundle_shape(self, data, **kwargs):
@@ -246,7 +248,8 @@ def update(ctx: Context, p: dict) -> dict:
         changes["rules_json_bundle"] = json.dumps(p["RulesJsonBundle"], separators=(",", ":"))
         changes.pop("recipients", None)
         changes.pop("excluded_recipients", None)
-    ctx.uow.campaigns.update(ctx.actor, p["CampaignID"], changes)
+    ctx.uow.campaigns.update(ctx.actor, p["CampaignID"], changes,
+                             allow_unknown_tags=p.get("IgnoreUnknownTags", False))
     return {}
 
 
@@ -270,12 +273,14 @@ CAMPAIGN_UPDATE = Command(
         28: "Recipient list or segment does not exist or does not belong to the user",
         29: "RulesJsonBundle is invalid",
         30: "Invalid parameter value",
+        31: "The email content has personalisation tags that cannot be filled in (named in the text and in "
+            "UnknownTags); correct them, or pass IgnoreUnknownTags=true to send them as empty text",
     },
     raises={
         CampaignNotFound: 2, InvalidCampaignStatus: 3, EmailNotFound: 4, MissingSendDate: 6,
         MissingSendTime: 7, MissingRecurringDays: 8, MissingRecurringMonths: 9, MissingRecurringHours: 10,
         MissingRecurringMinutes: 11, MissingMaxInstances: 12, MissingTimeZone: 13, InvalidRecipients: 28,
-        InvalidRules: 29,
+        InvalidRules: 29, UnknownPersonalizationTags: 31,
     },
 )
 

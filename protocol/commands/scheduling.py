@@ -14,10 +14,10 @@ from marshmallow import ValidationError
 
 from engine.errors import (
     CampaignAlreadyPublished, CampaignNotFound, CampaignNotScheduled, InvalidCampaignStatus, ScheduleError,
-    SendTimeTooSoon,
+    SendTimeTooSoon, UnknownPersonalizationTags,
 )
 from protocol.command import SCALAR, Command, Context
-from protocol.params import Id, Int, LegacyField, LegacySchema, ParamError
+from protocol.params import Bool, Id, Int, LegacyField, LegacySchema, ParamError
 from protocol.views.scheduling import next_runs, schedule_state
 from scheduler.tick import display_zone, upcoming_sends
 
@@ -72,10 +72,12 @@ CAMPAIGN_SCHEDULE_PREVIEW = Command(
 class PublishParams(LegacySchema):
     CampaignID = Id(required=True, code=1, invalid_code=2)
     ScheduledAt = Instant(code=3)
+    IgnoreUnknownTags = Bool()   # arm even though the content has tags nobody can fill in (code 7)
 
 
 def publish(ctx: Context, p: dict) -> dict:
-    campaign = ctx.uow.scheduling.publish(ctx.actor, p["CampaignID"], p.get("ScheduledAt"))
+    campaign = ctx.uow.scheduling.publish(ctx.actor, p["CampaignID"], p.get("ScheduledAt"),
+                                          allow_unknown_tags=p.get("IgnoreUnknownTags", False))
     return schedule_state(campaign)
 
 
@@ -89,9 +91,11 @@ CAMPAIGN_PUBLISH = Command(
         4: "The send time must be at least 30 minutes in the future",
         5: "Only Draft campaigns can be published",
         6: "The campaign is not ready to be sent (email content, recipients or schedule missing)",
+        7: "The email content has personalisation tags that cannot be filled in (named in the text and in "
+           "UnknownTags); correct them, or pass IgnoreUnknownTags=true to send them as empty text",
     },
     raises={CampaignNotFound: 2, SendTimeTooSoon: 4, CampaignAlreadyPublished: 5,
-            InvalidCampaignStatus: 6, ScheduleError: 6},
+            InvalidCampaignStatus: 6, ScheduleError: 6, UnknownPersonalizationTags: 7},
 )
 
 

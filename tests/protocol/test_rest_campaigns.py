@@ -350,6 +350,31 @@ def test_publish_contacts_all_with_send_at_schedules_it(t):
         "campaignId": str(cid), "sendAt": "2026-11-24T09:30:00Z", "rescheduled": False})]
 
 
+def test_publish_refuses_content_with_unknown_tags_unless_told_to_proceed(t):
+    """Unknown tags would go out as empty text: arming is refused (naming them) and nothing changes; the
+    subject the refused call set is not kept either."""
+    verified_sender(t.engine, t.user)
+    cid = draft(t, html='<p>Hi %Subscriber:FirstNmae%, see %Link:Forward%</p>')
+    before = load_campaign(t.engine, cid)
+    options = {"labelIds": ["contacts-all"], "emailSubject": "For %Subscriber:Cty%"}
+    answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session, json={"emailDistributionOptions": options})
+    assert (answer.status, answer.code) == (428, "CAMPAIGN_HAS_UNKNOWN_TAGS"), answer.body
+    tags = ["%Subscriber:Cty%", "%Subscriber:FirstNmae%", "%Link:Forward%"]
+    assert answer.body["details"]["applicationError"]["data"] == {"UnknownTags": tags}
+    assert all(tag in answer.body["message"] for tag in tags)
+    campaign = load_campaign(t.engine, cid)
+    with t.engine.uow() as uow:
+        subject = uow.session.get(Email, campaign.email_id).subject
+    assert (campaign.status, [r.list_id for r in campaign.recipients], campaign.rules_json_bundle, subject) == \
+        ("Draft", [r.list_id for r in before.recipients], before.rules_json_bundle, "Puppies!")
+    assert events(t, "campaign_published_event") == []
+
+    answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session,
+                         json={"emailDistributionOptions": options, "ignoreUnknownTags": True})
+    assert answer.status == 200, answer.body
+    assert load_campaign(t.engine, cid).status == "Ready"
+
+
 @pytest.mark.parametrize("options,status,code", [
     ({"labelIds": ["contacts-all"], "sendAt": "2026-11-23T12:10:00Z"}, 400, "SEND_TIME_TOO_SOON"),
     ({"listIds": ["987654"]}, 400, "INVALID_AUDIENCE"),
