@@ -235,10 +235,13 @@ class DeliveryRunner:
                 return
 
     def _let_go(self, flight: Flight, holding: list[int], held: set[int]) -> None:
+        self._warn_of_lost(flight, holding, held)
+        flight.let_go(holding, held)
+
+    def _warn_of_lost(self, flight: Flight, holding: list[int], held: set[int]) -> None:
         lost = [flight.items[i].row_id for i in holding if flight.items[i].row_id not in held]
         if lost:
             log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
-        flight.let_go(holding, held)
 
     def _land(self, s, flight: Flight, summary: RunSummary) -> list[ledger.Outcome]:
         """Wait for the round's replies; their outcomes, to store. A message that gets its connection only
@@ -247,9 +250,7 @@ class DeliveryRunner:
             answered = self._outcomes(flight.replies())
             held, _ = self._settle(s, flight.hand_over(indexes), answered, [])
             self._count(summary, answered)
-            lost = [flight.items[i].row_id for i in indexes if flight.items[i].row_id not in held]
-            if lost:
-                log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
+            self._warn_of_lost(flight, indexes, held)
             return flight.allowed(indexes, held)
 
         try:
