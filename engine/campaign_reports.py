@@ -18,7 +18,9 @@ The legacy status machine stays the one source of truth; the modern `status` / `
 Every campaign that exists is `status` ACTIVE: deletion is permanent and nothing is archived.
 
 Figures come from the delivery ledger (`deliveries`) and `subscriber_activity`, counted per
-person (subscriber) over every instance of the campaign.
+person (subscriber) over every instance of the campaign. `ledger_counts()` is the one definition of
+"delivered" (a ledger row `sent`, and no bounce) and "unknown" (a ledger row in doubt): the legacy
+Campaign.Get (TotalDelivered) and the modern statistics show the same numbers.
 """
 from __future__ import annotations
 
@@ -41,7 +43,9 @@ CAMPAIGN_STATUSES = ("UNKNOWN", "ACTIVE", "ARCHIVED", "DELETED")
 VISIBILITY_STATUSES = ("UNKNOWN", "DRAFT", "PUBLISHED", "TEMPLATE")
 DISTRIBUTION_STATUSES = ("UNKNOWN", "NOT_STARTED", "SCHEDULED", "IN_DETECTION", "IN_MODERATION", "SAMPLING",
                          "SENDING", "REJECTED", "TERMINATED", "DISTRIBUTED", "PAUSED")
-ACTIVITIES = ("DELIVERED", "OPENED", "CLICKED", "BOUNCED", "NOT_SENT")
+# UNKNOWN is Sendmill's: people whose message is in doubt (handed to a relay by a worker that was killed,
+# or whose connection died after the message went out); never retried automatically.
+ACTIVITIES = ("DELIVERED", "OPENED", "CLICKED", "BOUNCED", "NOT_SENT", "UNKNOWN")
 # A Draft whose public landing page is on: the legacy "publish on RSS" switch is that public page.
 LANDING_PAGE_ON = "Enabled"
 # status_reason of a Draft whose scheduling was paused (Pause Scheduling); cleared on publish.
@@ -127,10 +131,19 @@ class Statistics:
     bounced: int = 0
     complained: int = 0
     not_sent: int = 0
+    unknown: int = 0           # people whose message is in doubt (ledger row `unknown`)
     mails_sent: int = 0        # ledger rows sent (a person of a recurring series counts per instance)
     total_opens: int = 0
     total_clicks: int = 0
     landing_page_opened: int = 0
+
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    """People of a campaign, by what the delivery ledger says about their message."""
+
+    delivered: int = 0         # a row `sent` and no bounce (the modern statistics' `delivered`)
+    unknown: int = 0           # a row `unknown`: it may or may not have reached the relay
 
 
 @dataclass
@@ -259,11 +272,9 @@ class CampaignReports:
                 .group_by(a.campaign_id, a.kind)):
             setattr(out[cid], {"open": "opened", "click": "clicked", "bounce": "bounced",
                                "complaint": "complained"}[kind], people)
-        for cid, people in self.s.execute(self._ledger("DELIVERED", ids).with_only_columns(
-                SendInstance.campaign_id, func.count(distinct(Delivery.subscriber_id))).group_by(SendInstance.campaign_id)):
-            out[cid].delivered = people
-        for cid, people in self.s.execute(self._ledger("NOT_SENT", ids).with_only_columns(
-                SendInstance.campaign_id, func.count(distinct(Delivery.subscriber_id))).group_by(SendInstance.campaign_id)):
+        for cid, counts in self.ledger_counts(ids).items():
+            out[cid].delivered, out[cid].unknown = counts.delivered, counts.unknown
+        for cid, people in self._people("NOT_SENT", ids).items():
             out[cid].not_sent = people
         for cid, rows in self.s.execute(
                 select(SendInstance.campaign_id, func.count(Delivery.id))
@@ -272,12 +283,26 @@ class CampaignReports:
             out[cid].mails_sent = rows
         return out
 
+    def ledger_counts(self, campaign_ids: list[int]) -> dict[int, LedgerCounts]:
+        """Delivered and in-doubt people of each campaign (no owner check: the caller read the campaigns)."""
+        delivered, unknown = self._people("DELIVERED", campaign_ids), self._people("UNKNOWN", campaign_ids)
+        return {cid: LedgerCounts(delivered.get(cid, 0), unknown.get(cid, 0)) for cid in campaign_ids}
+
+    def _people(self, activity: str, campaign_ids: list[int]) -> dict[int, int]:
+        if not campaign_ids:
+            return {}
+        return dict(self.s.execute(self._ledger(activity, campaign_ids).with_only_columns(
+            SendInstance.campaign_id, func.count(distinct(Delivery.subscriber_id))).group_by(SendInstance.campaign_id)
+        ).all())
+
     @staticmethod
     def _ledger(activity: str, campaign_ids: list[int]):
-        """Ledger rows of the campaigns that count for DELIVERED (sent, never bounced) or NOT_SENT
-        (failed or skipped, and the person got no copy from any instance)."""
+        """Ledger rows of the campaigns that count for DELIVERED (sent, never bounced), UNKNOWN (in doubt)
+        or NOT_SENT (failed or skipped, and the person got no copy from any instance)."""
         base = select(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id).where(
             SendInstance.campaign_id.in_(campaign_ids))
+        if activity == "UNKNOWN":
+            return base.where(Delivery.state == "unknown")
         if activity == "DELIVERED":
             bounced = select(SubscriberActivity.id).where(
                 SubscriberActivity.campaign_id == SendInstance.campaign_id,
@@ -295,7 +320,8 @@ class CampaignReports:
                    after: int = 0) -> tuple[list[tuple[int, datetime | None]], bool]:
         """(subscriber id, last activity time) in id order after `after`; and whether more follow."""
         self.uow.campaigns.get(actor, campaign_id)
-        if activity in ("DELIVERED", "NOT_SENT"):
+        if activity in ("DELIVERED", "NOT_SENT", "UNKNOWN"):
+            # The ledger keeps no time for a message that was not sent: the instance's end stands for it.
             moment = func.max(Delivery.sent_at) if activity == "DELIVERED" else \
                 func.max(func.coalesce(SendInstance.finished_at, SendInstance.started_at))
             query = (self._ledger(activity, [campaign_id])

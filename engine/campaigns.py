@@ -6,6 +6,8 @@ Status machine (protocol.md §4.2 and Part 1 §4–5):
   Untrusted owner changed → Pending Approval (engine/approval.py) ·
   Ready → Sending → Sent (the scheduler) · Sending ⇄ Paused (Pause / Resume) ·
   Cancel: → Draft when nothing was sent yet, else → Sent with reason "Canceled".
+Arming (→ Ready, whichever surface asks) refuses content with personalisation tags that cannot be
+filled in (they would go out as empty text), unless the caller says to proceed (`allow_unknown_tags`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from engine.errors import (
     CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidStatusTransition,
     InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours, MissingRecurringMinutes,
     MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone, PermissionDenied,
+    UnknownPersonalizationTags,
 )
 from engine.ownership import get_owned, require_owned_ids
 from engine.models import (
@@ -138,12 +141,12 @@ class CampaignService:
         campaign_events.created(self.uow, campaign)
         return campaign
 
-    def update(self, actor: Actor, campaign_id: int, changes: dict) -> Campaign:
+    def update(self, actor: Actor, campaign_id: int, changes: dict, *, allow_unknown_tags: bool = False) -> Campaign:
         """Partial update: only the keys present in `changes` change.
 
         Keys: the Campaign column names in SETTING_FIELDS and SCHEDULE_FIELDS, plus `status`,
         `email_id`, `rules_json_bundle` (a JSON string), `recipients` and `excluded_recipients`
-        (lists of RecipientRef).
+        (lists of RecipientRef). Arming content with unknown tags needs `allow_unknown_tags`.
         """
         campaign = self.get(actor, campaign_id, for_update=True)
         target = changes.get("status")
@@ -167,7 +170,7 @@ class CampaignService:
         status_changes = target is not None and target != campaign.status
         armed = status_changes and campaign.status == "Draft"
         if status_changes:
-            self._move_to(actor, campaign, target)
+            self._move_to(actor, campaign, target, allow_unknown_tags)
         if touches_setup or status_changes:
             # The scheduler recomputes it from the new setup; a re-armed campaign must not
             # send for an occurrence that passed while it was not Ready.
@@ -253,9 +256,11 @@ class CampaignService:
             if not c.send_timezone:
                 raise MissingTimeZone()
 
-    def _move_to(self, actor: Actor, campaign: Campaign, target: str) -> None:
+    def _move_to(self, actor: Actor, campaign: Campaign, target: str, allow_unknown_tags: bool = False) -> None:
         if target == "Ready":
             self._check_ready(campaign)
+            if not allow_unknown_tags:
+                self._check_tags(campaign)
             # Only an ACTIVE email-marketing account with quota left arms campaigns (code 3 on the wire),
             # and only with a From the account may use (SenderNotAllowed).
             self.uow.email_account.require_can_send(campaign.owner_user_id)
@@ -274,6 +279,12 @@ class CampaignService:
             raise InvalidCampaignStatus("a campaign needs recipients before it can be Ready")
         if campaign.schedule_type == "Not Scheduled":
             raise InvalidCampaignStatus("a campaign needs a schedule type before it can be Ready")
+
+    def _check_tags(self, campaign: Campaign) -> None:
+        """Tags nobody can fill in would be sent as empty text: Email.Update only reports them, arming refuses."""
+        unknown = self.uow.emails.unknown_tags(self.s.get(Email, campaign.email_id), "Campaign")
+        if unknown:
+            raise UnknownPersonalizationTags(unknown)
 
     # --- status commands -------------------------------------------------------------------------
     def approve(self, actor: Actor, campaign_id: int) -> Campaign:

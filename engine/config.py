@@ -10,6 +10,11 @@ import platformdirs
 from engine.installation import SetupError
 
 
+# Messages a delivery worker keeps in flight at once; also a relay's default `max_connections`
+# (engine/delivery/relays.py), so that with the defaults every message of a round has its own connection.
+DEFAULT_SEND_CONCURRENCY = 8
+
+
 def default_data_dir() -> Path:
     """SENDMILL_DATA_DIR, else the platform's per-user data folder (~/.local/share/sendmill on Linux):
     never the current directory, so every process of the installation finds the same database."""
@@ -78,7 +83,7 @@ class Settings:
     # Keys retired by a rotation: links already sent still verify, new ones use secret_key.
     previous_secret_keys: tuple[str, ...] = ()
     # Messages a delivery worker keeps in flight at once (one relay connection each).
-    send_concurrency: int = 8
+    send_concurrency: int = DEFAULT_SEND_CONCURRENCY
     # DKIM: all three set = every campaign message is signed (d=dkim_domain, s=dkim_selector).
     dkim_selector: str = ""
     dkim_domain: str = ""
@@ -140,7 +145,7 @@ class Settings:
             session_lifetime_days=_positive_int("SENDMILL_SESSION_LIFETIME_DAYS", 30),
             smtp_url=os.environ.get("SENDMILL_SMTP_URL", "").strip(),
             bounce_domain=os.environ.get("SENDMILL_BOUNCE_DOMAIN", "").strip(),
-            send_concurrency=_positive_int("SENDMILL_SEND_CONCURRENCY", 8),
+            send_concurrency=_positive_int("SENDMILL_SEND_CONCURRENCY", DEFAULT_SEND_CONCURRENCY),
             dkim_selector=os.environ.get("SENDMILL_DKIM_SELECTOR", "").strip(),
             dkim_domain=os.environ.get("SENDMILL_DKIM_DOMAIN", "").strip(),
             dkim_key_file=os.environ.get("SENDMILL_DKIM_KEY_FILE", "").strip(),

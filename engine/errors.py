@@ -81,6 +81,16 @@ class InvalidCampaignStatus(DomainError):
     """Invalid campaign status."""
 
 
+class UnknownPersonalizationTags(DomainError):
+    """The email content has personalisation tags that cannot be filled in."""
+
+    def __init__(self, tags: list[str]):
+        super().__init__(f"{', '.join(tags)}: these tags would be sent as empty text; correct them, or arm the "
+                         "campaign saying to proceed anyway")
+        self.tags = tags
+        self.extra = {"UnknownTags": tags}   # the key Email.Update answers with
+
+
 class AlreadyExists(DomainError):
     """An object with this name already exists."""
 

@@ -6,14 +6,18 @@ whatever the file size. Per-row problems (bad address, bad custom-field value) f
 only and are reported; problems with the file as a whole (no header, a mapping that names no
 address column) stop the import before anything is written.
 
+Malformed rows (an unclosed quote, more values than the header has columns) fail alone, reported with
+the number of the line they start on; the rows after them are read as usual (engine/csv_records.py).
+
 Counting rules:
 * TotalImported: new subscribers created.
 * TotalUpdated: existing subscribers whose mapped fields were rewritten (`update_existing`).
 * TotalDuplicates: rows whose address is already in the list and not updated, and repeated
   addresses within the file (the first occurrence wins; later ones are never applied).
-* TotalFailed: rows refused, with the reason (the first `max_failures_listed` are listed). Once
+* TotalFailed: rows refused or malformed, with the reason (the first `max_failures_listed` are listed). Once
   the account reaches its group's LimitSubscribers, every further new address is refused with that
   reason (existing subscribers are still updated): the import stops growing the account there.
+Every row counts once (TotalData = imported + updated + duplicates + failed); blank lines are not rows.
 A blank cell never clears a stored value; imported subscribers are Subscribed (the importer is
 the list owner, so double opt-in does not apply) with Source "CSVImport".
 """
@@ -30,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.auth import Actor
 from engine.custom_fields.rules import is_blank
+from engine.csv_records import CsvRecords
 from engine.custom_fields.values import FieldValues, value_row
 from engine.errors import (
     CustomFieldValueError, EmailMappedTwice, EmailNotMapped, ImportFormatError, InvalidFieldMapping,
@@ -113,9 +118,9 @@ class SubscriberImporter:
         counting = CountingReader(io.BytesIO(stream.encode("utf-8")) if isinstance(stream, str) else stream)
         # Undecodable bytes become U+FFFD so that one bad row fails alone instead of the whole file.
         text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.reader(text, **_dialect(options))
+        records = CsvRecords(text, _dialect(options))
         try:
-            header = next(reader)
+            header = records.header()
         except StopIteration:
             raise ImportFormatError("the file is empty; it needs a header row and one row per subscriber")
         except csv.Error as exc:
@@ -126,17 +131,11 @@ class SubscriberImporter:
                    subscribed=lambda emails: self.uow.email_subscriptions.imported(list_row.owner_user_id, emails))
         report = job.report
         batch: list[_Row] = []
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                number = reader.line_num
+        for number, cells, problem in records.rows(len(header)):
+            if problem:
                 report.total_rows += 1
-                job.fail(number, "", f"the row cannot be read as CSV ({exc})")
+                job.fail(number, "", problem)
                 continue
-            number = reader.line_num
             if not cells or all(not c.strip() for c in cells):
                 continue
             report.total_rows += 1

@@ -291,9 +291,11 @@ class SchedulingService:
         return values["status"]
 
     # --- the modern scheduling operations ------------------------------------------------------------
-    def publish(self, actor: Actor, campaign_id: int, send_at: datetime | None = None) -> Campaign:
+    def publish(self, actor: Actor, campaign_id: int, send_at: datetime | None = None, *,
+                allow_unknown_tags: bool = False) -> Campaign:
         """Arm a Draft campaign: at `send_at` (≥ 30 minutes ahead), else on its stored Future or
-        Recursive schedule, else on the next tick. Untrusted owners get Pending Approval."""
+        Recursive schedule, else on the next tick. Untrusted owners get Pending Approval. Content with
+        unknown personalisation tags needs `allow_unknown_tags`."""
         campaign = self.uow.campaigns.get(actor, campaign_id, for_update=True)
         if campaign.status != "Draft":
             raise CampaignAlreadyPublished(f"a {campaign.status} campaign cannot be published; "
@@ -310,7 +312,8 @@ class SchedulingService:
         else:
             changes["schedule_type"] = campaign.schedule_type  # re-validated and re-armed as stored
         campaign.status_reason = ""   # a paused one is published again
-        campaign = self.uow.campaigns.update(actor, campaign_id, changes)   # records the published event
+        campaign = self.uow.campaigns.update(actor, campaign_id, changes,   # records the published event
+                                             allow_unknown_tags=allow_unknown_tags)
         if send_at is not None:
             campaign_events.scheduled(self.uow, campaign, send_at, rescheduled=False)
         return campaign

@@ -105,6 +105,24 @@ def tick(engine, now: datetime | None = None, *, holder: str | None = None, dry_
     return summary
 
 
+def finish_sent(engine, now: datetime | None = None, *, holder: str | None = None) -> TickSummary:
+    """After a tick's sending: close the instances it drained, so that a campaign whose last message went out
+    in this tick is Sent now rather than on the next tick. Under the tick lease (when another tick holds it,
+    that one or the next closes them)."""
+    now = now or engine.clock()
+    summary = TickSummary(now=now, holder=holder or default_holder())
+    taken, current = take_lease(engine, now, summary.holder)
+    if not taken:
+        summary.lease_taken, summary.lease_holder = False, current
+        return summary
+    try:
+        with engine.uow() as uow:
+            _finish(uow.scheduling, now, summary, uow.commit)
+    finally:
+        release_lease(engine, summary.holder)
+    return summary
+
+
 def run_steps(uow, now: datetime, summary: TickSummary, commit) -> None:
     """The tick's work without the lease: finish, hold, arm, start, finish (each step committed)."""
     scheduling = uow.scheduling

@@ -5,8 +5,9 @@ tag_names.py, tag_modifiers.py, php_format.py, compiled_template.py, html_scan.p
 links.py (click and open tracking), compose.py (the per-campaign MIME skeleton and per-recipient
 bytes), dkim.py (signing), skeletons.py (a send instance's skeleton, built once).
 
-Sending: runner.py (claim, check, render, hand over, send, record), recipients.py (who may be mailed
-now), ledger.py (the ledger writes of a round), relays.py (SENDMILL_SMTP_URL), transport.py (the
-SMTP pool), smtp_wire.py (non-blocking conversations on one selector), ratelimit.py and
-throttle_state.py (relay and domain rates, kept across restarts).
+Sending: runner.py (claim, check, render, hand over, send, record), flight.py (a round with the relays:
+hand-over only on a connection), recipients.py (who may be mailed now), ledger.py (the ledger writes of
+a round), relays.py (SENDMILL_SMTP_URL), transport.py (the SMTP pool), smtp_wire.py (non-blocking
+conversations on one selector), ratelimit.py and throttle_state.py (relay and domain rates, kept across
+restarts).
 """

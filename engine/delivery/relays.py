@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from engine.config import DEFAULT_SEND_CONCURRENCY
 from engine.delivery.ratelimit import parse_rate
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+# As many as a worker keeps messages in flight by default: each message of a round gets a connection
+# at once (a message waiting for one is not handed over, but the round takes longer).
+DEFAULT_MAX_CONNECTIONS = DEFAULT_SEND_CONCURRENCY
 MAX_CONNECTIONS_LIMIT = 100
 
 
@@ -32,7 +36,7 @@ class Relay:
     verify: bool = True               # verify the relay's certificate (verify=0 only for test relays)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    max_connections: int = 4
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     rate: float | None = None         # messages per second, None = as fast as the relay accepts
     timeout: float = 60.0
 
@@ -107,7 +111,7 @@ def _parse_relay(entry: str, number: int) -> Relay:
     if username and scheme == "smtp" and not starttls and not _is_loopback(host):
         fail("a password would cross the network in clear text: use smtps:// or add ?starttls=1")
     try:
-        max_connections = int(options.get("max_connections", "4"))
+        max_connections = int(options.get("max_connections", str(DEFAULT_MAX_CONNECTIONS)))
     except ValueError:
         max_connections = 0
     if not 1 <= max_connections <= MAX_CONNECTIONS_LIMIT:

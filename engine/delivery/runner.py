@@ -5,8 +5,9 @@ is Sending and sends them in rounds of `concurrency` messages, each round on as 
 connections at once, all driven from the worker's one thread (engine/delivery/smtp_wire.py). For a
 round it re-checks in one query that every address may still be mailed
 (engine/delivery/recipients.py), renders the messages from the instance's skeleton (built once
-per instance and cached), hands them over (engine/delivery/ledger.py) and sends them; the replies are
-recorded in the same commit as the next round's hand-over, so a round costs one commit:
+per instance and cached), starts them on the relays, hands over those that hold a connection
+(engine/delivery/ledger.py, engine/delivery/flight.py) and lets them go; the replies are recorded in
+the same commit as the next round's hand-over, so a round costs one commit:
 
 * 250 → `sent` (sent_at, message_id), campaign total_sent moved by the rows stored;
 * 5xx → `failed` (last_error), campaign total_failed likewise;
@@ -18,12 +19,14 @@ recorded in the same commit as the next round's hand-over, so a round costs one 
 Claiming (engine/delivery/claims.py): `FOR UPDATE SKIP LOCKED` on PostgreSQL and MariaDB, a
 compare-and-set update on SQLite, keyset-paged so a claim costs the same at row 1,000,000 as at row 1.
 
-Crash rule (at-most-once). Right before a round is handed to the relays, its Message-IDs are written to
-the rows and committed ("handed over"). A worker that dies leaves its batch `claimed`; once the lease
-has expired, the next runner marks the handed-over rows `unknown` and never retries them (the
-message may or may not have reached the relay: a missing message is preferred to a duplicate). A
-round holds one message per connection, so at most one row per connection killed mid-transaction is
-lost. Claimed rows that were never handed over go back to `pending`, and everything `pending` is
+Crash rule (at-most-once). Once a message holds a relay connection, and before it writes a byte of its
+transaction, its Message-ID is written to its row and committed ("handed over"). A worker that dies
+leaves its batch `claimed`; once the lease has expired, the next runner marks the handed-over rows
+`unknown` and never retries them (the message may or may not have reached the relay: a missing message
+is preferred to a duplicate). Rows handed over and not yet answered are never more than the connections
+the worker holds (a message waiting for a connection is not handed over; a reply is stored before its
+connection's next message is handed over), so a killed worker loses at most one row per connection it
+had open. Claimed rows that were never handed over go back to `pending`, and everything `pending` is
 simply resumed by any worker. A worker never hands over a row it no longer holds; one that outlives
 its lease still records the relay's answer.
 
@@ -52,17 +55,16 @@ from sqlalchemy.orm import Session
 from engine.db import READ_ONLY, is_transient_conflict
 from engine.delivery import ledger
 from engine.delivery.claims import Claims, waiting_for_retry
-from engine.delivery.compose import OutgoingMessage, random_token
+from engine.delivery.compose import random_token
+from engine.delivery.flight import Flight, Item
 from engine.delivery.recipients import load_recipients
 from engine.delivery.skeletons import PreparedInstance, prepare_instance
-from engine.delivery.smtp_transaction import Envelope, SendResult
-from engine.delivery.transport import KnownResults
+from engine.delivery.smtp_transaction import SendResult
 from engine.hot_sql import HotStatement
 from engine.models import Campaign
 from engine.models.senders import EmailMarketingAccount
 
 log = logging.getLogger("sendmill.delivery")
-_NOTHING_IN_FLIGHT = KnownResults([])
 # Renders between two looks at the round in flight: often enough to keep the relays busy, rarely enough
 # that the look (a system call and the replies that came in) is not paid for every message.
 _POLL_EVERY = 4
@@ -73,6 +75,10 @@ _CAMPAIGN_STATUS = HotStatement(
     select(Campaign.status, EmailMarketingAccount.status)
     .outerjoin(EmailMarketingAccount, EmailMarketingAccount.user_id == Campaign.owner_user_id)
     .where(Campaign.id == bindparam("b_campaign")))
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -201,48 +207,71 @@ class DeliveryRunner:
         """Send a claimed batch in rounds of `concurrency` messages, one commit per round.
 
         While round r is with the relays (polled between two renders), round r+1 is checked and
-        rendered; then r's outcomes and r+1's hand-over marks are committed together, and r+1 goes out."""
+        rendered; when r has its replies, r+1 is started (each message gets a connection and holds it),
+        then r's outcomes and the hand-over marks of r+1's messages on a connection are committed
+        together, and those go on (engine/delivery/flight.py)."""
         position, checked_block = 0, 0
-        # The round with the relays: its items and the transport's handle (nothing at first).
-        sent_items: list[_Item] = []
-        sending = _NOTHING_IN_FLIGHT
+        flight: Flight | None = None          # the round with the relays
         while True:
             rows = batch[position:position + self.concurrency]
-            ready, handing_over, finished = self._prepare_round(s, rows, sending.poll)
-            outcomes = finished + self._outcomes(sent_items, sending)
-            sent_items, sending = [], _NOTHING_IN_FLIGHT
+            ready, parts, finished = self._prepare_round(s, rows, flight.poll if flight else _nothing)
+            outcomes = finished + (self._land(s, flight, summary) if flight else [])
+            flight = None
             stop = self._stop or time.monotonic() >= deadline
             block = position // self.check_every
             if not stop and rows and block > checked_block:
                 checked_block = block
                 status, account = _CAMPAIGN_STATUS.execute(s.connection(), {"b_campaign": rows[0][1]}).first() \
                     or (None, None)
+                s.commit()   # no transaction stays open while the next round connects
                 stop = status != "Sending" or account not in (None, "ACTIVE")
-            if stop:
-                handing_over = ledger.NOTHING
+            holding, handing_over = [], ledger.NOTHING
+            if not stop and ready:
+                flight = Flight(ready, self.transport.start_many([item.envelope() for item in ready]), parts)
+                holding, handing_over = flight.holding()
             rest = [r.id for r, _ in batch[position:]] if stop else []
             held, released = self._settle(s, handing_over, outcomes, rest)
-            lost = [row_id for row_id in handing_over.subscribers if row_id not in held]
-            if lost:
-                log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
             summary.released += released
             self._count(summary, outcomes)
             if stop:
                 return
-            sent_items = [item for item in ready if item.row_id in held]
-            if sent_items:
-                # Composed messages have CRLF line ends and no line starting with ".": no scan on the way out.
-                envelopes = [Envelope(i.message.envelope_from, i.message.recipient, i.message.data, wire_safe=True)
-                             for i in sent_items]
-                sending = self.transport.start_many(envelopes)
+            if flight:
+                self._let_go(flight, holding, held)
             position += len(rows)
-            if not sent_items and position >= len(batch):
+            if flight is None and position >= len(batch):
                 return
+
+    def _let_go(self, flight: Flight, holding: list[int], held: set[int]) -> None:
+        self._warn_of_lost(flight, holding, held)
+        flight.let_go(holding, held)
+
+    def _warn_of_lost(self, flight: Flight, holding: list[int], held: set[int]) -> None:
+        lost = [flight.items[i].row_id for i in holding if flight.items[i].row_id not in held]
+        if lost:
+            log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
+
+    def _land(self, s, flight: Flight, summary: RunSummary) -> list[ledger.Outcome]:
+        """Wait for the round's replies; their outcomes, to store. A message that gets its connection only
+        now is handed over first, in a commit that also stores the replies received so far."""
+        def on_hold(indexes: list[int]) -> list[int]:
+            answered = self._outcomes(flight.replies())
+            held, _ = self._settle(s, flight.hand_over(indexes), answered, [])
+            self._count(summary, answered)
+            self._warn_of_lost(flight, indexes, held)
+            return flight.allowed(indexes, held)
+
+        try:
+            flight.round.wait(on_hold)
+        except Exception as exc:  # noqa: BLE001 - a transport bug must not leave the rows undecided
+            log.exception("sending deliveries %s failed unexpectedly", [item.row_id for item in flight.items])
+            return self._outcomes(flight.replies()) + flight.unsettled(
+                f"the transport failed unexpectedly: {exc}"[:1000])
+        return self._outcomes(flight.replies())
 
     def _settle(self, s, handing_over: ledger.HandOver, outcomes: list[ledger.Outcome],
                 release: list[int]) -> tuple[set[int], int]:
-        """One transaction: the previous round's outcomes, this round's hand-over marks, rows handed back.
-        Run again from the start when the database reports a deadlock: every write in it is idempotent."""
+        """One transaction: the outcomes so far, the hand-over marks of messages on a connection, rows handed
+        back. Run again from the start when the database reports a deadlock: every write in it is idempotent."""
         def settle():
             held = ledger.hand_over(s, self.worker_id, handing_over)
             ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
@@ -252,11 +281,12 @@ class DeliveryRunner:
         return retrying(s, settle)
 
     def _prepare_round(self, s, rows: list[tuple[Row, int]], poll: Callable[[], None]
-                       ) -> tuple[list["_Item"], ledger.HandOver, list[ledger.Outcome]]:
-        """Rows that may be sent, rendered, with their hand-over; and the outcomes of those that must not
-        be sent (skipped, unbuildable). `poll` keeps the round in flight moving between two messages."""
+                       ) -> tuple[list[Item], tuple[str, str], list[ledger.Outcome]]:
+        """Rows that may be sent, rendered, with their Message-IDs' common parts; and the outcomes of those
+        that must not be sent (skipped, unbuildable). `poll` keeps the round in flight moving between two
+        messages."""
         if not rows:
-            return [], ledger.NOTHING, []
+            return [], ("", ""), []
         instance_id, campaign_id = rows[0][0].instance_id, rows[0][1]   # a batch is one instance's
         prepared = self._prepare(s, instance_id, campaign_id)
         recipients = load_recipients(self._reader, [row.subscriber_id for row, _ in rows], prepared.owner_id,
@@ -267,9 +297,8 @@ class DeliveryRunner:
         ready, finished = [], []
         now = self.clock()
         round_token = random_token()
-        subscribers: dict[int, int] = {}
         for position, (row, campaign_id) in enumerate(rows):
-            item = _Item(row.id, campaign_id, row.attempts)
+            item = Item(row.id, campaign_id, row.subscriber_id, row.attempts)
             recipient = recipients[row.subscriber_id]
             if recipient.refusal:
                 finished.append(item.outcome(ledger.SKIPPED, recipient.refusal, attempted=False))
@@ -284,22 +313,15 @@ class DeliveryRunner:
             except (ValueError, KeyError) as exc:
                 finished.append(item.outcome(ledger.FAILED, f"the message cannot be built: {exc}", attempted=False))
                 continue
-            subscribers[row.id] = row.subscriber_id
             ready.append(item)
         if not ready:
-            return ready, ledger.NOTHING, finished
-        return ready, ledger.HandOver(subscribers, *prepared.skeleton.message_id_parts(round_token)), finished
+            return ready, ("", ""), finished
+        return ready, prepared.skeleton.message_id_parts(round_token), finished
 
-    def _outcomes(self, items: list["_Item"], sending) -> list[ledger.Outcome]:
-        try:
-            results = sending.wait()
-        except Exception as exc:  # noqa: BLE001 - a transport bug must not leave the rows undecided
-            log.exception("sending deliveries %s failed unexpectedly", [item.row_id for item in items])
-            return [item.outcome(ledger.UNKNOWN, f"the transport failed unexpectedly: {exc}"[:1000])
-                    for item in items]
-        return [self._outcome(item, result) for item, result in zip(items, results)]
+    def _outcomes(self, replies: list[tuple[Item, SendResult]]) -> list[ledger.Outcome]:
+        return [self._outcome(item, result) for item, result in replies]
 
-    def _outcome(self, item: "_Item", result: SendResult) -> ledger.Outcome:
+    def _outcome(self, item: Item, result: SendResult) -> ledger.Outcome:
         if result.status == "sent":
             return item.outcome(ledger.SENT)
         reply = f"{result.code or ''} {result.text}".strip()[:1000]
@@ -324,19 +346,6 @@ class DeliveryRunner:
                 s, self.engine.settings, self.signer, self.bounce_domain, instance_id, campaign_id)
             s.commit()
         return prepared
-
-
-@dataclass
-class _Item:
-    """One ledger row on its way: rendered, handed over, then answered by the relay."""
-
-    row_id: int
-    campaign_id: int
-    attempts: int
-    message: OutgoingMessage | None = None
-
-    def outcome(self, state: str, error: str = "", *, attempted: bool = True) -> ledger.Outcome:
-        return ledger.Outcome(self.row_id, self.campaign_id, self.attempts, state, error, attempted)
 
 
 def smtp_transport(settings):

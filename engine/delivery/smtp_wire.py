@@ -14,6 +14,12 @@ An I/O error, a hang-up or a reply that does not come within the wire's timeout 
 conversation at its `yield`, as the `OSError` the blocking call would have raised. A conversation may
 also yield `Parked(cond)`: it waits for a connection another conversation or thread holds; it is resumed
 after any conversation of the same drive ends, or after `cond` is notified while nothing else runs.
+
+A conversation that yields `HOLDING` has its connection and waits for the caller's go-ahead before it
+writes anything: `holding()` names those conversations, `proceed()` lets them go on (or withdraws them:
+`Withdrawn` is thrown in, and they end without sending), and `wait(on_hold)` asks `on_hold` about the
+ones that get a connection while it runs. The delivery runner writes a message's hand-over mark only
+then, so a worker killed mid-round has marked no message that was still waiting for a connection.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ import selectors
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Generator
+from typing import Callable, Collection, Generator
 
 _MAX_REPLY = 64 * 1024          # a reply longer than this is a broken server, not a reply
 _READ_SIZE = 16 * 1024
@@ -37,6 +43,14 @@ class Parked:
     """Yielded by a conversation that waits for a pooled connection to come back."""
 
     cond: object          # threading.Condition notified when a connection is checked in
+
+
+class Withdrawn(Exception):
+    """Thrown into a holding conversation the caller does not let go: it gives its connection back and ends."""
+
+
+# Yielded by a conversation that holds its connection and waits for `Drive.proceed()` (or `wait(on_hold)`).
+HOLDING = object()
 
 
 class Wire:
@@ -158,6 +172,8 @@ class Drive:
         self._selector = selector if selector is not None else selectors.DefaultSelector()
         self._waiting: dict[int, tuple[Wire, float]] = {}      # conversation -> (wire, deadline)
         self._parked: dict[int, Parked] = {}
+        self._holding: list[int] = []          # conversations with a connection, waiting for proceed()
+        self._ended: list[int] = []            # conversations ended since the last take_ended()
         self._owner: dict[Wire, int] = {}
         self._open = True
         try:
@@ -172,11 +188,40 @@ class Drive:
         if self._waiting:
             self._turn(0.0)
 
-    def wait(self) -> list:
-        """Run the conversations to their ends; their return values in order."""
+    def holding(self) -> list[int]:
+        """The conversations that hold a connection and wait for `proceed()`, in the order they got one."""
+        return list(self._holding)
+
+    def proceed(self, go, withdraw=()) -> None:
+        """Let the holding conversations `go` on; `withdraw` ones end without sending (Withdrawn)."""
+        go, withdraw = [i for i in go if i in self._holding], [i for i in withdraw if i in self._holding]
+        decided = set(go) | set(withdraw)
+        self._holding = [i for i in self._holding if i not in decided]
         try:
-            while self._waiting or self._parked:
-                if self._waiting:
+            for index in withdraw:      # first: their connections can serve conversations still parked
+                self._step(index, Withdrawn())
+            for index in go:
+                self._step(index)
+        except BaseException:
+            self._close()
+            raise
+
+    def take_ended(self) -> list[tuple[int, object]]:
+        """(index, return value) of the conversations that ended since the last call."""
+        ended, self._ended = self._ended, []
+        return [(index, self._results[index]) for index in ended]
+
+    def wait(self, on_hold: Callable[[list[int]], Collection[int]] | None = None) -> list:
+        """Run the conversations to their ends; their return values in order. Conversations that get a
+        connection meanwhile go on when `on_hold(indexes)` names them and are withdrawn otherwise (all go
+        on without `on_hold`)."""
+        try:
+            while self._waiting or self._parked or self._holding:
+                if self._holding:
+                    holding = self._holding
+                    allowed = set(on_hold(list(holding)) if on_hold else holding)
+                    self.proceed([i for i in holding if i in allowed], [i for i in holding if i not in allowed])
+                elif self._waiting:
                     now = time.monotonic()
                     self._turn(max(0.0, min(deadline for _wire, deadline in self._waiting.values()) - now))
                 else:
@@ -239,6 +284,7 @@ class Drive:
             wanted = conversation.throw(error) if error else conversation.send(None)
         except StopIteration as done:
             self._results[index] = done.value
+            self._ended.append(index)
             wanted = None
         if previous is not None and previous is not wanted:
             self._owner.pop(previous, None)
@@ -250,6 +296,9 @@ class Drive:
             return
         if isinstance(wanted, Parked):
             self._parked[index] = wanted
+            return
+        if wanted is HOLDING:
+            self._holding.append(index)
             return
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if wanted.sending else 0)
         try:

@@ -3,7 +3,9 @@
 `SmtpPool.send_many()` delivers a round of messages, each to one recipient, on as many pooled
 connections at once, from the calling thread (engine/delivery/smtp_wire.py drives the conversations on
 one selector); `send()` is a round of one. Every message gets a `SendResult`: SMTP and network trouble
-never raise, because the runner must record an outcome for every claimed recipient.
+never raise, because the runner must record an outcome for every claimed recipient. `start_many()`
+begins a round and lets the caller decide, message by message, once each holds a connection, whether it
+goes on (engine/delivery/flight.py writes the hand-over mark in between).
 
 * Connections are reused: the pool keeps up to `max_connections` per relay. RSET goes out after a
   transaction that stopped half-way, and as a liveness probe before reusing a session idle for more than
@@ -32,6 +34,7 @@ import socket
 import ssl
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Generator, Sequence
 
 from engine.delivery.ratelimit import RateLimiter
@@ -40,23 +43,9 @@ from engine.delivery.smtp_transaction import (
     PERMANENT, SENT, TEMPORARY, Envelope, RelaySession, SendResult, address_problem, data_payload, is_throttling,
     mail_transaction, reply_text,
 )
-from engine.delivery.smtp_wire import Drive, Parked
+from engine.delivery.smtp_wire import HOLDING, Drive, Parked, Withdrawn
 
 log = logging.getLogger(__name__)
-
-
-class KnownResults:
-    """A round whose results are already known: what a transport that sends synchronously returns
-    from `start_many()`."""
-
-    def __init__(self, results: list[SendResult]):
-        self._results = results
-
-    def poll(self) -> None:
-        pass
-
-    def wait(self) -> list[SendResult]:
-        return self._results
 
 
 class _RelayUnusable(Exception):
@@ -107,7 +96,11 @@ class SmtpPool:
         return self.start_many(envelopes).wait()
 
     def start_many(self, envelopes: Sequence[Envelope]) -> Drive:
-        """Begin delivering a round: `poll()` it while doing other work, `wait()` for its results."""
+        """Begin delivering a round: `poll()` it while doing other work, `wait()` for its results.
+
+        Each message first gets a connection, then holds it without writing a byte of the transaction until
+        the caller lets it go (`Drive.holding()`, `proceed()`, `wait(on_hold)`); a message that would wait
+        for a connection is parked meanwhile. A result is None for a message the caller withdrew."""
         for envelope in envelopes:
             if not isinstance(envelope.message, (bytes, bytearray)):
                 raise TypeError("message must be bytes")
@@ -172,29 +165,40 @@ class SmtpPool:
             return SendResult(PERMANENT, None, problem, None)
         domain = recipient.rpartition("@")[2].lower()
         self.domain_limiter.acquire(domain)
-        payload = data_payload(bytes(message), envelope.wire_safe)
-        eight_bit = not message.isascii()
-        for state in self._states:
-            if self._is_down(state):
-                continue
-            self.relay_limiter.acquire(state.relay.name)
-            result = yield from self._send_via(state, sender, recipient, payload, eight_bit)
-            if result is None:
-                continue    # the relay just went down; try the next one
-            self._adapt(state, domain, result)
-            return result
+        outgoing = _Outgoing(sender, recipient, data_payload(bytes(message), envelope.wire_safe),
+                             not message.isascii())
+        try:
+            for state in self._states:
+                if self._is_down(state):
+                    continue
+                self.relay_limiter.acquire(state.relay.name)
+                result = yield from self._send_via(state, outgoing)
+                if result is None:
+                    continue    # the relay just went down; try the next one
+                self._adapt(state, domain, result)
+                return result
+        except Withdrawn:
+            return None
         reasons = "; ".join(f"{s.relay.name}: {s.down_reason}" for s in self._states)
         return SendResult(TEMPORARY, None, f"no SMTP relay available ({reasons})", None)
 
-    def _send_via(self, state: _RelayState, sender: str, recipient: str, payload: bytes,
-                  eight_bit: bool) -> Generator:
+    def _send_via(self, state: _RelayState, message: "_Outgoing") -> Generator:
         outcome = None
         for _attempt in range(2):
             try:
                 conn = yield from self._checkout(state)
             except _RelayUnusable:
                 return None
-            outcome = yield from mail_transaction(conn, state.relay.name, sender, recipient, payload, eight_bit)
+            if not message.let_go:
+                # The caller's go-ahead (its hand-over mark is committed) once, before the first transaction.
+                try:
+                    yield HOLDING
+                except Withdrawn:
+                    self._checkin(state, conn)
+                    raise
+                message.let_go = True
+            outcome = yield from mail_transaction(conn, state.relay.name, message.sender, message.recipient,
+                                                  message.payload, message.eight_bit)
             if outcome.keep:
                 conn.dirty = outcome.dirty
                 self._checkin(state, conn)
@@ -308,6 +312,17 @@ class SmtpPool:
         with state.cond:
             state.open -= 1
             state.cond.notify()
+
+
+@dataclass
+class _Outgoing:
+    """One message on its way through `_deliver`."""
+
+    sender: str
+    recipient: str
+    payload: bytes
+    eight_bit: bool
+    let_go: bool = False          # the caller let it go on a connection (HOLDING answered)
 
 
 def _tls_context(relay: Relay) -> ssl.SSLContext:

@@ -73,6 +73,8 @@ class Campaign(Base):
     total_recipients: Mapped[int] = mapped_column(Integer, default=0)
     total_sent: Mapped[int] = mapped_column(Integer, default=0)
     total_failed: Mapped[int] = mapped_column(Integer, default=0)
+    # Not written: TotalDelivered is derived from the ledger (engine/campaign_reports.ledger_counts), so it
+    # always agrees with the statistics; the column stays for the legacy row shape and old databases.
     total_delivered: Mapped[int] = mapped_column(Integer, default=0)
     total_opens: Mapped[int] = mapped_column(Integer, default=0)
     unique_opens: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,7 +11,7 @@ from engine.errors import (
     AccountNotActive, CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,
     MissingRecurringMinutes, MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone,
-    SenderNotAllowed,
+    SenderNotAllowed, UnknownPersonalizationTags,
 )
 from engine.models.campaigns import CAMPAIGN_STATUSES, SCHEDULE_TYPES
 from engine.validation import MAX_ID, as_id
@@ -61,9 +61,10 @@ class GetParams(LegacySchema):
 
 def get(ctx: Context, p: dict) -> dict:
     campaign = ctx.uow.campaigns.get(ctx.actor, p["CampaignID"])
-    row = campaign_row(campaign)
+    ledger = ctx.uow.campaign_reports.ledger_counts([campaign.id])[campaign.id]
+    row = campaign_row(campaign, ledger)
     if p.get("RetrieveStatistics"):
-        row["Statistics"] = statistics(campaign)
+        row["Statistics"] = statistics(campaign, ledger)
     if p.get("RetrieveTags"):
         row["Tags"] = tags(campaign)
     per_second, duration = ctx.uow.campaigns.throughput(campaign)
@@ -196,6 +197,7 @@ class UpdateParams(LegacySchema):
     RulesJsonBundle = JsonValue(code=29)
     RecipientListsAndSegments = RecipientRefs(code=28)
     Exclude_RecipientListsAndSegments = RecipientRefs(code=28)
+    IgnoreUnknownTags = Bool()   # Sendmill's: arm even though the content has tags nobody can fill in (code 31)
 
     @validates_schema
     def bundle_shape(self, data, **kwargs):
@@ -254,7 +256,8 @@ def update(ctx: Context, p: dict) -> dict:
         changes["rules_json_bundle"] = json.dumps(p["RulesJsonBundle"], separators=(",", ":"))
         changes.pop("recipients", None)
         changes.pop("excluded_recipients", None)
-    ctx.uow.campaigns.update(ctx.actor, p["CampaignID"], changes)
+    ctx.uow.campaigns.update(ctx.actor, p["CampaignID"], changes,
+                             allow_unknown_tags=p.get("IgnoreUnknownTags", False))
     return {}
 
 
@@ -279,12 +282,14 @@ CAMPAIGN_UPDATE = Command(
         29: "RulesJsonBundle is invalid",
         30: "Invalid parameter value",
         31: FROM_NOT_ALLOWED,
+        32: "The email content has personalisation tags that cannot be filled in (named in the text and in "
+            "UnknownTags); correct them, or pass IgnoreUnknownTags=true to send them as empty text",
     },
     raises={
         CampaignNotFound: 2, InvalidCampaignStatus: 3, EmailNotFound: 4, MissingSendDate: 6,
         MissingSendTime: 7, MissingRecurringDays: 8, MissingRecurringMonths: 9, MissingRecurringHours: 10,
         MissingRecurringMinutes: 11, MissingMaxInstances: 12, MissingTimeZone: 13, InvalidRecipients: 28,
-        InvalidRules: 29, SenderNotAllowed: 31,
+        InvalidRules: 29, SenderNotAllowed: 31, UnknownPersonalizationTags: 32,
     },
 )
 
@@ -318,11 +323,12 @@ def list_campaigns(ctx: Context, p: dict) -> dict:
         tag_ids=tuple(p.get("Tags", ())),
     )
     campaigns, total = ctx.uow.campaigns.search(ctx.actor, query)
+    ledgers = ctx.uow.campaign_reports.ledger_counts([c.id for c in campaigns])
     rows = []
     for campaign in campaigns:
-        row = campaign_row(campaign)
+        row = campaign_row(campaign, ledgers[campaign.id])
         if p.get("RetrieveStatistics"):
-            row["Statistics"] = statistics(campaign)
+            row["Statistics"] = statistics(campaign, ledgers[campaign.id])
         if p.get("RetrieveTags"):
             row["Tags"] = tags(campaign)
         rows.append(as_row_strings(row))

@@ -36,7 +36,7 @@ def statistics(ctx: Context, p: dict) -> dict:
         "CampaignID": s.campaign_id,
         "LandingPage": {"Opened": s.landing_page_opened, "Clicked": 0},
         "Email": {"Delivered": s.delivered, "Opened": s.opened, "Clicked": s.clicked, "Bounced": s.bounced,
-                  "Complained": s.complained, "NotSent": s.not_sent}} for s in rows]}
+                  "Complained": s.complained, "NotSent": s.not_sent, "Unknown": s.unknown}} for s in rows]}
 
 
 CAMPAIGN_STATISTICS_LIST = Command(

@@ -14,11 +14,11 @@ from marshmallow import ValidationError
 
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotScheduled, InvalidCampaignStatus,
-    ScheduleError, SenderNotAllowed, SendTimeTooSoon,
+    ScheduleError, SenderNotAllowed, SendTimeTooSoon, UnknownPersonalizationTags,
 )
 from protocol.command import SCALAR, Command, Context
 from protocol.commands.campaigns import ACCOUNT_NOT_ACTIVE, FROM_NOT_ALLOWED
-from protocol.params import Id, Int, LegacyField, LegacySchema, ParamError
+from protocol.params import Bool, Id, Int, LegacyField, LegacySchema, ParamError
 from protocol.views.scheduling import next_runs, schedule_state
 from scheduler.tick import display_zone, upcoming_sends
 
@@ -73,10 +73,12 @@ CAMPAIGN_SCHEDULE_PREVIEW = Command(
 class PublishParams(LegacySchema):
     CampaignID = Id(required=True, code=1, invalid_code=2)
     ScheduledAt = Instant(code=3)
+    IgnoreUnknownTags = Bool()   # arm even though the content has tags nobody can fill in (code 7)
 
 
 def publish(ctx: Context, p: dict) -> dict:
-    campaign = ctx.uow.scheduling.publish(ctx.actor, p["CampaignID"], p.get("ScheduledAt"))
+    campaign = ctx.uow.scheduling.publish(ctx.actor, p["CampaignID"], p.get("ScheduledAt"),
+                                          allow_unknown_tags=p.get("IgnoreUnknownTags", False))
     return schedule_state(campaign)
 
 
@@ -92,9 +94,12 @@ CAMPAIGN_PUBLISH = Command(
         6: "The campaign is not ready to be sent (email content, recipients or schedule missing)",
         7: ACCOUNT_NOT_ACTIVE,
         8: FROM_NOT_ALLOWED,
+        9: "The email content has personalisation tags that cannot be filled in (named in the text and in "
+           "UnknownTags); correct them, or pass IgnoreUnknownTags=true to send them as empty text",
     },
     raises={CampaignNotFound: 2, SendTimeTooSoon: 4, CampaignAlreadyPublished: 5,
-            InvalidCampaignStatus: 6, ScheduleError: 6, AccountNotActive: 7, SenderNotAllowed: 8},
+            InvalidCampaignStatus: 6, ScheduleError: 6, AccountNotActive: 7, SenderNotAllowed: 8,
+            UnknownPersonalizationTags: 9},
     requires_active_account=True,
 )
 

@@ -14,8 +14,7 @@ from engine.campaign_reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTIC
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, CampaignNotScheduled,
     EmailBeingSent, InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError,
-    SenderNotAllowed,
-    SenderNotReady, SendTimeTooSoon,
+    SenderNotAllowed, SenderNotReady, SendTimeTooSoon, UnknownPersonalizationTags,
 )
 from engine.modern_campaigns import ALL_CONTACTS, Distribution
 from engine.test_sends import (
@@ -49,6 +48,7 @@ PUBLISH_ERRORS = {
     SendTimeTooSoon: (400, "SEND_TIME_TOO_SOON"),
     InvalidRecipients: (400, "INVALID_AUDIENCE"),
     InvalidRules: (400, "INVALID_AUDIENCE"),
+    UnknownPersonalizationTags: (428, "CAMPAIGN_HAS_UNKNOWN_TAGS"),
 }
 
 
@@ -158,6 +158,8 @@ class CampaignDistributionOptions(RestSchema):
 
 class CampaignPublishBody(RestSchema):
     emailDistributionOptions = fields.Nested(CampaignDistributionOptions)
+    # Sendmill's: arm even though the content has tags nobody can fill in (else 428 CAMPAIGN_HAS_UNKNOWN_TAGS).
+    ignoreUnknownTags = fields.Boolean(load_default=False)
 
 
 def publish(ctx: RestContext) -> dict:
@@ -169,7 +171,8 @@ def publish(ctx: RestContext) -> dict:
             subject=options.get("emailSubject") or None, all_contacts=len(labels) != len(options["labelIds"]),
             list_ids=_ids(labels, "labelIds") + _ids(options["listIds"], "listIds"),
             segment_ids=_ids(options["segmentIds"], "segmentIds"),
-            contact_ids=_ids(options["contactIds"], "contactIds"), send_at=options.get("sendAt"))
+            contact_ids=_ids(options["contactIds"], "contactIds"), send_at=options.get("sendAt"),
+            allow_unknown_tags=ctx.body["ignoreUnknownTags"])
     return views.publishing_data(ctx.uow.modern_campaigns.publish(ctx.actor, _campaign_id(ctx), distribution))
 
 

@@ -1,8 +1,11 @@
 """How a campaign looks on the wire (protocol.md §4.4)."""
 from __future__ import annotations
 
+from engine.campaign_reports import LedgerCounts
 from engine.campaigns import ratio
 from engine.models import Campaign
+
+NEVER_SENT = LedgerCounts()
 
 # Wire name → Campaign attribute, in the order the legacy object lists them. Also the
 # whitelist of Campaigns.Get's OrderField.
@@ -55,8 +58,11 @@ WIRE_COLUMNS = {
 SORT_FIELDS = {wire.lower(): attr for wire, attr in WIRE_COLUMNS.items()}
 
 
-def campaign_row(c: Campaign) -> dict:
+def campaign_row(c: Campaign, ledger: LedgerCounts = NEVER_SENT) -> dict:
+    """`ledger`: what the delivery ledger says (TotalDelivered counts people as Campaign.Statistics.List's
+    Delivered does); a campaign nothing was sent for has no ledger."""
     row = {wire: _value(getattr(c, attr)) for wire, attr in WIRE_COLUMNS.items()}
+    row["TotalDelivered"] = ledger.delivered
     row["RelEmailID"] = c.email_id or 0
     row["ScheduleRecSendMaxInstance"] = c.schedule_rec_send_max_instance or 0
     row["HardBounceRatio"] = ratio(c.total_hard_bounces, c.total_sent)
@@ -78,8 +84,9 @@ def _value(value):
     return value
 
 
-def statistics(c: Campaign) -> dict:
-    """The Statistics block of Campaign.Get; every figure comes from the campaign's counters."""
+def statistics(c: Campaign, ledger: LedgerCounts = NEVER_SENT) -> dict:
+    """The Statistics block of Campaign.Get: the campaign's counters, and (Sendmill's) DeliveryStatistics
+    from the ledger: people delivered, and people whose message is in doubt (`unknown`)."""
     delivered = c.total_sent - c.total_hard_bounces - c.total_soft_bounces
     base = max(delivered, 0)
     return {
@@ -98,6 +105,7 @@ def statistics(c: Campaign) -> dict:
         "ForwardStatistics": {"TotalForwards": c.total_forwards, "UniqueForwards": c.unique_forwards},
         "BrowserViewStatistics": {"TotalViewsOnBrowser": c.total_views_on_browser,
                                   "UniqueViewsOnBrowser": c.unique_views_on_browser},
+        "DeliveryStatistics": {"TotalDelivered": ledger.delivered, "TotalUnknown": ledger.unknown},
     }
 
 

@@ -27,7 +27,7 @@ def statistics(s: Statistics) -> dict:
     return {"campaignId": str(s.campaign_id),
             "landingPage": {"opened": s.landing_page_opened, "clicked": 0},
             "email": {"delivered": s.delivered, "opened": s.opened, "clicked": s.clicked, "bounced": s.bounced,
-                      "complained": s.complained, "notSent": s.not_sent}}
+                      "complained": s.complained, "notSent": s.not_sent, "unknown": s.unknown}}
 
 
 def recipients_page(rows, has_next: bool) -> dict:

@@ -9,6 +9,9 @@ import click
 from scheduler.cli import common
 
 
+IMPORT_ROWS_FAILED = 65   # sysexits.h EX_DATAERR: some rows failed (listed), the others were imported
+
+
 @click.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--list", "list_id", type=int, required=True, help="the ID of the list to import into")
@@ -25,7 +28,9 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
     """Import subscribers into a list from a CSV file with a header row, streaming it (any size).
 
     Batches are committed as they go, so an interrupted import keeps what it imported; running
-    it again counts those rows as duplicates (or updates them with --update-existing).
+    it again counts those rows as duplicates (or updates them with --update-existing). Failed and
+    malformed rows are listed with their line numbers. Exit status: 0 when no row failed, 65 when
+    some rows failed (the others were imported), 1 when nothing could be imported (file, list, user).
     """
     from sqlalchemy import func, select
 
@@ -77,6 +82,7 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
     if report.failed:
         click.echo("Fix the failed rows and import the file again: rows already imported count as duplicates "
                    "(or are updated with --update-existing).")
+        sys.exit(IMPORT_ROWS_FAILED)
 
 
 COMMANDS = (import_command,)

@@ -1,4 +1,4 @@
-"""Looking at what would happen: a campaign's next send times and its audience (both read only)."""
+"""Looking at a campaign (read only): its next send times, its audience, its deliveries in doubt."""
 from __future__ import annotations
 
 import click
@@ -63,4 +63,30 @@ def audience_command(campaign_id: int, sample: int):
         click.echo(result.sql)
 
 
-COMMANDS = (schedule_command, audience_command)
+@click.command("unknown")
+@click.argument("campaign_id", type=int)
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="how many deliveries to list")
+def unknown_command(campaign_id: int, limit: int):
+    """List a campaign's deliveries in doubt ('unknown'): handed to a relay, no answer recorded.
+
+    Sendmill never resends them. Look their Message-IDs up in the relay's log; to resend deliberately,
+    send those subscribers a copy of the campaign (README "Delivery").
+    """
+    from engine.delivery.in_doubt import campaign_in_doubt
+    from engine.errors import CampaignNotFound
+
+    with common.open_engine().uow() as uow:
+        try:
+            found = campaign_in_doubt(uow.session, campaign_id, limit=limit)
+        except CampaignNotFound as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f'campaign {found.campaign_id} "{found.name}" ({found.status}): {found.total} deliveries in doubt')
+    for row in found.rows:
+        click.echo(f"  {row.email}  subscriber {row.subscriber_id}  instance #{row.instance_number}  "
+                   f"<{row.message_id}>  {row.reason}")
+    if found.total > len(found.rows):
+        click.echo(f"  … and {found.total - len(found.rows)} more (--limit)")
+
+
+COMMANDS = (schedule_command, audience_command, unknown_command)

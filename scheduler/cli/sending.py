@@ -23,7 +23,8 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
     Closes instances whose recipients are all processed, computes the next send time of armed
     campaigns, and starts the due ones (writing their delivery ledger). Then it runs one webhook
     pass (at most 10 s, like `sendmill webhooks --once`) and delivers for up to --send-budget
-    seconds, like `sendmill worker --once`.
+    seconds, like `sendmill worker --once`, and closes the instances that sending finished, so
+    their campaigns are Sent in this tick.
 
     Without SENDMILL_SMTP_URL nothing can be delivered: when campaigns are waiting for delivery, the
     tick says so on stderr and exits with status 3. A host that only schedules (the sending is done
@@ -54,6 +55,12 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
         click.echo(f"confirmations: pass failed, retried on the next tick: {exc}", err=True)
     summary = deliver(engine, budget=send_budget, batch=200, lease=300.0, quiet=True)
     click.echo(f"send: {summary.line()}")
+    from scheduler.tick import finish_sent
+
+    closed = finish_sent(engine)    # a campaign whose last message just went out is Sent in this tick
+    if closed.finished or closed.canceled:
+        click.echo(f"after sending: {closed.finished} finished" + (f", {closed.canceled} canceled" if closed.canceled
+                                                                   else ""))
 
 
 def _warn_when_campaigns_wait(ctx: click.Context, engine) -> None:

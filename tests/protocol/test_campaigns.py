@@ -118,6 +118,37 @@ def test_untrusted_owner_is_held_for_approval_and_admin_approves(api, engine, ad
     assert load_campaign(engine, campaign).status == "Ready"
 
 
+def test_arming_content_with_unknown_tags_is_32_naming_them_and_changes_nothing(api, user, engine, campaign):
+    from engine.models import CustomField
+    with engine.uow() as uow:
+        uow.session.add(CustomField(owner_user_id=user.id, name="City", merge_tag_alias="City"))
+        uow.commit()
+    email_id = make_email(engine, user, subject="Hello %Subscriber:FirstNmae%",
+                          html_content="<p>From %Subscriber:City% — %RemoteContent=https://x.example/%</p>")
+    list_id = make_list(engine, user)
+    arm = dict(CampaignID=campaign, RelEmailID=email_id, RecipientListsAndSegments=f"{list_id}:0",
+               ScheduleType="Immediate", CampaignStatus="Ready")
+    answer = api("Campaign.Update", user.session, **arm)
+    assert (answer["Success"], answer["ErrorCode"]) == (False, 32)
+    assert answer["UnknownTags"] == ["%Subscriber:FirstNmae%", "%RemoteContent=https://x.example/%"]
+    assert answer["ErrorText"].startswith("The email content has personalisation tags that cannot be filled in")
+    assert "%Subscriber:FirstNmae%" in answer["ErrorText"] and "%Subscriber:City%" not in answer["ErrorText"]
+    stored = load_campaign(engine, campaign)      # nothing of the refused call was kept
+    assert (stored.status, stored.email_id, stored.schedule_type, stored.recipients) == \
+        ("Draft", None, "Not Scheduled", [])
+
+    answer = api("Campaign.Update", user.session, IgnoreUnknownTags="true", **arm)
+    assert answer == {"Success": True, "ErrorCode": 0}
+    assert load_campaign(engine, campaign).status == "Ready"
+
+
+def test_known_tags_arm_without_the_flag(api, user, engine, campaign):
+    assert ready_setup(engine, api, user, campaign,
+                       RelEmailID=make_email(engine, user, subject="Hi %Subscriber:EmailAddress%",
+                                             html_content='<a href="%Link:Unsubscribe%">Leave</a>'))["Success"]
+    assert load_campaign(engine, campaign).status == "Ready"
+
+
 def test_update_recurring_schedule_stores_every_field(api, user, engine, campaign):
     answer = api("Campaign.Update", user.session, CampaignID=campaign, ScheduleType="Recursive",
                  ScheduleRecDaysOfWeek="1, 3,5", ScheduleRecMonths="0", ScheduleRecHours="0,12",

@@ -116,6 +116,43 @@ def test_rows_that_are_not_utf8_fail_alone(api, engine, user, list_id, client):
     assert "UTF-8" in answer["FailedData"][0]["Reason"]
 
 
+# An unclosed quote on line 3 (it used to swallow lines 4–10 into one failure and miscount the rows),
+# and an extra value on line 10 (it used to be imported silently).
+UNCLOSED_QUOTE_FILE = ("EmailAddress,City\na1@example.com,Paris\n\"a2@example.com,Rome\n"
+                       + "".join(f"a{i}@example.com,Town {i}\n" for i in range(3, 9))
+                       + 'a9@example.com,"Extra",column\n')
+
+
+def test_an_unclosed_quote_fails_its_own_line_and_the_rows_after_it_are_imported(api, engine, user, list_id,
+                                                                                 fields):
+    answer = run_import(api, user, list_id, UNCLOSED_QUOTE_FILE)
+    assert (answer["TotalData"], answer["TotalImported"], answer["TotalFailed"]) == (9, 7, 2)
+    assert answer["FailedData"] == [
+        {"Row": 3, "EmailAddress": "", "Reason": "a quoted value opened on this line is not closed; "
+                                                 "the lines after it were read as rows of their own"},
+        {"Row": 10, "EmailAddress": "", "Reason": "the row has 3 values but the header has 2 columns"}]
+    assert load_subscriber(engine, list_id, "a8@example.com")[1][fields["city"]][0] == "Town 8"
+    assert load_subscriber(engine, list_id, "a2@example.com")[0] is None
+    assert load_subscriber(engine, list_id, "a9@example.com")[0] is None
+    assert count(engine) == 7
+
+
+def test_a_quoted_value_may_span_lines_and_rows_are_numbered_by_the_line_they_start_on(api, engine, user,
+                                                                                         list_id, fields):
+    data = ('EmailAddress,City\n"b1@example.com","Line one\nline two"\nnot-an-address,Oslo\n'
+            "b2@example.com,Bern,\n"                     # a trailing separator: an empty extra value
+            "b3@example.com\n"                            # a missing trailing column
+            'b4@example.com,"Rome" Lazio\n'               # text after a closing quote
+            'b5@example.com,"never closed')
+    answer = run_import(api, user, list_id, data)
+    assert (answer["TotalData"], answer["TotalImported"], answer["TotalFailed"]) == (6, 3, 3)
+    assert [(f["Row"], f["Reason"]) for f in answer["FailedData"]] == [
+        (4, "invalid email address"), (7, "the row cannot be read as CSV (',' expected after '\"')"),
+        (8, "a quoted value opened on this line is not closed")]
+    assert load_subscriber(engine, list_id, "b1@example.com")[1][fields["city"]][0] == "Line one\nline two"
+    assert load_subscriber(engine, list_id, "b2@example.com")[1][fields["city"]][0] == "Bern"
+
+
 def test_failed_rows_listed_are_capped(api, user, list_id):
     data = "EmailAddress\n" + "\n".join(f"bad{i}" for i in range(150))
     answer = run_import(api, user, list_id, data)
@@ -254,13 +291,28 @@ def test_cli_imports_with_a_progress_bar_and_a_report(cli, engine, user, list_id
     path.write_text("Mail;Town\nann@example.com;Paris\nnope;Rome\nann@example.com;Again\n", encoding="utf-8")
     result = cli(str(path), "--list", str(list_id), "--user", "ALICE", "--delimiter", ";",
                  "--map", "Mail=EmailAddress", "--map", f"Town=CustomField{fields['city']}")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 65, result.output               # a row failed (the others were imported)
     assert "3 rows: 1 imported, 0 updated, 1 duplicates, 1 failed" in result.output
     assert "row 3 <nope>: invalid email address" in result.output and "importing people.csv" in result.output
     assert load_subscriber(engine, list_id, "ann@example.com")[1][fields["city"]][0] == "Paris"
     again = cli(str(path), "--list", str(list_id), "--user", "alice", "--delimiter", ";", "--update-existing",
                 "--map", "Mail=EmailAddress", "--map", "Town=City")
-    assert "0 imported, 1 updated, 1 duplicates" in again.output
+    assert "0 imported, 1 updated, 1 duplicates" in again.output and again.exit_code == 65
+    path.write_text("Mail;Town\nann@example.com;Lyon\n", encoding="utf-8")
+    clean = cli(str(path), "--list", str(list_id), "--user", "alice", "--delimiter", ";", "--update-existing",
+                "--map", "Mail=EmailAddress", "--map", "Town=City")
+    assert clean.exit_code == 0 and "1 rows: 0 imported, 1 updated, 0 duplicates, 0 failed" in clean.output
+
+
+def test_cli_reports_malformed_rows_by_line_and_exits_65(cli, engine, user, list_id, fields, tmp_path: Path):
+    path = tmp_path / "people.csv"
+    path.write_text(UNCLOSED_QUOTE_FILE, encoding="utf-8")
+    result = cli(str(path), "--list", str(list_id), "--user", "alice")
+    assert result.exit_code == 65, result.output
+    assert "9 rows: 7 imported, 0 updated, 0 duplicates, 2 failed" in result.output
+    assert "  row 3: a quoted value opened on this line is not closed" in result.output
+    assert "  row 10: the row has 3 values but the header has 2 columns" in result.output
+    assert count(engine) == 7
 
 
 def test_cli_reports_rows_over_the_subscriber_limit(cli, engine, user, list_id, tmp_path: Path):
@@ -268,7 +320,7 @@ def test_cli_reports_rows_over_the_subscriber_limit(cli, engine, user, list_id, 
     path = tmp_path / "people.csv"
     path.write_text("Email\nann@example.com\nbob@example.com\n", encoding="utf-8")
     result = cli(str(path), "--list", str(list_id), "--user", "alice")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 65, result.output
     assert "1 imported" in result.output and "1 failed" in result.output
     assert "bob@example.com" in result.output and "limit of 1 subscribers" in result.output
     assert count(engine) == 1

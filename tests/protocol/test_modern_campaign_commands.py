@@ -53,7 +53,7 @@ def test_statistics_list_and_recipients_by_activity(t):
     answer = t.api("Campaign.Statistics.List", t.user.session, CampaignIDs=str(cid))
     assert answer["Statistics"] == [{"CampaignID": cid, "LandingPage": {"Opened": 0, "Clicked": 0},
                                      "Email": {"Delivered": 3, "Opened": 0, "Clicked": 1, "Bounced": 0,
-                                               "Complained": 0, "NotSent": 0}}]
+                                               "Complained": 0, "NotSent": 0, "Unknown": 0}}]
     first = t.api("Campaign.Recipients.ByActivity", t.user.session, CampaignID=cid, Activity="delivered", Limit=2)
     assert [r["SubscriberID"] for r in first["Recipients"]] == people[:2] and first["NextCursor"]
     rest = t.api("Campaign.Recipients.ByActivity", t.user.session, CampaignID=cid, Activity="DELIVERED",

@@ -170,9 +170,11 @@ def test_list_statistics_counts_people_from_the_ledger_and_activity(t):
     answer = t.rest.get(f"{BASE}/statistics", t.user.session, campaignIds=[str(cid), str(other)])
     assert answer.body == {"statistics": [
         {"campaignId": str(cid), "landingPage": {"opened": 0, "clicked": 0},
-         "email": {"delivered": 2, "opened": 2, "clicked": 1, "bounced": 1, "complained": 1, "notSent": 2}},
+         "email": {"delivered": 2, "opened": 2, "clicked": 1, "bounced": 1, "complained": 1, "notSent": 2,
+                   "unknown": 0}},
         {"campaignId": str(other), "landingPage": {"opened": 0, "clicked": 0},
-         "email": {"delivered": 0, "opened": 0, "clicked": 0, "bounced": 0, "complained": 0, "notSent": 0}}]}
+         "email": {"delivered": 0, "opened": 0, "clicked": 0, "bounced": 0, "complained": 0, "notSent": 0,
+                   "unknown": 0}}]}
 
 
 def test_list_statistics_limits(t):
@@ -221,6 +223,31 @@ def test_list_recipients_by_activity_with_cursor_paging(t):
         [str(ids["gone@x.test"])]
     default = t.rest.get(path, t.user.session, activity="DELIVERED").body
     assert default["pagingMetadata"]["count"] == 4
+
+
+def test_messages_in_doubt_are_counted_and_listed_on_every_surface(t):
+    """Rows `unknown` (handed to a relay by a worker that was killed) are shown, not only stored; and
+    Campaign.Get's TotalDelivered is the people the statistics call delivered (it stayed 0 before)."""
+    cid, ids = sent_campaign(t, {"a@x.test": "sent", "b@x.test": "unknown", "c@x.test": "sent",
+                                 "d@x.test": "unknown", "e@x.test": "failed"})
+    activity(t, cid, ids["c@x.test"], "bounce")
+    email = t.rest.get(f"{BASE}/statistics", t.user.session, campaignIds=str(cid)).body["statistics"][0]["email"]
+    assert (email["delivered"], email["unknown"], email["notSent"]) == (1, 2, 1)
+    in_doubt = [str(ids["b@x.test"]), str(ids["d@x.test"])]
+    page = t.rest.get(f"{BASE}/{cid}/statistics/recipients", t.user.session, activity="UNKNOWN").body
+    assert [r["contactId"] for r in page["recipients"]] == in_doubt
+    assert page["recipients"][0]["lastActivityDate"] == "2026-11-23T12:00:00Z"   # the instance's end
+
+    legacy = t.api("Campaign.Statistics.List", t.user.session, CampaignIDs=str(cid))["Statistics"][0]["Email"]
+    assert (legacy["Delivered"], legacy["Unknown"]) == (1, 2)
+    listed = t.api("Campaign.Recipients.ByActivity", t.user.session, CampaignID=cid, Activity="unknown")
+    assert [str(r["SubscriberID"]) for r in listed["Recipients"]] == in_doubt
+    campaign = t.api("Campaign.Get", t.user.session, CampaignID=cid, RetrieveStatistics="true")["Campaign"]
+    assert campaign["TotalDelivered"] == 1
+    assert campaign["Statistics"]["DeliveryStatistics"] == {"TotalDelivered": 1, "TotalUnknown": 2}
+    rows = t.api("Campaigns.Get", t.user.session, RetrieveStatistics="true")["Campaigns"]
+    row = next(r for r in rows if r["CampaignID"] == str(cid))
+    assert row["TotalDelivered"] == "1" and row["Statistics"]["DeliveryStatistics"]["TotalUnknown"] == 2
 
 
 @pytest.mark.parametrize("query", [{}, {"activity": "SPAM"}, {"activity": "OPENED", "paging.limit": 1001},
@@ -321,6 +348,31 @@ def test_publish_contacts_all_with_send_at_schedules_it(t):
         ("Ready", "Future", "2026-11-24", "09:30:00")
     assert events(t, "campaign_scheduled_event") == [("campaign_scheduled_event", str(cid), {
         "campaignId": str(cid), "sendAt": "2026-11-24T09:30:00Z", "rescheduled": False})]
+
+
+def test_publish_refuses_content_with_unknown_tags_unless_told_to_proceed(t):
+    """Unknown tags would go out as empty text: arming is refused (naming them) and nothing changes; the
+    subject the refused call set is not kept either."""
+    verified_sender(t.engine, t.user)
+    cid = draft(t, html='<p>Hi %Subscriber:FirstNmae%, see %Link:Forward%</p>')
+    before = load_campaign(t.engine, cid)
+    options = {"labelIds": ["contacts-all"], "emailSubject": "For %Subscriber:Cty%"}
+    answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session, json={"emailDistributionOptions": options})
+    assert (answer.status, answer.code) == (428, "CAMPAIGN_HAS_UNKNOWN_TAGS"), answer.body
+    tags = ["%Subscriber:Cty%", "%Subscriber:FirstNmae%", "%Link:Forward%"]
+    assert answer.body["details"]["applicationError"]["data"] == {"UnknownTags": tags}
+    assert all(tag in answer.body["message"] for tag in tags)
+    campaign = load_campaign(t.engine, cid)
+    with t.engine.uow() as uow:
+        subject = uow.session.get(Email, campaign.email_id).subject
+    assert (campaign.status, [r.list_id for r in campaign.recipients], campaign.rules_json_bundle, subject) == \
+        ("Draft", [r.list_id for r in before.recipients], before.rules_json_bundle, "Puppies!")
+    assert events(t, "campaign_published_event") == []
+
+    answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session,
+                         json={"emailDistributionOptions": options, "ignoreUnknownTags": True})
+    assert answer.status == 200, answer.body
+    assert load_campaign(t.engine, cid).status == "Ready"
 
 
 @pytest.mark.parametrize("options,status,code", [

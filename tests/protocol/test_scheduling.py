@@ -45,6 +45,22 @@ def draft(t, *, content: bool = True, **schedule) -> int:
     return cid
 
 
+def _with_unknown_tags(t) -> int:
+    cid = draft(t)
+    assert t.api("Campaign.Update", t.user.session, CampaignID=cid,
+                 RelEmailID=make_email(t.engine, t.user, subject="Hi %Subscriber:Nmae%"))["Success"]
+    return cid
+
+
+def test_publish_refuses_unknown_tags_unless_told_to_proceed(t):
+    cid = _with_unknown_tags(t)
+    answer = t.api("Campaign.Publish", t.user.session, CampaignID=cid)
+    assert (answer["ErrorCode"], answer["UnknownTags"]) == (9, ["%Subscriber:Nmae%"])
+    assert load_campaign(t.engine, cid).status == "Draft"
+    assert t.api("Campaign.Publish", t.user.session, CampaignID=cid, IgnoreUnknownTags="1")["Success"] is True
+    assert load_campaign(t.engine, cid).status == "Ready"
+
+
 def ready_future(t, **extra) -> int:
     return draft(t, ScheduleType="Future", SendDate="2026-11-25", SendTime="09:00:00",
                  SendTimeZone="Europe/Berlin", CampaignStatus="Ready", **extra)
@@ -232,6 +248,7 @@ ERROR_CASES = [
     ("Campaign.Publish", 6, lambda t: dict(CampaignID=draft(t, content=False))),
     ("Campaign.Publish", 7, lambda t: dict(CampaignID=_suspended(t, draft(t)))),
     ("Campaign.Publish", 8, lambda t: dict(CampaignID=_spoofed(t))),
+    ("Campaign.Publish", 9, lambda t: dict(CampaignID=_with_unknown_tags(t))),
     ("Campaign.Reschedule", 1, lambda t: dict(SendAt="2026-11-24T10:00:00Z")),
     ("Campaign.Reschedule", 2, lambda t: dict(CampaignID=_foreign(t), SendAt="2026-11-24T10:00:00Z")),
     ("Campaign.Reschedule", 3, lambda t: dict(CampaignID=ready_future(t))),

@@ -780,3 +780,34 @@ def test_tls_rounds_on_parallel_connections_carry_large_and_small_messages_intac
     contents = {m.rcpt_tos[0]: m.content for m in server.handler.messages}
     assert len(server.handler.messages) == 12 and contents["big@example.org"] == big
     assert all(contents[f"r{i}@example.org"] == msg(i) for i in range(5))
+
+
+# -- hand-over on a connection -------------------------------------------------------------------
+def test_a_message_holds_its_connection_and_writes_nothing_until_let_go(smtp_server):
+    """The runner commits a message's hand-over mark between `holding()` and `proceed()`: only messages
+    on a connection are held there; those parked for one are asked about when they get it."""
+    server = smtp_server()
+    with make_pool(url_of(server, query="max_connections=2&timeout=5")) as pool:
+        drive = pool.start_many(envelopes(6))
+        assert drive.holding() == [0, 1]                  # two connections: two messages hold one each
+        assert server.handler.messages == [] and pool.status()[0]["open"] == 2
+        drive.proceed([0], withdraw=[1])                  # 1 is withdrawn: it ends without sending
+        asked = []
+
+        def on_hold(indexes):
+            asked.append(indexes)
+            return [i for i in indexes if i != 4]          # 4 is withdrawn when it gets its connection
+        results = drive.wait(on_hold)
+        assert pool.status()[0]["connections_opened"] <= 2
+    assert sorted(i for batch in asked for i in batch) == [2, 3, 4, 5]
+    assert all(len(batch) <= 2 for batch in asked)
+    assert [r.status if r else None for r in results] == [SENT, None, SENT, SENT, None, SENT]
+    assert sorted(m.rcpt_tos[0] for m in server.handler.messages) == ["r0@example.org", "r2@example.org",
+                                                                      "r3@example.org", "r5@example.org"]
+
+
+def test_by_default_a_relay_has_a_connection_for_every_message_a_worker_keeps_in_flight():
+    from engine.config import Settings
+
+    relay = parse_relays("smtp://relay.example.com")[0]
+    assert relay.max_connections >= Settings(database_url="sqlite://", secret_key="k").send_concurrency
