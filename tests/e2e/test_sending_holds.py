@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from engine.confirmations import send_due_confirmations
 from engine.delivery.relays import parse_relays
 from engine.delivery.runner import DeliveryRunner
-from engine.delivery.transport import KnownResults, SmtpPool
+from engine.delivery.flight import OneByOne
+from engine.delivery.transport import SmtpPool
 from engine.models import Campaign, Delivery, Email, SendInstance, Subscriber, SubscriberList
 from scheduler.tick import tick
 from tests.e2e.support import make_campaign, make_list, make_owner
@@ -95,7 +96,7 @@ def test_a_suspension_during_a_batch_stops_sending_at_the_next_check(engine, clo
         count = 0
 
         def start_many(self, envelopes):
-            return KnownResults([self.send(envelope) for envelope in envelopes])
+            return OneByOne(self.send, envelopes)
 
         def send(self, envelope):
             result = pool.send_many([envelope])[0]
