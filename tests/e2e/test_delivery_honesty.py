@@ -104,7 +104,7 @@ def test_sendmill_unknown_lists_the_deliveries_a_killed_worker_left_in_doubt(eng
         in_doubt = uow.session.execute(select(Delivery.email_normalized, Delivery.message_id).where(
             Delivery.state == "unknown").order_by(Delivery.id)).all()
 
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(cli.common, "open_engine", lambda: engine)
     result = CliRunner().invoke(cli.main, ["unknown", str(campaign_id)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
