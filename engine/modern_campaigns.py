@@ -85,7 +85,9 @@ class ModernCampaignService:
             before = self.uow.approval.email_snapshot(email)
             self._use_sender(email, sender)
             if distribution.subject:
-                self._set_subject(campaign, distribution.subject)
+                email.subject = distribution.subject
+            # The email may be another campaign's content too (RelEmailID): that one's approval counts.
+            self.uow.approval.email_edited(email, before)
             campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at,
                                                    allow_unknown_tags=distribution.allow_unknown_tags)
         return Published(campaign, landing_page_url(self.uow.settings, campaign.id), self.uow.clock())
