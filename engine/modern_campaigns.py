@@ -83,7 +83,7 @@ class ModernCampaignService:
             if distribution.subject:
                 self._set_subject(campaign, distribution.subject)
             campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at)
-        return Published(campaign, landing_page_url(self.uow.settings, campaign.id), self.uow.clock())
+        return Published(campaign, landing_page_url(self.uow.settings, campaign), self.uow.clock())
 
     def _require_default_sender(self, owner_user_id: int):
         """Campaigns go out from the default sender only, so it must exist and still be verified."""
@@ -191,9 +191,10 @@ class ModernCampaignService:
     # --- the public landing page ------------------------------------------------------------------
     def landing_page(self, code: str, *, count: bool) -> str:
         """The HTML of a published campaign's landing page; CampaignNotFound for anything else."""
-        campaign_id = landing_code_campaign(self.uow.settings, code)
-        campaign = self.s.get(Campaign, campaign_id) if campaign_id else None
-        if campaign is None or visibility_status(campaign) != "PUBLISHED" or campaign.email_id is None:
+        named = landing_code_campaign(self.uow.settings, code)
+        campaign = self.s.get(Campaign, named[0]) if named else None
+        if campaign is None or not campaign.made_for(named[1]) or visibility_status(campaign) != "PUBLISHED" \
+                or campaign.email_id is None:
             raise CampaignNotFound()
         email = self.s.get(Email, campaign.email_id)
         if count:

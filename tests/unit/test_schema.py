@@ -160,6 +160,10 @@ def reflected_names(inspector, table_name: str, dialect: str) -> set[str]:
     names |= {c["name"] for c in inspector.get_check_constraints(table_name)}
     if dialect == "mysql":
         names.add(f"pk_{table_name}")  # MySQL-family primary keys are always called PRIMARY
+    if dialect == "sqlite" and Base.metadata.tables[table_name].dialect_options["sqlite"]["autoincrement"]:
+        # `id INTEGER PRIMARY KEY AUTOINCREMENT` is declared on the column, where SQLAlchemy writes no
+        # name; SQLite changes a primary key only by rebuilding the table, which needs none.
+        names.add(f"pk_{table_name}")
     return {n for n in names if n}
 
 
