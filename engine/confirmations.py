@@ -4,9 +4,9 @@ Subscribing to a Double opt-in list leaves the subscriber "Opt-In Pending" with
 `confirmation_due_at` set (engine/subscribers.py). `send_due_confirmations()`, run by `sendmill tick`
 and `sendmill worker`, mails the list's confirmation email (`opt_in_confirmation_email_id`, or a
 built-in text) with signed `%Link:Confirm%` / `%Link:Reject%` links (engine/tracking.py, kinds
-CONFIRM and REJECT, instance 0, the subscriber's public_nonce) and clears the column. The links lead to /t/confirm/… and
-/t/reject/… (protocol/tracking.py): a GET shows a page with a button, only the POST changes the
-subscription, so a mail scanner that follows links confirms nobody.
+CONFIRM and REJECT, instance 0, the subscriber's public_nonce) and clears the column. The links lead
+to /t/confirm/… and /t/reject/… (protocol/tracking.py): a GET shows a page with a button, only the
+POST changes the subscription, so a mail scanner that follows links confirms nobody.
 
 Claiming. Due rows are read in due order (FOR UPDATE SKIP LOCKED on PostgreSQL and MariaDB) and each
 is taken by a compare-and-set, `UPDATE … SET confirmation_due_at = <lease> WHERE id = ? AND

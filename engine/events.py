@@ -166,7 +166,8 @@ class EventService:
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
         self._open(self.linked(instance_id, subscriber_id, nonce, lock=True))
 
-    def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *, nonce: str | None) -> str | None:
+    def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *,
+                     nonce: str | None) -> str | None:
         """The URL to redirect to (personalised), or None when the index is not one of the campaign's links."""
         t = self.linked(instance_id, subscriber_id, nonce, lock=True)
         email = self.s.get(Email, t.campaign.email_id) if t.campaign.email_id else None

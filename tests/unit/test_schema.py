@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 import engine.models  # noqa: F401 - registers every table
-from engine.db import Base, make_sa_engine
+from engine.db import Base, make_sa_engine, surrogate_key
 from engine.migrate import alembic_config, upgrade
 from engine.schema import DIALECTS, HEADER, ddl
 from tests.conftest import SERVER_URLS
@@ -109,6 +109,16 @@ def test_printed_ddl_builds_the_models_schema_on_each_backend(scratch_db):
         for statement in statements(ddl(dialect)):
             conn.exec_driver_sql(statement)
     assert differences(scratch_db) == []
+
+
+def test_every_integer_surrogate_key_is_autoincrement_on_sqlite():
+    """SQLite without AUTOINCREMENT gives a deleted newest row's id to the next insert (README "Security")."""
+    script = ddl("sqlite")
+    keyed = [table.name for table in Base.metadata.sorted_tables if surrogate_key(table)]
+    assert len(keyed) >= 24
+    for name in keyed:
+        create = script.split(f"CREATE TABLE {name} (", 1)[1].split(";", 1)[0]
+        assert " PRIMARY KEY AUTOINCREMENT," in create, name
 
 
 # --- migrations -----------------------------------------------------------------------------------

@@ -172,8 +172,10 @@ def test_an_empty_secret_is_refused():
 
 def test_url_uses_the_kinds_path():
     assert re.fullmatch(r"https://t\.example/t/u/[A-Za-z0-9_-]+",
-                        SIGNER.url("https://t.example/", Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2, nonce=NONCE))
-    assert "/t/c/" in SIGNER.url("https://t.example", Kind.CLICK, instance_id=1, subscriber_id=2, link_index=0, nonce=NONCE)
+                        SIGNER.url("https://t.example/", Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2,
+                                   nonce=NONCE))
+    assert "/t/c/" in SIGNER.url("https://t.example", Kind.CLICK, instance_id=1, subscriber_id=2, link_index=0,
+                                 nonce=NONCE)
     assert "/t/o/" in SIGNER.url("https://t.example", Kind.OPEN, instance_id=1, subscriber_id=2, nonce=NONCE)
     assert "/t/w/" in SIGNER.url("https://t.example", Kind.WEB_VIEW, instance_id=1, subscriber_id=2, nonce=NONCE)
 
@@ -212,7 +214,8 @@ def test_tampered_or_foreign_verp_addresses_are_refused():
             SIGNER.parse_verp(bad)
     # a URL token is not a bounce token
     with pytest.raises(BadToken):
-        SIGNER.verify_local(SIGNER.sign_local(Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2, nonce=NONCE), Kind.BOUNCE)
+        SIGNER.verify_local(SIGNER.sign_local(Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2, nonce=NONCE),
+                            Kind.BOUNCE)
 
 
 def test_local_part_encoding_is_lower_case_base32_without_padding():
