@@ -2,14 +2,13 @@
 -- dialect: sqlite
 
 CREATE TABLE admins (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     username VARCHAR(255) NOT NULL,
     name VARCHAR(255) NOT NULL,
     email_address VARCHAR(255) NOT NULL,
     password_hash VARCHAR(255) NOT NULL,
     created_at DATETIME NOT NULL,
     last_login_at DATETIME,
-    CONSTRAINT pk_admins PRIMARY KEY (id),
     CONSTRAINT uq_admins_username UNIQUE (username)
 );
 
@@ -45,7 +44,7 @@ CREATE TABLE throttle_states (
 );
 
 CREATE TABLE user_groups (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     name VARCHAR(255) NOT NULL,
     permissions TEXT NOT NULL,
     limit_subscribers INTEGER NOT NULL,
@@ -55,12 +54,11 @@ CREATE TABLE user_groups (
     force_unsubscription_link BOOLEAN NOT NULL,
     force_reject_opt_link BOOLEAN NOT NULL,
     allowed_sender_domains TEXT NOT NULL,
-    created_at DATETIME NOT NULL,
-    CONSTRAINT pk_user_groups PRIMARY KEY (id)
+    created_at DATETIME NOT NULL
 );
 
 CREATE TABLE users (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     group_id INTEGER NOT NULL,
     username VARCHAR(255) NOT NULL,
     email_address VARCHAR(255) NOT NULL,
@@ -75,7 +73,6 @@ CREATE TABLE users (
     reputation_level VARCHAR(16) NOT NULL,
     created_at DATETIME NOT NULL,
     last_activity_at DATETIME,
-    CONSTRAINT pk_users PRIMARY KEY (id),
     CONSTRAINT ck_users_account_status CHECK (account_status IN ('Enabled','Disabled')),
     CONSTRAINT ck_users_reputation_level CHECK (reputation_level IN ('Trusted','Untrusted')),
     CONSTRAINT fk_users_group_id_user_groups FOREIGN KEY(group_id) REFERENCES user_groups (id),
@@ -86,7 +83,7 @@ CREATE TABLE users (
 CREATE INDEX ix_users_group_id ON users (group_id);
 
 CREATE TABLE api_keys (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     key_digest VARCHAR(64) NOT NULL,
     key_prefix VARCHAR(16) NOT NULL,
     user_id INTEGER,
@@ -97,7 +94,6 @@ CREATE TABLE api_keys (
     last_used_at DATETIME,
     last_used_ip VARCHAR(64) NOT NULL,
     request_count INTEGER NOT NULL,
-    CONSTRAINT pk_api_keys PRIMARY KEY (id),
     CONSTRAINT ck_api_keys_one_owner CHECK ((user_id IS NULL) <> (admin_id IS NULL)),
     CONSTRAINT uq_api_keys_key_digest UNIQUE (key_digest),
     CONSTRAINT fk_api_keys_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
@@ -109,7 +105,7 @@ CREATE INDEX ix_api_keys_admin_id ON api_keys (admin_id);
 CREATE INDEX ix_api_keys_user_id ON api_keys (user_id);
 
 CREATE TABLE auth_sessions (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     token_digest VARCHAR(64) NOT NULL,
     user_id INTEGER,
     admin_id INTEGER,
@@ -117,7 +113,6 @@ CREATE TABLE auth_sessions (
     last_used_at DATETIME NOT NULL,
     expires_at DATETIME NOT NULL,
     ip_address VARCHAR(64) NOT NULL,
-    CONSTRAINT pk_auth_sessions PRIMARY KEY (id),
     CONSTRAINT ck_auth_sessions_one_owner CHECK ((user_id IS NULL) <> (admin_id IS NULL)),
     CONSTRAINT uq_auth_sessions_token_digest UNIQUE (token_digest),
     CONSTRAINT fk_auth_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
@@ -143,7 +138,7 @@ CREATE TABLE email_marketing_accounts (
 );
 
 CREATE TABLE email_subscriptions (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     email_address VARCHAR(255) NOT NULL,
     email_normalized VARCHAR(255) NOT NULL,
@@ -151,7 +146,8 @@ CREATE TABLE email_subscriptions (
     deliverability_status VARCHAR(16) NOT NULL,
     created_at DATETIME NOT NULL,
     updated_at DATETIME NOT NULL,
-    CONSTRAINT pk_email_subscriptions PRIMARY KEY (id),
+    public_nonce VARCHAR(8) NOT NULL,
+    legacy_links BOOLEAN NOT NULL,
     CONSTRAINT uq_email_subscriptions_owner_user_id_email_normalized UNIQUE (owner_user_id, email_normalized),
     CONSTRAINT ck_email_subscriptions_subscription_status CHECK (subscription_status IN ('NOT_SET','PENDING','SUBSCRIBED','UNSUBSCRIBED')),
     CONSTRAINT ck_email_subscriptions_deliverability_status CHECK (deliverability_status IN ('NOT_SET','VALID','BOUNCED','SPAM_COMPLAINT','INACTIVE')),
@@ -161,7 +157,7 @@ CREATE TABLE email_subscriptions (
 CREATE INDEX ix_email_subscriptions_email_normalized ON email_subscriptions (email_normalized);
 
 CREATE TABLE emails (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     email_name VARCHAR(255) NOT NULL,
     mode VARCHAR(16) NOT NULL,
@@ -193,7 +189,6 @@ CREATE TABLE emails (
     utm_merge_tags BOOLEAN NOT NULL,
     created_at DATETIME NOT NULL,
     updated_at DATETIME NOT NULL,
-    CONSTRAINT pk_emails PRIMARY KEY (id),
     CONSTRAINT ck_emails_mode CHECK (mode IN ('Editor','Stripo','Unlayer','Empty','Template','Import')),
     CONSTRAINT fk_emails_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
@@ -201,7 +196,7 @@ CREATE TABLE emails (
 CREATE INDEX ix_emails_owner_user_id ON emails (owner_user_id);
 
 CREATE TABLE outbox_events (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     event_id VARCHAR(36) NOT NULL,
     owner_user_id INTEGER NOT NULL,
     entity_fqdn VARCHAR(128) NOT NULL,
@@ -209,7 +204,6 @@ CREATE TABLE outbox_events (
     entity_id VARCHAR(64) NOT NULL,
     payload TEXT NOT NULL,
     occurred_at DATETIME NOT NULL,
-    CONSTRAINT pk_outbox_events PRIMARY KEY (id),
     CONSTRAINT uq_outbox_events_event_id UNIQUE (event_id),
     CONSTRAINT fk_outbox_events_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
@@ -226,7 +220,7 @@ CREATE TABLE sender_details (
 );
 
 CREATE TABLE sender_emails (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     email_address VARCHAR(254) NOT NULL,
     email_normalized VARCHAR(254) NOT NULL,
@@ -240,7 +234,6 @@ CREATE TABLE sender_emails (
     code_sent_at DATETIME,
     codes_window_start DATETIME,
     codes_in_window INTEGER NOT NULL,
-    CONSTRAINT pk_sender_emails PRIMARY KEY (id),
     CONSTRAINT uq_sender_emails_owner_user_id_email_normalized UNIQUE (owner_user_id, email_normalized),
     CONSTRAINT fk_sender_emails_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
@@ -248,29 +241,27 @@ CREATE TABLE sender_emails (
 CREATE INDEX ix_sender_emails_owner_user_id ON sender_emails (owner_user_id);
 
 CREATE TABLE tags (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     name VARCHAR(255) NOT NULL,
-    CONSTRAINT pk_tags PRIMARY KEY (id),
     CONSTRAINT uq_tags_owner_user_id_name UNIQUE (owner_user_id, name),
     CONSTRAINT fk_tags_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
 CREATE TABLE test_sends (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     email_id INTEGER,
     campaign_id INTEGER,
     recipient VARCHAR(255) NOT NULL,
     sent_at DATETIME NOT NULL,
-    CONSTRAINT pk_test_sends PRIMARY KEY (id),
     CONSTRAINT fk_test_sends_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
 CREATE INDEX ix_test_sends_owner_sent ON test_sends (owner_user_id, sent_at);
 
 CREATE TABLE webhook_endpoints (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     url VARCHAR(2000) NOT NULL,
     secret VARCHAR(64) NOT NULL,
@@ -279,14 +270,13 @@ CREATE TABLE webhook_endpoints (
     updated_at DATETIME NOT NULL,
     active_since DATETIME NOT NULL,
     fanned_out_to BIGINT NOT NULL,
-    CONSTRAINT pk_webhook_endpoints PRIMARY KEY (id),
     CONSTRAINT fk_webhook_endpoints_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
 CREATE INDEX ix_webhook_endpoints_owner_user_id ON webhook_endpoints (owner_user_id, id);
 
 CREATE TABLE campaigns (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     name VARCHAR(255) NOT NULL,
     status VARCHAR(32) NOT NULL,
@@ -332,7 +322,8 @@ CREATE TABLE campaigns (
     total_hard_bounces INTEGER NOT NULL,
     total_soft_bounces INTEGER NOT NULL,
     total_complaints INTEGER NOT NULL,
-    CONSTRAINT pk_campaigns PRIMARY KEY (id),
+    public_nonce VARCHAR(8) NOT NULL,
+    legacy_links BOOLEAN NOT NULL,
     CONSTRAINT ck_campaigns_status CHECK (status IN ('Draft','Ready','Sending','Paused','Pending Approval','Sent','Failed')),
     CONSTRAINT ck_campaigns_schedule_type CHECK (schedule_type IN ('Not Scheduled','Immediate','Future','Recursive')),
     CONSTRAINT fk_campaigns_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
@@ -348,7 +339,7 @@ CREATE INDEX ix_campaigns_owner_user_id ON campaigns (owner_user_id);
 CREATE INDEX ix_campaigns_status ON campaigns (status);
 
 CREATE TABLE subscriber_lists (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     name VARCHAR(255) NOT NULL,
     description TEXT NOT NULL,
@@ -379,7 +370,6 @@ CREATE TABLE subscriber_lists (
     req_by_email_unsubscription_command VARCHAR(255) NOT NULL,
     options TEXT NOT NULL,
     updated_at DATETIME,
-    CONSTRAINT pk_subscriber_lists PRIMARY KEY (id),
     CONSTRAINT ck_subscriber_lists_opt_in_mode CHECK (opt_in_mode IN ('Single','Double')),
     CONSTRAINT ck_subscriber_lists_opt_out_scope CHECK (opt_out_scope IN ('This list','All lists')),
     CONSTRAINT fk_subscriber_lists_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
@@ -393,7 +383,7 @@ CREATE TABLE subscriber_lists (
 CREATE INDEX ix_subscriber_lists_owner_user_id ON subscriber_lists (owner_user_id);
 
 CREATE TABLE webhook_deliveries (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     event_id INTEGER NOT NULL,
     endpoint_id INTEGER NOT NULL,
     state VARCHAR(16) NOT NULL,
@@ -405,7 +395,6 @@ CREATE TABLE webhook_deliveries (
     last_error VARCHAR(1000) NOT NULL,
     delivered_at DATETIME,
     created_at DATETIME NOT NULL,
-    CONSTRAINT pk_webhook_deliveries PRIMARY KEY (id),
     CONSTRAINT uq_webhook_deliveries_event_id_endpoint_id UNIQUE (event_id, endpoint_id),
     CONSTRAINT ck_webhook_deliveries_state CHECK (state IN ('pending','sending','delivered','failed')),
     CONSTRAINT fk_webhook_deliveries_event_id_outbox_events FOREIGN KEY(event_id) REFERENCES outbox_events (id) ON DELETE CASCADE,
@@ -417,21 +406,19 @@ CREATE INDEX ix_webhook_deliveries_endpoint_id ON webhook_deliveries (endpoint_i
 CREATE INDEX ix_webhook_deliveries_state_next_attempt_at ON webhook_deliveries (state, next_attempt_at);
 
 CREATE TABLE webhook_event_types (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     endpoint_id INTEGER NOT NULL,
     event_type VARCHAR(200) NOT NULL,
-    CONSTRAINT pk_webhook_event_types PRIMARY KEY (id),
     CONSTRAINT uq_webhook_event_types_endpoint_id_event_type UNIQUE (endpoint_id, event_type),
     CONSTRAINT fk_webhook_event_types_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
 );
 
 CREATE TABLE campaign_recipients (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     campaign_id INTEGER NOT NULL,
     list_id INTEGER NOT NULL,
     segment_id INTEGER NOT NULL,
     excluded BOOLEAN NOT NULL,
-    CONSTRAINT pk_campaign_recipients PRIMARY KEY (id),
     CONSTRAINT uq_campaign_recipients_campaign_id_list_id_segment_id_excluded UNIQUE (campaign_id, list_id, segment_id, excluded),
     CONSTRAINT fk_campaign_recipients_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE,
     CONSTRAINT fk_campaign_recipients_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
@@ -450,7 +437,7 @@ CREATE TABLE campaign_tags (
 CREATE INDEX ix_campaign_tags_tag_id ON campaign_tags (tag_id);
 
 CREATE TABLE custom_fields (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     list_id INTEGER,
     name VARCHAR(255) NOT NULL,
@@ -465,7 +452,6 @@ CREATE TABLE custom_fields (
     merge_tag_alias VARCHAR(255) NOT NULL,
     years VARCHAR(16) NOT NULL,
     created_at DATETIME NOT NULL,
-    CONSTRAINT pk_custom_fields PRIMARY KEY (id),
     CONSTRAINT fk_custom_fields_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
     CONSTRAINT fk_custom_fields_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
 );
@@ -475,14 +461,13 @@ CREATE INDEX ix_custom_fields_list_id ON custom_fields (list_id);
 CREATE INDEX ix_custom_fields_owner_user_id ON custom_fields (owner_user_id);
 
 CREATE TABLE segments (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     list_id INTEGER NOT NULL,
     owner_user_id INTEGER NOT NULL,
     name VARCHAR(255) NOT NULL,
     rules_json TEXT NOT NULL,
     rules_operator VARCHAR(8) NOT NULL,
     created_at DATETIME NOT NULL,
-    CONSTRAINT pk_segments PRIMARY KEY (id),
     CONSTRAINT fk_segments_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE,
     CONSTRAINT fk_segments_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
@@ -492,7 +477,7 @@ CREATE INDEX ix_segments_list_id ON segments (list_id);
 CREATE INDEX ix_segments_owner_user_id ON segments (owner_user_id);
 
 CREATE TABLE send_instances (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     campaign_id INTEGER NOT NULL,
     number INTEGER NOT NULL,
     scheduled_for DATETIME NOT NULL,
@@ -500,7 +485,6 @@ CREATE TABLE send_instances (
     finished_at DATETIME,
     state VARCHAR(16) NOT NULL,
     total_recipients INTEGER NOT NULL,
-    CONSTRAINT pk_send_instances PRIMARY KEY (id),
     CONSTRAINT uq_send_instances_campaign_id_number UNIQUE (campaign_id, number),
     CONSTRAINT ck_send_instances_state CHECK (state IN ('queued','sending','done','canceled')),
     CONSTRAINT fk_send_instances_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE
@@ -509,7 +493,7 @@ CREATE TABLE send_instances (
 CREATE INDEX ix_send_instances_state_campaign ON send_instances (state, campaign_id);
 
 CREATE TABLE subscribers (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     list_id INTEGER NOT NULL,
     email_address VARCHAR(255) NOT NULL,
     email_normalized VARCHAR(255) NOT NULL,
@@ -528,7 +512,8 @@ CREATE TABLE subscribers (
     source VARCHAR(16) NOT NULL,
     source_ref VARCHAR(64) NOT NULL,
     confirmation_due_at DATETIME,
-    CONSTRAINT pk_subscribers PRIMARY KEY (id),
+    public_nonce VARCHAR(8) NOT NULL,
+    legacy_links BOOLEAN NOT NULL,
     CONSTRAINT uq_subscribers_list_id_email_normalized UNIQUE (list_id, email_normalized),
     CONSTRAINT ck_subscribers_subscription_status CHECK (subscription_status IN ('Subscribed','Unsubscribed','Opt-In Pending')),
     CONSTRAINT ck_subscribers_bounce_type CHECK (bounce_type IN ('Not Bounced','Soft','Hard')),
@@ -542,7 +527,7 @@ CREATE INDEX ix_subscribers_email_normalized ON subscribers (email_normalized);
 CREATE INDEX ix_subscribers_list_status ON subscribers (list_id, subscription_status);
 
 CREATE TABLE suppressions (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     list_id INTEGER,
     list_scope INTEGER NOT NULL,
@@ -551,7 +536,6 @@ CREATE TABLE suppressions (
     source VARCHAR(32) NOT NULL,
     reason TEXT NOT NULL,
     created_at DATETIME NOT NULL,
-    CONSTRAINT pk_suppressions PRIMARY KEY (id),
     CONSTRAINT uq_suppressions_owner_user_id_list_scope_email_normalized UNIQUE (owner_user_id, list_scope, email_normalized),
     CONSTRAINT ck_suppressions_source CHECK (source IN ('Administrator','User','SPAM complaint','Hard Bounced','Unsubscribe')),
     CONSTRAINT fk_suppressions_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
@@ -561,7 +545,7 @@ CREATE TABLE suppressions (
 CREATE INDEX ix_suppressions_email_normalized ON suppressions (email_normalized);
 
 CREATE TABLE deliveries (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     instance_id INTEGER NOT NULL,
     subscriber_id INTEGER NOT NULL,
     email_normalized VARCHAR(255) NOT NULL,
@@ -572,7 +556,6 @@ CREATE TABLE deliveries (
     last_error TEXT NOT NULL,
     sent_at DATETIME,
     message_id VARCHAR(255) NOT NULL,
-    CONSTRAINT pk_deliveries PRIMARY KEY (id),
     CONSTRAINT uq_deliveries_instance_id_email_normalized UNIQUE (instance_id, email_normalized),
     CONSTRAINT ck_deliveries_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped')),
     CONSTRAINT fk_deliveries_instance_id_send_instances FOREIGN KEY(instance_id) REFERENCES send_instances (id) ON DELETE CASCADE
@@ -581,14 +564,13 @@ CREATE TABLE deliveries (
 CREATE INDEX ix_deliveries_instance_state_id ON deliveries (instance_id, state, id);
 
 CREATE TABLE subscriber_activity (
-    id INTEGER NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     subscriber_id INTEGER NOT NULL,
     campaign_id INTEGER NOT NULL,
     email_id INTEGER,
     kind VARCHAR(16) NOT NULL,
     link_url TEXT NOT NULL,
     occurred_at DATETIME NOT NULL,
-    CONSTRAINT pk_subscriber_activity PRIMARY KEY (id),
     CONSTRAINT ck_subscriber_activity_kind CHECK (kind IN ('queued','sent','failed','open','click','unsubscribe','complaint','bounce')),
     CONSTRAINT fk_subscriber_activity_subscriber_id_subscribers FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE,
     CONSTRAINT fk_subscriber_activity_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE

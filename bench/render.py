@@ -55,7 +55,7 @@ def main() -> None:
         Content(subject="{{ Subscriber:FirstName|\"Hello\" }}, your weekly news ✉", from_email="news@example.com",
                 from_name="Example Shop", html=HTML, pre_header="Six stories, %Subscriber:FirstName%"),
         Sending(signer=Signer("bench-secret-key-" * 3), base_url="https://mail.example.com",
-                bounce_domain="bounces.example.com", campaign_id=42, instance_id=7,
+                bounce_domain="bounces.example.com", campaign_id=42, instance_id=7, link_nonce="5eed5eed",
                 constants={"User:CompanyName": "Example Shop Ltd"}, aliases={"FirstName": 1}, dkim=dkim))
     compiled = time.perf_counter() - started
     now = datetime.now(timezone.utc)

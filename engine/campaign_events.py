@@ -42,7 +42,7 @@ def published(uow, campaign: Campaign, mailing_list_size: int | None = None) -> 
         except DomainError:   # targeting that cannot be built fails the send later, not the publish
             mailing_list_size = 0
     _record(uow, campaign.owner_user_id, campaign.id, "campaign_published_event",
-            {**_ids(campaign), "landingPageUrl": landing_page_url(uow.settings, campaign.id),
+            {**_ids(campaign), "landingPageUrl": landing_page_url(uow.settings, campaign),
              "mailingListSizeEstimate": mailing_list_size})
 
 

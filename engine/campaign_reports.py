@@ -94,31 +94,39 @@ def _visibility_clause(wanted: set[str]):
 
 
 # --- landing pages ---------------------------------------------------------------------------------
-def _landing_key(secret: str) -> bytes:
+# v2 (with the campaign's public_nonce, engine/models/link_targets.py). Codes of v1, `<id>-<mac>`, name
+# an id only and are no longer answered: on SQLite, before revision 0002, one could already name
+# another account's campaign that got a deleted campaign's id (README "Security").
+_LANDING_CODE = re.compile(r"([1-9]\d{0,17})-([0-9a-f]{8})-([0-9a-f]{20})")
+
+
+def _landing_mac(secret: str, campaign_id: str, nonce: str) -> str:
     # Domain separation: the same secret signs sessions and tracking tokens.
-    return hmac.new(secret.encode(), b"sendmill/landing-page/v1", hashlib.sha256).digest()
+    key = hmac.new(secret.encode(), b"sendmill/landing-page/v2", hashlib.sha256).digest()
+    return hmac.new(key, f"{campaign_id}-{nonce}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
-def landing_code(settings, campaign_id: int) -> str:
-    """`<id>-<mac>`: names one campaign; the MAC stops anyone from walking the campaign ids."""
-    mac = hmac.new(_landing_key(settings.secret_key), str(campaign_id).encode(), hashlib.sha256).hexdigest()[:20]
-    return f"{campaign_id}-{mac}"
+def landing_code(settings, campaign: Campaign) -> str:
+    """`<id>-<nonce>-<mac>`: names one campaign; the MAC stops anyone from walking the campaign ids, the
+    nonce from opening a campaign that later got the same id."""
+    campaign_id, nonce = str(campaign.id), campaign.public_nonce
+    return f"{campaign_id}-{nonce}-{_landing_mac(settings.secret_key, campaign_id, nonce)}"
 
 
-def landing_code_campaign(settings, code: str) -> int | None:
-    """The campaign id a landing-page code names, or None when it was not signed by us."""
-    match = re.fullmatch(r"([1-9]\d{0,17})-([0-9a-f]{20})", code or "")
+def landing_code_campaign(settings, code: str) -> tuple[int, str] | None:
+    """The campaign id and nonce a landing-page code names, or None when it was not signed by us."""
+    match = _LANDING_CODE.fullmatch(code or "")
     if match is None:
         return None
+    campaign_id, nonce, mac = match.groups()
     for secret in (settings.secret_key, *settings.previous_secret_keys):
-        expected = hmac.new(_landing_key(secret), match.group(1).encode(), hashlib.sha256).hexdigest()[:20]
-        if hmac.compare_digest(expected, match.group(2)):
-            return int(match.group(1))
+        if hmac.compare_digest(_landing_mac(secret, campaign_id, nonce), mac):
+            return int(campaign_id), nonce
     return None
 
 
-def landing_page_url(settings, campaign_id: int) -> str:
-    return f"{settings.base_url.rstrip('/')}/so/{landing_code(settings, campaign_id)}"
+def landing_page_url(settings, campaign: Campaign) -> str:
+    return f"{settings.base_url.rstrip('/')}/so/{landing_code(settings, campaign)}"
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -231,7 +239,7 @@ class CampaignReports:
             email = emails.get(c.email_id)
             cards.append(CampaignCard(
                 c, subject=email.subject if email else "", first_image_url=first_image(email.html_content)
-                if email else "", landing_page_url=landing_page_url(self.uow.settings, c.id),
+                if email else "", landing_page_url=landing_page_url(self.uow.settings, c),
                 # Published through the modern API: its event's time; by the legacy commands: the
                 # send start, or the last change for a campaign armed but not started yet.
                 date_published=published.get(c.id) or c.send_process_started_on or (

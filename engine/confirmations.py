@@ -4,9 +4,9 @@ Subscribing to a Double opt-in list leaves the subscriber "Opt-In Pending" with
 `confirmation_due_at` set (engine/subscribers.py). `send_due_confirmations()`, run by `sendmill tick`
 and `sendmill worker`, mails the list's confirmation email (`opt_in_confirmation_email_id`, or a
 built-in text) with signed `%Link:Confirm%` / `%Link:Reject%` links (engine/tracking.py, kinds
-CONFIRM and REJECT, instance 0) and clears the column. The links lead to /t/confirm/… and
-/t/reject/… (protocol/tracking.py): a GET shows a page with a button, only the POST changes the
-subscription, so a mail scanner that follows links confirms nobody.
+CONFIRM and REJECT, instance 0, the subscriber's public_nonce) and clears the column. The links lead
+to /t/confirm/… and /t/reject/… (protocol/tracking.py): a GET shows a page with a button, only the
+POST changes the subscription, so a mail scanner that follows links confirms nobody.
 
 Claiming. Due rows are read in due order (FOR UPDATE SKIP LOCKED on PostgreSQL and MariaDB) and each
 is taken by a compare-and-set, `UPDATE … SET confirmation_due_at = <lease> WHERE id = ? AND
@@ -32,12 +32,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from engine.delivery.compose import Content, Sending, Skeleton, build_skeleton
+from engine.delivery.compose import LINK_NONCE, Content, Sending, Skeleton, build_skeleton
 from engine.delivery.personalize import NOW
 from engine.errors import AlreadyUnsubscribed, SubscriberNotFound
 from engine.models import Email, Subscriber, SubscriberList, User
 from engine.sender_policy import refusal
 from engine.test_sends import local_now, open_transport, owner_constants
+from engine.tracking import NO_NONCE
 
 log = logging.getLogger("sendmill.confirmations")
 
@@ -176,7 +177,8 @@ class _Sender:
         skeleton, problem = self._skeleton(s, list_row, owner, uow)
         message = None
         if skeleton is not None:
-            ctx = {**uow.events.context(subscriber), NOW: local_now(owner, self.clock())}
+            ctx = {**uow.events.context(subscriber), NOW: local_now(owner, self.clock()),
+                   LINK_NONCE: subscriber.public_nonce}
             try:
                 message = skeleton.render(ctx, self.clock())
             except ValueError as exc:
@@ -204,6 +206,7 @@ class _Sender:
         if cached is None:
             sending = Sending(signer=self.settings.signer(), base_url=self.settings.base_url,
                               bounce_domain=self.settings.return_path_domain, campaign_id=0, instance_id=0,
+                              link_nonce=NO_NONCE,   # each subscriber's own (LINK_NONCE)
                               constants={**owner_constants(owner), **list_constants(list_row)},
                               aliases=uow.events.aliases(owner.id))
             content = confirmation_content(s, list_row, owner)
@@ -223,34 +226,35 @@ class ConfirmationService:
         self.uow = uow
         self.s = uow.session
 
-    def subscriber(self, subscriber_id: int) -> tuple[Subscriber, SubscriberList]:
-        """The subscriber a link names and its list; SubscriberNotFound when deleted."""
+    def subscriber(self, subscriber_id: int, nonce: str | None) -> tuple[Subscriber, SubscriberList]:
+        """The subscriber a link names and its list; SubscriberNotFound when deleted, or when the link
+        was not made for this subscriber (its `nonce`, engine/models/link_targets.py)."""
         subscriber = self.s.get(Subscriber, subscriber_id) if subscriber_id else None
         list_row = self.s.get(SubscriberList, subscriber.list_id) if subscriber else None
-        if list_row is None:
+        if list_row is None or not subscriber.made_for(nonce):
             raise SubscriberNotFound()
         return subscriber, list_row
 
-    def confirm(self, subscriber_id: int) -> tuple[Subscriber, str]:
+    def confirm(self, subscriber_id: int, nonce: str | None) -> tuple[Subscriber, str]:
         """Subscribe the person (with the list's opt-in behaviours); the list's confirmed-page URL.
 
         InvalidConfirmationCode when the subscription is no longer pending (unsubscribed meanwhile).
         """
-        subscriber, list_row = self.subscriber(subscriber_id)
+        subscriber, list_row = self.subscriber(subscriber_id, nonce)
         code = self.uow.subscribers.confirmation_code(subscriber)
         return self.uow.subscribers.opt_in(None, list_row.id, subscriber.id, code)
 
-    def unsubscribe(self, subscriber_id: int, ip: str) -> tuple[Subscriber, str]:
+    def unsubscribe(self, subscriber_id: int, nonce: str | None, ip: str) -> tuple[Subscriber, str]:
         """The unsubscribe link of a confirmation email: out of the list, confirmed or not."""
-        subscriber, list_row = self.subscriber(subscriber_id)
+        subscriber, list_row = self.subscriber(subscriber_id, nonce)
         try:
             return self.uow.subscribers.unsubscribe(list_row.id, ip=ip, subscriber_id=subscriber.id,
                                                     channel="Unsubscription link")
         except AlreadyUnsubscribed:
             return subscriber, list_row.unsubscription_confirmed_page_url
 
-    def reject(self, subscriber_id: int) -> tuple[Subscriber, str]:
+    def reject(self, subscriber_id: int, nonce: str | None) -> tuple[Subscriber, str]:
         """Turn the pending subscription down; the list's unsubscription-confirmed page URL."""
-        subscriber, list_row = self.subscriber(subscriber_id)
+        subscriber, list_row = self.subscriber(subscriber_id, nonce)
         code = self.uow.subscribers.confirmation_code(subscriber)
         return self.uow.subscribers.opt_in(None, list_row.id, subscriber.id, code, reject=True)

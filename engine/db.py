@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -21,6 +21,28 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            never_reuse_ids(table)
+
+
+def surrogate_key(table: Table) -> bool:
+    """Whether the table's primary key is one integer column the database numbers (not a foreign key)."""
+    columns = list(table.primary_key.columns)
+    return (len(columns) == 1 and isinstance(columns[0].type, Integer) and not columns[0].foreign_keys
+            and columns[0].autoincrement in (True, "auto"))
+
+
+def never_reuse_ids(table: Table) -> None:
+    """Number the table's rows with SQLite's AUTOINCREMENT: without it SQLite hands the id of a deleted
+    newest row to the next insert, and a link or a stale reference made for the deleted row then names
+    somebody else's (README "Security"). PostgreSQL sequences and MariaDB's persistent InnoDB counters
+    never go back, so only SQLite needs telling; every model with a surrogate key gets it here."""
+    if surrogate_key(table):
+        table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 class UTCDateTime(TypeDecorator):

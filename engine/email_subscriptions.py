@@ -124,19 +124,19 @@ class EmailSubscriptionService:
         normalized = self._normalized(email)
         row = self._row(actor.id, str(email).strip(), normalized, create=True)
         return self.uow.settings.signer().url(self.uow.settings.base_url, Kind.ACCOUNT_UNSUBSCRIBE,
-                                               subscriber_id=row.id)
+                                               subscriber_id=row.id, nonce=row.public_nonce)
 
     # --- the public unsubscribe page ---------------------------------------------------------------
-    def by_link(self, subscription_id: int) -> EmailSubscription:
-        row = self.s.get(EmailSubscription, subscription_id)
-        if row is None:
+    def by_link(self, subscription_id: int, nonce: str | None, *, lock: bool = False) -> EmailSubscription:
+        """The record a link names; EmailSubscriptionNotFound when deleted, or when the link was not made
+        for this record (its `nonce`, engine/models/link_targets.py)."""
+        row = self.s.get(EmailSubscription, subscription_id, with_for_update=lock)
+        if row is None or not row.made_for(nonce):
             raise EmailSubscriptionNotFound()
         return row
 
-    def unsubscribe_by_link(self, subscription_id: int) -> EmailSubscription:
-        row = self.s.get(EmailSubscription, subscription_id, with_for_update=True)
-        if row is None:
-            raise EmailSubscriptionNotFound()
+    def unsubscribe_by_link(self, subscription_id: int, nonce: str | None) -> EmailSubscription:
+        row = self.by_link(subscription_id, nonce, lock=True)
         self._change(row, "UNSUBSCRIBED", None)
         return row
 

@@ -99,6 +99,15 @@ class EventService:
             raise TrackingTargetGone()
         return Target(instance, campaign, subscriber)
 
+    def linked(self, instance_id: int, subscriber_id: int, nonce: str | None, *, lock: bool = False) -> Target:
+        """What a signed link names, when it was made for that campaign (its `nonce`, engine/tracking.py);
+        TrackingTargetGone otherwise. A link signed before nonces (None) opens only a campaign and a
+        subscriber that both existed before them (LinkTarget.legacy_links)."""
+        t = self.target(instance_id, subscriber_id, lock=lock)
+        if not t.campaign.made_for(nonce) or (nonce is None and not t.subscriber.made_for(None)):
+            raise TrackingTargetGone()
+        return t
+
     def context(self, subscriber: Subscriber) -> dict:
         """The personalisation context of one subscriber, as delivery builds it."""
         fields = {f"Subscriber:CustomField{field_id}": text for field_id, text in self.s.execute(
@@ -155,12 +164,13 @@ class EventService:
                                               t.subscriber.email_normalized, status)
 
     # --- opens, clicks, views ---------------------------------------------------------------------
-    def record_open(self, instance_id: int, subscriber_id: int) -> None:
-        self._open(self.target(instance_id, subscriber_id, lock=True))
+    def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
+        self._open(self.linked(instance_id, subscriber_id, nonce, lock=True))
 
-    def record_click(self, instance_id: int, subscriber_id: int, link_index: int) -> str | None:
+    def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *,
+                     nonce: str | None) -> str | None:
         """The URL to redirect to (personalised), or None when the index is not one of the campaign's links."""
-        t = self.target(instance_id, subscriber_id, lock=True)
+        t = self.linked(instance_id, subscriber_id, nonce, lock=True)
         email = self.s.get(Email, t.campaign.email_id) if t.campaign.email_id else None
         urls = content_links(email)
         url = click_target(urls, link_index, self.context(t.subscriber), self.aliases(t.campaign.owner_user_id))
@@ -174,17 +184,17 @@ class EventService:
         self._bump(t.campaign.id, "total_clicks", *(("unique_clicks",) if first else ()))
         return url
 
-    def record_view(self, instance_id: int, subscriber_id: int) -> Target:
+    def record_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> Target:
         """A web-browser view: counted, and an open as well; the target, for rendering the page."""
-        t = self.target(instance_id, subscriber_id, lock=True)
+        t = self.linked(instance_id, subscriber_id, nonce, lock=True)
         first = not self._seen(t, "open", WEB_VIEW)
         self._open(t, WEB_VIEW)
         self._bump(t.campaign.id, "total_views_on_browser", *(("unique_views_on_browser",) if first else ()))
         return t
 
-    def web_view(self, instance_id: int, subscriber_id: int) -> str:
+    def web_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> str:
         """The campaign's HTML as this subscriber received it; the view is recorded."""
-        t = self.record_view(instance_id, subscriber_id)
+        t = self.record_view(instance_id, subscriber_id, nonce=nonce)
         email = self.s.get(Email, t.campaign.email_id) if t.campaign.email_id else None
         if email is None or not self.uow.approval.content_approved(t.campaign):
             # Nothing to show, or an Untrusted account's content no administrator approved (edited after
@@ -193,8 +203,8 @@ class EventService:
         tracked = _tracked(email)
         base = self.uow.settings.base_url.rstrip("/")
         signer = self.signer
-        ids = {"instance_id": t.instance.id, "subscriber_id": t.subscriber.id}
-        slots = tracking_slots(tracked.urls, signer, base, t.instance.id)
+        ids = {"instance_id": t.instance.id, "subscriber_id": t.subscriber.id, "nonce": t.campaign.public_nonce}
+        slots = tracking_slots(tracked.urls, signer, base, t.instance.id, t.campaign.public_nonce)
         aliases = self.aliases(t.campaign.owner_user_id)
         owner = self.s.get(User, t.campaign.owner_user_id)
         ctx = {**self.context(t.subscriber), "Campaign:CampaignID": t.campaign.id, "Campaign:Name": t.campaign.name,
@@ -212,9 +222,9 @@ class EventService:
         return public_page(page)
 
     # --- opting out -----------------------------------------------------------------------------
-    def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str) -> bool:
+    def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str, *, nonce: str | None) -> bool:
         """Opt the subscriber out of their list (with its opt-out behaviours); False when already out."""
-        t = self.target(instance_id, subscriber_id)
+        t = self.linked(instance_id, subscriber_id, nonce)
         try:
             self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
                                              campaign_id=t.campaign.id, email_id=t.campaign.email_id,
@@ -230,7 +240,7 @@ class EventService:
         token = event.token
         if token is not None and getattr(token, "kind", None) in (Kind.BOUNCE, Kind.UNSUBSCRIBE):
             try:
-                return self.target(token.instance_id, token.subscriber_id, lock=True)
+                return self.linked(token.instance_id, token.subscriber_id, token.nonce, lock=True)
             except TrackingTargetGone:
                 return None
         if event.email is None:
@@ -327,7 +337,8 @@ class EventService:
             if plus and head.lower() == "unsubscribe":
                 try:
                     payload = signer.verify_local(token, Kind.UNSUBSCRIBE)
-                    return 1, int(self.unsubscribe(payload.instance_id, payload.subscriber_id, ip))
+                    return 1, int(self.unsubscribe(payload.instance_id, payload.subscriber_id, ip,
+                                                   nonce=payload.nonce))
                 except (BadToken, TrackingTargetGone):
                     continue
         events = parse(data, recipients=recipients, decode_verp=verp_decoder(signer))

@@ -90,7 +90,7 @@ class ModernCampaignService:
             self.uow.approval.email_edited(email, before)
             campaign = self.uow.scheduling.publish(actor, campaign_id, distribution.send_at,
                                                    allow_unknown_tags=distribution.allow_unknown_tags)
-        return Published(campaign, landing_page_url(self.uow.settings, campaign.id), self.uow.clock())
+        return Published(campaign, landing_page_url(self.uow.settings, campaign), self.uow.clock())
 
     def _require_default_sender(self, owner_user_id: int):
         """Campaigns go out from the default sender only, so it must exist and still be verified."""
@@ -196,10 +196,10 @@ class ModernCampaignService:
     # --- the public landing page ------------------------------------------------------------------
     def landing_page(self, code: str, *, count: bool) -> str:
         """The HTML of a published campaign's landing page; CampaignNotFound for anything else."""
-        campaign_id = landing_code_campaign(self.uow.settings, code)
-        campaign = self.s.get(Campaign, campaign_id) if campaign_id else None
-        if campaign is None or visibility_status(campaign) != "PUBLISHED" or campaign.email_id is None \
-                or not self.uow.approval.content_approved(campaign):
+        named = landing_code_campaign(self.uow.settings, code)
+        campaign = self.s.get(Campaign, named[0]) if named else None
+        if campaign is None or not campaign.made_for(named[1]) or visibility_status(campaign) != "PUBLISHED" \
+                or campaign.email_id is None or not self.uow.approval.content_approved(campaign):
             # An Untrusted account's page shows only content an administrator approved (Campaign.Approve).
             raise CampaignNotFound()
         email = self.s.get(Email, campaign.email_id)

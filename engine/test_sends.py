@@ -35,6 +35,7 @@ from engine.errors import (
 from engine.models import Campaign, Email, Subscriber, SubscriberList, Suppression, TestSend, User
 from engine.ownership import get_owned
 from engine.sender_identity import site_sender_domain
+from engine.tracking import NO_NONCE
 from engine.validation import normalize_email
 
 SUBJECT_PREFIX = "[Test] "
@@ -269,7 +270,8 @@ class SendTestService:
         settings = self.uow.settings
         sending = Sending(signer=settings.signer(), base_url=settings.base_url,
                           bounce_domain=settings.return_path_domain, campaign_id=campaign.id if campaign else 0,
-                          instance_id=0, constants=constants, aliases=self.uow.events.aliases(owner.id))
+                          instance_id=0, link_nonce=NO_NONCE, constants=constants,
+                          aliases=self.uow.events.aliases(owner.id))
         try:
             return build_skeleton(content, sending)
         except ValueError as exc:   # an unusable From or Reply-To address

@@ -1,10 +1,15 @@
 """Signed tracking tokens: open pixels, clicks, unsubscribe and web-view links, VERP bounce addresses.
 
 A token is `payload || MAC`: the payload packs the token kind and the ids it stands for as
-unsigned varints, the MAC is HMAC-SHA256 over it, truncated to 96 bits. Nothing is stored per
-token, so a link keeps working as long as the secret key does, and a token can only name what
-we signed: a click token carries the *index* of a link in the campaign content, never a URL, so
-the redirect can only go to URLs that are in the content (no open redirect).
+unsigned varints, then the `public_nonce` of the row the link was made for (4 bytes: the campaign's
+for a campaign message, the subscriber's or email subscription's for the links that name no campaign;
+engine/models/link_targets.py); the MAC is HMAC-SHA256 over it, truncated to 96 bits. Nothing is
+stored per token, so a link keeps working as long as the secret key does, and a token can only name
+what we signed: a click token carries the *index* of a link in the campaign content, never a URL, so
+the redirect can only go to URLs that are in the content (no open redirect). Whoever resolves a token
+compares its nonce with the row's, so a link never opens a row other than the one it was made for,
+even one that got a deleted row's id. Tokens of version 1 (signed before nonces) still verify, with
+`nonce` None: LinkTarget.made_for decides what they may open.
 
 Two spellings of the same bytes:
 * `sign` / `verify`: base64url, for URL paths (`/t/c/<token>`).
@@ -23,10 +28,17 @@ from enum import IntEnum
 
 from engine.errors import BadToken
 
-__all__ = ["BadToken", "Kind", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token", "token_url", "url_token"]
+__all__ = ["BadToken", "Kind", "NO_NONCE", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token",
+           "token_url", "url_token"]
 
 MAC_BYTES = 12          # 96 bits: forging one token takes ~2^96 tries against an online check
-VERSION = 1
+# 32 bits: enough to tell a row from another that got the same id (ids are not reused in the first
+# place), and what fits a VERP local part in 64 octets with the largest ids (RFC 5321 §4.5.3.1.1).
+NONCE_BYTES = 4
+VERSION = 2
+LEGACY_VERSION = 1      # no nonce in the payload
+# The nonce of links that name nobody (test sends name subscriber 0): any value would do.
+NO_NONCE = "0" * (2 * NONCE_BYTES)
 _MAX_ID = (1 << 63) - 1  # the ids are database keys (BIGINT at most)
 _B64 = re.compile(r"^[A-Za-z0-9_-]+$")
 _B32 = re.compile(r"^[a-z2-7]+$")
@@ -58,6 +70,7 @@ class Token:
     instance_id: int        # the campaign run (or other sending instance); 0 when there is none
     subscriber_id: int
     link_index: int | None = None   # CLICK only: position in the campaign's link list
+    nonce: str | None = None        # the row's public_nonce, in hex; None in a version 1 token
 
 
 def _varint(value: int) -> bytes:
@@ -117,6 +130,17 @@ def _check_id(name: str, value) -> int:
     return value
 
 
+def _nonce_bytes(nonce: str) -> bytes:
+    """The nonce as stored (lower-case hex, what Token.nonce gives back) in bytes."""
+    try:
+        raw = bytes.fromhex(nonce) if isinstance(nonce, str) and len(nonce) == 2 * NONCE_BYTES else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != NONCE_BYTES or raw.hex() != nonce:
+        raise ValueError(f"nonce must be {2 * NONCE_BYTES} lower-case hex digits, not {nonce!r}")
+    return raw
+
+
 class Signer:
     """Signs and verifies tokens with keys derived from the application's secret key.
 
@@ -159,27 +183,28 @@ class Signer:
             self._heads[(kind, instance_id)] = head
         return head
 
-    def for_recipient(self, instance_id: int, subscriber_id: int) -> "RecipientTokens":
-        """Every token of one recipient of one instance: a message carries six to ten of them."""
-        return RecipientTokens(self, instance_id, subscriber_id)
+    def for_recipient(self, instance_id: int, subscriber_id: int, nonce: str) -> "RecipientTokens":
+        """Every token of one recipient of one instance: a message carries six to ten of them.
+        `nonce`: the public_nonce of the row the links are made for (module docstring)."""
+        return RecipientTokens(self, instance_id, subscriber_id, nonce)
 
-    def sign(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int,
+    def sign(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int, nonce: str,
              link_index: int | None = None) -> str:
         """A URL-safe token (base64url, no padding)."""
-        return self.for_recipient(instance_id, subscriber_id).token(kind, link_index)
+        return self.for_recipient(instance_id, subscriber_id, nonce).token(kind, link_index)
 
-    def sign_local(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int) -> str:
+    def sign_local(self, kind: Kind, *, instance_id: int = 0, subscriber_id: int, nonce: str) -> str:
         """A token for an email local part: base32, lower case, no padding."""
-        return self.for_recipient(instance_id, subscriber_id).local(kind)
+        return self.for_recipient(instance_id, subscriber_id, nonce).local(kind)
 
     def url(self, base_url: str, kind: Kind, **ids) -> str:
         """The public tracking URL of a token, e.g. `https://mail.example.com/t/u/<token>`."""
         return token_url(base_url, kind, self.sign(kind, **ids))
 
-    def verp_address(self, domain: str, *, instance_id: int, subscriber_id: int,
+    def verp_address(self, domain: str, *, instance_id: int, subscriber_id: int, nonce: str,
                      prefix: str = "bounce") -> str:
         """The envelope sender that ties a bounce to (instance, subscriber): `bounce+<token>@domain`."""
-        return self.for_recipient(instance_id, subscriber_id).verp_address(domain, prefix)
+        return self.for_recipient(instance_id, subscriber_id, nonce).verp_address(domain, prefix)
 
     # --- verifying ---------------------------------------------------------------------------
     def verify(self, token: str, kind: Kind | None = None) -> Token:
@@ -230,7 +255,8 @@ class Signer:
         if not matched:
             raise BadToken()
         header = payload[0]
-        if header >> 4 != VERSION:
+        version = header >> 4
+        if version not in (VERSION, LEGACY_VERSION):
             raise BadToken()
         try:
             token_kind = Kind(header & 0x0F)
@@ -238,24 +264,27 @@ class Signer:
             raise BadToken() from None
         instance_id, pos = _read_varint(payload, 1)
         subscriber_id, pos = _read_varint(payload, pos)
+        nonce = None
+        if version == VERSION:
+            nonce, pos = payload[pos:pos + NONCE_BYTES].hex(), pos + NONCE_BYTES
         link_index = None
         if token_kind is Kind.CLICK:
             link_index, pos = _read_varint(payload, pos)
         if pos != len(payload) or (kind is not None and token_kind is not Kind(kind)):
             raise BadToken()
-        return Token(token_kind, instance_id, subscriber_id, link_index)
+        return Token(token_kind, instance_id, subscriber_id, link_index, nonce)
 
 
 class RecipientTokens:
-    """The tokens of one (instance, subscriber): the ids are checked and packed once, since packing
-    and encoding cost more than the MAC itself."""
+    """The tokens of one (instance, subscriber): the ids and the nonce are checked and packed once,
+    since packing and encoding cost more than the MAC itself."""
 
     __slots__ = ("_signer", "_instance_id", "_subscriber")
 
-    def __init__(self, signer: Signer, instance_id: int, subscriber_id: int):
+    def __init__(self, signer: Signer, instance_id: int, subscriber_id: int, nonce: str):
         self._signer = signer
         self._instance_id = _check_id("instance_id", instance_id)
-        self._subscriber = _varint(_check_id("subscriber_id", subscriber_id))
+        self._subscriber = _varint(_check_id("subscriber_id", subscriber_id)) + _nonce_bytes(nonce)
 
     def raw(self, kind: Kind, link_index: int | None = None) -> bytes:
         """payload || MAC: both spellings below encode these bytes."""

@@ -1,8 +1,9 @@
 """Public tracking endpoints: the open pixel, click redirects, unsubscribe pages and web views.
 
-`/t/<kind>/<token>`: the token is signed (engine/tracking.py) and carries only ids, so nothing a
-request says can choose where a click redirects: the URL comes from the campaign's stored content.
-A token that does not verify, or names something deleted, gets the same small 404 page.
+`/t/<kind>/<token>`: the token is signed (engine/tracking.py) and carries only ids and the nonce of
+the row it was made for, so nothing a request says can choose where a click redirects: the URL comes
+from the campaign's stored content. A token that does not verify, names something deleted, or was
+made for another row that had the same id, gets the same small 404 page.
 
 HEAD requests (link checkers, mail-security scanners, preview bots) are answered like GET but
 recorded nowhere; the unsubscribe link changes state only on POST (protocol.md Part 1 §15,
@@ -54,7 +55,7 @@ def _not_found() -> Response:
 
 def _ids(uow, token: str, kind: Kind) -> dict:
     payload = uow.events.signer.verify(token, kind)
-    return {"instance_id": payload.instance_id, "subscriber_id": payload.subscriber_id}
+    return {"instance_id": payload.instance_id, "subscriber_id": payload.subscriber_id, "nonce": payload.nonce}
 
 
 def _finish(uow) -> None:
@@ -81,7 +82,8 @@ def open_pixel(token: str):
 def click(token: str):
     with _engine().uow() as uow:
         payload = uow.events.signer.verify(token, Kind.CLICK)
-        url = uow.events.record_click(payload.instance_id, payload.subscriber_id, payload.link_index)
+        url = uow.events.record_click(payload.instance_id, payload.subscriber_id, payload.link_index,
+                                      nonce=payload.nonce)
         if url is None:
             return _not_found()
         _finish(uow)
@@ -117,8 +119,8 @@ def unsubscribe(token: str):
             return _account_unsubscribe(uow, token)
         ids = _ids(uow, token, Kind.UNSUBSCRIBE)
         if ids["instance_id"] == 0:   # a confirmation email's link: no campaign behind it
-            return _opt_in_link(uow, Kind.UNSUBSCRIBE, ids["subscriber_id"])
-        target = uow.events.target(**ids)
+            return _opt_in_link(uow, Kind.UNSUBSCRIBE, ids["subscriber_id"], ids["nonce"])
+        target = uow.events.linked(**ids)
         address = html.escape(target.subscriber.email_address)
         if request.method != "POST":
             if target.subscriber.subscription_status == "Unsubscribed":
@@ -127,7 +129,8 @@ def unsubscribe(token: str):
             return _page("Unsubscribe", f"<p>Stop sending these emails to {address}?</p>"
                          f'<form method="post" action="{html.escape(request.path)}">'
                          '<button type="submit" name="confirm" value="1">Unsubscribe</button></form>')
-        uow.events.unsubscribe(**ids, ip=request.remote_addr or "")
+        uow.events.unsubscribe(ids["instance_id"], ids["subscriber_id"], request.remote_addr or "",
+                               nonce=ids["nonce"])
         uow.commit()
     if request.form.get("List-Unsubscribe") == "One-Click":   # RFC 8058, sent by the mailbox provider
         return Response("Unsubscribed\n", mimetype="text/plain", headers=NO_CACHE)
@@ -137,8 +140,8 @@ def unsubscribe(token: str):
 def _account_unsubscribe(uow, token: str) -> Response:
     """An account-wide link (EmailSubscription.UnsubscribeLink): the same page, and POST (or RFC 8058
     one-click) sets the address's email subscription to UNSUBSCRIBED."""
-    subscription_id = uow.events.signer.verify(token, Kind.ACCOUNT_UNSUBSCRIBE).subscriber_id
-    row = uow.email_subscriptions.by_link(subscription_id)
+    payload = uow.events.signer.verify(token, Kind.ACCOUNT_UNSUBSCRIBE)
+    row = uow.email_subscriptions.by_link(payload.subscriber_id, payload.nonce)
     address = html.escape(row.email_address)
     if request.method != "POST":
         if row.subscription_status == "UNSUBSCRIBED":
@@ -146,7 +149,7 @@ def _account_unsubscribe(uow, token: str) -> Response:
         return _page("Unsubscribe", f"<p>Stop sending these emails to {address}?</p>"
                      f'<form method="post" action="{html.escape(request.path)}">'
                      '<button type="submit" name="confirm" value="1">Unsubscribe</button></form>')
-    uow.email_subscriptions.unsubscribe_by_link(subscription_id)
+    uow.email_subscriptions.unsubscribe_by_link(payload.subscriber_id, payload.nonce)
     uow.commit()
     if request.form.get("List-Unsubscribe") == "One-Click":
         return Response("Unsubscribed\n", mimetype="text/plain", headers=NO_CACHE)
@@ -168,19 +171,21 @@ _OPT_IN_PAGES = {
 @bp.route("/t/confirm/<token>", methods=["GET", "POST"], provide_automatic_options=False)
 def confirm(token: str):
     with _engine().uow() as uow:
-        return _opt_in_link(uow, Kind.CONFIRM, uow.events.signer.verify(token, Kind.CONFIRM).subscriber_id)
+        payload = uow.events.signer.verify(token, Kind.CONFIRM)
+        return _opt_in_link(uow, Kind.CONFIRM, payload.subscriber_id, payload.nonce)
 
 
 @bp.route("/t/reject/<token>", methods=["GET", "POST"], provide_automatic_options=False)
 def reject(token: str):
     with _engine().uow() as uow:
-        return _opt_in_link(uow, Kind.REJECT, uow.events.signer.verify(token, Kind.REJECT).subscriber_id)
+        payload = uow.events.signer.verify(token, Kind.REJECT)
+        return _opt_in_link(uow, Kind.REJECT, payload.subscriber_id, payload.nonce)
 
 
-def _opt_in_link(uow, kind: Kind, subscriber_id: int) -> Response:
+def _opt_in_link(uow, kind: Kind, subscriber_id: int, nonce: str | None) -> Response:
     """GET (and HEAD) show a page with a button; only its POST changes the subscription, so a mail
     scanner that follows links confirms nobody. The list's confirmed page, when set, is linked."""
-    subscriber, list_row = uow.confirmations.subscriber(subscriber_id)
+    subscriber, list_row = uow.confirmations.subscriber(subscriber_id, nonce)
     names = {"address": html.escape(subscriber.email_address), "list": html.escape(list_row.name)}
     title, question, button, done_title, done = (text.format(**names) for text in _OPT_IN_PAGES[kind])
     finished = "Subscribed" if kind is Kind.CONFIRM else "Unsubscribed"
@@ -191,11 +196,11 @@ def _opt_in_link(uow, kind: Kind, subscriber_id: int) -> Response:
                             f'<button type="submit" name="confirm" value="1">{button}</button></form>')
     try:
         if kind is Kind.CONFIRM:
-            _subscriber, next_url = uow.confirmations.confirm(subscriber_id)
+            _subscriber, next_url = uow.confirmations.confirm(subscriber_id, nonce)
         elif kind is Kind.REJECT:
-            _subscriber, next_url = uow.confirmations.reject(subscriber_id)
+            _subscriber, next_url = uow.confirmations.reject(subscriber_id, nonce)
         else:
-            _subscriber, next_url = uow.confirmations.unsubscribe(subscriber_id, request.remote_addr or "")
+            _subscriber, next_url = uow.confirmations.unsubscribe(subscriber_id, nonce, request.remote_addr or "")
     except InvalidConfirmationCode:
         return _page("This link no longer works", "<p>This subscription is no longer waiting for an answer.</p>",
                      409)

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 DISPATCHER_CODES = (99998, 99999, 100000, 100003, 100006)
 
 
+def legacy_token(signer, kind, *, instance_id: int = 0, subscriber_id: int, link_index: int | None = None,
+                 local: bool = False) -> str:
+    """A token as Sendmill signed them before revision 0002 (version 1: the ids, no nonce), as links
+    already mailed carry them; base32 for a mail local part when `local`."""
+    from engine.tracking import LEGACY_VERSION, MAC_BYTES, _varint, b32_token, url_token
+
+    payload = bytes((LEGACY_VERSION << 4 | kind,)) + _varint(instance_id) + _varint(subscriber_id)
+    if link_index is not None:
+        payload += _varint(link_index)
+    raw = payload + signer._mac(payload)[:MAC_BYTES]
+    return b32_token(raw) if local else url_token(raw)
+
+
 def codes(answer: dict) -> list:
     """The error code(s) of an answer, whatever its shape (scalar, list or keyed)."""
     code = answer["ErrorCode"]

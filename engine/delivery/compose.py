@@ -58,10 +58,18 @@ class Sending:
     bounce_domain: str             # VERP and mailto unsubscribe domain
     campaign_id: int
     instance_id: int
+    # The public_nonce every link of the messages carries (engine/tracking.py): the campaign's, or
+    # tracking.NO_NONCE where each recipient brings their own (LINK_NONCE) or the links name nobody.
+    link_nonce: str
     message_id_domain: str = ""    # default: bounce_domain
     constants: Mapping[str, object] = field(default_factory=dict)   # User:…, Campaign:Name, List:… when one list
     aliases: Mapping[str, int] = field(default_factory=dict)        # merge-tag alias -> custom field id
     dkim: DkimKey | None = None
+
+
+# The ctx key of a recipient's own link nonce, for links that name no campaign (an opt-in confirmation
+# email's: the subscriber's public_nonce). NUL cannot come from content, so no tag can name this key.
+LINK_NONCE = "\x00link-nonce"
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,8 @@ class Skeleton:
         tracked = tracking_links.track(html_source, text_source, clicks=content.link_tracking,
                                        opens=content.open_tracking and bool(html_source.strip()))
         self.links = tracked.urls
-        slots = tracking_links.tracking_slots(tracked.urls, sending.signer, sending.base_url, sending.instance_id)
+        slots = tracking_links.tracking_slots(tracked.urls, sending.signer, sending.base_url, sending.instance_id,
+                                              sending.link_nonce)
         # A tracking URL is its kind's prefix and a base64url token: quoted-printable keeps it as it is
         # when the prefix has nothing to encode (and does not start a line with ".").
         verbatim = frozenset(slots.values()) if all(
@@ -151,7 +160,7 @@ class Skeleton:
         s = self.sending
         subscriber_id = int(ctx[SUBSCRIBER_ID])
         recipient = ascii_address(str(ctx[EMAIL_ADDRESS]))
-        tokens = s.signer.for_recipient(s.instance_id, subscriber_id)
+        tokens = s.signer.for_recipient(s.instance_id, subscriber_id, ctx.get(LINK_NONCE) or s.link_nonce)
         unsubscribe_token = tokens.raw(Kind.UNSUBSCRIBE)          # one MAC for the link and the mailto
         unsubscribe = self._unsubscribe_prefix + url_token(unsubscribe_token)
         ctx = {**ctx, "Link:Unsubscribe": unsubscribe, tracking_links.RECIPIENT_TOKENS: tokens}

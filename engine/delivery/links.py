@@ -126,12 +126,13 @@ RECIPIENT_TOKENS = "\x00tokens"
 
 
 def tracking_slots(urls: tuple[str, ...], signer: Signer, base_url: str,
-                   instance_id: int) -> dict[str, Callable]:
-    """The slots that fill the markers with `{base_url}/t/c/<token>` and `{base_url}/t/o/<token>`."""
+                   instance_id: int, nonce: str) -> dict[str, Callable]:
+    """The slots that fill the markers with `{base_url}/t/c/<token>` and `{base_url}/t/o/<token>`;
+    `nonce` is the campaign's public_nonce (engine/tracking.py)."""
 
     def tokens_of(ctx) -> RecipientTokens:
         tokens = ctx.get(RECIPIENT_TOKENS)
-        return tokens if tokens is not None else signer.for_recipient(instance_id, int(ctx[SUBSCRIBER_ID]))
+        return tokens if tokens is not None else signer.for_recipient(instance_id, int(ctx[SUBSCRIBER_ID]), nonce)
 
     def click(i: int) -> Callable:
         prefix = token_url(base_url, Kind.CLICK, "")

@@ -51,7 +51,8 @@ def prepare_instance(s, settings, signer, bounce_domain: str, instance_id: int, 
                       open_tracking=email.open_tracking, link_tracking=email.link_tracking)
     try:
         sending = Sending(signer=signer, base_url=settings.base_url, bounce_domain=bounce_domain,
-                          campaign_id=campaign.id, instance_id=instance_id, constants=constants, aliases=aliases,
+                          campaign_id=campaign.id, instance_id=instance_id, link_nonce=campaign.public_nonce,
+                          constants=constants, aliases=aliases,
                           dkim=settings.dkim_key())
         prepared.skeleton = build_skeleton(content, sending)
     except ValueError as exc:

@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, Str, UTCDateTime, utcnow
+from engine.models.link_targets import LinkTarget
 
 CAMPAIGN_STATUSES = ("Draft", "Ready", "Sending", "Paused", "Pending Approval", "Sent", "Failed")
 SCHEDULE_TYPES = ("Not Scheduled", "Immediate", "Future", "Recursive")
@@ -25,7 +26,7 @@ def _in(values: tuple[str, ...]) -> str:
     return ",".join(f"'{v}'" for v in values)
 
 
-class Campaign(Base):
+class Campaign(LinkTarget, Base):
     __tablename__ = "campaigns"
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(CAMPAIGN_STATUSES)})", name="status"),

@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, Str, UTCDateTime
+from engine.models.link_targets import LinkTarget
 
 SUBSCRIPTION_STATUSES = ("NOT_SET", "PENDING", "SUBSCRIBED", "UNSUBSCRIBED")
 DELIVERABILITY_STATUSES = ("NOT_SET", "VALID", "BOUNCED", "SPAM_COMPLAINT", "INACTIVE")
@@ -20,7 +21,7 @@ def _in(values: tuple[str, ...]) -> str:
     return ",".join(f"'{v}'" for v in values)
 
 
-class EmailSubscription(Base):
+class EmailSubscription(LinkTarget, Base):
     __tablename__ = "email_subscriptions"
     __table_args__ = (
         # One record per person and account; email_normalized carries the identity (case, IDN).

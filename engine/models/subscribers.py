@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Num
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, Str, UTCDateTime, utcnow
+from engine.models.link_targets import LinkTarget
 
 SUBSCRIPTION_STATUSES = ("Subscribed", "Unsubscribed", "Opt-In Pending")
 BOUNCE_TYPES = ("Not Bounced", "Soft", "Hard")
@@ -19,7 +20,7 @@ VISIBILITIES = ("Public", "User Only", "Hidden")
 SUPPRESSION_SOURCES = ("Administrator", "User", "SPAM complaint", "Hard Bounced", "Unsubscribe")
 
 
-class Subscriber(Base):
+class Subscriber(LinkTarget, Base):
     __tablename__ = "subscribers"
     __table_args__ = (
         UniqueConstraint("list_id", "email_normalized"),

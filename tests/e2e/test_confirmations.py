@@ -209,6 +209,6 @@ def test_sendmill_tick_sends_due_confirmations(engine, smtp, database_url, tmp_p
 
 
 def test_confirm_pages_for_unknown_subscribers_are_404(engine, client):
-    token = engine.settings.signer().sign(Kind.CONFIRM, subscriber_id=424242)
+    token = engine.settings.signer().sign(Kind.CONFIRM, subscriber_id=424242, nonce="0a1b2c3d")
     assert client.get(f"/t/confirm/{token}").status_code == 404
     assert client.post(f"/t/reject/{token}").status_code == 404   # a confirm token is no reject token

@@ -142,7 +142,8 @@ def test_an_address_only_report_applies_to_the_latest_message_sent_there(engine,
 
 
 def test_mail_to_the_unsubscribe_address_opts_out(engine, sent):
-    token = sent.signer.sign_local(Kind.UNSUBSCRIBE, instance_id=sent.instance_id, subscriber_id=sent.alice)
+    token = sent.signer.sign_local(Kind.UNSUBSCRIBE, instance_id=sent.instance_id, subscriber_id=sent.alice,
+                                   nonce=sent.nonce)
     address = f"unsubscribe+{token}@bounces.sendmill.test"
     assert record(engine, b"From: alice@example.org\r\nSubject: unsubscribe\r\n\r\n", [address]) == (1, 1)
     assert load_row(engine, Subscriber, sent.alice).subscription_status == "Unsubscribed"
@@ -152,9 +153,9 @@ def test_mail_to_the_unsubscribe_address_opts_out(engine, sent):
 
 def test_nothing_is_written_unless_the_caller_commits(engine, sent):
     with engine.uow() as uow:
-        uow.events.record_open(sent.instance_id, sent.alice)
-        uow.events.record_click(sent.instance_id, sent.alice, 0)
-        uow.events.unsubscribe(sent.instance_id, sent.alice, "203.0.113.1")
+        uow.events.record_open(sent.instance_id, sent.alice, nonce=sent.nonce)
+        uow.events.record_click(sent.instance_id, sent.alice, 0, nonce=sent.nonce)
+        uow.events.unsubscribe(sent.instance_id, sent.alice, "203.0.113.1", nonce=sent.nonce)
     c = campaign(engine, sent)
     assert (c.total_opens, c.total_clicks, c.total_unsubscriptions) == (0, 0, 0)
     with engine.uow() as uow:
@@ -167,4 +168,4 @@ def test_ids_that_do_not_belong_together_are_gone(engine, api, user, other_user,
         for instance_id, subscriber_id in ((sent.instance_id, foreign), (0, sent.alice),
                                            (sent.instance_id + 99, sent.alice), (sent.instance_id, 0)):
             with pytest.raises(TrackingTargetGone):
-                uow.events.record_open(instance_id, subscriber_id)
+                uow.events.record_open(instance_id, subscriber_id, nonce=sent.nonce)

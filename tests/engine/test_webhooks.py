@@ -333,9 +333,9 @@ def test_email_activity_is_recorded_and_delivered(engine, api, user, receiver):
     sent = sent_campaign(engine, api, user)
     register(engine, user, receiver, event_types=["wix.email_marketing.v1.campaign_email_activity_updated"])
     with engine.uow() as uow:
-        uow.events.record_open(sent.instance_id, sent.alice)
-        url = uow.events.record_click(sent.instance_id, sent.alice, 0)
-        assert uow.events.unsubscribe(sent.instance_id, sent.bob, "127.0.0.1") is True
+        uow.events.record_open(sent.instance_id, sent.alice, nonce=sent.nonce)
+        url = uow.events.record_click(sent.instance_id, sent.alice, 0, nonce=sent.nonce)
+        assert uow.events.unsubscribe(sent.instance_id, sent.bob, "127.0.0.1", nonce=sent.nonce) is True
         uow.commit()
     assert record_message(engine, dsn(sent.verp(sent.bob), "bob@example.org"), [sent.verp(sent.bob)]) == (1, 1)
     dispatch(engine)

@@ -11,7 +11,7 @@ from engine.models import Subscriber, Suppression
 from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
 from engine.tracking import Kind, Signer
-from tests.builders import load_row, make_email, make_list, make_subscriber, set_campaign
+from tests.builders import load_campaign, load_row, make_email, make_list, make_subscriber, set_campaign
 
 BASE = "http://sendmill.test"
 HTML = ('<html><body><p>Hello %Subscriber:EmailAddress%</p>'
@@ -28,15 +28,16 @@ class Sent:
     alice: int
     bob: int
     signer: Signer
+    nonce: str   # the campaign's public_nonce, which its messages' links carry
 
     def url(self, kind: Kind, subscriber_id: int, **extra) -> str:
         return "/t/{}/{}".format({Kind.OPEN: "o", Kind.CLICK: "c", Kind.UNSUBSCRIBE: "u", Kind.WEB_VIEW: "w"}[kind],
                                  self.signer.sign(kind, instance_id=self.instance_id, subscriber_id=subscriber_id,
-                                                  **extra))
+                                                  nonce=self.nonce, **extra))
 
     def verp(self, subscriber_id: int) -> str:
         return self.signer.verp_address("bounces.sendmill.test", instance_id=self.instance_id,
-                                        subscriber_id=subscriber_id)
+                                        subscriber_id=subscriber_id, nonce=self.nonce)
 
 
 def sent_campaign(engine, api, user, html: str = HTML) -> Sent:
@@ -59,7 +60,8 @@ def sent_campaign(engine, api, user, html: str = HTML) -> Sent:
                                      state="sent", sent_at=now))
         uow.commit()
         instance_id = instance.id
-    return Sent(campaign_id, instance_id, list_id, alice, bob, Signer(engine.settings.secret_key))
+    return Sent(campaign_id, instance_id, list_id, alice, bob, Signer(engine.settings.secret_key),
+                load_campaign(engine, campaign_id).public_nonce)
 
 
 def stats(api, user, campaign_id: int) -> dict:

@@ -31,7 +31,7 @@ HTML_BODY = ("<html><head><title>News</title></head><body>"
 
 def sending(**overrides):
     values = dict(signer=SIGNER, base_url="https://t.example.com", bounce_domain="bounces.example.com",
-                  campaign_id=12, instance_id=34, aliases={"FirstName": 1},
+                  campaign_id=12, instance_id=34, link_nonce="0a1b2c3d", aliases={"FirstName": 1},
                   constants={"User:CompanyName": "Acme"})
     values.update(overrides)
     return Sending(**values)

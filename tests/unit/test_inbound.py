@@ -14,7 +14,8 @@ from engine.tracking import Kind, Signer, Token
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"
 SIGNER = Signer("bounce-test-secret-key-0123456789abcdef")
 DECODE = verp_decoder(SIGNER)
-VERP = SIGNER.verp_address("bounces.example.com", instance_id=42, subscriber_id=1001)
+NONCE = "0a1b2c3d"
+VERP = SIGNER.verp_address("bounces.example.com", instance_id=42, subscriber_id=1001, nonce=NONCE)
 HOST = "127.0.0.1"
 
 
@@ -67,7 +68,7 @@ def test_a_dsn_sent_over_smtp_reaches_the_callback_as_a_parsed_hard_bounce(serve
     assert b"Final-Recipient: rfc822; alice@example.org" in message.data
     [event] = inbox.events
     assert (event.kind, event.email, event.status) == ("hard", "alice@example.org", "5.1.1")
-    assert event.token == Token(Kind.BOUNCE, 42, 1001)
+    assert event.token == Token(Kind.BOUNCE, 42, 1001, None, NONCE)
 
 
 def test_a_complaint_to_a_configured_address_is_accepted(server, inbox):
@@ -132,7 +133,7 @@ def test_messages_over_the_size_limit_are_refused_with_552(server, inbox):
 def test_too_many_recipients_are_deferred(server):
     with client(server) as smtp:
         smtp.mail("")
-        codes = [smtp.rcpt(SIGNER.verp_address("bounces.example.com", instance_id=1, subscriber_id=i))[0]
+        codes = [smtp.rcpt(SIGNER.verp_address("bounces.example.com", instance_id=1, subscriber_id=i, nonce=NONCE))[0]
                  for i in range(5)]
     assert codes == [250, 250, 250, 452, 452]
 
@@ -177,7 +178,7 @@ def test_a_piped_message_takes_its_envelope_from_the_postfix_environment():
         "ORIGINAL_RECIPIENT": VERP, "RECIPIENT": VERP.upper(), "SENDER": ""})
     assert message == InboundMessage(mail_from="", rcpt_tos=(VERP, VERP.upper()), data=data)
     [event] = parse(message.data, recipients=message.rcpt_tos, decode_verp=DECODE)
-    assert event.token == Token(Kind.BOUNCE, 42, 1001)
+    assert event.token == Token(Kind.BOUNCE, 42, 1001, None, NONCE)
 
 
 def test_explicit_envelope_arguments_win_over_the_environment():

@@ -85,7 +85,7 @@ def test_nothing_is_marked_when_tracking_is_off():
 
 def _render(html, text="", subscriber_id=7, instance_id=3):
     tracked = track(html, text)
-    slots = tracking_slots(tracked.urls, SIGNER, BASE, instance_id)
+    slots = tracking_slots(tracked.urls, SIGNER, BASE, instance_id, "0a1b2c3d")
     ctx = {SUBSCRIBER_ID: subscriber_id}
     return (tracked, compile_template(tracked.html, HTML, system_slots=slots).render(ctx),
             compile_template(tracked.text, TEXT, system_slots=slots).render(ctx))
@@ -115,7 +115,7 @@ def test_open_pixel_carries_an_open_token():
 
 def test_recipients_get_their_own_tokens():
     tracked = track('<a href="https://a.example.com/">a</a>', "https://a.example.com/")
-    slots = tracking_slots(tracked.urls, SIGNER, BASE, 1)
+    slots = tracking_slots(tracked.urls, SIGNER, BASE, 1, "0a1b2c3d")
     html = compile_template(tracked.html, HTML, system_slots=slots)
     text = compile_template(tracked.text, TEXT, system_slots=slots)
     first, second = html.render({SUBSCRIBER_ID: 1}), html.render({SUBSCRIBER_ID: 2})

@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 import engine.models  # noqa: F401 - registers every table
-from engine.db import Base, make_sa_engine
+from engine.db import Base, make_sa_engine, surrogate_key
 from engine.migrate import alembic_config, upgrade
 from engine.schema import DIALECTS, HEADER, ddl
 from tests.conftest import SERVER_URLS
@@ -111,6 +111,16 @@ def test_printed_ddl_builds_the_models_schema_on_each_backend(scratch_db):
     assert differences(scratch_db) == []
 
 
+def test_every_integer_surrogate_key_is_autoincrement_on_sqlite():
+    """SQLite without AUTOINCREMENT gives a deleted newest row's id to the next insert (README "Security")."""
+    script = ddl("sqlite")
+    keyed = [table.name for table in Base.metadata.sorted_tables if surrogate_key(table)]
+    assert len(keyed) >= 24
+    for name in keyed:
+        create = script.split(f"CREATE TABLE {name} (", 1)[1].split(";", 1)[0]
+        assert " PRIMARY KEY AUTOINCREMENT," in create, name
+
+
 # --- migrations -----------------------------------------------------------------------------------
 def test_there_is_one_head_and_the_initial_migration_uses_the_portable_types():
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
@@ -160,6 +170,10 @@ def reflected_names(inspector, table_name: str, dialect: str) -> set[str]:
     names |= {c["name"] for c in inspector.get_check_constraints(table_name)}
     if dialect == "mysql":
         names.add(f"pk_{table_name}")  # MySQL-family primary keys are always called PRIMARY
+    if dialect == "sqlite" and Base.metadata.tables[table_name].dialect_options["sqlite"]["autoincrement"]:
+        # `id INTEGER PRIMARY KEY AUTOINCREMENT` is declared on the column, where SQLAlchemy writes no
+        # name; SQLite changes a primary key only by rebuilding the table, which needs none.
+        names.add(f"pk_{table_name}")
     return {n for n in names if n}
 
 

@@ -7,22 +7,26 @@ import pytest
 from hypothesis import given, strategies as st
 
 from engine.tracking import BadToken, Kind, Signer, Token
+from tests.helpers import legacy_token
 
 SIGNER = Signer("a-long-enough-secret-key-for-tests-0123456789")
 IDS = st.integers(min_value=0, max_value=2**63 - 1)
+NONCES = st.binary(min_size=4, max_size=4).map(bytes.hex)
+NONCE = "0a1b2c3d"
 
 
-def _sign(kind, signer=SIGNER, instance_id=17, subscriber_id=123456, link_index=None):
+def _sign(kind, signer=SIGNER, instance_id=17, subscriber_id=123456, link_index=None, nonce=NONCE):
     if kind is Kind.CLICK:
         link_index = 3 if link_index is None else link_index
-    return signer.sign(kind, instance_id=instance_id, subscriber_id=subscriber_id, link_index=link_index)
+    return signer.sign(kind, instance_id=instance_id, subscriber_id=subscriber_id, link_index=link_index,
+                       nonce=nonce)
 
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_every_kind_round_trips(kind):
     token = _sign(kind)
     expected_link = 3 if kind is Kind.CLICK else None
-    assert SIGNER.verify(token) == Token(kind, 17, 123456, expected_link)
+    assert SIGNER.verify(token) == Token(kind, 17, 123456, expected_link, NONCE)
     assert SIGNER.verify(token, kind).kind is kind
 
 
@@ -30,22 +34,50 @@ def test_every_kind_round_trips(kind):
 def test_tokens_are_url_safe_and_compact(kind):
     token = _sign(kind)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
-    # 1 header byte + small varints + a 96-bit MAC
-    assert len(token) <= 28
+    # 1 header byte + small varints + a 32-bit nonce + a 96-bit MAC
+    assert len(token) <= 34
 
 
-@given(instance_id=IDS, subscriber_id=IDS, link_index=IDS)
-def test_any_ids_round_trip(instance_id, subscriber_id, link_index):
-    token = SIGNER.sign(Kind.CLICK, instance_id=instance_id, subscriber_id=subscriber_id, link_index=link_index)
-    assert SIGNER.verify(token, Kind.CLICK) == Token(Kind.CLICK, instance_id, subscriber_id, link_index)
-    local = SIGNER.sign_local(Kind.BOUNCE, instance_id=instance_id, subscriber_id=subscriber_id)
-    assert SIGNER.verify_local(local, Kind.BOUNCE) == Token(Kind.BOUNCE, instance_id, subscriber_id)
+@given(instance_id=IDS, subscriber_id=IDS, link_index=IDS, nonce=NONCES)
+def test_any_ids_round_trip(instance_id, subscriber_id, link_index, nonce):
+    token = SIGNER.sign(Kind.CLICK, instance_id=instance_id, subscriber_id=subscriber_id, link_index=link_index,
+                        nonce=nonce)
+    assert SIGNER.verify(token, Kind.CLICK) == Token(Kind.CLICK, instance_id, subscriber_id, link_index, nonce)
+    local = SIGNER.sign_local(Kind.BOUNCE, instance_id=instance_id, subscriber_id=subscriber_id, nonce=nonce)
+    assert SIGNER.verify_local(local, Kind.BOUNCE) == Token(Kind.BOUNCE, instance_id, subscriber_id, None, nonce)
 
 
 def test_the_mac_is_at_least_96_bits():
-    short = SIGNER.sign(Kind.OPEN, instance_id=0, subscriber_id=0)
+    short = SIGNER.sign(Kind.OPEN, instance_id=0, subscriber_id=0, nonce=NONCE)
     raw = base64.urlsafe_b64decode(short + "=" * (-len(short) % 4))
-    assert len(raw) - 3 >= 12   # 3 payload bytes (header, two one-byte varints), the rest is MAC
+    assert len(raw) - 3 - 4 >= 12   # 3 payload bytes (header, two one-byte varints), the nonce, the rest is MAC
+
+
+def test_the_nonce_is_signed_with_the_ids():
+    """A link names a row by id *and* nonce: the same ids with another row's nonce are another token,
+    and a nonce cannot be swapped into a token without breaking its MAC."""
+    token = _sign(Kind.UNSUBSCRIBE)
+    other = _sign(Kind.UNSUBSCRIBE, nonce="0a1b2c3e")
+    assert token != other and SIGNER.verify(other).nonce == "0a1b2c3e"
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[5] ^= 1   # header, one-byte instance, three-byte subscriber: byte 5 is the nonce's first
+    with pytest.raises(BadToken):
+        SIGNER.verify(base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode())
+
+
+@pytest.mark.parametrize("kind", [Kind.OPEN, Kind.CLICK, Kind.UNSUBSCRIBE, Kind.BOUNCE, Kind.CONFIRM])
+def test_tokens_signed_before_nonces_still_verify_without_one(kind):
+    """Links mailed before revision 0002 are version 1: no nonce. They verify, with nonce None, and the
+    resolver decides what they may open (LinkTarget.made_for)."""
+    link_index = 2 if kind is Kind.CLICK else None
+    token = legacy_token(SIGNER, kind, instance_id=17, subscriber_id=123456, link_index=link_index)
+    assert SIGNER.verify(token, kind) == Token(kind, 17, 123456, link_index, None)
+
+
+@pytest.mark.parametrize("nonce", ["", "0a1b2c3", "0a1b2c3d4", "0A1B2C3D", "zzzzzzzz", None, 12345678])
+def test_signing_refuses_a_malformed_nonce(nonce):
+    with pytest.raises(ValueError):
+        SIGNER.sign(Kind.OPEN, instance_id=1, subscriber_id=2, nonce=nonce)
 
 
 @pytest.mark.parametrize("kind", list(Kind))
@@ -94,7 +126,7 @@ def test_truncated_and_extended_tokens_are_refused():
 
 
 def test_a_non_canonical_spelling_of_the_same_bytes_is_refused():
-    token = _sign(Kind.OPEN)
+    token = _sign(Kind.OPEN, subscriber_id=1234)
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert len(raw) % 3 != 0, "the test needs unused trailing bits"
     alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
@@ -130,7 +162,7 @@ def test_another_secret_does_not_verify_and_retired_secrets_still_do():
 def test_signing_refuses_bad_ids(kwargs):
     kind = kwargs.pop("kind")
     with pytest.raises(ValueError):
-        SIGNER.sign(kind, **kwargs)
+        SIGNER.sign(kind, **kwargs, nonce=NONCE)
 
 
 def test_an_empty_secret_is_refused():
@@ -140,34 +172,36 @@ def test_an_empty_secret_is_refused():
 
 def test_url_uses_the_kinds_path():
     assert re.fullmatch(r"https://t\.example/t/u/[A-Za-z0-9_-]+",
-                        SIGNER.url("https://t.example/", Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2))
-    assert "/t/c/" in SIGNER.url("https://t.example", Kind.CLICK, instance_id=1, subscriber_id=2, link_index=0)
-    assert "/t/o/" in SIGNER.url("https://t.example", Kind.OPEN, instance_id=1, subscriber_id=2)
-    assert "/t/w/" in SIGNER.url("https://t.example", Kind.WEB_VIEW, instance_id=1, subscriber_id=2)
+                        SIGNER.url("https://t.example/", Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2,
+                                   nonce=NONCE))
+    assert "/t/c/" in SIGNER.url("https://t.example", Kind.CLICK, instance_id=1, subscriber_id=2, link_index=0,
+                                 nonce=NONCE)
+    assert "/t/o/" in SIGNER.url("https://t.example", Kind.OPEN, instance_id=1, subscriber_id=2, nonce=NONCE)
+    assert "/t/w/" in SIGNER.url("https://t.example", Kind.WEB_VIEW, instance_id=1, subscriber_id=2, nonce=NONCE)
 
 
 # --- VERP -------------------------------------------------------------------------------------------
 def test_verp_address_ties_a_bounce_to_instance_and_subscriber():
-    address = SIGNER.verp_address("bounces.example.com", instance_id=4242, subscriber_id=987654321)
+    address = SIGNER.verp_address("bounces.example.com", instance_id=4242, subscriber_id=987654321, nonce=NONCE)
     local, _, domain = address.partition("@")
     assert domain == "bounces.example.com"
     assert re.fullmatch(r"bounce\+[a-z2-7]+", local) and len(local) <= 64
-    assert SIGNER.parse_verp(address) == Token(Kind.BOUNCE, 4242, 987654321)
+    assert SIGNER.parse_verp(address) == Token(Kind.BOUNCE, 4242, 987654321, None, NONCE)
 
 
 def test_verp_survives_mtas_that_change_the_case_of_the_local_part():
-    address = SIGNER.verp_address("bounces.example.com", instance_id=1, subscriber_id=2)
-    assert SIGNER.parse_verp(address.upper()) == Token(Kind.BOUNCE, 1, 2)
-    assert SIGNER.parse_verp(f"<{address}>") == Token(Kind.BOUNCE, 1, 2)
+    address = SIGNER.verp_address("bounces.example.com", instance_id=1, subscriber_id=2, nonce=NONCE)
+    assert SIGNER.parse_verp(address.upper()) == Token(Kind.BOUNCE, 1, 2, None, NONCE)
+    assert SIGNER.parse_verp(f"<{address}>") == Token(Kind.BOUNCE, 1, 2, None, NONCE)
 
 
 def test_verp_local_part_stays_within_64_octets_for_the_largest_ids():
-    address = SIGNER.verp_address("x.example", instance_id=2**63 - 1, subscriber_id=2**63 - 1)
+    address = SIGNER.verp_address("x.example", instance_id=2**63 - 1, subscriber_id=2**63 - 1, nonce=NONCE)
     assert len(address.partition("@")[0]) <= 64
 
 
 def test_tampered_or_foreign_verp_addresses_are_refused():
-    address = SIGNER.verp_address("bounces.example.com", instance_id=1, subscriber_id=2)
+    address = SIGNER.verp_address("bounces.example.com", instance_id=1, subscriber_id=2, nonce=NONCE)
     local, _, domain = address.partition("@")
     token = local.partition("+")[2]
     for i in range(len(token)):
@@ -180,7 +214,8 @@ def test_tampered_or_foreign_verp_addresses_are_refused():
             SIGNER.parse_verp(bad)
     # a URL token is not a bounce token
     with pytest.raises(BadToken):
-        SIGNER.verify_local(SIGNER.sign_local(Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2), Kind.BOUNCE)
+        SIGNER.verify_local(SIGNER.sign_local(Kind.UNSUBSCRIBE, instance_id=1, subscriber_id=2, nonce=NONCE),
+                            Kind.BOUNCE)
 
 
 def test_local_part_encoding_is_lower_case_base32_without_padding():

@@ -1,7 +1,7 @@
 """campaign approval fingerprints
 
 Revision ID: 0003_approval
-Revises: 0001
+Revises: 0002_monotonic_ids
 
 What an administrator approved of an Untrusted account's campaign (engine/approval.py). Existing rows
 get "" (never approved): an Untrusted owner's campaign approved before this revision is asked for
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0003_approval"
-down_revision = "0001"
+down_revision = "0002_monotonic_ids"
 branch_labels = None
 depends_on = None
 
