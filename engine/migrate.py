@@ -53,3 +53,25 @@ def _check_foreign_keys(connection: Connection) -> None:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise RuntimeError(f"the upgrade left rows whose foreign keys point nowhere: {broken[:10]}")
+
+
+@contextmanager
+def batch_keeping_ids(table: str):
+    """`op.batch_alter_table` for a revision that changes a table with an integer surrogate key.
+
+    On SQLite a batch that must rebuild the table (altering a column) builds a new one: it has to be
+    created with AUTOINCREMENT again, and its counter must not fall back to the highest id still in the
+    table, or the id of a deleted newest row would be handed out again (revision 0002's promise)."""
+    from alembic import op
+
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        with op.batch_alter_table(table) as batch:
+            yield batch
+        return
+    before = bind.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).scalar() or 0
+    with op.batch_alter_table(table, table_kwargs={"sqlite_autoincrement": True}) as batch:
+        yield batch
+    bind.exec_driver_sql("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (before, table))
+    bind.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? WHERE ? > 0 AND NOT EXISTS "
+                         "(SELECT 1 FROM sqlite_sequence WHERE name = ?)", (table, before, before, table))

@@ -219,3 +219,24 @@ def test_links_mailed_before_the_upgrade_still_open_the_rows_they_were_made_for(
             email_normalized="new@example.com")).inserted_primary_key[0]
     stale = "/t/u/" + legacy_token(signer, Kind.UNSUBSCRIBE, instance_id=instance, subscriber_id=newcomer)
     assert client.get(stale).status_code == 404
+
+
+def test_a_later_revision_that_rebuilds_a_table_keeps_its_counter(at_start):
+    """A revision after 0002 that must rebuild a table on SQLite (0003 alters campaigns' columns) keeps
+    AUTOINCREMENT and the counter: the id of a newest campaign deleted in between never comes back."""
+    db, _tables, ids, _before = at_start
+    upgrade(db, "0002_monotonic_ids")
+    at_0002 = MetaData()
+    at_0002.reflect(db, only=["campaigns"])
+    campaigns = at_0002.tables["campaigns"]
+    with db.begin() as conn:
+        newest = Filler(conn, at_0002)("campaigns", owner_user_id=ids["users"][0], status="Draft",
+                                       schedule_type="Not Scheduled")
+        conn.execute(delete(campaigns).where(campaigns.c.id == newest))
+    upgrade(db)
+    at_head = MetaData()
+    at_head.reflect(db, only=["campaigns"])
+    with db.begin() as conn:
+        after = Filler(conn, at_head)("campaigns", owner_user_id=ids["users"][0], status="Draft",
+                                      schedule_type="Not Scheduled")
+    assert after > newest

@@ -10,6 +10,8 @@ approval once more when the tick would next start it, or when it is edited.
 from alembic import op
 import sqlalchemy as sa
 
+from engine.migrate import batch_keeping_ids
+
 revision = "0003_approval"
 down_revision = "0002_monotonic_ids"
 branch_labels = None
@@ -23,13 +25,13 @@ def upgrade() -> None:
     with op.batch_alter_table("campaigns") as batch:
         for name in COLUMNS:
             batch.add_column(sa.Column(name, sa.String(length=64), nullable=False, server_default=""))
-    with op.batch_alter_table("campaigns") as batch:
+    with batch_keeping_ids("campaigns") as batch:
         for name in COLUMNS:
             batch.alter_column(name, existing_type=sa.String(length=64), existing_nullable=False,
                                server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("campaigns") as batch:
+    with batch_keeping_ids("campaigns") as batch:
         for name in reversed(COLUMNS):
             batch.drop_column(name)

@@ -6,6 +6,8 @@ Revises: 0003_approval
 from alembic import op
 import sqlalchemy as sa
 
+from engine.migrate import batch_keeping_ids
+
 revision = "0004_sender_policy"
 down_revision = "0003_approval"
 branch_labels = None
@@ -19,5 +21,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_groups", schema=None) as batch_op:
+    with batch_keeping_ids("user_groups") as batch_op:
         batch_op.drop_column("allowed_sender_domains")
