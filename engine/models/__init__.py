@@ -12,6 +12,8 @@ from engine.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEven
 from engine.models.email_subscriptions import EmailSubscription
 from engine.models.ratelimits import RateLimitCounter
 from engine.models.test_sends import TestSend
+from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
+from engine.models.automation import AutoResponder, AutoResponderSend
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -20,4 +22,5 @@ __all__ = [
     "CustomField", "Subscriber", "SubscriberFieldValue", "Suppression",
     "Delivery", "SchedulerLease", "SendInstance", "ThrottleState",
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
+    "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend",
 ]
