@@ -57,6 +57,11 @@ class UnitOfWork:
         return TagService(self)
 
     @cached_property
+    def subscriber_tags(self):
+        from engine.audience.subscriber_tags import SubscriberTagService
+        return SubscriberTagService(self)
+
+    @cached_property
     def lists(self):
         from engine.lists import ListService
         return ListService(self)

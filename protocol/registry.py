@@ -13,6 +13,7 @@ from protocol.commands import email_subscriptions
 from protocol.commands import email_account, senders
 from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
+from protocol.commands import subscriber_tags
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -47,4 +48,5 @@ COMMANDS = index(
     senders.COMMANDS,
     modern_campaigns.COMMANDS,
     webhooks.COMMANDS,
+    subscriber_tags.COMMANDS,
 )
