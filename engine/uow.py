@@ -62,6 +62,26 @@ class UnitOfWork:
         return SubscriberTagService(self)
 
     @cached_property
+    def autoresponders(self):
+        from engine.automation.service import AutoResponderService
+        return AutoResponderService(self)
+
+    @cached_property
+    def autoresponder_queries(self):
+        from engine.automation.queries import AutoResponderQueries
+        return AutoResponderQueries(self)
+
+    @cached_property
+    def autoresponder_activity(self):
+        from engine.automation.activity import AutoResponderActivity
+        return AutoResponderActivity(self)
+
+    @cached_property
+    def autoresponder_tests(self):
+        from engine.automation.send_test import AutoResponderTestSender
+        return AutoResponderTestSender(self)
+
+    @cached_property
     def lists(self):
         from engine.lists import ListService
         return ListService(self)

@@ -14,6 +14,7 @@ from protocol.commands import email_account, senders
 from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
+from protocol.commands import autoresponder_reports, autoresponders
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -49,4 +50,6 @@ COMMANDS = index(
     modern_campaigns.COMMANDS,
     webhooks.COMMANDS,
     subscriber_tags.COMMANDS,
+    autoresponders.COMMANDS,
+    autoresponder_reports.COMMANDS,
 )
