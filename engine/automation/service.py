@@ -18,7 +18,7 @@ from engine.automation.errors import (
     AutoResponderNotFound, InvalidAutoResponderSegment, InvalidTargetAutoResponder, InvalidTriggerValue,
     MissingTriggerValue,
 )
-from engine.errors import CampaignNotFound, InvalidValue
+from engine.errors import CampaignNotFound, EmailNotFound, InvalidValue
 from engine.models import AutoResponder, AutoResponderSend, Campaign, CustomField, Email, Segment, SubscriberList
 from engine.ownership import get_owned, require_owned_ids
 
@@ -106,12 +106,16 @@ class AutoResponderService:
         list_row = self.uow.lists.get(actor, changes.get("list_id", r.list_id))
         moved = not creating and list_row.id != r.list_id
         was = None if creating else r.status
+        enabling = changes.get("status", r.status) == "Enabled" and was != "Enabled"
         r.list_id = list_row.id
         if "name" in changes:
             r.name = _name(changes["name"])
-        self._apply_trigger(actor, r, list_row, changes, moved=moved)
+        # Checked again when it moves or is enabled: a copy on another list may name a field of the first.
+        self._apply_trigger(actor, r, list_row, changes, recheck=moved or enabling)
         if "email_id" in changes:
             r.email_id = self.uow.emails.get(actor, changes["email_id"]).id
+        if enabling and r.email_id is None:
+            raise EmailNotFound("an Enabled autoresponder needs an email: give it an EmailID")
         if "trigger_time_type" in changes or "trigger_time" in changes:
             time_type = changes.get("trigger_time_type", r.trigger_time_type)
             if time_type == T.IMMEDIATELY and "trigger_time_type" not in changes and changes.get("trigger_time"):
@@ -125,17 +129,17 @@ class AutoResponderService:
         if "segment_id" in changes or moved:
             r.segment_id = self._segment(actor, list_row, changes.get("segment_id", r.segment_id))
         r.status = changes.get("status", r.status)
-        if r.status == "Enabled" and was != "Enabled":
+        if enabling:
             r.enabled_at = self.uow.clock()  # forward-looking: nothing before this instant triggers it
 
     def _apply_trigger(self, actor: Actor, r: AutoResponder, list_row: SubscriberList, changes: dict, *,
-                       moved: bool) -> None:
+                       recheck: bool) -> None:
         trigger_type = changes.get("trigger_type", r.trigger_type)
         T.check_trigger_type(trigger_type)
         changed_type = trigger_type != r.trigger_type
         if trigger_type in T.VALUE_REQUIRED and "trigger_value" not in changes and changed_type:
             raise MissingTriggerValue(f"{trigger_type} needs an AutoResponderTriggerValue")
-        if not (changed_type or moved or "trigger_value" in changes or "trigger_value2" in changes):
+        if not (changed_type or recheck or "trigger_value" in changes or "trigger_value2" in changes):
             return
         value = changes.get("trigger_value", r.trigger_value)
         value2 = changes.get("trigger_value2", "" if changed_type else r.trigger_value2)

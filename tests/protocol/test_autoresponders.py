@@ -302,6 +302,20 @@ def test_duplicate_copies_the_email_and_starts_disabled(api, user, engine, shop)
     assert (copy.name, copy.list_id, copy.segment_id) == ("Cross - Welcome", other_list, None)
 
 
+def test_enabling_a_copy_checks_it_against_its_list(api, user, engine, shop):
+    dated = made(api, user, shop, AutoResponderTriggerType="OnSubscriberDate", AutoResponderTriggerValue=shop.birthday)
+    other_list = make_list(engine, user, "Other")
+    copy = api("AutoResponder.Duplicate", user.session, AutoResponderID=dated, TargetListID=other_list)["AutoResponderID"]
+    answer = api("AutoResponder.Update", user.session, AutoResponderID=copy, Status="Enabled")
+    assert answer["ErrorCode"] == [14] and f"custom field {shop.birthday} is not a date field of list" in \
+        answer["ErrorText"][0]
+    assert stored(engine, copy).status == "Disabled"
+    field_there = make_custom_field(engine, user, other_list, "Anniversary", field_type="Date field")
+    assert api("AutoResponder.Update", user.session, AutoResponderID=copy, Status="Enabled",
+               AutoResponderTriggerValue=field_there)["Success"]
+    assert (stored(engine, copy).status, stored(engine, copy).trigger_value) == ("Enabled", str(field_there))
+
+
 def test_copy_all_or_one_autoresponder_to_another_list(api, user, engine, shop):
     first = made(api, user, shop, AutoResponderName="First", SegmentID=shop.segment_id)
     second = made(api, user, shop, AutoResponderName="Second")
@@ -328,6 +342,11 @@ def test_an_email_used_by_an_enabled_autoresponder_cannot_be_deleted(api, user, 
     assert api("Email.Delete", user.session, EmailID=shop.email_id)["Success"] is True
     assert stored(engine, responder_id).email_id is None
     assert api("AutoResponder.Get", user.session, AutoResponderID=responder_id)["AutoResponder"]["RelEmailID"] == 0
+    # Without content it cannot be enabled again until it has an email.
+    answer = api("AutoResponder.Update", user.session, AutoResponderID=responder_id, Status="Enabled")
+    assert answer["ErrorCode"] == [9] and "needs an email" in answer["ErrorText"][0]
+    assert api("AutoResponder.Update", user.session, AutoResponderID=responder_id, Status="Enabled",
+               EmailID=make_email(engine, user))["Success"]
 
 
 def test_deleting_its_segment_disables_a_scoped_autoresponder(api, user, engine, shop):
