@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.models import Subscriber, SubscriberList, SubscriberTag, SubscriberTagAssignment, UserGroup
 from protocol.commands import subscriber_tags as tag_commands
 from protocol.registry import COMMANDS
-from tests.builders import make_list, make_subscriber
+from tests.builders import make_custom_field, make_list, make_subscriber
 from tests.helpers import make_user
 
 # Documented, but nothing Sendmill does can produce it: criteria the parser accepts always compile.
@@ -171,6 +171,49 @@ def test_deleting_subscribers_or_the_list_takes_their_tags_along(api, user, engi
     assert state(engine) == ([], set())
     with engine.uow() as uow:
         assert uow.session.scalar(select(SubscriberList.id)) is None and uow.session.scalar(select(Subscriber.id)) is None
+
+
+# --- tags by import column ----------------------------------------------------------------------------
+def tag_names(engine, list_id: int) -> dict[str, set[str]]:
+    """Address → the names of its tags, on one list."""
+    from engine.models import SubscriberTag as T
+
+    with engine.uow() as uow:
+        found = {address: set() for address in uow.session.scalars(
+            select(Subscriber.email_normalized).where(Subscriber.list_id == list_id))}
+        for address, name in uow.session.execute(
+                select(Subscriber.email_normalized, T.name).join(SubscriberTagAssignment,
+                                                                  SubscriberTagAssignment.subscriber_id == Subscriber.id)
+                .join(T, T.id == SubscriberTagAssignment.tag_id).where(Subscriber.list_id == list_id)):
+            found[address].add(name)
+        return found
+
+
+def test_an_import_column_named_tags_tags_the_rows_and_creates_missing_tags(api, user, engine, shop):
+    vip = create_tag(api, user, shop.list_id, "vip")
+    data = "EmailAddress,Tags\nann@gmail.com,VIP | Früh\nnew@example.com,\" vip, news ,\"\nbad@example.com,no/slash\n"
+    answer = api("Subscribers.Import", user.session, ListID=shop.list_id, ImportData=data)
+    assert (answer["TotalImported"], answer["TotalDuplicates"], answer["TotalFailed"]) == (1, 1, 1)
+    assert answer["FailedData"][0]["EmailAddress"] == "bad@example.com" and "tags:" in answer["FailedData"][0]["Reason"]
+    tags = tag_names(engine, shop.list_id)
+    # ann is already on the list and updating was not asked for: she is left as she was.
+    assert tags["ann@gmail.com"] == set() and tags["new@example.com"] == {"vip", "news"}
+    assert [(t[3]) for t in stored_tags(engine)] == ["vip", "news"] and stored_tags(engine)[0][0] == vip
+    answer = api("Subscribers.Import", user.session, ListID=shop.list_id, ImportData=data, UpdateExisting="1",
+                 MappedFields='{"EmailAddress": "EmailAddress", "Tags": "Tags"}')
+    assert answer["TotalUpdated"] == 2
+    tags = tag_names(engine, shop.list_id)
+    assert tags["ann@gmail.com"] == {"vip", "früh"} and tags["new@example.com"] == {"vip", "news"}  # only added
+
+
+def test_a_custom_field_named_tags_keeps_its_column(api, user, engine, shop):
+    field_id = make_custom_field(engine, user, shop.list_id, "Tags")
+    answer = api("Subscribers.Import", user.session, ListID=shop.list_id, ImportData="EmailAddress,Tags\nz@x.org,a|b\n")
+    assert answer["TotalImported"] == 1 and stored_tags(engine) == []
+    with engine.uow() as uow:
+        from engine.models import SubscriberFieldValue
+        assert uow.session.scalar(select(SubscriberFieldValue.value_text).where(
+            SubscriberFieldValue.field_id == field_id)) == "a|b"
 
 
 # --- every documented code, through HTTP ----------------------------------------------------------------
