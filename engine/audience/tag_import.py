@@ -38,7 +38,8 @@ class ImportTags:
             present |= set(self.s.execute(select(SubscriberTagAssignment.subscriber_id, SubscriberTagAssignment.tag_id)
                                           .where(SubscriberTagAssignment.subscriber_id.in_(
                                               subscribers[start:start + CHUNK]))).all())
-        missing = [{"subscriber_id": sid, "tag_id": tid, "tagged_at": self.now} for sid, tid in sorted(wanted - present)]
+        missing = [{"subscriber_id": sid, "tag_id": tid, "tagged_at": self.now}
+                   for sid, tid in sorted(wanted - present)]
         if missing:
             self.s.execute(SubscriberTagAssignment.__table__.insert(), missing)
 

@@ -88,14 +88,5 @@ class AutoResponderActivity:
         last_sent = self.s.scalar(select(func.max(s.sent_at)).where(mine))
         next_due = self.s.scalar(select(func.min(s.due_at)).where(mine, s.state == "pending"))
         return WindowStats(days, (now - timedelta(days=days)).date(), now.date(),
-                           {name: int(value) for name, value in zip(names, row)}, _utc(last_sent), _utc(next_due))
+                           {name: int(value) for name, value in zip(names, row)}, last_sent, next_due)
 
-
-def _utc(value):
-    # Aggregates bypass the column type on some drivers: min()/max() may come back naive (UTC) or as text.
-    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    from datetime import timezone
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc)

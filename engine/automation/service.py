@@ -144,7 +144,8 @@ class AutoResponderService:
         value = changes.get("trigger_value", r.trigger_value)
         value2 = changes.get("trigger_value2", "" if changed_type else r.trigger_value2)
         r.trigger_type = trigger_type
-        r.trigger_value, r.trigger_value2 = self._trigger_values(actor, list_row, trigger_type, value or "", value2 or "")
+        r.trigger_value, r.trigger_value2 = self._trigger_values(actor, list_row, trigger_type, value or "",
+                                                                 value2 or "")
 
     def _trigger_values(self, actor: Actor, list_row: SubscriberList, trigger_type: str, value: str,
                         value2: str) -> tuple[str, str]:
