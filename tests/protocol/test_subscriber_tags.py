@@ -154,6 +154,34 @@ def test_tag_and_untag_by_criteria(api, user, engine, shop):
     assert assignments(engine) == {(shop.ann, vip), (shop.bob, rest), (shop.carl, rest)}
 
 
+def test_segments_select_by_tag_and_refuse_a_tag_of_another_list(api, user, engine, shop):
+    vip, news = create_tag(api, user, shop.list_id, "vip"), create_tag(api, user, shop.list_id, "news")
+    api("Subscriber.Tag", user.session, SubscriberListID=shop.list_id, TagID=vip, SubscriberID=f"{shop.ann},{shop.bob}")
+    api("Subscriber.Tag", user.session, SubscriberListID=shop.list_id, TagID=news, SubscriberID=shop.bob)
+    counts = {}
+    for name, rule in (("vip", {"operator": "has this tag", "value": str(vip)}),
+                       ("both", {"operator": "has all of these tags", "value": f"{vip},{news}"}),
+                       ("either", {"operator": "has any of these tags", "value": [vip, news]}),
+                       ("not vip", {"operator": "does not have this tag", "value": vip}),
+                       ("none", {"operator": "has no tags"})):
+        answer = api("Segment.Create", user.session, SubscriberListID=shop.list_id, SegmentName=name,
+                     SegmentOperator="and", RulesJson=json.dumps([[{"type": "tags", **rule}]]))
+        assert answer["Success"] is True, answer
+    for row in api("Segments.Get", user.session, SubscriberListID=shop.list_id)["Segments"]:
+        counts[row["SegmentName"]] = row["SubscriberCount"]
+    assert counts == {"vip": "2", "both": "1", "either": "2", "not vip": "1", "none": "1"}
+    elsewhere = create_tag(api, user, make_list(engine, user, "Other"), "vip")
+    answer = api("Segment.Create", user.session, SubscriberListID=shop.list_id, SegmentName="x", SegmentOperator="or",
+                 RulesJson=json.dumps([[{"type": "tags", "operator": "has this tag", "value": str(elsewhere)}]]))
+    assert answer["ErrorCode"] == [7] and f"tag {elsewhere} does not exist for list {shop.list_id}" in \
+        answer["ErrorText"][0]
+    # Deleting a tag a stored segment names makes that segment select nobody (it fails closed).
+    api("Subscriber.Tags.Delete", user.session, SubscriberListID=shop.list_id, TagIDs=str(news))
+    counts = {r["SegmentName"]: r["SubscriberCount"] for r in
+              api("Segments.Get", user.session, SubscriberListID=shop.list_id)["Segments"]}
+    assert (counts["vip"], counts["both"], counts["either"]) == ("2", "0", "0")
+
+
 def test_subscriber_get_shows_the_subscribers_tags(api, user, engine, shop):
     vip, news = create_tag(api, user, shop.list_id, "vip"), create_tag(api, user, shop.list_id, "news")
     api("Subscriber.Tag", user.session, SubscriberListID=shop.list_id, TagID=f"{vip},{news}", SubscriberID=shop.ann)
