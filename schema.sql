@@ -492,6 +492,21 @@ CREATE TABLE send_instances (
 
 CREATE INDEX ix_send_instances_state_campaign ON send_instances (state, campaign_id);
 
+CREATE TABLE subscriber_tags (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    list_id INTEGER NOT NULL,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(250) NOT NULL,
+    name_digest VARCHAR(64) NOT NULL,
+    description TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT uq_subscriber_tags_list_id_name_digest UNIQUE (list_id, name_digest),
+    CONSTRAINT fk_subscriber_tags_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE,
+    CONSTRAINT fk_subscriber_tags_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_subscriber_tags_owner_user_id ON subscriber_tags (owner_user_id);
+
 CREATE TABLE subscribers (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     list_id INTEGER NOT NULL,
@@ -543,6 +558,61 @@ CREATE TABLE suppressions (
 );
 
 CREATE INDEX ix_suppressions_email_normalized ON suppressions (email_normalized);
+
+CREATE TABLE autoresponders (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    segment_id INTEGER,
+    email_id INTEGER,
+    name VARCHAR(255) NOT NULL,
+    trigger_type VARCHAR(40) NOT NULL,
+    trigger_value VARCHAR(1000) NOT NULL,
+    trigger_value2 VARCHAR(255) NOT NULL,
+    trigger_time_type VARCHAR(16) NOT NULL,
+    trigger_time INTEGER NOT NULL,
+    repeat_status VARCHAR(8),
+    repeat_count INTEGER NOT NULL,
+    repeat_interval INTEGER NOT NULL,
+    repeat_unit VARCHAR(1) NOT NULL,
+    status VARCHAR(8) NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    enabled_at DATETIME,
+    total_sent INTEGER NOT NULL,
+    total_delivered INTEGER NOT NULL,
+    total_failed INTEGER NOT NULL,
+    total_opens INTEGER NOT NULL,
+    unique_opens INTEGER NOT NULL,
+    total_clicks INTEGER NOT NULL,
+    unique_clicks INTEGER NOT NULL,
+    total_conversions INTEGER NOT NULL,
+    unique_conversions INTEGER NOT NULL,
+    total_forwards INTEGER NOT NULL,
+    unique_forwards INTEGER NOT NULL,
+    total_views_on_browser INTEGER NOT NULL,
+    unique_views_on_browser INTEGER NOT NULL,
+    total_unsubscriptions INTEGER NOT NULL,
+    total_hard_bounces INTEGER NOT NULL,
+    total_soft_bounces INTEGER NOT NULL,
+    total_revenue NUMERIC(14, 2) NOT NULL,
+    CONSTRAINT ck_autoresponders_trigger_type CHECK (trigger_type IN ('OnSubscription','OnSubscriberLinkClick','OnSubscriberCampaignOpen','OnSubscriberCampaignConversion','OnSubscriberForwardToFriend','OnSubscriberDate')),
+    CONSTRAINT ck_autoresponders_trigger_time_type CHECK (trigger_time_type IN ('Immediately','Seconds later','Minutes later','Hours later','Days later','Weeks later','Months later')),
+    CONSTRAINT ck_autoresponders_status CHECK (status IN ('Enabled','Disabled')),
+    CONSTRAINT ck_autoresponders_repeat_unit CHECK (repeat_unit IN ('','H','D','W','M')),
+    CONSTRAINT fk_autoresponders_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_autoresponders_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE,
+    CONSTRAINT fk_autoresponders_segment_id_segments FOREIGN KEY(segment_id) REFERENCES segments (id) ON DELETE SET NULL,
+    CONSTRAINT fk_autoresponders_email_id_emails FOREIGN KEY(email_id) REFERENCES emails (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_autoresponders_email_id ON autoresponders (email_id);
+
+CREATE INDEX ix_autoresponders_list_trigger_status ON autoresponders (list_id, trigger_type, status);
+
+CREATE INDEX ix_autoresponders_owner_user_id ON autoresponders (owner_user_id);
+
+CREATE INDEX ix_autoresponders_segment_id ON autoresponders (segment_id);
 
 CREATE TABLE deliveries (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -596,3 +666,47 @@ CREATE INDEX ix_field_values_field_date ON subscriber_field_values (field_id, va
 CREATE INDEX ix_field_values_field_number ON subscriber_field_values (field_id, value_number);
 
 CREATE INDEX ix_field_values_field_text ON subscriber_field_values (field_id, value_text);
+
+CREATE TABLE subscriber_tag_assignments (
+    subscriber_id INTEGER NOT NULL,
+    tag_id INTEGER NOT NULL,
+    tagged_at DATETIME NOT NULL,
+    CONSTRAINT pk_subscriber_tag_assignments PRIMARY KEY (subscriber_id, tag_id),
+    CONSTRAINT fk_subscriber_tag_assignments_subscriber_id_subscribers FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE,
+    CONSTRAINT fk_subscriber_tag_assignments_tag_id_subscriber_tags FOREIGN KEY(tag_id) REFERENCES subscriber_tags (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_subscriber_tag_assignments_tag_id ON subscriber_tag_assignments (tag_id);
+
+CREATE TABLE autoresponder_sends (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    autoresponder_id INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    occurrence VARCHAR(40) NOT NULL,
+    email_id INTEGER,
+    due_at DATETIME NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    lease_until DATETIME,
+    worker VARCHAR(128) NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    sent_at DATETIME,
+    message_id VARCHAR(255) NOT NULL,
+    opens INTEGER NOT NULL,
+    first_opened_at DATETIME,
+    clicks INTEGER NOT NULL,
+    first_clicked_at DATETIME,
+    unsubscribed_at DATETIME,
+    bounce_type VARCHAR(8) NOT NULL,
+    bounced_at DATETIME,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT uq_autoresponder_sends_autoresponder_id_subscriber_id_occurrence UNIQUE (autoresponder_id, subscriber_id, occurrence),
+    CONSTRAINT ck_autoresponder_sends_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped')),
+    CONSTRAINT ck_autoresponder_sends_bounce_type CHECK (bounce_type IN ('','Soft','Hard')),
+    CONSTRAINT fk_autoresponder_sends_autoresponder_id_autoresponders FOREIGN KEY(autoresponder_id) REFERENCES autoresponders (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_autoresponder_sends_responder_due ON autoresponder_sends (autoresponder_id, due_at);
+
+CREATE INDEX ix_autoresponder_sends_state_due ON autoresponder_sends (state, due_at);

@@ -16,7 +16,7 @@ from engine.errors import (
     MissingUTMMedium, MissingUTMSource,
 )
 from engine.delivery.personalize import find_unknown_tags
-from engine.models import Campaign, CustomField, Email, User
+from engine.models import AutoResponder, Campaign, CustomField, Email, User
 from engine.validation import normalize_email
 
 VALIDATE_SCOPES = ("OptIn", "Campaign", "AutoResponder")
@@ -125,9 +125,10 @@ class EmailService:
         return copy
 
     def delete(self, actor: Actor, email_id: int) -> None:
-        """Delete an email; refused while a campaign that may still send uses it.
+        """Delete an email; refused while a campaign that may still send, or an Enabled autoresponder, uses it.
 
-        Draft, Sent and Failed campaigns that used it keep going without content (RelEmailID 0).
+        Draft, Sent and Failed campaigns and Disabled autoresponders that used it keep going without
+        content (RelEmailID 0).
         """
         # Locking the email first makes a concurrent Campaign.Update that attaches it wait for us.
         email = self.get(actor, email_id, for_update=True)
@@ -137,8 +138,17 @@ class EmailService:
         if blocking is not None:
             raise EmailInUse(f"campaign {blocking.id} ({blocking.status}) uses this email; cancel it or "
                              "give it another RelEmailID first")
+        # An Enabled autoresponder may mail it at any time, like a sending campaign.
+        responder = self.s.scalar(select(AutoResponder.id).where(
+            AutoResponder.email_id == email.id, AutoResponder.status == "Enabled").order_by(AutoResponder.id)
+            .limit(1).with_for_update())
+        if responder is not None:
+            raise EmailInUse(f"the enabled autoresponder {responder} uses this email; disable it or give it "
+                             "another EmailID first")
         # Done here rather than left to ON DELETE SET NULL, so every backend behaves the same.
         self.s.execute(update(Campaign).where(Campaign.email_id == email.id).values(email_id=None)
+                       .execution_options(synchronize_session=False))
+        self.s.execute(update(AutoResponder).where(AutoResponder.email_id == email.id).values(email_id=None)
                        .execution_options(synchronize_session=False))
         self.s.delete(email)
         self.s.flush()

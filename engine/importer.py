@@ -19,7 +19,9 @@ Counting rules:
   reason (existing subscribers are still updated): the import stops growing the account there.
 Every row counts once (TotalData = imported + updated + duplicates + failed); blank lines are not rows.
 A blank cell never clears a stored value; imported subscribers are Subscribed (the importer is
-the list owner, so double opt-in does not apply) with Source "CSVImport".
+the list owner, so double opt-in does not apply) with Source "CSVImport". A column mapped to Tags
+(a header named Tags, unless a custom field has that name) puts subscriber tags on the new and the
+updated rows (engine/audience/tag_import.py); a bad tag name fails its row.
 """
 from __future__ import annotations
 
@@ -36,8 +38,10 @@ from engine.auth import Actor
 from engine.custom_fields.rules import is_blank
 from engine.csv_records import CsvRecords
 from engine.custom_fields.values import FieldValues, value_row
+from engine.audience.tag_import import TARGETS as TAG_TARGETS, ImportTags
 from engine.errors import (
-    CustomFieldValueError, EmailMappedTwice, EmailNotMapped, ImportFormatError, InvalidFieldMapping,
+    CustomFieldValueError, EmailMappedTwice, EmailNotMapped, EmptyTagName, ImportFormatError, InvalidFieldMapping,
+    InvalidTagName,
 )
 from engine.models import Subscriber, SubscriberFieldValue
 from engine.validation import normalize_email
@@ -84,6 +88,7 @@ class _Row:
     email: str
     normalized: str
     values: dict
+    tags: tuple[str, ...] = ()
 
 
 class CountingReader(io.RawIOBase):
@@ -125,8 +130,9 @@ class SubscriberImporter:
             raise ImportFormatError("the file is empty; it needs a header row and one row per subscriber")
         except csv.Error as exc:
             raise ImportFormatError(f"the header row cannot be read ({exc})")
-        email_col, field_cols = resolve_mapping(header, options.mapping, fields)
+        email_col, field_cols, tag_col = resolve_mapping(header, options.mapping, fields)
         job = _Job(self.s, list_row, fields, options, field_cols, self.uow.clock(),
+                   tags=(tag_col, ImportTags(self.s, list_row, self.uow.clock())) if tag_col is not None else None,
                    room=lambda: self.uow.lists.subscriber_room(list_row.owner_user_id),
                    subscribed=lambda emails: self.uow.email_subscriptions.imported(list_row.owner_user_id, emails))
         report = job.report
@@ -166,8 +172,8 @@ def _dialect(options: ImportOptions) -> dict:
     return {"delimiter": delimiter, "quotechar": options.quotechar}
 
 
-def resolve_mapping(header: list[str], mapping, fields: FieldValues) -> tuple[int, list[tuple[int, int]]]:
-    """(email column, [(column, field ID)]) from the header and the requested mapping."""
+def resolve_mapping(header: list[str], mapping, fields: FieldValues) -> tuple[int, list[tuple[int, int]], int | None]:
+    """(email column, [(column, field ID)], tags column or None) from the header and the requested mapping."""
     names = [h.strip().lower() for h in header]
     if mapping is None:
         pairs = [(i, name) for i, name in enumerate(names) if _target(name, fields, strict=False) is not None]
@@ -175,11 +181,13 @@ def resolve_mapping(header: list[str], mapping, fields: FieldValues) -> tuple[in
         pairs = [(i, str(t)) for i, t in enumerate(mapping) if i < len(header)]
     else:
         pairs = [(_column(str(key), names), str(target)) for key, target in mapping.items()]
-    email_cols, field_cols, seen = [], [], set()
+    email_cols, field_cols, tag_cols, seen = [], [], [], set()
     for column, target in pairs:
         resolved = _target(target, fields, strict=mapping is not None)
         if resolved == "email":
             email_cols.append(column)
+        elif resolved == "tags":
+            tag_cols.append(column)
         elif isinstance(resolved, int):
             if resolved in seen:
                 raise InvalidFieldMapping(f"custom field {resolved} is mapped to more than one column")
@@ -190,7 +198,9 @@ def resolve_mapping(header: list[str], mapping, fields: FieldValues) -> tuple[in
                              "(e.g. MappedFields[email]=EmailAddress)")
     if len(email_cols) > 1:
         raise EmailMappedTwice()
-    return email_cols[0], field_cols
+    if len(tag_cols) > 1:
+        raise InvalidFieldMapping("tags are mapped to more than one column")
+    return email_cols[0], field_cols, tag_cols[0] if tag_cols else None
 
 
 def _column(key: str, names: list[str]) -> int:
@@ -215,8 +225,10 @@ def _target(target: str, fields: FieldValues, *, strict: bool):
     for f in fields.fields.values():
         if lowered in (f.name.strip().lower(), f.merge_tag_alias.lower()):
             return f.id
+    if lowered in TAG_TARGETS:
+        return "tags"
     if strict:
-        raise InvalidFieldMapping(f"{target!r} is not EmailAddress or a custom field of this list")
+        raise InvalidFieldMapping(f"{target!r} is not EmailAddress, Tags or a custom field of this list")
     return None
 
 
@@ -224,6 +236,7 @@ class _Job:
     """The state of one import: counters, the batch writer and the field rules."""
 
     def __init__(self, session, list_row, fields: FieldValues, options: ImportOptions, field_cols, now,
+                 tags: tuple[int, ImportTags] | None = None,
                  room: Callable[[], tuple[int, int] | None] = lambda: None,
                  subscribed: Callable[[list[str]], None] = lambda emails: None):
         self.s = session
@@ -235,6 +248,7 @@ class _Job:
         self.fields = fields
         self.options = options
         self.field_cols = field_cols
+        self.tags = tags   # (column, ImportTags) when a column holds subscriber tags
         self.report = ImportReport()
         self.defaults = fields.defaults({fid: None for _, fid in field_cols})
         # Rows this import creates get IDs above this mark: finding one of them again means the
@@ -264,7 +278,15 @@ class _Job:
         except CustomFieldValueError as exc:
             self.fail(number, email, f"custom field {exc.field_name} (CustomField{exc.field_id}): {exc.reason}")
             return None
-        return _Row(number, email, normalized, values)
+        tags: tuple[str, ...] = ()
+        if self.tags is not None:
+            column, importer = self.tags
+            try:
+                tags = importer.names(cells[column] if column < len(cells) else "")
+            except (InvalidTagName, EmptyTagName) as exc:
+                self.fail(number, email, f"tags: {exc.message}")
+                return None
+        return _Row(number, email, normalized, values, tags)
 
     def flush(self, batch: list[_Row], *, retry: bool = True) -> None:
         if not batch:
@@ -381,3 +403,6 @@ class _Job:
             values.extend(value_row(sid, fid, v) for fid, v in row.values.items())
         if values:
             self.s.execute(SubscriberFieldValue.__table__.insert(), values)
+        if self.tags is not None:
+            tagged = [(ids[r.normalized], r.tags) for r in new_rows if r.tags]
+            self.tags[1].apply(tagged + [(sid, r.tags) for sid, r in updates if r.tags])

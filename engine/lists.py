@@ -11,8 +11,8 @@ from sqlalchemy import case, delete, func, or_, select
 from engine.auth import Actor
 from engine.errors import EmailNotFound, InvalidListSetting, ListLimitReached, ListNotFound, SubscriberLimitReached
 from engine.models import (
-    CampaignRecipient, CustomField, Email, Segment, Subscriber, SubscriberFieldValue, SubscriberList,
-    Suppression, User, UserGroup,
+    AutoResponder, AutoResponderSend, CampaignRecipient, CustomField, Email, Segment, Subscriber,
+    SubscriberFieldValue, SubscriberList, SubscriberTag, SubscriberTagAssignment, Suppression, User, UserGroup,
 )
 from engine.validation import normalize_email
 from engine.ownership import get_owned, require_owned_ids
@@ -256,7 +256,13 @@ class ListService:
         # session is not synchronised: these can be millions of rows it never loaded.
         members = select(Subscriber.id).where(Subscriber.list_id.in_(owned))
         fields = select(CustomField.id).where(CustomField.list_id.in_(owned))
+        tags = select(SubscriberTag.id).where(SubscriberTag.list_id.in_(owned))
+        responders = select(AutoResponder.id).where(AutoResponder.list_id.in_(owned))
         for statement in (
+            delete(AutoResponderSend).where(AutoResponderSend.autoresponder_id.in_(responders)),
+            delete(AutoResponder).where(AutoResponder.list_id.in_(owned)),
+            delete(SubscriberTagAssignment).where(SubscriberTagAssignment.tag_id.in_(tags)),
+            delete(SubscriberTag).where(SubscriberTag.list_id.in_(owned)),
             delete(SubscriberFieldValue).where(SubscriberFieldValue.subscriber_id.in_(members)),
             delete(Subscriber).where(Subscriber.list_id.in_(owned)),
             delete(SubscriberFieldValue).where(SubscriberFieldValue.field_id.in_(fields)),

@@ -10,12 +10,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from engine.audience import rules
 from engine.auth import Actor
 from engine.errors import InvalidRules, ListNotFound, SegmentNotFound
-from engine.models import CampaignRecipient, Segment, SubscriberList
+from engine.models import AutoResponder, CampaignRecipient, Segment, SubscriberList
 from engine.ownership import require_owned_ids
 
 # Segments.Get OrderField (v5.9.4 allow-list) → how to sort; anything else falls back to the default.
@@ -144,9 +144,14 @@ class SegmentService:
             return 0
 
     def delete(self, actor: Actor, segment_ids: list[int]) -> int:
-        """Delete the caller's segments (all or nothing) and the campaign targeting that used them."""
+        """Delete the caller's segments (all or nothing) and the campaign targeting that used them; the
+        autoresponders scoped to them are disabled and lose the scope."""
         owned = require_owned_ids(self.s, Segment, segment_ids, actor, SegmentNotFound, "segment")
         self.s.execute(delete(CampaignRecipient).where(CampaignRecipient.segment_id.in_(owned)))
+        # An autoresponder scoped to the segment is disabled before its scope goes: whole-list scope
+        # must never start by itself (it is Disabled until its owner reviews it and enables it again).
+        self.s.execute(update(AutoResponder).where(AutoResponder.segment_id.in_(owned))
+                       .values(segment_id=None, status="Disabled"), execution_options={"synchronize_session": False})
         self.s.execute(delete(Segment).where(Segment.id.in_(owned)))
         # An excluded segment gone widens an audience: approved campaigns of an Untrusted owner wait again.
         self.uow.approval.targeting_edited(actor.id)

@@ -11,7 +11,9 @@ from engine.audience.sqlfuncs import prepare_connection
 from engine.auth import Actor
 from engine.errors import AuthenticationFailed, CampaignNotFound, EmailNotFound
 from engine.list_membership import ListMembership, narrowed
-from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList
+from engine.models import (
+    Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList, SubscriberTagAssignment,
+)
 
 NO_SYNC = {"synchronize_session": False}
 DELETE_CHUNK = 1000
@@ -84,6 +86,8 @@ class BulkSubscriberService:
         for start in range(0, len(ids), DELETE_CHUNK):
             chunk = ids[start:start + DELETE_CHUNK]
             self.s.execute(delete(SubscriberFieldValue).where(SubscriberFieldValue.subscriber_id.in_(chunk)),
+                           execution_options=NO_SYNC)
+            self.s.execute(delete(SubscriberTagAssignment).where(SubscriberTagAssignment.subscriber_id.in_(chunk)),
                            execution_options=NO_SYNC)
             self.s.execute(delete(Subscriber).where(Subscriber.id.in_(chunk)), execution_options=NO_SYNC)
         return len(ids)

@@ -16,13 +16,13 @@ MAX_TAG_LENGTH = 255
 _TAG_NAME = re.compile(r"[\w %-]+")
 
 
-def clean_tag_name(name: str) -> str:
+def clean_tag_name(name: str, max_length: int = MAX_TAG_LENGTH) -> str:
     """The name as stored (trimmed), or EmptyTagName / InvalidTagName."""
     name = name.strip()
     if not name:
         raise EmptyTagName()
-    if len(name) > MAX_TAG_LENGTH:
-        raise InvalidTagName(f"a tag has at most {MAX_TAG_LENGTH} characters")
+    if len(name) > max_length:
+        raise InvalidTagName(f"a tag has at most {max_length} characters")
     if not _TAG_NAME.fullmatch(name):
         raise InvalidTagName()
     return name

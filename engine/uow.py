@@ -57,6 +57,31 @@ class UnitOfWork:
         return TagService(self)
 
     @cached_property
+    def subscriber_tags(self):
+        from engine.audience.subscriber_tags import SubscriberTagService
+        return SubscriberTagService(self)
+
+    @cached_property
+    def autoresponders(self):
+        from engine.automation.service import AutoResponderService
+        return AutoResponderService(self)
+
+    @cached_property
+    def autoresponder_queries(self):
+        from engine.automation.queries import AutoResponderQueries
+        return AutoResponderQueries(self)
+
+    @cached_property
+    def autoresponder_activity(self):
+        from engine.automation.activity import AutoResponderActivity
+        return AutoResponderActivity(self)
+
+    @cached_property
+    def autoresponder_tests(self):
+        from engine.automation.send_test import AutoResponderTestSender
+        return AutoResponderTestSender(self)
+
+    @cached_property
     def lists(self):
         from engine.lists import ListService
         return ListService(self)

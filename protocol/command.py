@@ -18,6 +18,9 @@ ANY = "any"        # a user or an administrator
 SCALAR = "scalar"  # "ErrorCode": 1
 LIST = "list"      # "ErrorCode": [1], "ErrorText": ["..."]
 KEYED = "keyed"    # "ErrorCode": {"campaigns": 1}
+# LIST whose missing-parameter codes are the parameter's lower-case name, as the v5.9.4 autoresponder
+# pages document them: "ErrorCode": ["subscriberlistid"] or [6], "ErrorText": ["..."].
+NAMED = "named"
 
 
 @dataclass
@@ -44,7 +47,7 @@ class Command:
     permission: str | None = None
     error_shape: str = LIST
     error_text_key: str = "ErrorText"
-    # KEYED shape: the lower-case parameter name each code is reported under.
+    # KEYED / NAMED shapes: the lower-case parameter name each code is reported under (as) on the wire.
     error_keys: Mapping[int, str] = field(default_factory=dict)
     # Keys every successful answer carries besides Success/ErrorCode (e.g. "ErrorText": "").
     success_extra: Mapping[str, Any] = field(default_factory=dict)

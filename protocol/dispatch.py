@@ -11,7 +11,7 @@ from engine import Engine
 from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, PermissionDenied
 from engine.ratelimits import client_ip
 from protocol import params as P
-from protocol.command import ADMIN, ANY, KEYED, PUBLIC, SCALAR, USER, Command, Context
+from protocol.command import ADMIN, ANY, KEYED, NAMED, PUBLIC, SCALAR, USER, Command, Context
 
 log = logging.getLogger("sendmill.api")
 
@@ -54,7 +54,8 @@ def command_failure(command: Command, code: int, detail: str = "",
         key = command.error_keys.get(code, str(code))
         return Outcome({"Success": False, "ErrorCode": {key: code}, command.error_text_key: text})
     codes = [(code, detail), *also]
-    return Outcome({"Success": False, "ErrorCode": [c for c, _ in codes],
+    shown = (lambda c: command.error_keys.get(c, c)) if command.error_shape == NAMED else (lambda c: c)
+    return Outcome({"Success": False, "ErrorCode": [shown(c) for c, _ in codes],
                     command.error_text_key: [_error_text(command, c, d) for c, d in codes]})
 
 

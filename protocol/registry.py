@@ -13,6 +13,8 @@ from protocol.commands import email_subscriptions
 from protocol.commands import email_account, senders
 from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
+from protocol.commands import subscriber_tags
+from protocol.commands import autoresponder_reports, autoresponders
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -47,4 +49,7 @@ COMMANDS = index(
     senders.COMMANDS,
     modern_campaigns.COMMANDS,
     webhooks.COMMANDS,
+    subscriber_tags.COMMANDS,
+    autoresponders.COMMANDS,
+    autoresponder_reports.COMMANDS,
 )

@@ -4,7 +4,8 @@ It interprets the raw JSON rules directly over in-memory rows, with the semantic
 protocol.md §5 and Part 1 §16/§17 as Sendmill documents them (engine/audience/compiler.py
 docstring): connectors alternate with depth; text comparisons are case-insensitive and a missing
 custom value is ""; numbers and dates never match a missing value; dates compare by UTC day;
-campaign events count the row's activity. It shares no code with engine/audience.
+campaign events count the row's activity; tag rules look at the tags the row carries. It shares no
+code with engine/audience.
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ class World:
     segments: dict[int, tuple[int, str, str]] = field(default_factory=dict)  # id → (list, rules, op)
     suppressions: list[tuple[int | None, str]] = field(default_factory=list)  # (list or None, address)
     events: list[Event] = field(default_factory=list)
+    tags: dict[int, int] = field(default_factory=dict)  # tag id → its list
+    taggings: set[tuple[int, int]] = field(default_factory=set)  # (subscriber row id, tag id)
 
 
 COLUMNS = {"emailaddress": "email_address", "email": "email_address", "subscriptionstatus": "subscription_status",
@@ -104,7 +107,25 @@ def _rule(world, rule, row, stack) -> bool:
     if kind == "suppressions":
         hit = any(addr == row.email_normalized and lst in (None, row.list_id) for lst, addr in world.suppressions)
         return {"exist": hit, "not exist": not hit}.get(words(rule.get("operator", "")), False)
+    if kind == "tags":
+        return _tags(world, rule, row)
     return _events(world, rule, row)
+
+
+def _tags(world, rule, row) -> bool:
+    carried = {tag for sid, tag in world.taggings if sid == row.id}
+    op = words(rule["operator"])
+    if op == "has no tags":
+        return not carried
+    value = rule["value"]
+    named = {int(v) for v in (value if isinstance(value, list) else str(value).split(","))}
+    if op in ("has this tag", "has tag"):
+        return named <= carried
+    if op in ("does not have this tag", "does not have tag"):
+        return not named & carried
+    if op == "has any of these tags":
+        return bool(named & carried)
+    return named <= carried  # has all of these tags
 
 
 def _day(d: date) -> tuple[datetime, datetime]:

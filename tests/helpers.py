@@ -43,7 +43,8 @@ class ApiCaller:
 
         spec = COMMANDS.get(command.lower())
         if spec is not None and not answer["Success"]:
-            assert all(c in spec.errors or c in DISPATCHER_CODES for c in codes(answer)), answer
+            names = set(spec.error_keys.values()) if spec.error_shape == "named" else set()
+            assert all(c in spec.errors or c in names or c in DISPATCHER_CODES for c in codes(answer)), answer
 
     def __call__(self, command: str, session: str | None = None, *, method: str = "POST", **params):
         """POST (form) or GET a command; returns the decoded JSON after checking the envelope."""

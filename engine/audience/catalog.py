@@ -108,6 +108,15 @@ TIME_FILTERS = ("in_last_x_days", "not_in_last_x_days", "between", "not_between"
 AGGREGATIONS = ("at_least", "at_most", "exactly")
 
 SEGMENT_OPERATORS = {"belongs to": False, "does not belong to": True}
+# tags (guide-tags.md "In Segments"): operator → what the rule asks of the subscriber row's tags.
+# "has" / "has not" name one tag, "any" / "all" one or more, "none" no tag at all.
+TAG_OPERATORS = {
+    "has this tag": "has", "has tag": "has",
+    "does not have this tag": "has not", "does not have tag": "has not",
+    "has any of these tags": "any", "has any of tags": "any",
+    "has all of these tags": "all", "has all of tags": "all",
+    "has no tags": "none",
+}
 SUPPRESSION_OPERATORS = {"exist": "exist", "exists": "exist", "not exist": "not exist",
                          "not exists": "not exist", "does not exist": "not exist"}
 

@@ -17,6 +17,8 @@ Semantics the reference evaluator in tests/audience_reference.py implements inde
 * campaign events: the rule holds when the subscriber row has activity of that kind (for the
   given campaigns / email, inside the time filter) and its count satisfies the aggregation
   (default: at least one); the `not …` operators are the exact complement.
+* tags: the row carries the tag (has / does not have this tag), at least one / every one of the
+  tags (has any / all of these tags), or no tag at all (has no tags).
 """
 from __future__ import annotations
 
@@ -29,10 +31,12 @@ from sqlalchemy import Numeric, Select, String, and_, false, func, literal, or_,
 from sqlalchemy.orm import aliased
 
 from engine.audience.rules import (
-    ActivityRule, FieldRule, Group, SegmentRule, SuppressionRule,
+    ActivityRule, FieldRule, Group, SegmentRule, SuppressionRule, TagRule,
 )
 from engine.audience.sqlfuncs import folded, matches_regex
-from engine.models import Subscriber, SubscriberActivity, SubscriberFieldValue, SubscriberList, Suppression
+from engine.models import (
+    Subscriber, SubscriberActivity, SubscriberFieldValue, SubscriberList, SubscriberTagAssignment, Suppression,
+)
 
 ESCAPE = "/"
 NUMBER = Numeric(20, 6)
@@ -72,6 +76,8 @@ def condition(node, s, ctx: CompileContext):
         return suppressed if node.operator == "exist" else ~suppressed
     if isinstance(node, ActivityRule):
         return _activity(node, s, ctx)
+    if isinstance(node, TagRule):
+        return _tags(node, s)
     raise TypeError(f"not an audience rule: {node!r}")
 
 
@@ -230,6 +236,22 @@ def _activity(rule: ActivityRule, s, ctx: CompileContext):
         held = {"at_least": count >= agg.count, "at_most": count <= agg.count,
                 "exactly": count == agg.count}[agg.operator]
     return ~held if rule.negated else held
+
+
+def _tags(rule: TagRule, s):
+    """EXISTS over the row's tag assignments (a row only ever carries tags of its own list)."""
+    def carries(*where):
+        a = aliased(SubscriberTagAssignment)
+        return select(a.tag_id).where(a.subscriber_id == s.id, *[w(a) for w in where]).exists()
+
+    if rule.mode == "none":
+        return ~carries()
+    if rule.mode == "any":
+        return carries(lambda a: a.tag_id.in_(rule.tag_ids))
+    if rule.mode == "all":
+        return and_(*[carries(lambda a, t=t: a.tag_id == t) for t in rule.tag_ids])
+    held = carries(lambda a: a.tag_id == rule.tag_ids[0])
+    return ~held if rule.mode == "has not" else held
 
 
 def _time_filter(column, tf, now: datetime):

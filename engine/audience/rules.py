@@ -8,7 +8,7 @@ flat `rules: [A, B]`) counts as a group of its own, so the connector joins such 
 
 Everything that cannot produce a precise filter raises `InvalidRules` with a message naming the
 problem: empty criteria, empty groups, rules without a known `type`, unknown fields or operators,
-malformed values, nesting deeper than three levels, custom fields or segments that are not the
+malformed values, nesting deeper than three levels, custom fields, segments or tags that are not the
 owner's for this list. Nothing here ever degrades to "match everyone" (Part 1 §10). The one
 tolerance is the documented fail-closed case: a stored suppression rule with an unknown operator
 parses (when `strict=False`) into a rule that matches nobody.
@@ -28,7 +28,7 @@ MAX_JSON_CHARS = 100_000
 MAX_RULES = 200
 MAX_SEGMENT_DEPTH = 5
 CONNECTORS = ("and", "or")
-UNSUPPORTED_TYPES = ("tags", "journeys", "journey-email-action", "website-events")
+UNSUPPORTED_TYPES = ("journeys", "journey-email-action", "website-events")
 
 
 # --- the AST ---------------------------------------------------------------------------------
@@ -76,7 +76,13 @@ class ActivityRule:
     aggregation: Aggregation | None = None
 
 
-Rule = Union[FieldRule, SegmentRule, SuppressionRule, ActivityRule]
+@dataclass(frozen=True)
+class TagRule:
+    mode: str  # has | has not | any | all | none (catalog.TAG_OPERATORS)
+    tag_ids: tuple[int, ...] = ()  # tags of the rule's list; () for "none"
+
+
+Rule = Union[FieldRule, SegmentRule, SuppressionRule, ActivityRule, TagRule]
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,9 @@ class Lookup(Protocol):
 
     def missing_campaigns(self, campaign_ids: tuple[int, ...]) -> list[int]:
         """The IDs among `campaign_ids` that are not the owner's campaigns."""
+
+    def tag_list(self, tag_id: int) -> int | None:
+        """The list of the owner's subscriber tag, else None."""
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -254,6 +263,8 @@ class _Parser:
             return self.suppression_rule(rule, where)
         if kind == "campaign-events":
             return self.activity_rule(rule, where)
+        if kind == "tags":
+            return self.tag_rule(rule, where)
         if kind in UNSUPPORTED_TYPES:
             raise InvalidRules(f'{where}: rules of type "{kind}" are not supported by this server')
         raise InvalidRules(f'{where} has an unknown type "{rule.get("type")}"')
@@ -311,6 +322,28 @@ class _Parser:
         if operator is None and self.strict:
             raise InvalidRules(f'{where}: unknown suppression operator "{rule.get("operator")}"')
         return SuppressionRule(operator)
+
+    # --- tags ----------------------------------------------------------------------------------------
+    def tag_rule(self, rule: dict, where: str) -> TagRule:
+        mode = C.TAG_OPERATORS.get(C.op_key(rule.get("operator")))
+        if mode is None:
+            raise InvalidRules(f'{where}: unknown tags operator "{rule.get("operator")}"')
+        if mode == "none":
+            return TagRule(mode)
+        value = rule.get("value", "")
+        items = value if isinstance(value, list) else value.split(",") if isinstance(value, str) else [value]
+        ids: list[int] = []
+        for item in items:
+            tag_id = _positive_int(item.strip() if isinstance(item, str) else item)
+            if tag_id is None:
+                raise InvalidRules(f"{where}: '{item}' is not a tag ID")
+            if self.lookup.tag_list(tag_id) != self.list_id:
+                raise InvalidRules(f"{where}: tag {tag_id} does not exist for list {self.list_id}")
+            if tag_id not in ids:
+                ids.append(tag_id)
+        if mode in ("has", "has not") and len(ids) != 1:
+            raise InvalidRules(f'{where}: "{rule.get("operator")}" needs exactly one tag ID')
+        return TagRule(mode, tuple(sorted(ids)))
 
     # --- campaign events ------------------------------------------------------------------------
     def activity_rule(self, rule: dict, where: str) -> ActivityRule:

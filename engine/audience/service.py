@@ -13,7 +13,7 @@ from engine.audience.sqlfuncs import prepare_connection
 from engine.audience.time_limit import time_limited
 from engine.auth import Actor
 from engine.errors import InvalidCampaignStatus, InvalidRecipients, InvalidRules, NoAudience, SegmentNotFound
-from engine.models import Campaign, CustomField, Segment, Subscriber, SubscriberList
+from engine.models import Campaign, CustomField, Segment, Subscriber, SubscriberList, SubscriberTag
 
 # campaign.recipients.get works only before sending (v5.9.4/api-reference/campaigns.md).
 PREVIEWABLE = ("Draft", "Ready", "Pending Approval")
@@ -53,6 +53,10 @@ class DbLookup:
         owned = set(self.s.scalars(select(Campaign.id).where(
             Campaign.id.in_(campaign_ids), Campaign.owner_user_id == self.owner_id)))
         return [i for i in campaign_ids if i not in owned]
+
+    def tag_list(self, tag_id: int) -> int | None:
+        found = self.s.get(SubscriberTag, tag_id)
+        return found.list_id if found is not None and found.owner_user_id == self.owner_id else None
 
 
 class AudienceService:

@@ -13,6 +13,8 @@ from engine.models.email_subscriptions import EmailSubscription
 from engine.models.ratelimits import RateLimitCounter
 from engine.models.test_sends import TestSend
 from engine.models.installation import InstallationSecret
+from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
+from engine.models.automation import AutoResponder, AutoResponderSend
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -22,4 +24,5 @@ __all__ = [
     "Delivery", "SchedulerLease", "SendInstance", "ThrottleState",
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
     "InstallationSecret",
+    "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend",
 ]

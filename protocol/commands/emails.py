@@ -256,7 +256,8 @@ EMAIL_DELETE = Command(
         1: "Required field missing: EmailID",
         # Sendmill's additions: the legacy table documents only code 1.
         2: "Email does not exist or does not belong to the user",
-        3: "Email is the content of a campaign that may still send (Ready, Sending, Paused or Pending Approval)",
+        3: "Email is the content of a campaign that may still send (Ready, Sending, Paused or Pending Approval) "
+           "or of an Enabled autoresponder",
     },
     raises={EmailNotFound: 2, EmailInUse: 3},
 )

@@ -24,6 +24,7 @@ from protocol.commands.subscriber_params import (
     OK, EmailText, IpText, LegacyDateTime, RulesJsonText, field_errors, field_values, rules_operator,
 )
 from protocol.params import Bool, Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
+from protocol.views.subscriber_tags import subscriber_tag
 from protocol.views.subscribers import subscriber_row
 
 DEFAULT_PAGE = 25
@@ -57,7 +58,9 @@ def get(ctx: Context, p: dict) -> dict:
     info = _subscriber_info(ctx, subscriber, ctx.uow.lists.get(ctx.actor, p["ListID"]))
     suppressed = ctx.uow.subscribers.is_suppressed(subscriber)
     info["Suppressed"] = suppressed  # v5.6.x shows it here, v5.9.4 at the top level: both
-    return {"SubscriberInformation": info, "Suppressed": suppressed, "SubscriberTags": [],
+    tags = ctx.uow.subscriber_tags.tags_of([subscriber.id])[subscriber.id]
+    return {"SubscriberInformation": info, "Suppressed": suppressed,
+            "SubscriberTags": [subscriber_tag(t) for t in tags],
             "SubscriberSegments": [], "SubscriberJourneys": [], "SubscriberActivity": [],
             "SubscriberWebsiteEvents": [], "TotalRevenue": 0}
 

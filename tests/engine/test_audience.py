@@ -332,3 +332,37 @@ def test_cli_explains_a_missing_campaign_or_audience(engine, scenario, database_
     campaign = make_campaign(engine, scenario.owner.id)
     result = run_cli(database_url, tmp_path, "audience", str(campaign))
     assert result.exit_code == 1 and "no recipients, RulesJsonBundle or criteria" in result.output
+
+
+def tag_list_members(engine, scenario, *addresses: str) -> int:
+    """A tag on L1 carried by the given L1 addresses; its ID."""
+    from engine.models import SubscriberTag, SubscriberTagAssignment
+
+    with engine.uow() as uow:
+        tag = SubscriberTag(list_id=scenario.lists["L1"], owner_user_id=scenario.owner.id, name="vip",
+                            name_digest="vip", created_at=uow.clock())
+        uow.session.add(tag)
+        uow.session.flush()
+        uow.session.add_all(SubscriberTagAssignment(subscriber_id=scenario.ids[f"L1:{a}"], tag_id=tag.id,
+                                                    tagged_at=uow.clock()) for a in addresses)
+        uow.commit()
+        return tag.id
+
+
+def test_cli_shows_a_tag_rule_in_count_sample_and_sql(engine, scenario, database_url, tmp_path):
+    L, i = scenario.lists, scenario.ids
+    tag_id = tag_list_members(engine, scenario, "bob@x.com", "carl@x.com")
+    bundle = json.dumps({"operator": "or", "criteria": [{"list_id": L["L1"], "operator": "and", "rules": [
+        {"type": "tags", "operator": "has this tag", "value": str(tag_id)}]}]})
+    campaign = make_campaign(engine, scenario.owner.id, bundle=bundle)
+    result = run_cli(database_url, tmp_path, "audience", str(campaign))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # carl carries the tag too, but is unsubscribed from L1
+    assert lines[:2] == [f'campaign {campaign} "C" (Draft): 1 recipients', f"  {i['L1:bob@x.com']}  Bob@X.com  (list {L['L1']})"]
+    assert "subscriber_tag_assignments" in result.output and f"tag_id = {tag_id}" in result.output
+    untagged = json.dumps({"operator": "or", "criteria": [{"list_id": L["L1"], "operator": "and", "rules": [
+        {"type": "tags", "operator": "has no tags"}, {"type": "fields", "field_id": "EmailAddress", "operator": "is",
+                                                      "value": "ann@x.com"}]}]})
+    result = run_cli(database_url, tmp_path, "audience", str(make_campaign(engine, scenario.owner.id, bundle=untagged)))
+    assert result.exit_code == 0 and ": 1 recipients" in result.output.splitlines()[0], result.output

@@ -1,8 +1,8 @@
 """The compiled audience SQL against a plain-Python reference (tests/audience_reference.py).
 
 Hypothesis draws a small list (mixed-case and unicode addresses, custom text/number/date values
-including missing ones, `%`, `_`, quotes, suppressions, campaign activity, a segment) and random
-criteria (every rule type and operator Sendmill supports, nested groups, both connectors). On
+including missing ones, `%`, `_`, quotes, suppressions, campaign activity, tags, a segment) and random
+criteria (every rule type and operator Sendmill supports, tags included, nested groups, both connectors). On
 each backend the segment query must select exactly the rows the reference selects. Each example
 runs in one transaction that is rolled back, so nothing is committed.
 
@@ -27,7 +27,8 @@ from engine.audience.compiler import render_sql
 from engine.errors import InvalidRules
 from engine.db import Base
 from engine.models import (
-    Campaign, CustomField, Segment, Subscriber, SubscriberActivity, SubscriberFieldValue, SubscriberList, Suppression,
+    Campaign, CustomField, Segment, Subscriber, SubscriberActivity, SubscriberFieldValue, SubscriberList,
+    SubscriberTag, SubscriberTagAssignment, Suppression,
 )
 from tests import audience_reference as ref
 
@@ -170,13 +171,31 @@ def event_rule(draw):
     return rule
 
 
+TAG_NAMES = ["$T0", "$T1", "$T2"]
+
+
+@st.composite
+def tag_rule(draw):
+    op = draw(st.sampled_from(["has this tag", "does not have this tag", "has any of these tags",
+                               "has all of these tags", "has no tags", "Has_Tag", "does not have tag"]))
+    rule = {"type": "tags", "operator": op}
+    if op == "has no tags":
+        return rule
+    if ref.words(op) in ("has any of these tags", "has all of these tags"):
+        names = draw(st.lists(st.sampled_from(TAG_NAMES), min_size=1, max_size=3, unique=True))
+        rule["value"] = ",".join(names) if len(names) > 1 and draw(st.booleans()) else names
+    else:
+        rule["value"] = draw(st.sampled_from(TAG_NAMES))
+    return rule
+
+
 any_rule = st.one_of(
-    field_rule(), field_rule(), field_rule(), event_rule(),
+    field_rule(), field_rule(), field_rule(), event_rule(), tag_rule(),
     st.builds(lambda op: {"type": "suppressions", "operator": op}, st.sampled_from(["exist", "not exist"])),
     st.builds(lambda op: {"type": "segments", "operator": op, "value": "$SEG"},
               st.sampled_from(["belongs to", "does not belong to"])),
 )
-plain_rule = st.one_of(field_rule(), event_rule())
+plain_rule = st.one_of(field_rule(), event_rule(), tag_rule())
 item = st.one_of(any_rule, any_rule, st.lists(any_rule, min_size=1, max_size=2))
 criteria = st.lists(st.one_of(st.lists(item, min_size=1, max_size=3), any_rule), min_size=1, max_size=3)
 
@@ -195,7 +214,7 @@ def substitute(doc, ids: dict):
 class Example:
     """Writes the drawn data inside the uow's transaction and mirrors it for the reference."""
 
-    def __init__(self, uow, owner_id: int, data: list[dict], suppress: list, events: list):
+    def __init__(self, uow, owner_id: int, data: list[dict], suppress: list, events: list, taggings=()):
         s = uow.session
         self.lst = SubscriberList(owner_user_id=owner_id, name="L", created_at=NOW)
         s.add(self.lst)
@@ -206,9 +225,12 @@ class Example:
                                    validation_method=v, created_at=NOW) for i, (t, v, _) in enumerate(kinds)]
         self.campaigns = [Campaign(owner_user_id=owner_id, name=f"C{i}", created_at=NOW, last_activity_at=NOW)
                           for i in range(2)]
-        s.add_all(self.fields + self.campaigns)
+        self.tags = [SubscriberTag(list_id=self.lst.id, owner_user_id=owner_id, name=f"t{i}", name_digest=f"t{i}",
+                                   created_at=NOW) for i in range(len(TAG_NAMES))]
+        s.add_all(self.fields + self.campaigns + self.tags)
         s.flush()
-        self.world = ref.World(owner_id, NOW, [], {f.id: k[2] for f, k in zip(self.fields, kinds)})
+        self.world = ref.World(owner_id, NOW, [], {f.id: k[2] for f, k in zip(self.fields, kinds)},
+                               tags={t.id: self.lst.id for t in self.tags})
         for d in data:
             sub = Subscriber(list_id=self.lst.id, email_address=d["email"], email_normalized=d["email"].lower(),
                              subscription_status=d["status"], bounce_type=d["bounce"],
@@ -240,6 +262,11 @@ class Example:
                 s.add(SubscriberActivity(subscriber_id=row.id, campaign_id=c, kind=kind, occurred_at=at,
                                          email_id=email_id))
                 self.world.events.append(ref.Event(row.id, c, kind, at, email_id))
+        for index, tag in taggings:
+            if index < len(self.world.rows) and (self.world.rows[index].id, self.tags[tag].id) not in self.world.taggings:
+                row_id = self.world.rows[index].id
+                s.add(SubscriberTagAssignment(subscriber_id=row_id, tag_id=self.tags[tag].id, tagged_at=NOW))
+                self.world.taggings.add((row_id, self.tags[tag].id))
         s.flush()
 
     def ids(self, as_custom_name: bool) -> dict:
@@ -249,6 +276,13 @@ class Example:
                  "$C0": self.campaigns[0].id, "$C1": str(self.campaigns[1].id)}
         for k in range(4):
             found[f"$ID{k}"] = str(row_ids[k]) if k < len(row_ids) else "999999"
+        tag_ids = [t.id if as_custom_name else str(t.id) for t in self.tags]  # numbers or numeric strings
+        found.update(zip(TAG_NAMES, tag_ids))
+        for a, name_a in enumerate(TAG_NAMES):
+            for b, name_b in enumerate(TAG_NAMES):
+                for c, name_c in enumerate(TAG_NAMES):
+                    found[f"{name_a},{name_b}"] = f"{self.tags[a].id},{self.tags[b].id}"
+                    found[f"{name_a},{name_b},{name_c}"] = f"{self.tags[a].id},{self.tags[b].id},{self.tags[c].id}"
         return found
 
 
@@ -289,10 +323,11 @@ def test_compiled_sql_selects_what_the_reference_selects(engine, backend, owner_
     @given(data=rows(), doc=criteria, connector=st.sampled_from(["and", "or", "OR"]),
            segment_doc=st.lists(st.lists(plain_rule, min_size=1, max_size=2), min_size=1, max_size=2),
            segment_connector=st.sampled_from(["and", "or"]), custom_names=st.booleans(),
-           suppress=st.lists(st.tuples(st.integers(0, 7), st.booleans()), max_size=3), activity=events)
-    def check(data, doc, connector, segment_doc, segment_connector, custom_names, suppress, activity):
+           suppress=st.lists(st.tuples(st.integers(0, 7), st.booleans()), max_size=3), activity=events,
+           taggings=st.lists(st.tuples(st.integers(0, 7), st.integers(0, len(TAG_NAMES) - 1)), max_size=8))
+    def check(data, doc, connector, segment_doc, segment_connector, custom_names, suppress, activity, taggings):
         with engine.uow() as uow:
-            example = Example(uow, owner_id, data, suppress, activity)
+            example = Example(uow, owner_id, data, suppress, activity, taggings)
             ids = example.ids(custom_names)
             segment_json = json.dumps(substitute(segment_doc, ids))
             segment = Segment(owner_user_id=owner_id, list_id=example.lst.id, name="S", rules_json=segment_json,
@@ -362,6 +397,9 @@ def test_injection_payloads_select_nothing_unexpected_and_change_nothing(engine,
                    "time_filter": {"type": "in_last_x_days", "value": payload}}]],
                 [[{"type": "campaign-events", "operator": "opened", "value": "",
                    "aggregation": {"operator": "at_least", "count": payload}}]],
+                [[{"type": "tags", "operator": "has this tag", "value": payload}]],
+                [[{"type": "tags", "operator": "has any of these tags", "value": f"{example.tags[0].id},{payload}"}]],
+                [[{"type": "tags", "operator": payload, "value": str(example.tags[0].id)}]],
             ]
             for doc in cases:
                 rules_json = json.dumps(doc)

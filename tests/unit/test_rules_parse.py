@@ -31,6 +31,9 @@ class Lookup:
     def missing_campaigns(self, ids):
         return [i for i in ids if i not in (1, 2, 3)]
 
+    def tag_list(self, tag_id):
+        return {10: 1, 11: 1, 12: 1, 20: 2}.get(tag_id)
+
 
 def parse(doc, connector="or", lookup=None, strict=True):
     raw = doc if isinstance(doc, str) else json.dumps(doc)
@@ -91,9 +94,39 @@ def test_too_many_rules_and_too_much_json_are_rejected():
     assert "longer than" in rejected("[" * 100_001)
 
 
-@pytest.mark.parametrize("kind", ["tags", "journeys", "website-events", "journey-email-action"])
+@pytest.mark.parametrize("kind", ["journeys", "website-events", "journey-email-action"])
 def test_rule_types_without_storage_are_refused_not_ignored(kind):
     assert "not supported" in rejected([[{"type": kind, "operator": "has this tag", "value": "1"}]])
+
+
+# --- tags -------------------------------------------------------------------------------------------------
+def tags(operator, value="10"):
+    return {"type": "tags", "operator": operator, "value": value}
+
+
+@pytest.mark.parametrize("operator, value, expected", [
+    ("has this tag", "10", rules.TagRule("has", (10,))),
+    ("Has_Tag", 11, rules.TagRule("has", (11,))),
+    ("does not have this tag", " 12 ", rules.TagRule("has not", (12,))),
+    ("has any of these tags", "12,10,12", rules.TagRule("any", (10, 12))),
+    ("has all of these tags", [11, "10"], rules.TagRule("all", (10, 11))),
+    ("has no tags", "", rules.TagRule("none")),
+])
+def test_tag_rules(operator, value, expected):
+    assert parse([[tags(operator, value)]]).items[0].items[0] == expected
+
+
+@pytest.mark.parametrize("rule, needle", [
+    (tags("has this tag", "20"), "tag 20 does not exist for list 1"),        # a tag of another list
+    (tags("has this tag", "99"), "tag 99 does not exist for list 1"),        # not the owner's, or gone
+    (tags("has this tag", "10,11"), "needs exactly one tag ID"),
+    (tags("has any of these tags", ""), "is not a tag ID"),
+    (tags("has all of these tags", "10,x"), "'x' is not a tag ID"),
+    ({"type": "tags", "operator": "has any of these tags"}, "is not a tag ID"),
+    (tags("is tagged"), 'unknown tags operator "is tagged"'),
+])
+def test_bad_tag_rules(rule, needle):
+    assert needle in rejected([[rule]])
 
 
 # --- fields and operators ---------------------------------------------------------------------------
