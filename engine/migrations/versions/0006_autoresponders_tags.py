@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['list_id'], ['subscriber_lists.id'], name=op.f('fk_subscriber_tags_list_id_subscriber_lists'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_subscriber_tags_owner_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriber_tags')),
-    sa.UniqueConstraint('list_id', 'name_digest', name=op.f('uq_subscriber_tags_list_id_name_digest'))
+    sa.UniqueConstraint('list_id', 'name_digest', name=op.f('uq_subscriber_tags_list_id_name_digest')),
     sqlite_autoincrement=True,   # ids never reused (revision 0002)
     )
     with op.batch_alter_table('subscriber_tags', schema=None) as batch_op:
@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['list_id'], ['subscriber_lists.id'], name=op.f('fk_autoresponders_list_id_subscriber_lists'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_autoresponders_owner_user_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['segment_id'], ['segments.id'], name=op.f('fk_autoresponders_segment_id_segments'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_autoresponders'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_autoresponders')),
     sqlite_autoincrement=True,   # ids never reused (revision 0002)
     )
     with op.batch_alter_table('autoresponders', schema=None) as batch_op:
@@ -127,7 +127,7 @@ def upgrade() -> None:
     sa.CheckConstraint("state IN ('pending','claimed','sent','failed','unknown','skipped')", name=op.f('ck_autoresponder_sends_state')),
     sa.ForeignKeyConstraint(['autoresponder_id'], ['autoresponders.id'], name=op.f('fk_autoresponder_sends_autoresponder_id_autoresponders'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_autoresponder_sends')),
-    sa.UniqueConstraint('autoresponder_id', 'subscriber_id', 'occurrence', name=op.f('uq_autoresponder_sends_autoresponder_id_subscriber_id_occurrence'))
+    sa.UniqueConstraint('autoresponder_id', 'subscriber_id', 'occurrence', name=op.f('uq_autoresponder_sends_autoresponder_id_subscriber_id_occurrence')),
     sqlite_autoincrement=True,   # ids never reused (revision 0002)
     )
     with op.batch_alter_table('autoresponder_sends', schema=None) as batch_op:
