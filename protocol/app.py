@@ -1,4 +1,5 @@
-"""The Flask application: one view on /api.php (and /api.php/<anything>)."""
+"""The Flask application: one view on /api.php (and /api.php/<anything>); the REST surface, the public
+tracking pages and the command reference (/docs, /commands.json) are blueprints."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,7 @@ from flask import Flask, request
 
 from engine import Engine, bootstrap
 from protocol.dispatch import BAD_JSON, Dispatcher, hard_failure
+from protocol.reference.page import bp as reference_blueprint
 from protocol.registry import COMMANDS
 from protocol.render import render
 from protocol.request import BadJsonBody, parse_parameters
@@ -24,6 +26,7 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
     engine = engine or bootstrap()
     dispatcher = Dispatcher(engine, COMMANDS)
     app.register_blueprint(tracking_blueprint)
+    app.register_blueprint(reference_blueprint)   # /docs and /commands.json
     endpoints = all_endpoints() if rest_endpoints is None else rest_endpoints
     rest_api = RestApi(engine, endpoints)
     app.register_blueprint(rest_api.blueprint())

@@ -51,6 +51,9 @@ class Command:
     error_keys: Mapping[int, str] = field(default_factory=dict)
     # Keys every successful answer carries besides Success/ErrorCode (e.g. "ErrorText": "").
     success_extra: Mapping[str, Any] = field(default_factory=dict)
+    # Parameters the handler reads outside the schema (name pattern → meaning), e.g. CustomField<ID>;
+    # the generated reference lists them beside the declared ones.
+    extra_params: Mapping[str, str] = field(default_factory=dict)
     # PUBLIC commands: the IDs of the lists a call acts on, from its loaded parameters. A caller whose valid
     # credentials own every one of them (an account's own integration), or an administrator, skips the
     # per-IP limit; everyone else is counted. None (logins): every call is counted, credentials or not.

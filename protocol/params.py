@@ -92,6 +92,8 @@ INT32_RANGE = (-(2**31), 2**31 - 1)
 
 
 class Int(LegacyField):
+    """A whole number (numeric strings accepted) within the field's range; 32-bit unless the field says otherwise."""
+
     def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.min_value = INT32_RANGE[0] if min_value is None else min_value
@@ -196,6 +198,8 @@ class JsonValue(LegacyField):
 
 
 class Raw(LegacyField):
+    """Any value, handed to the command as sent (the command or the engine checks it)."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> Any:
         return value
 

@@ -8,6 +8,8 @@ from scheduler import recurrence, timezones
 
 
 class SendDateField(LegacyField):
+    """A date as YYYY-MM-DD (the legacy `0000-00-00` and impossible dates are refused)."""
+
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             return recurrence.parse_send_date(self._scalar_text(value).strip())

@@ -39,6 +39,8 @@ if os.environ.get("CI") == "true":
 
 def pytest_addoption(parser):
     parser.addoption("--db", default=",".join(BACKENDS), help="comma list of backends to run on")
+    parser.addoption("--update-reference", action="store_true",
+                     help="record the command reference's examples again and rewrite docs/commands.md (tests/reference)")
 
 
 def pytest_generate_tests(metafunc):

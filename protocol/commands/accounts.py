@@ -71,6 +71,8 @@ class PermissionList(LegacyField):
 
 
 class LanguageCode(LegacyField):
+    """A language code such as `en` or `pt-BR`."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = self._scalar_text(value).strip()
         if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?", text):

@@ -18,6 +18,8 @@ from protocol.views.accounts import api_key_row, new_api_key
 
 
 class IPAddress(LegacyField):
+    """An IPv4 or IPv6 address."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = self._scalar_text(value).strip()
         try:

@@ -128,6 +128,8 @@ EMAIL_SUBSCRIPTIONS_BULK_UPSERT = Command(
 
 # --- EmailSubscription.UnsubscribeLink -----------------------------------------------------------
 class LanguageCode(Text):
+    """A 2-letter ISO 639-1 language code such as `en`."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if not (len(text) == 2 and text.isascii() and text.isalpha()):

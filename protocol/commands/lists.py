@@ -32,6 +32,8 @@ class Flag(LegacyField):
 
 
 class EmailText(Text):
+    """An email address."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if normalize_email(text) is None:

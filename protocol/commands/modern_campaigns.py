@@ -54,6 +54,8 @@ CAMPAIGN_STATISTICS_LIST = Command(
 
 # --- Campaign.Recipients.ByActivity --------------------------------------------------------------
 class Cursor(LegacyField):
+    """The NextCursor an earlier answer of the same command gave (opaque)."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         return decode_cursor(self._scalar_text(value).strip())
 

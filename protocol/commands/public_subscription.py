@@ -18,7 +18,9 @@ from engine.errors import (
 )
 from engine.models.subscribers import SUBSCRIBER_SOURCES
 from protocol.command import PUBLIC, Command, Context
-from protocol.commands.subscriber_params import IpText, RulesJsonText, field_errors, field_values, rules_operator
+from protocol.commands.subscriber_params import (
+    CUSTOM_FIELD_PARAMS, IpText, RulesJsonText, field_errors, field_values, rules_operator,
+)
 from protocol.params import Bool, Choice, Id, IdList, Int, LegacySchema, ParamError, Text
 from protocol.views.subscribers import subscribed
 
@@ -54,6 +56,7 @@ def subscribe(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_SUBSCRIBE = Command(
     name="Subscriber.Subscribe", run=subscribe, params=SubscribeParams, auth=PUBLIC,
+    extra_params=CUSTOM_FIELD_PARAMS,
     rate_limit_owner_lists=lambda p: p["ListID"],
     errors={
         1: "Missing ListID parameter",

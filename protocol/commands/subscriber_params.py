@@ -14,6 +14,9 @@ from engine.validation import normalize_email
 from protocol.params import LegacyField, ParamError, Text
 
 OK = {"ErrorText": ""}
+# What field_values() reads beside the declared parameters, as the command reference lists it.
+CUSTOM_FIELD_PARAMS = {"CustomField<ID>": "the value of custom field <ID>; also sent as Fields[CustomField<ID>] "
+                                          "or Fields[<ID>]"}
 _FIELD_KEY = re.compile(r"customfield(\d{1,18})")
 _NESTED_FIELD_KEY = re.compile(r"(?:customfield)?(\d{1,18})")
 
@@ -33,6 +36,8 @@ class IpText(Text):
 
 
 class EmailText(Text):
+    """An email address of at most 255 characters."""
+
     def __init__(self, **kwargs):
         super().__init__(max_length=255, **kwargs)
 

@@ -21,7 +21,8 @@ from engine.subscriber_search import NAMED_SEGMENTS, SubscriberQuery
 from engine.validation import as_id
 from protocol.command import SCALAR, Command, Context
 from protocol.commands.subscriber_params import (
-    OK, EmailText, IpText, LegacyDateTime, RulesJsonText, field_errors, field_values, rules_operator,
+    CUSTOM_FIELD_PARAMS, OK, EmailText, IpText, LegacyDateTime, RulesJsonText, field_errors, field_values,
+    rules_operator,
 )
 from protocol.params import Bool, Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
 from protocol.views.subscriber_tags import subscriber_tag
@@ -103,6 +104,7 @@ def update(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBER_UPDATE = Command(
     name="Subscriber.Update", run=update, params=UpdateParams, success_extra=OK,
+    extra_params=CUSTOM_FIELD_PARAMS,
     errors={
         1: "Required field 'subscriberid' is missing.",
         2: "Required field 'subscriberlistid' is missing.",

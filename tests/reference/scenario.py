@@ -1,0 +1,23 @@
+"""The example scenario of the command reference: one session through every /api.php command.
+
+Every registered command needs at least one documented Call here (test_reference names the missing
+ones). Add it where the state it needs exists; values from earlier steps are `{NAME}`s. Then record
+again: python -m pytest tests/reference --update-reference --db=sqlite
+"""
+from __future__ import annotations
+
+from tests.reference import scenario_accounts, scenario_audience, scenario_campaigns, scenario_senders
+from tests.reference.recorder import Call
+
+STEPS = [
+    *scenario_accounts.STEPS,
+    *scenario_audience.STEPS,
+    *scenario_campaigns.STEPS,
+    *scenario_senders.STEPS,
+    *scenario_audience.CLOSING,
+    *scenario_accounts.CLOSING,
+]
+
+
+def documented_commands() -> set[str]:
+    return {step.command.lower() for step in STEPS if isinstance(step, Call) and not step.setup}
