@@ -157,7 +157,9 @@ class SubscriberService:
         owner = actor is not None and (actor.is_admin or actor.id == list_row.owner_user_id)
         if code is None and not owner:
             raise ConfirmationCodeRequired()
-        if code is not None and not hmac.compare_digest(code.strip().lower(), self.confirmation_code(subscriber)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
+        if code is not None and not hmac.compare_digest(code.strip().lower().encode("utf-8", "surrogatepass"),
+                                                        self.confirmation_code(subscriber).encode()):
             raise InvalidConfirmationCode()
         now = self.uow.clock()
         if reject:

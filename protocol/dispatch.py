@@ -18,6 +18,11 @@ NOT_PERMITTED = 99999
 BAD_JSON = 100000
 UNKNOWN_COMMAND = 100003
 INTERNAL_ERROR = 100005
+# Sendmill's transport-level refusals (README "Request limits"), answered with HTTP 413 and 408
+# as Part 1 §18 allows for transport problems: the body or the parameter count is over its limit,
+# or the body did not arrive in time.
+REQUEST_TOO_LARGE = 100006
+REQUEST_TIMEOUT = 100007
 RATE_LIMITED = 429  # the documented global rate-limit code (protocol.md §1.7), answered with HTTP 200
 
 
