@@ -69,7 +69,7 @@ def value_violations(**sources: Any) -> list[dict]:
             if isinstance(node, str) and "\x00" in node:
                 found.append({"field": _name(path), "description": "must not contain a NUL character"})
             elif isinstance(node, dict):
-                found += [{"field": _name(path + (key,)), "description": "must not contain a NUL character in its name"}
+                found += [{"field": _name(path + (key,)), "description": "must not have a NUL character in its name"}
                           for key in node if "\x00" in str(key)]
             elif isinstance(node, list) and len(node) > MAX_LIST_ITEMS:
                 found.append({"field": _name(path), "description": f"must have at most {MAX_LIST_ITEMS} items"})

@@ -167,7 +167,8 @@ def violations(answer) -> list[dict]:
 def test_rest_values_with_nul_are_field_violations(rest, engine, sender):
     url = "/email-marketing/v1/sender-details"
     answer = rest.patch(url, sender.session, json={"senderDetails": {"fromName": "Ali\x00ce"}})
-    assert violations(answer) == [{"field": "senderDetails.fromName", "description": "must not contain a NUL character"}]
+    assert violations(answer) == [{"field": "senderDetails.fromName",
+                                   "description": "must not contain a NUL character"}]
     answer = rest.patch(url, sender.session, json={"senderDetails": {"from\x00Name": "x"}})
     assert violations(answer)[0]["field"] == "senderDetails.from\x00Name"
     answer = rest.get("/sender-emails/v1/sender-emails", sender.session, emailAddress="alice\x00@shop.example")
