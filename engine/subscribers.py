@@ -162,7 +162,9 @@ class SubscriberService:
             raise SubscriberNotFound()
         if code is None and not owns_list(actor, list_row):
             raise ConfirmationCodeRequired()
-        if code is not None and not hmac.compare_digest(code.strip().lower(), self.confirmation_code(subscriber)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
+        if code is not None and not hmac.compare_digest(code.strip().lower().encode("utf-8", "surrogatepass"),
+                                                        self.confirmation_code(subscriber).encode()):
             raise InvalidConfirmationCode()
         now = self.uow.clock()
         if reject:

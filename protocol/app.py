@@ -5,24 +5,29 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Engine, bootstrap
-from protocol.dispatch import BAD_JSON, Dispatcher, hard_failure
+from protocol.body_limits import BodyLimits
+from protocol.dispatch import BAD_JSON, REQUEST_TOO_LARGE, Dispatcher, hard_failure
+from protocol.limits import MAX_BODY_BYTES, MAX_VALUES, TooManyValues
 from protocol.reference.page import bp as reference_blueprint
 from protocol.registry import COMMANDS
 from protocol.render import render
-from protocol.request import BadJsonBody, parse_parameters
+from protocol.request import BadJsonBody, count_pairs, parse_parameters
 from protocol.rest.core import Endpoint, RestApi
 from protocol.rest.openapi import build_openapi
 from protocol.rest.registry import all_endpoints
 from protocol.tracking import bp as tracking_blueprint
 
-MAX_REQUEST_BYTES = 64 * 1024 * 1024
-
 
 def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | None = None) -> Flask:
     app = Flask("sendmill")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    # Body size and arrival time are BodyLimits' (protocol/body_limits.py); werkzeug's own checks of
+    # multipart bodies get the same bounds as the rest of the request.
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    app.config["MAX_FORM_PARTS"] = MAX_VALUES
+    app.wsgi_app = BodyLimits(app.wsgi_app)
     engine = engine or bootstrap()
     dispatcher = Dispatcher(engine, COMMANDS)
     app.register_blueprint(tracking_blueprint)
@@ -39,14 +44,13 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
     @app.route("/api.php/<path:_rest>", methods=["GET", "POST"])
     def api(_rest: str | None = None):
         try:
-            params = parse_parameters(request.args, request.form if not _is_json() else None,
-                                      request.get_data() if _is_json() else None)
+            params = _api_parameters()
         except BadJsonBody as exc:
             return render(hard_failure(BAD_JSON, f"The request body is not valid JSON: {exc}").payload)
-        # Uploaded files (multipart) reach commands as file objects under their lower-cased field
-        # name, e.g. Subscribers.Import's ImportFile; werkzeug spools big ones to disk.
-        for name, upload in (request.files.items() if not _is_json() else ()):
-            params.setdefault(name.lower(), upload)
+        except (TooManyValues, RequestEntityTooLarge) as exc:
+            reason = str(exc) if isinstance(exc, TooManyValues) else \
+                f"a multipart body has more than {MAX_VALUES} parts or a text part over {MAX_BODY_BYTES} bytes"
+            return render(hard_failure(REQUEST_TOO_LARGE, f"Request too large: {reason}").payload, status=413)
         # Several X-Forwarded-For lines are one comma list (RFC 9110 §5.3); the dispatcher decides whom to trust.
         forwarded_for = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
         outcome = dispatcher.dispatch(params, ip=request.remote_addr or "", forwarded_for=forwarded_for)
@@ -85,6 +89,24 @@ def _version() -> str:
         return version("sendmill")
     except PackageNotFoundError:
         return "0"
+
+
+def _api_parameters() -> dict:
+    """The query string and the body as one parameter map (protocol.request)."""
+    if _is_json():
+        return parse_parameters(request.args, None, request.get_data())
+    # Counted on the raw bytes: decoding a million pairs would itself take seconds.
+    pairs = count_pairs(request.query_string)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        pairs += count_pairs(request.get_data(cache=True))
+    if pairs > MAX_VALUES:
+        raise TooManyValues(f"the request carries more than {MAX_VALUES} parameters")
+    params = parse_parameters(request.args, request.form, None)
+    # Uploaded files (multipart) reach commands as file objects under their lower-cased field
+    # name, e.g. Subscribers.Import's ImportFile; werkzeug spools big ones to disk.
+    for name, upload in request.files.items():
+        params.setdefault(name.lower(), upload)
+    return params
 
 
 def _is_json() -> bool:

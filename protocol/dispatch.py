@@ -23,6 +23,11 @@ INTERNAL_ERROR = 100005
 # Sendmill's own hard failure: a statement evaluating criteria hit the audience time limit (README,
 # "Audience query limits"). Any command that evaluates criteria may answer it.
 AUDIENCE_TIMEOUT = 100006
+# Sendmill's transport-level refusals (README "Request limits"), answered with HTTP 413 and 408
+# as Part 1 §18 allows for transport problems: the body or the parameter count is over its limit,
+# or the body did not arrive in time.
+REQUEST_TOO_LARGE = 100007
+REQUEST_TIMEOUT = 100008
 RATE_LIMITED = 429  # the documented global rate-limit code (protocol.md §1.7), answered with HTTP 200
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing
 
+from protocol.limits import MAX_LIST_ITEMS
+
 MISSING = "__missing__"
 TRUTHY = {"true", "1", "yes", "on"}
 
@@ -65,6 +67,23 @@ class LegacyField(fields.Field):
         if isinstance(value, (int, float, str)):
             return str(value)
         raise ValidationError("must be a single value, not a list or an object")
+
+    def _list_items(self, value: Any, max_items: int = MAX_LIST_ITEMS) -> list:
+        """The entries of a list parameter: an array (or a PHP map of entries) or a comma-separated
+        string. More than `max_items` entries is an invalid value, found before any entry is read:
+        a list must never cost more than its cap (README "Request limits")."""
+        if isinstance(value, dict):
+            items = list(value.values())
+        elif isinstance(value, list):
+            items = value
+        else:
+            text = self._scalar_text(value)
+            if text.count(",") >= max_items:
+                raise ValidationError(f"has more than {max_items} entries")
+            items = text.split(",")
+        if len(items) > max_items:
+            raise ValidationError(f"has more than {max_items} entries")
+        return items
 
 
 class Text(LegacyField):
@@ -125,6 +144,9 @@ class Int(LegacyField):
 from engine.validation import MAX_ID  # noqa: E402 - the one bound for row IDs
 
 
+_ID_TEXT = re.compile(r"\d{1,18}")
+
+
 class Id(Int):
     """A positive integer identifier (numeric strings accepted)."""
 
@@ -165,24 +187,25 @@ class Choice(LegacyField):
 
 
 class IdList(LegacyField):
-    """A comma-separated list of positive integer IDs (or a JSON/bracket array of them)."""
+    """A comma-separated list of positive integer IDs (or a JSON/bracket array of them), repeats
+    dropped, in the order given; at most `max_items` entries."""
+
+    def __init__(self, *, max_items: int = MAX_LIST_ITEMS, **kwargs):
+        super().__init__(**kwargs)
+        self.max_items = max_items
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[int]:
-        items = list(value.values()) if isinstance(value, dict) else value
-        if not isinstance(items, list):
-            items = self._scalar_text(items).split(",")
-        ids: list[int] = []
-        for item in items:
+        ids: dict[int, None] = {}  # an ordered set: dropping repeats costs one lookup per entry
+        for item in self._list_items(value, self.max_items):
             text = str(item).strip()
             if not text:
                 continue
-            if not re.fullmatch(r"\d{1,18}", text) or not 1 <= int(text) <= MAX_ID:
-                raise ValidationError(f"'{text}' is not a valid ID")
-            if int(text) not in ids:
-                ids.append(int(text))
+            if not _ID_TEXT.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
+                raise ValidationError(f"'{text[:40]}' is not a valid ID")
+            ids[int(text)] = None
         if not ids:
             raise ValidationError(MISSING)
-        return ids
+        return list(ids)
 
 
 class JsonValue(LegacyField):

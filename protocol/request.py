@@ -7,10 +7,11 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from protocol.limits import MAX_NESTING, MAX_VALUES, TooDeep, TooManyValues, check_json
+
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
-# PHP's max_input_nesting_level: deeper input is dropped (form) or refused (JSON) instead of
-# being walked recursively, which would overflow the stack and answer HTTP 500.
-MAX_NESTING = 64
+# MAX_NESTING is PHP's max_input_nesting_level: deeper input is dropped (form) or refused (JSON)
+# instead of being walked recursively, which would overflow the stack and answer HTTP 500.
 # PHP turns only canonical integer keys into list indexes: "00" stays a string key.
 _INDEX = re.compile(r"0|[1-9][0-9]{0,8}")  # canonical PHP integer keys only ("00" stays a string key)
 
@@ -23,8 +24,11 @@ def parse_parameters(args: MultiDict, form: MultiDict, json_body: bytes | None) 
     """Query string, then body on top (body wins); names lower-cased at every depth.
 
     Empty values mean "not supplied" and are dropped. `a[b]=1` and `a[]=x` build nested maps
-    and lists; for a repeated key the last value wins.
+    and lists; for a repeated key the last value wins. More than MAX_VALUES values raise
+    TooManyValues (PHP would silently drop those beyond its max_input_vars).
     """
+    if _pairs(args) + (_pairs(form) if form is not None else 0) > MAX_VALUES:
+        raise TooManyValues(f"the request carries more than {MAX_VALUES} parameters")
     params = _from_pairs(args.items(multi=True))
     if json_body is not None:
         body = _from_json(json_body)
@@ -43,20 +47,21 @@ def _from_json(raw: bytes) -> dict:
         raise BadJsonBody(str(exc)) from None
     if not isinstance(data, dict):
         raise BadJsonBody("the JSON body must be an object of parameters")
-    if _depth_exceeds(data, MAX_NESTING):
-        raise BadJsonBody(f"the JSON body is nested deeper than {MAX_NESTING} levels")
+    try:
+        check_json(data)
+    except TooDeep as exc:
+        raise BadJsonBody(str(exc)) from None
     return _lower_keys(data)
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        if children and depth >= limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+def _pairs(values: MultiDict) -> int:
+    return sum(len(items) for _key, items in values.lists())
+
+
+def count_pairs(encoded: bytes) -> int:
+    """The pairs of a query string or URL-encoded body, counted on the raw bytes: cheap enough to
+    refuse a body of a million pairs before werkzeug spends seconds decoding it."""
+    return encoded.count(b"&") + 1 if encoded else 0
 
 
 def _lower_keys(value: Any) -> Any:

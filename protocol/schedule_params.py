@@ -40,17 +40,17 @@ class TimeZoneField(LegacyField):
 
 
 class CommaList(LegacyField):
-    """A legacy comma list such as ScheduleRecHours=`8,12,18`; validated, stored without spaces."""
+    """A legacy comma list such as ScheduleRecHours=`8,12,18`; validated, stored without spaces,
+    leading zeros or repeats (so what is stored always fits its column, however long the input)."""
 
     def __init__(self, lo: int, hi: int, *, wildcard_zero: bool, **kwargs):
         super().__init__(**kwargs)
         self.lo, self.hi, self.wildcard_zero = lo, hi, wildcard_zero
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
-        text = ",".join(str(i).strip() for i in items if str(i).strip())
+        items = [str(i).strip() for i in self._list_items(value) if str(i).strip()]
         try:
-            recurrence.parse_comma_list(text, self.lo, self.hi, self.wildcard_zero)
+            recurrence.parse_comma_list(",".join(items), self.lo, self.hi, self.wildcard_zero)
         except recurrence.InvalidScheduleField as exc:
             raise ValidationError(str(exc))
-        return text
+        return ",".join(dict.fromkeys(i if i == "*" else str(int(i)) for i in items))

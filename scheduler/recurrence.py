@@ -63,8 +63,9 @@ def parse_comma_list(text: str | None, lo: int, hi: int, wildcard_zero: bool) ->
             continue  # `1,2,` from a UI that joins with a trailing comma
         if item == "*":
             every = True
-        elif not item.isascii() or not item.isdigit():
-            raise InvalidScheduleField(f"'{item}' is not a whole number between {lo} and {hi}")
+        elif not item.isascii() or not item.isdigit() or len(item) > 9:
+            # (Nine digits at most: int() refuses strings of thousands of digits with a ValueError.)
+            raise InvalidScheduleField(f"'{item[:20]}' is not a whole number between {lo} and {hi}")
         elif wildcard_zero and int(item) == 0:
             every = True
         elif not lo <= int(item) <= hi:

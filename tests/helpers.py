@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-DISPATCHER_CODES = (99998, 99999, 100000, 100003, 100006)
+DISPATCHER_CODES = (99998, 99999, 100000, 100003, 100006, 100007)
 
 
 def legacy_token(signer, kind, *, instance_id: int = 0, subscriber_id: int, link_index: int | None = None,

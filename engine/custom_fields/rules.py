@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import cached_property
 from urllib.parse import urlparse
 
 from engine.errors import CustomFieldInvalid, InvalidValidationRule, InvalidYears
@@ -149,18 +150,29 @@ class FieldRules:
         self._validate(text)
         return parsed_forms(text)
 
+    @cached_property
+    def _option_lookup(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Option values by exact value, and by value or label in lower case. The first option
+        wins, as a scan in order would; a dictionary keeps a checkbox list of thousands linear."""
+        exact: dict[str, str] = {}
+        folded: dict[str, str] = {}
+        for option in self.options:
+            exact.setdefault(option["value"], option["value"])
+            folded.setdefault(option["value"].lower(), option["value"])
+            folded.setdefault(option["label"].lower(), option["value"])
+        return exact, folded
+
     def _option_value(self, item) -> str:
         text = _scalar(item)
         if not self.options:
             return text
+        exact, folded = self._option_lookup
         for candidate in (text, text.split("||")[-1].strip()):  # "Label||Value" as FieldOptions shows it
-            for option in self.options:
-                if option["value"] == candidate:
-                    return option["value"]
-            for option in self.options:
-                if candidate.lower() in (option["value"].lower(), option["label"].lower()):
-                    return option["value"]
-        self.fail(f"'{text}' is not one of the field's options")
+            if candidate in exact:
+                return exact[candidate]
+            if candidate.lower() in folded:
+                return folded[candidate.lower()]
+        self.fail(f"'{text[:80]}' is not one of the field's options")
 
     def _choice(self, raw, *, multi: bool) -> FieldValue:
         items = [i for i in _items(raw) if not is_blank(i)]
@@ -170,11 +182,7 @@ class FieldRules:
             self.fail("expects option values")
         if not multi and len(items) > 1:
             self.fail("accepts one option only")
-        values: list[str] = []
-        for item in items:
-            value = self._option_value(item)
-            if value not in values:
-                values.append(value)
+        values = dict.fromkeys(self._option_value(item) for item in items)  # an ordered set
         text = MULTI_SEPARATOR.join(values)
         if len(text) > MAX_VALUE_CHARS:
             self.fail(f"is longer than {MAX_VALUE_CHARS} characters")

@@ -55,18 +55,16 @@ class PermissionList(LegacyField):
     """`Campaign.Create,Campaigns.Get` (any case, spaces allowed) or `*`; stored canonically."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
-        names = [str(item).strip() for item in items if str(item).strip()]
+        names = [str(item).strip() for item in self._list_items(value) if str(item).strip()]
         if names == ["*"]:
             return "*"
         known = known_permissions()
-        canonical = []
+        canonical: dict[str, None] = {}  # an ordered set
         for name in names:
             if name.lower() not in known:
-                raise ValidationError(f"unknown permission '{name}'"
+                raise ValidationError(f"unknown permission '{name[:80]}'"
                                       + (" ('*' must stand alone)" if name == "*" else ""))
-            if known[name.lower()] not in canonical:
-                canonical.append(known[name.lower()])
+            canonical[known[name.lower()]] = None
         return ",".join(canonical)
 
 
@@ -85,8 +83,7 @@ class UserFilter(LegacyField):
     Trusted/Untrusted. Returns ("status", name) or ("groups", ids); 0 means every group."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
-        texts = [str(item).strip() for item in items if str(item).strip()]
+        texts = [str(item).strip() for item in self._list_items(value) if str(item).strip()]
         statuses = {s.lower(): s for s in USER_STATUS_FILTERS}
         if len(texts) == 1 and texts[0].lower() in statuses:
             return ("status", statuses[texts[0].lower()])

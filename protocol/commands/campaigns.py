@@ -158,19 +158,16 @@ class RecipientRefs(LegacyField):
     """`ListID:SegmentID[,…]` with segment 0 = the whole list; a bare `ListID` means `ListID:0`."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[RecipientRef]:
-        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
-        refs: list[RecipientRef] = []
-        for item in items:
+        refs: dict[RecipientRef, None] = {}  # an ordered set: dropping repeats costs one lookup per entry
+        for item in self._list_items(value):
             text = str(item).strip()
             if not text:
                 continue
             match = re.fullmatch(r"(\d{1,18})\s*(?::\s*(\d{1,18}))?", text)
             if not match or not 1 <= int(match.group(1)) <= MAX_ID or int(match.group(2) or 0) > MAX_ID:
-                raise ValidationError(f"'{text}' is not a ListID:SegmentID pair")
-            ref = RecipientRef(int(match.group(1)), int(match.group(2) or 0))
-            if ref not in refs:
-                refs.append(ref)
-        return refs
+                raise ValidationError(f"'{text[:40]}' is not a ListID:SegmentID pair")
+            refs[RecipientRef(int(match.group(1)), int(match.group(2) or 0))] = None
+        return list(refs)
 
 
 class UpdateParams(LegacySchema):

@@ -65,29 +65,23 @@ class NameList(LegacyField):
     """A comma-separated list (or array) of names."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
-        items = list(value.values()) if isinstance(value, dict) else value
-        if not isinstance(items, list):
-            items = self._scalar_text(items).split(",")
-        return [str(item).strip() for item in items if str(item).strip()]
+        return [str(item).strip() for item in self._list_items(value) if str(item).strip()]
 
 
 class ValidIds(LegacyField):
     """emails.get's EmailIDs: entries that are not positive integers are dropped; some must remain."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[int]:
-        items = list(value.values()) if isinstance(value, dict) else value
-        if not isinstance(items, list):
-            items = self._scalar_text(items).split(",")
-        ids: list[int] = []
-        for item in items:
+        ids: dict[int, None] = {}  # an ordered set: dropping repeats costs one lookup per entry
+        for item in self._list_items(value):
             text = str(item).strip()
-            if re.fullmatch(r"\d{1,18}", text) and 0 < int(text) <= MAX_ID and int(text) not in ids:
-                ids.append(int(text))
+            if re.fullmatch(r"\d{1,18}", text) and 0 < int(text) <= MAX_ID:
+                ids[int(text)] = None
         if not ids:
             raise ValidationError(MISSING)
         if len(ids) > MAX_BULK_IDS:
             raise ValidationError(f"{len(ids)} IDs given")
-        return ids
+        return list(ids)
 
 
 def _email_id_schema(missing: int, invalid: int):

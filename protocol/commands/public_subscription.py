@@ -32,8 +32,12 @@ def _source(value: str | None) -> str:
 
 
 # --- Subscriber.Subscribe ----------------------------------------------------------------------
+# A public form subscribes to one list or a few; every list is one more lookup for an anonymous caller.
+MAX_SUBSCRIBE_LISTS = 100
+
+
 class SubscribeParams(LegacySchema):
-    ListID = IdList(required=True, code=1, invalid_code=4)
+    ListID = IdList(required=True, max_items=MAX_SUBSCRIBE_LISTS, code=1, invalid_code=4)
     EmailAddress = Text(required=True, max_length=255, code=2, invalid_code=5)
     IPAddress = IpText(required=True, code=3)
     UpdateIfExists = Bool()

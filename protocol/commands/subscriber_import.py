@@ -34,9 +34,9 @@ class Mapping(LegacyField):
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested thousands deep
                 raise ValidationError("must be an object or a list (or the same as JSON)")
-        if isinstance(value, dict):
+        if isinstance(value, dict) and all(not isinstance(v, (list, dict)) for v in value.values()):
             return {str(k): str(v) for k, v in value.items()}
         if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
             return [str(v) for v in value]

@@ -27,7 +27,7 @@ class Addresses(LegacyField):
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested thousands deep
                 raise ValidationError("is not a JSON array of email addresses")
         if isinstance(value, dict):
             value = list(value.values())
@@ -41,8 +41,7 @@ class Sources(LegacyField):
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
         choice = Choice(SUPPRESSION_SOURCES, aliases=SOURCE_ALIASES)
-        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
-        return [choice.deserialize(str(i).strip()) for i in items if str(i).strip()]
+        return [choice.deserialize(str(i).strip()) for i in self._list_items(value) if str(i).strip()]
 
 
 def _lines(text: str | None) -> list[str]:

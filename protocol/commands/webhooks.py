@@ -30,9 +30,9 @@ class EventTypeList(LegacyField):
         if isinstance(value, str) and value.strip().startswith("["):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested thousands deep
                 raise ValidationError("is not a valid JSON array") from None
-        items = value if isinstance(value, list) else self._scalar_text(value).split(",")
+        items = self._list_items(value)
         if not all(isinstance(i, str) for i in items):
             raise ValidationError("must be a list of event type names")
         names = [i.strip() for i in items if i.strip()]

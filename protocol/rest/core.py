@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from flask import Blueprint, Response, request
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError
 
 from engine.auth import Actor
 from engine.errors import (
@@ -28,14 +28,15 @@ from engine.errors import (
 )
 from engine.uow import UnitOfWork
 from protocol.command import ADMIN, ANY, PUBLIC, USER
+from protocol.rest.inputs import InputRefused, json_body, query_values, value_violations
 
 log = logging.getLogger("sendmill.rest")
 
 # HTTP status -> the modern API's name for it (used when an error has no application code).
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    409: "ALREADY_EXISTS", 413: "PAYLOAD_TOO_LARGE", 428: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL", 504: "DEADLINE_EXCEEDED",
+    408: "DEADLINE_EXCEEDED", 409: "ALREADY_EXISTS", 413: "PAYLOAD_TOO_LARGE", 428: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 504: "DEADLINE_EXCEEDED",
 }
 
 
@@ -138,6 +139,10 @@ def validation_body(messages: Mapping[str, Any]) -> dict:
             violations.append({"field": path, "description": str(node)})
 
     walk(messages, "")
+    return violations_body(violations)
+
+
+def violations_body(violations: list[dict]) -> dict:
     summary = "; ".join(f"{v['field']}: {v['description']}" for v in violations) or "invalid request"
     return {"message": summary, "details": {"validationError": {"fieldViolations": violations}}}
 
@@ -155,20 +160,6 @@ def bearer_token(header: str | None) -> str | None:
     if text[:7].lower() == "bearer ":
         text = text[7:].strip()
     return text or None
-
-
-def _query_values(schema: Schema) -> dict:
-    """Request arguments for a query schema: list fields take every repeat (`?ids=1&ids=2`)."""
-    values: dict = {}
-    for name, fld in schema.fields.items():
-        key = fld.data_key or name
-        if isinstance(fld, fields.List):
-            items = [v for v in request.args.getlist(key) + request.args.getlist(f"{key}[]") if v != ""]
-            if items:
-                values[key] = items
-        elif key in request.args and request.args.get(key) != "":
-            values[key] = request.args.get(key)
-    return values
 
 
 class RestApi:
@@ -192,6 +183,8 @@ class RestApi:
                 return self._handle(endpoint, path)
             except RestError as exc:
                 return json_response(exc.body, exc.status, exc.headers)
+            except InputRefused as exc:
+                return json_response(error_body(exc.status, exc.code, exc.message), exc.status)
             except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
                 log.exception("request %s: %s %s failed", request_id, endpoint.method, endpoint.path)
                 return json_response(error_body(500, "INTERNAL", f"Internal error (request id {request_id})"),
@@ -200,10 +193,15 @@ class RestApi:
         return view
 
     def _handle(self, endpoint: Endpoint, path: dict) -> Response:
+        raw_args = query_values(endpoint.query_params()) if endpoint.query_params else {}
+        raw_body = json_body() if endpoint.body else {}
+        refused = value_violations(path=path, query=raw_args, body=raw_body)
+        if refused:
+            report = violations_body(refused)
+            raise RestError(400, "INVALID_ARGUMENT", report["message"], body=report)
         problems: dict = {}
-        raw_args = _query_values(endpoint.query_params()) if endpoint.query_params else {}
         args = self._load(endpoint.query_params, raw_args, problems)
-        body = self._load(endpoint.body, self._json_body(endpoint), problems) if endpoint.body else {}
+        body = self._load(endpoint.body, raw_body, problems) if endpoint.body else {}
         if problems:
             report = validation_body(problems)
             raise RestError(400, "INVALID_ARGUMENT", report["message"], body=report)
@@ -229,19 +227,6 @@ class RestApi:
                 raise RestError(status, code, exc.message, getattr(exc, "extra", None) or {}, headers) from None
             uow.commit()
         return json_response(result if result is not None else {}, endpoint.status)
-
-    @staticmethod
-    def _json_body(endpoint: Endpoint) -> dict:
-        raw = request.get_data(cache=True)
-        if not raw.strip():
-            return {}
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RestError(400, "INVALID_ARGUMENT", f"The request body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise RestError(400, "INVALID_ARGUMENT", "The request body must be a JSON object")
-        return data
 
     @staticmethod
     def _load(schema_cls: type[Schema] | None, data: dict, problems: dict) -> dict:

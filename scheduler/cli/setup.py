@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from scheduler.cli import common
+from scheduler.serving import DEFAULT_THREADS, DEFAULT_WORKERS, MAX_THREADS, gunicorn_args
 
 
 ALLOW_SENDER_DOMAIN = click.option(
@@ -147,21 +148,26 @@ def up(ctx, bind: str, username: str, sender_domains: tuple[str, ...]):
     ctx.invoke(init_db, sender_domains=sender_domains)
     ctx.invoke(create_admin, username=username, password=None, if_missing=True)
     click.echo(f"serving /api.php on http://{bind}/api.php  (log in with Admin.Login)")
-    ctx.invoke(serve, bind=bind, workers=2)
+    ctx.invoke(serve, bind=bind, workers=DEFAULT_WORKERS, threads=DEFAULT_THREADS)
 
 
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on")
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
-def serve(bind: str, workers: int):
-    """Serve /api.php with gunicorn."""
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, MAX_THREADS),
+              help="request threads per worker (each holds a database connection while it works)")
+def serve(bind: str, workers: int, threads: int):
+    """Serve /api.php, the REST API and the public pages with gunicorn's threaded workers."""
+    from engine.config import default_data_dir
+
     # The database is checked here, once, so a wrong URL is one line rather than every gunicorn worker
     # failing to boot (wsgi.py answers the same way when started by a process manager directly).
     common.open_engine().db.dispose()
     project_root = Path(__file__).resolve().parents[2]  # where wsgi.py lives
-    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-            "--chdir", str(project_root), "--access-logfile", "-", "wsgi:app"]
-    os.execv(sys.executable, args)
+    args = gunicorn_args(bind, workers=workers, threads=threads, project_root=project_root,
+                         data_dir=default_data_dir())
+    os.execv(sys.executable, [sys.executable, *args])
 
 
 COMMANDS = (init_db, create_admin, set_password, up, serve)

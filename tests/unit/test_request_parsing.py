@@ -4,10 +4,15 @@ Each case is something a legacy client really sends (legacy-clients.md §5).
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from protocol.request import MAX_NESTING, BadJsonBody, parse_parameters
+from protocol.limits import MAX_LIST_ITEMS, MAX_VALUES, TooManyValues
+from protocol.params import IdList, LegacySchema, ParamError, load
+from protocol.request import MAX_NESTING, BadJsonBody, count_pairs, parse_parameters
+from protocol.schedule_params import CommaList
 
 
 def form(*pairs, query=()):
@@ -201,3 +206,64 @@ def test_nul_characters_are_dropped_from_names_and_values_everywhere():
         {"campaignname": "ab", "l": [], "m": {"k": "v"}}
     assert body(b'{"a": "x\\u0000y", "b": ["\\u0000"], "c": {"d\\u0000": "\\u0000z"}}') == \
         {"a": "xy", "b": [], "c": {"d": "z"}}
+
+
+# --- how much one request may carry (protocol.limits) -----------------------------------------
+def test_a_request_carries_at_most_max_values_pairs():
+    pairs = [(f"p{i}", "1") for i in range(MAX_VALUES)]
+    assert len(form(*pairs[:-1], query=[("Command", "Campaigns.Get")])) == MAX_VALUES
+    with pytest.raises(TooManyValues):
+        form(*pairs, query=[("Command", "Campaigns.Get")])
+    with pytest.raises(TooManyValues):
+        form(*[("ListID[]", str(i)) for i in range(MAX_VALUES + 1)])
+
+
+def test_pairs_are_counted_on_the_raw_bytes():
+    assert (count_pairs(b""), count_pairs(b"a=1"), count_pairs(b"a=1&b=2&c"), count_pairs(b"&&")) == (0, 1, 3, 3)
+
+
+def test_a_json_body_carries_at_most_max_values_keys_and_items():
+    assert len(body(json.dumps({"ListID": list(range(MAX_VALUES - 1))}).encode())["listid"]) == MAX_VALUES - 1
+    with pytest.raises(TooManyValues):
+        body(json.dumps({"ListID": list(range(MAX_VALUES))}).encode())
+    with pytest.raises(TooManyValues):
+        body(json.dumps({"a": [[1] * 100] * (MAX_VALUES // 100)}).encode())
+
+
+class Ids(LegacySchema):
+    IDs = IdList(required=True, code=1, invalid_code=2)
+    Few = IdList(max_items=3, code=3, invalid_code=4)
+
+
+def load_ids(**data):
+    return load(Ids(), {k.lower(): v for k, v in data.items()}, [1, 2, 3, 4])
+
+
+def test_an_id_list_drops_repeats_and_keeps_the_order_given():
+    assert load_ids(IDs="7,3,7, 5,,3")["IDs"] == [7, 3, 5]
+    assert load_ids(IDs=["9", 2, "9"])["IDs"] == [9, 2]
+    assert load_ids(IDs={"0": "4", "1": "4"})["IDs"] == [4]
+
+
+@pytest.mark.parametrize("shape", ["comma list", "array"])
+def test_an_id_list_takes_max_list_items_entries_and_no_more(shape):
+    def sent(n):
+        ids = [str(i) for i in range(1, n + 1)]
+        return ",".join(ids) if shape == "comma list" else ids
+
+    assert len(load_ids(IDs=sent(MAX_LIST_ITEMS))["IDs"]) == MAX_LIST_ITEMS
+    with pytest.raises(ParamError) as refused:
+        load_ids(IDs=sent(MAX_LIST_ITEMS + 1))
+    assert refused.value.code == 2 and f"more than {MAX_LIST_ITEMS} entries" in refused.value.message
+    with pytest.raises(ParamError) as refused:
+        load_ids(IDs="1", Few=sent(4))
+    assert refused.value.code == 4
+
+
+class Hours(LegacySchema):
+    Hours = CommaList(0, 23, wildcard_zero=False, code=1)
+
+
+def test_a_schedule_comma_list_is_stored_without_repeats_or_leading_zeros():
+    # 100 repeats used to be stored as given and overflowed the 128-character column (100005).
+    assert load(Hours(), {"hours": "8," * 100 + "08, 012,*,*"}, [1])["Hours"] == "8,12,*"
