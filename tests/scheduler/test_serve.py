@@ -63,7 +63,9 @@ def server(tmp_path_factory):
     env.update(HOME=str(home), SENDMILL_DATA_DIR=str(data), SENDMILL_SECRET_KEY="serve-test",
                SENDMILL_DATABASE_URL=f"sqlite:///{data / 'sendmill.db'}", PYTHONUNBUFFERED="1")
     log = open(data / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+    subprocess.run([sys.executable, "-m", "scheduler", "init-db"], cwd=ROOT, env=env, check=True,
+                   stdout=log, stderr=subprocess.STDOUT, timeout=STARTUP_SECONDS)
+    process = subprocess.Popen([sys.executable, "-m", "scheduler", "serve", "--bind", f"127.0.0.1:{port}"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
