@@ -27,7 +27,7 @@ SERVER_URLS = {
 }
 RUN_ID = uuid.uuid4().hex[:8]
 # From domains the test installation allows (SENDMILL_ALLOWED_SENDER_DOMAINS for subprocesses).
-TEST_SENDER_DOMAINS = ("example.com", "sender.example", "garden.example")
+TEST_SENDER_DOMAINS = ("example.com", "sender.example", "garden.example", "shop.example")
 SENDER_DOMAINS_ENV = {"SENDMILL_ALLOWED_SENDER_DOMAINS": ",".join(TEST_SENDER_DOMAINS)}
 
 # Property tests draw new examples on every local run (that is how they find bugs); under CI=true
