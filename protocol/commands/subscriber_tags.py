@@ -22,17 +22,15 @@ MAX_DESCRIPTION = 1000
 
 
 class OnList(LegacySchema):
-    """A command on one list, named by `ListID` or `SubscriberListID`; `list_missing` is its code."""
+    """A command on one list, named by `ListID` or `SubscriberListID`; `list_missing` is its code.
+
+    A subclass with other codes declares both fields again: marshmallow shares one metadata dict between
+    a schema's instances and its subclasses, so codes set while binding would change every other command
+    (and the command reference, which reads the declarations)."""
 
     list_missing = 1
-    list_invalid = 4
-    ListID = Id()
-    SubscriberListID = Id()
-
-    def on_bind_field(self, field_name, field_obj):
-        super().on_bind_field(field_name, field_obj)
-        if field_name in ("ListID", "SubscriberListID"):
-            field_obj.metadata.update(code=self.list_missing, invalid_code=self.list_invalid)
+    ListID = Id(code=1, invalid_code=4)
+    SubscriberListID = Id(code=1, invalid_code=4)
 
     @validates_schema
     def one_list(self, data, **kwargs):
@@ -101,7 +99,8 @@ SUBSCRIBER_TAGS_UPDATE = Command(
 
 # --- Subscriber.Tags.Get -----------------------------------------------------------------------
 class GetParams(OnList):
-    list_invalid = 2
+    ListID = Id(code=1, invalid_code=2)
+    SubscriberListID = Id(code=1, invalid_code=2)
 
 
 def list_tags(ctx: Context, p: dict) -> dict:
@@ -119,6 +118,8 @@ SUBSCRIBER_TAGS_GET = Command(
 # --- Subscriber.Tags.Delete --------------------------------------------------------------------
 class DeleteParams(OnList):
     list_missing = 2
+    ListID = Id(code=2, invalid_code=4)
+    SubscriberListID = Id(code=2, invalid_code=4)
     TagIDs = IdList(required=True, code=5)
 
 
@@ -140,6 +141,8 @@ SUBSCRIBER_TAGS_DELETE = Command(
 # --- Subscriber.Tag / Subscriber.Untag ---------------------------------------------------------
 class TaggingParams(OnList):
     list_missing = 2
+    ListID = Id(code=2, invalid_code=4)
+    SubscriberListID = Id(code=2, invalid_code=4)
     TagID = IdList(required=True, code=1, invalid_code=6)
     SubscriberID = IdList(code=5)
     RulesJSON = RulesJsonText(code=7)

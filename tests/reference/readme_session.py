@@ -1,62 +1,43 @@
-"""Plays the README's "A first session over the protocol" against an engine, as a shell would run it.
+"""The /api.php calls of the README's "A first session over the protocol", read from its shell block.
 
-Each `curl -s $API -d Name=value …` line is one POST to /api.php; `VAR=$(curl … | python3 -c '…["Key"]')`
-keeps the answer's Key as $VAR. Every call must succeed. The administrator the session logs in as is
-made the way `sendmill up` makes it, with the password the session reads from $SENDMILL_ADMIN_PASSWORD.
+Only what the reference test needs: each curl call's command and parameter names, to check that the
+session sends nothing the reference does not document. Running the session is tests/e2e/test_readme.py's
+job (verbatim, against a live `sendmill up`).
+
+The block is split into words the way a shell would (quotes, `\\` continuations, comments); a curl call
+is `curl -s $API` (also inside `VAR=$(curl …`) followed by `-d Name=value` pairs. Everything else (the
+`field` function, `| field PATH` pipes, variable assignments) is not a call.
 """
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 
 SECTION = "## A first session over the protocol"
-ADMIN_PASSWORD = "first-admin-pass"
-ASSIGNED_ANSWER = re.compile(r"(\w+)=\$\((curl .+?) \| python3 -c '[^']*\[\"(\w+)\"\][^']*'\)")
+DATA_FLAGS = ("-d", "--data", "--data-raw", "--data-urlencode")
 
 
-def session_lines(readme: Path) -> list[str]:
-    """The shell lines of the section's code block, continuation lines joined, comments dropped."""
+def session_block(readme: Path) -> str:
     text = readme.read_text(encoding="utf-8").split(SECTION, 1)[1]
-    block = text.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
-    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
 
 
-def play_readme_session(readme: Path, engine, client) -> list[tuple[str, list[str]]]:
-    """Runs the session; returns (command, parameter names) per call."""
-    with engine.uow() as uow:
-        uow.accounts.ensure_default_group()
-        uow.accounts.create_admin("admin", ADMIN_PASSWORD)
-        uow.commit()
-    variables = {"SENDMILL_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    calls = []
-    for line in session_lines(readme):
-        assigned = ASSIGNED_ANSWER.fullmatch(line)
-        if assigned:
-            name, curl, key = assigned.groups()
-            answer = _post(client, curl, variables, calls)
-            variables[name] = str(answer[key])
-        elif line.startswith("curl "):
-            _post(client, line, variables, calls)
-        else:
-            name, value = line.split("=", 1)
-            variables[name] = value
-    return calls
+def readme_calls(readme: Path) -> list[tuple[str, list[str]]]:
+    """(command, parameter names other than Command) per curl call, in order."""
+    # shlex reads a `\` line continuation as a word "\n"; the shell drops both characters.
+    words = shlex.split(session_block(readme).replace("\\\n", " "), comments=True)
+    return [_call(words[at + 1:]) for at, word in enumerate(words) if word == "curl" or word.endswith("$(curl")]
 
 
-def _post(client, curl: str, variables: dict, calls: list) -> dict:
-    args = [_expand(a, variables) for a in shlex.split(curl)]
-    assert args[:2] == ["curl", "-s"] and args[2].endswith("/api.php"), args
-    data = {}
-    for flag, pair in zip(args[3::2], args[4::2]):
-        assert flag == "-d", args
-        key, value = pair.split("=", 1)
-        data[key] = value
-    answer = client.post("/api.php", data=data).get_json()
-    assert answer["Success"] is True, (data, answer)
-    calls.append((data["Command"], [k for k in data if k != "Command"]))
-    return answer
-
-
-def _expand(text: str, variables: dict) -> str:
-    return re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], text)
+def _call(words: list[str]) -> tuple[str, list[str]]:
+    assert words[:2] == ["-s", "$API"], f"a README curl call that is not `curl -s $API …`: {words[:4]}"
+    data: dict[str, str] = {}
+    at = 2
+    while at < len(words) and words[at].startswith("-"):
+        flag, pair = words[at], words[at + 1] if at + 1 < len(words) else ""
+        assert flag in DATA_FLAGS and "=" in pair, f"a README curl call with {flag} {pair!r}: expected -d Name=value"
+        name, _value = pair.split("=", 1)
+        data[name] = _value
+        at += 2
+    assert "Command" in data, f"a README curl call without -d Command=…: {words[:at]}"
+    return data["Command"], [name for name in data if name != "Command"]

@@ -25,7 +25,8 @@ class Call:
     params: dict = field(default_factory=dict)
     session: str | None = "SID"                     # the saved value sent as SessionID; None: no credentials
     save: dict = field(default_factory=dict)        # NAME → path in the answer ("UserInfo.UserID", "Rows.0.ID")
-    hide: dict = field(default_factory=dict)        # the same, for values that differ every run
+    hide: dict = field(default_factory=dict)        # the same, for values that differ every run; a
+                                                    # (path, regex) pair hides only the regex's group 1
     expect: int | None = None                       # None: must succeed; a code: the documented failure
     note: str = ""                                  # shown above the example (why it is a failure)
     setup: bool = False                             # prepares state; not part of the reference
@@ -75,8 +76,8 @@ class Recording:
             assert all(c in table or c in DISPATCHER_CODES for c in codes(answer)), answer
         for name, path in call.save.items():
             self.values[name] = dig(answer, path)
-        for name, path in call.hide.items():
-            self.values[name] = dig(answer, path)
+        for name, where in call.hide.items():
+            self.values[name] = dig_part(answer, *where) if isinstance(where, tuple) else dig(answer, where)
             self._mask_value(name, self.values[name])
         if not call.setup:
             example = {"command": call.command, "request": self._masked(request), "answer": self._masked(answer)}
@@ -113,6 +114,14 @@ def dig(answer: dict, path: str):
     except (KeyError, IndexError, ValueError, TypeError):
         raise AssertionError(f"the answer has no {path}: {answer}") from None
     return value
+
+
+def dig_part(answer: dict, path: str, pattern: str) -> str:
+    """The part of the answer's text at `path` that `pattern`'s group 1 matches (a link's random token)."""
+    text = dig(answer, path)
+    match = re.search(pattern, text) if isinstance(text, str) else None
+    assert match, f"{path} of the answer does not match {pattern}: {text!r}"
+    return match.group(1)
 
 
 def _label(step) -> str:

@@ -6,13 +6,16 @@ again: python -m pytest tests/reference --update-reference --db=sqlite
 """
 from __future__ import annotations
 
-from tests.reference import scenario_accounts, scenario_audience, scenario_campaigns, scenario_senders
+from tests.reference import (
+    scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_senders,
+)
 from tests.reference.recorder import Call
 
 STEPS = [
     *scenario_accounts.STEPS,
     *scenario_audience.STEPS,
     *scenario_campaigns.STEPS,
+    *scenario_automation.STEPS,
     *scenario_senders.STEPS,
     *scenario_audience.CLOSING,
     *scenario_accounts.CLOSING,

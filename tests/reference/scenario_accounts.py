@@ -32,7 +32,9 @@ STEPS = [
     a("UserGroup.Create", {"GroupName": "Newsletter senders", "Permissions": "*", "LimitSubscribers": "5000",
                            "LimitLists": "10"}, save={"GROUP_ID": "UserGroupID"}),
     a("UserGroup.Get", {"UserGroupID": "{GROUP_ID}"}),
-    a("UserGroup.Update", {"UserGroupID": "{GROUP_ID}", "LimitLists": "20", "ForceUnsubscriptionLink": "Enabled"}),
+    # Its users may send From the company's domain (README "From addresses"); the emails use it.
+    a("UserGroup.Update", {"UserGroupID": "{GROUP_ID}", "LimitLists": "20", "ForceUnsubscriptionLink": "Enabled",
+                           "AllowedSenderDomains": "doe-trading.example"}),
     a("UserGroup.Duplicate", {"UserGroupID": "{GROUP_ID}"}, save={"GROUP_COPY_ID": "UserGroupID"}),
     a("UserGroup.Delete", {"UserGroupID": "{GROUP_COPY_ID}"}),
     a("User.Create", {"RelUserGroupID": "{GROUP_ID}", **ALICE, "FirstName": "Alice", "LastName": "Doe",
