@@ -30,6 +30,24 @@ def codes(answer: dict) -> list:
     return [code]
 
 
+# What any request may write, refused or not: the credential's last use and the per-IP counters.
+REQUEST_BOOKKEEPING = frozenset({"auth_sessions", "api_keys", "rate_limit_counters"})
+
+
+def stored_state(engine, *models, skip=REQUEST_BOOKKEEPING) -> dict:
+    """Every stored row, table by table in primary-key order: all tables but `skip`, or only those of
+    `models`. Take it before a call that must be refused and compare after — a refused call changes
+    nothing (`assert stored_state(engine) == before`)."""
+    from sqlalchemy import select
+
+    from engine.db import Base
+
+    tables = [m.__table__ for m in models] or [t for t in Base.metadata.sorted_tables if t.name not in skip]
+    with engine.uow() as uow:
+        return {t.name: [tuple(row) for row in uow.session.execute(select(t).order_by(*t.primary_key.columns))]
+                for t in tables}
+
+
 class ApiCaller:
     """Calls /api.php and checks the envelope; every failure must carry a code from the
     command's own error table (or a dispatcher code)."""

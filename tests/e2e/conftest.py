@@ -10,7 +10,8 @@ from tests.e2e.support import Recorder, free_port
 @pytest.fixture
 def smtp():
     recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    # aiosmtpd gives a server 5 s to start by default: too short on a busy machine.
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), ready_timeout=60)
     controller.start()
     recorder.url = f"smtp://127.0.0.1:{controller.port}"
     yield recorder

@@ -98,7 +98,8 @@ def make_campaign(engine, owner: Owner, lists: list[int]) -> int:
 def loopback_relay(engine, **settings):
     """A recording SMTP server on 127.0.0.1, configured as the engine's only relay (with `settings` too)."""
     recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    # aiosmtpd gives a server 5 s to start by default: too short on a busy machine.
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), ready_timeout=60)
     controller.start()
     engine.settings = dataclasses.replace(engine.settings, smtp_url=f"smtp://127.0.0.1:{controller.port}", **settings)
     try:

@@ -14,7 +14,7 @@ from protocol.commands import accounts as account_commands
 from protocol.commands import apikeys as apikey_commands
 from protocol.registry import COMMANDS
 from tests.builders import make_email, make_list, make_segment
-from tests.helpers import make_user
+from tests.helpers import make_user, stored_state
 
 FAMILY = account_commands.COMMANDS + apikey_commands.COMMANDS
 
@@ -97,13 +97,14 @@ def test_create_defaults_to_enabled_and_trusted_and_takes_company_instead_of_fir
 
 
 def test_create_refuses_usernames_and_addresses_in_use_case_insensitively(api, admin, user, engine):
+    before = stored_state(engine)
     assert api("User.Create", admin.session, **new_user_params(engine, Username="ALICE"))["ErrorCode"] == [12]
     assert api("User.Create", admin.session,
                **new_user_params(engine, EmailAddress="Alice@EXAMPLE.com"))["ErrorCode"] == [13]
     # A username may not be someone else's address: logins accept either.
     assert api("User.Create", admin.session,
                **new_user_params(engine, Username="alice@example.com"))["ErrorCode"] == [12]
-    assert count(engine, User) == 1
+    assert count(engine, User) == 1 and stored_state(engine) == before
 
 
 def test_create_names_every_missing_required_parameter_in_one_answer(api, admin, engine):
@@ -183,15 +184,18 @@ def test_user_may_send_back_the_admin_only_values_they_already_have(api, user, e
 
 
 def test_user_cannot_update_another_account(api, user, other_user, engine):
+    before = stored_state(engine)
     answer = api("User.Update", user.session, UserID=other_user.id, FirstName="Hacked")
     assert answer == {"Success": False, "ErrorCode": 2, "ErrorText": "User can only update their own account"}
-    assert load_user(engine, other_user.id).first_name == ""
+    assert load_user(engine, other_user.id).first_name == "" and stored_state(engine) == before
 
 
 def test_update_needs_the_user_update_permission(api, admin, user, engine):
     group_id = new_group(api, admin, Permissions="Campaign.Create")
     api("User.Update", admin.session, UserID=user.id, RelUserGroupID=group_id)
+    before = stored_state(engine)
     assert api("User.Update", user.session, UserID=user.id, FirstName="X")["ErrorCode"] == 99999
+    assert load_user(engine, user.id).first_name == "" and stored_state(engine) == before
 
 
 # --- User.Get / User.Current --------------------------------------------------------------------------
@@ -333,9 +337,11 @@ def test_delete_removes_users_and_everything_they_own(api, admin, user, other_us
 
 
 def test_delete_with_an_unknown_id_deletes_nothing(api, admin, user, engine):
+    give_data(api, engine, user)
+    before = stored_state(engine)
     answer = api("Users.Delete", admin.session, Users=f"{user.id},999999")
     assert answer["ErrorCode"] == {"users": 1} and "999999" in answer["ErrorText"]
-    assert load_user(engine, user.id) is not None
+    assert load_user(engine, user.id) is not None and stored_state(engine) == before
 
 
 # --- user groups --------------------------------------------------------------------------------------
@@ -390,14 +396,16 @@ def test_group_delete_removes_only_empty_groups(api, admin, user, engine):
     assert load_group(engine, empty_a) is None and load_group(engine, empty_b) is None
     # A group with users stays, and so does anything listed beside it.
     empty_c = new_group(api, admin, GroupName="C")
+    before = stored_state(engine)
     answer = api("UserGroup.Delete", admin.session, UserGroupID=f"{empty_c},{default_group_id(engine)}")
     assert answer["ErrorCode"] == [3]
-    assert load_group(engine, empty_c) is not None
+    assert load_group(engine, empty_c) is not None and stored_state(engine) == before
 
 
 def test_the_last_group_cannot_be_deleted(api, admin, engine):
+    before = stored_state(engine)
     assert api("UserGroup.Delete", admin.session, UserGroupID=default_group_id(engine))["ErrorCode"] == [4]
-    assert count(engine, UserGroup) == 1
+    assert count(engine, UserGroup) == 1 and stored_state(engine) == before
 
 
 # --- API keys -------------------------------------------------------------------------------------------
@@ -427,20 +435,23 @@ def test_api_key_is_shown_once_listed_without_it_and_deleted(api, admin, user, e
 def test_keys_are_private_to_their_owner(api, admin, user, other_user, engine):
     mine = api("User.APIKey.Create", user.session, Note="mine")["APIKeyID"]
     assert api("User.APIKey.List", other_user.session)["APIKeys"] == []
+    keys = stored_state(engine, ApiKey)
     assert api("User.APIKey.Delete", other_user.session, APIKeyID=mine)["ErrorCode"] == [2]
     assert api("Admin.APIKey.Delete", admin.session, APIKeyID=mine)["ErrorCode"] == [2]
-    assert count(engine, ApiKey) == 1
+    assert count(engine, ApiKey) == 1 and stored_state(engine, ApiKey) == keys
 
 
-def test_key_commands_are_split_by_role(api, admin, user):
+def test_key_commands_are_split_by_role(api, admin, user, engine):
     assert api("Admin.APIKey.Create", user.session, Note="x")["ErrorCode"] == 99999
     assert api("User.APIKey.Create", admin.session, Note="x")["ErrorCode"] == 99999
+    assert count(engine, ApiKey) == 0
 
 
-def test_key_commands_need_the_user_update_permission(api, admin, user):
+def test_key_commands_need_the_user_update_permission(api, admin, user, engine):
     group_id = new_group(api, admin, Permissions="Campaign.Create")
     api("User.Update", admin.session, UserID=user.id, RelUserGroupID=group_id)
     assert api("User.APIKey.Create", user.session, Note="x")["ErrorCode"] == 99999
+    assert count(engine, ApiKey) == 0
 
 
 # --- every documented code, through HTTP -------------------------------------------------------------
@@ -571,8 +582,10 @@ def test_documented_code(request, api, admin, engine, command, code, caller, par
     t = Ctx(request, api, admin, engine)
     values = {k: v for k, v in params(t).items() if k != "_"}
     session = admin.session if caller == "admin" else t.user.session
+    before = stored_state(engine)
     answer = api(command, session, **values)
     assert answer["Success"] is False and answer["ErrorCode"] == shaped(command, code), answer
+    assert stored_state(engine) == before  # a refused command changes nothing
     text = answer[COMMANDS[command.lower()].error_text_key]
     assert text and (isinstance(text, str) or len(text) == 1)
 
@@ -584,9 +597,11 @@ def test_every_documented_code_has_a_case():
 
 
 @pytest.mark.parametrize("command", [c.name for c in FAMILY])
-def test_credentials_are_required(api, command):
+def test_credentials_are_required(api, engine, command):
+    before = stored_state(engine)
     answer = api(command, UserID=1, UserGroupID=1, Users="1", GroupName="G", Note="n", APIKeyID=1)
     assert answer == {"Success": False, "ErrorCode": 99998, "ErrorText": answer["ErrorText"]}
+    assert stored_state(engine) == before
 
 
 ADMIN_ONLY = [c.name for c in account_commands.COMMANDS if c.auth == "admin"]
@@ -595,10 +610,13 @@ ADMIN_ONLY = [c.name for c in account_commands.COMMANDS if c.auth == "admin"]
 @pytest.mark.parametrize("command", ADMIN_ONLY)
 def test_users_cannot_call_admin_commands(api, user, engine, command):
     groups_before = count(engine, UserGroup)
+    params = new_user_params(engine)
+    before = stored_state(engine)
     answer = api(command, user.session, UserID=user.id, UserGroupID=1, Users=str(user.id), GroupName="G",
-                 **new_user_params(engine))
+                 **params)
     assert answer["ErrorCode"] == 99999
     assert load_user(engine, user.id) is not None and count(engine, UserGroup) == groups_before
+    assert stored_state(engine) == before
 
 
 def test_users_made_by_the_engine_can_be_placed_in_a_group(api, admin, engine):
@@ -606,4 +624,5 @@ def test_users_made_by_the_engine_can_be_placed_in_a_group(api, admin, engine):
     account = make_user(engine, api, "zed", group_id=group_id)
     assert load_user(engine, account.id).group_id == group_id
     assert api("Campaign.Create", account.session, CampaignName="x")["Success"] is True
+    assert count(engine, Campaign, Campaign.owner_user_id == account.id) == 1
     assert api("Campaigns.Get", account.session)["ErrorCode"] == 99999

@@ -13,6 +13,7 @@ from engine.models.outbox import OutboxEvent
 from protocol.dispatch import AUDIENCE_TIMEOUT
 from tests.audience_stall import limit_audience_queries, make_stalled_audience, stalled_field_values
 from tests.builders import load_campaign, make_email
+from tests.helpers import stored_state
 
 EXPENSIVE = [".{100}" * 32, "(.{100}){32}", "x{100}y{100}z{100}!"]
 
@@ -110,13 +111,13 @@ def test_segment_totals_and_segment_search_over_the_limit_answer_100006(api, eng
 
 def test_bulk_delete_and_unsubscribe_over_the_limit_answer_100006_and_change_nothing(api, engine, backend, user,
                                                                                     stalled, monkeypatch):
-    before = subscriber_ids(engine)
+    before, everything = subscriber_ids(engine), stored_state(engine)
     with stalled_field_values(engine, backend, monkeypatch):
         assert_timed_out(api("Subscribers.Delete", user.session, SubscriberListID=stalled.list_id,
                              RulesJSON=stalled.rules_json, RulesOperator="and"))
         assert_timed_out(api("Subscriber.Unsubscribe", user.session, ListID=stalled.list_id, IPAddress="192.0.2.1",
                              RulesJSON=stalled.rules_json, RulesOperator="and"))
-    assert subscriber_ids(engine) == before
+    assert subscriber_ids(engine) == before and stored_state(engine) == everything
 
 
 def test_readying_a_campaign_is_not_held_up_by_a_slow_estimate(api, engine, backend, user, stalled, monkeypatch):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from engine.db import Base
 from engine.models import Admin, ApiKey, AuthSession, Campaign, User
+from tests.helpers import stored_state
 
 AUTH_FAILED = {"Success": False, "ErrorCode": 99998, "ErrorText": "Authentication failure or session expired"}
 
@@ -27,6 +28,16 @@ def new_key(api, account, prefix: str = "User", **params) -> str:
     answer = api(f"{prefix}.APIKey.Create", account.session, Note="script", **params)
     assert answer["Success"] is True, answer
     return answer["APIKey"]["APIKey"]
+
+
+def everything(engine) -> dict:
+    """Every stored row, sessions and API keys included: a refused login signs nobody in."""
+    return stored_state(engine, skip=())
+
+
+def works_for(api, session: str, user) -> bool:
+    """The SessionID a login answered signs `user` in."""
+    return api("User.Current", session)["UserInfo"]["UserID"] == user.id
 
 
 def set_status(api, admin, user, status: str) -> None:
@@ -56,33 +67,44 @@ def test_admin_creates_a_user_who_logs_in_and_uses_the_api(api, admin, engine):
 
 
 # --- User.Login -----------------------------------------------------------------------------------
-def test_wrong_password_is_the_list_shaped_code_3(api, user):
+def test_wrong_password_is_the_list_shaped_code_3(api, user, engine):
     expected = {"Success": False, "ErrorCode": [3], "ErrorText": ["Invalid login information"]}
+    before = everything(engine)
     assert api("User.Login", Username="alice", Password="wrong") == expected
     assert api("User.Login", Username="nobody", Password=user.password) == expected
+    assert everything(engine) == before
 
 
 @pytest.mark.parametrize("command", ["User.Login", "Admin.Login"])
-def test_login_codes_1_and_2(api, command):
+def test_login_codes_1_and_2(api, user, admin, engine, command):
+    before = everything(engine)
     assert api(command, Password="x") == {"Success": False, "ErrorCode": [1], "ErrorText": ["Username is required"]}
     assert api(command, Username="x") == {"Success": False, "ErrorCode": [2], "ErrorText": ["Password is required"]}
+    assert api(command, Username=user.username) == \
+        {"Success": False, "ErrorCode": [2], "ErrorText": ["Password is required"]}
+    assert everything(engine) == before
 
 
-def test_admin_login_and_its_wrong_password(api, admin):
+def test_admin_login_and_its_wrong_password(api, admin, engine):
+    before = everything(engine)
     assert api("Admin.Login", Username="root", Password="wrong")["ErrorCode"] == [3]
+    assert everything(engine) == before
     answer = api("Admin.Login", Username="ROOT", Password=admin.password, DisableCaptcha="1")
     assert answer["Success"] is True and answer["AdminInfo"]["AdminID"] == admin.id
     assert api("Users.Get", answer["SessionID"])["Success"] is True
 
 
-def test_users_and_admins_do_not_share_logins(api, admin, user):
+def test_users_and_admins_do_not_share_logins(api, admin, user, engine):
+    before = everything(engine)
     assert api("User.Login", Username="root", Password=admin.password)["ErrorCode"] == [3]
     assert api("Admin.Login", Username="alice", Password=user.password)["ErrorCode"] == [3]
+    assert everything(engine) == before
 
 
 @pytest.mark.parametrize("stale", ["", "0", "expired-session-id"])
 def test_login_ignores_a_stale_session_id(api, user, stale):
-    assert api("User.Login", stale, Username="alice", Password=user.password)["Success"] is True
+    answer = api("User.Login", stale, Username="alice", Password=user.password)
+    assert answer["Success"] is True and works_for(api, answer["SessionID"], user)
 
 
 def test_login_by_email_address_in_any_case(api, user):
@@ -90,14 +112,16 @@ def test_login_by_email_address_in_any_case(api, user):
     assert answer["Success"] is True and answer["UserInfo"]["UserID"] == user.id
 
 
-def test_password_encrypted_takes_the_md5_of_the_password(api, user):
+def test_password_encrypted_takes_the_md5_of_the_password(api, user, engine):
     md5 = hashlib.md5(user.password.encode()).hexdigest()
     for value in (md5, md5.upper()):
         answer = api("User.Login", Username="alice", Password=value, PasswordEncrypted="true")
-        assert answer["Success"] is True, answer
+        assert answer["Success"] is True and works_for(api, answer["SessionID"], user), answer
     # Without the flag the hash is just a wrong password, and with it the plain password is.
+    before = everything(engine)
     assert api("User.Login", Username="alice", Password=md5)["ErrorCode"] == [3]
     assert api("User.Login", Username="alice", Password=user.password, PasswordEncrypted="1")["ErrorCode"] == [3]
+    assert everything(engine) == before
 
 
 class CountingHasher(argon2.PasswordHasher):
@@ -125,32 +149,36 @@ def counting_hasher(monkeypatch):
     ("User.Login", "alice", {}), ("User.Login", "alice", {"PasswordEncrypted": "true"}),
     ("Admin.Login", "root", {}),
 ])
-def test_an_unknown_name_costs_the_same_verification_as_a_wrong_password(api, user, admin, counting_hasher,
+def test_an_unknown_name_costs_the_same_verification_as_a_wrong_password(api, user, admin, counting_hasher, engine,
                                                                           command, known, extra):
     # Timing is not measured (that would be flaky): the work is. A known name with a wrong password runs
     # one argon2 verification; an unknown name must run one with the same cost parameters, and answer alike.
+    before = everything(engine)
     wrong_password = api(command, Username=known, Password="0" * 32, **extra)
     (real_cost,) = counting_hasher.verified
     counting_hasher.verified.clear()
     unknown_name = api(command, Username="nobody", Password="0" * 32, **extra)
     assert unknown_name == wrong_password and wrong_password["ErrorCode"] == [3]
     assert counting_hasher.verified == [real_cost]
+    assert everything(engine) == before
 
 
 def test_captcha_and_remember_me_are_ignored(api, user):
     for extra in ({"DisableCaptcha": "true", "RememberMe": "yes"}, {"Captcha": "wrong"},
                   {"DisableCaptcha": "1", "Captcha": "", "RememberMe": "true"}):
         answer = api("User.Login", Username="alice", Password=user.password, **extra)
-        assert answer["Success"] is True, (extra, answer)
+        assert answer["Success"] is True and works_for(api, answer["SessionID"], user), (extra, answer)
 
 
-def test_a_disabled_account_is_shut_out_everywhere(api, admin, user):
+def test_a_disabled_account_is_shut_out_everywhere(api, admin, user, engine):
     key = new_key(api, user)
     set_status(api, admin, user, "Disabled")
+    before = everything(engine)
     assert api("User.Login", Username="alice", Password=user.password)["ErrorCode"] == [3]
     assert api("User.Login", APIKey=key)["ErrorCode"] == [3]
     assert api("Campaigns.Get", user.session) == AUTH_FAILED
     assert api("Campaigns.Get", APIKey=key) == AUTH_FAILED
+    assert everything(engine) == before
     set_status(api, admin, user, "Enabled")
     assert api("Campaigns.Get", user.session)["Success"] is True
 
@@ -202,19 +230,24 @@ def test_api_key_in_any_casing_in_body_query_or_json(api, client, user, name):
     assert api.json({"Command": "Campaigns.Get", name: key})["Success"] is True
 
 
-def test_a_revoked_key_is_99998(api, user):
+def test_a_revoked_key_is_99998(api, user, engine):
     key = new_key(api, user)
     key_id = api("User.APIKey.List", user.session)["APIKeys"][0]["APIKeyID"]
     assert api("Campaigns.Get", APIKey=key)["Success"] is True
     assert api("User.APIKey.Delete", user.session, APIKeyID=key_id)["Success"] is True
+    assert count(engine, ApiKey) == 0
+    before = everything(engine)
     assert api("Campaigns.Get", APIKey=key) == AUTH_FAILED
     assert api("User.Login", APIKey=key)["ErrorCode"] == [3]
+    assert everything(engine) == before
 
 
-def test_unknown_keys_are_99998(api, user):
+def test_unknown_keys_are_99998(api, user, engine):
     key = new_key(api, user)
+    before = everything(engine)  # the real key's use count included
     for wrong in (key[:-1] + ("0" if key[-1] != "0" else "1"), "XXXX-XXXX-XXXX-XXXX", "0"):
         assert api("Campaigns.Get", APIKey=wrong) == AUTH_FAILED
+    assert everything(engine) == before
 
 
 def test_keys_never_expire_and_record_their_use(api, user, clock):
@@ -228,46 +261,54 @@ def test_keys_never_expire_and_record_their_use(api, user, clock):
         (3, "127.0.0.1", clock.now.strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def test_a_bound_key_works_only_from_its_address(api, user):
+def test_a_bound_key_works_only_from_its_address(api, user, engine):
     elsewhere = new_key(api, user, BoundIPAddress="10.0.0.1")
     here = new_key(api, user, BoundIPAddress="127.0.0.1")
+    before = everything(engine)
     assert api("Campaigns.Get", APIKey=elsewhere) == AUTH_FAILED
+    assert api("User.Login", APIKey=elsewhere)["ErrorCode"] == [3]
+    assert everything(engine) == before  # a refused key records no use and opens no session
     assert api("Campaigns.Get", APIKey=here)["Success"] is True
 
 
-def test_admin_key_works_as_apikey_or_adminapikey_and_for_admin_login(api, admin):
+def test_admin_key_works_as_apikey_or_adminapikey_and_for_admin_login(api, admin, engine):
     key = new_key(api, admin, "Admin")
     assert api("Users.Get", APIKey=key)["Success"] is True
     assert api("Users.Get", AdminAPIKey=key)["Success"] is True
     login = api("Admin.Login", AdminAPIKey=key)
     assert login["Success"] is True and login["AdminInfo"]["AdminID"] == admin.id
     assert denied(api("Campaign.Create", APIKey=key, CampaignName="x"))
+    assert count(engine, Campaign) == 0
 
 
 # --- 99999: a valid caller without the right -----------------------------------------------------------
 def test_a_user_calling_an_admin_command_is_99999(api, user, engine):
+    before = stored_state(engine)
     assert denied(api("Users.Get", user.session))
     assert denied(api("UserGroup.Create", user.session, GroupName="Mine", Permissions="*"))
     assert denied(api("Users.Delete", user.session, Users=str(user.id)))
-    assert count(engine, User) == 1
+    assert count(engine, User) == 1 and stored_state(engine) == before
 
 
 def test_an_admin_calling_a_user_command_is_99999(api, admin, engine):
+    before = stored_state(engine)
     assert denied(api("Campaign.Create", admin.session, CampaignName="x"))
     assert denied(api("User.APIKey.Create", admin.session, Note="x"))
-    assert count(engine, Campaign) == 0
+    assert count(engine, Campaign) == 0 and stored_state(engine) == before
 
 
 def test_a_group_without_the_permission_is_99999(api, admin, user, engine):
     group = api("UserGroup.Create", admin.session, GroupName="Readers", Permissions="Campaigns.Get,Campaign.Get")
     assert api("User.Update", admin.session, UserID=user.id, RelUserGroupID=group["UserGroupID"])["Success"]
+    before = stored_state(engine)
     answer = api("Campaign.Create", user.session, CampaignName="Not allowed")
     assert denied(answer)
-    assert count(engine, Campaign) == 0
+    assert count(engine, Campaign) == 0 and stored_state(engine) == before
     assert api("Campaigns.Get", user.session)["Success"] is True
     # Granting the permission takes effect on the next call, in the same session.
     api("UserGroup.Update", admin.session, UserGroupID=group["UserGroupID"], Permissions="Campaign.Create")
     assert api("Campaign.Create", user.session, CampaignName="Allowed")["Success"] is True
+    assert count(engine, Campaign, Campaign.name == "Allowed") == 1
 
 
 # --- nothing secret is stored in clear -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from protocol.registry import COMMANDS
 from protocol.rest.campaigns import ENDPOINTS
 from tests.builders import load_campaign, make_email, make_list, make_subscriber
 from tests.e2e.support import loopback_relay
+from tests.helpers import stored_state
 
 BASE = "/email-marketing/v1/campaigns"
 
@@ -90,12 +91,13 @@ def test_a_campaign_api_endpoint_refuses_an_account_that_is_not_active(t, status
                                                                       setup):
     cid = campaign(t, setup)
     set_status(t, status)
-    before = stored(t)
+    before, everything = stored(t), stored_state(t.engine)
     answer = t.rest(method, path.format(base=BASE, cid=cid), t.user.session, json=body,
                     query={k: v.format(cid=cid) for k, v in query.items()} or None)
     assert (answer.status, answer.code) == (428, "EMAIL_MARKETING_ACCOUNT_NOT_ACTIVE"), answer.body
     assert status in answer.body["message"]
     assert stored(t) == before           # nothing published, deleted, copied or rescheduled
+    assert stored_state(t.engine) == everything   # …nor any email, audience or event written
     assert t.relay.messages == []        # and nothing mailed
     set_status(t, "ACTIVE")              # the same call is answered again once the account is ACTIVE
     assert t.rest("GET", f"{BASE}/{cid}", t.user.session).status == 200
@@ -134,14 +136,14 @@ def test_every_command_that_requires_an_active_account_has_a_case():
 def test_the_api_php_equivalent_refuses_a_suspended_account(t, command, code, params, setup):
     cid = campaign(t, setup)
     set_status(t, "SUSPENDED")
-    before = stored(t)
+    before, everything = stored(t), stored_state(t.engine)
     answer = t.api(command, t.user.session, **params(cid))
     assert answer["Success"] is False, answer
     error = answer["ErrorCode"]
     assert (next(iter(error.values())) if isinstance(error, dict) else error[0] if isinstance(error, list)
             else error) == code, answer
     assert "SUSPENDED" in str(answer)
-    assert stored(t) == before
+    assert stored(t) == before and stored_state(t.engine) == everything
     assert t.relay.messages == []
 
 

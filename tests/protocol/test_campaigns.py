@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.builders import load_campaign, make_email, make_list, make_segment, set_campaign
+from tests.helpers import stored_state
 
 
 @pytest.fixture
@@ -36,10 +37,12 @@ def test_create_returns_integer_id_and_stores_a_draft(api, user, engine):
 
 
 @pytest.mark.parametrize("name", [None, "", "   "])
-def test_create_without_name_is_error_1(api, user, name):
+def test_create_without_name_is_error_1(api, user, engine, name):
     params = {} if name is None else {"CampaignName": name}
+    before = stored_state(engine)
     answer = api("Campaign.Create", user.session, **params)
     assert answer["Success"] is False and answer["ErrorCode"] == 1
+    assert stored_state(engine) == before
 
 
 # --- Campaign.Get ---------------------------------------------------------------------------
@@ -114,6 +117,7 @@ def test_untrusted_owner_is_held_for_approval_and_admin_approves(api, engine, ad
     assert load_campaign(engine, campaign).status == "Pending Approval"
     # The untrusted owner cannot approve their own campaign.
     assert api("Campaign.Approve", user.session, CampaignID=campaign)["ErrorCode"] == 99999
+    assert load_campaign(engine, campaign).status == "Pending Approval"
     assert api("Campaign.Approve", admin.session, CampaignID=campaign) == {"Success": True, "ErrorCode": 0}
     assert load_campaign(engine, campaign).status == "Ready"
 
@@ -169,6 +173,8 @@ def test_update_legacy_client_sends_every_field_with_empty_irrelevant_ones(api, 
                  ScheduleRecHours="", ScheduleRecMinutes="", ScheduleRecSendMaxInstance="0",
                  Recipients="1", SendDateAndTime="", PublishOnRSS="Disabled", RelEmailID="0")
     assert answer["Success"] is True, answer
+    stored = load_campaign(engine, campaign)
+    assert (stored.name, stored.schedule_type, stored.send_date, stored.email_id) == ("x", "Not Scheduled", None, None)
 
 
 def test_update_bundle_overrides_lists(api, user, engine, campaign):
@@ -198,49 +204,67 @@ def test_update_exclusions_and_segments(api, user, engine, campaign):
     assert c["Exclude_RecipientListsAndSegments"] == f"{list_b}:0"
 
 
-def test_update_missing_id_is_1(api, user):
+def test_update_missing_id_is_1(api, user, engine, campaign):
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignName="x")["ErrorCode"] == 1
+    assert stored_state(engine) == before
 
 
 def test_update_foreign_campaign_is_2_and_changes_nothing(api, user, other_user, engine, campaign):
+    before = stored_state(engine)
     answer = api("Campaign.Update", other_user.session, CampaignID=campaign, CampaignName="stolen")
     assert answer == {"Success": False, "ErrorCode": 2, "ErrorText": answer["ErrorText"]}
-    assert load_campaign(engine, campaign).name == "Summer Sale"
+    assert load_campaign(engine, campaign).name == "Summer Sale" and stored_state(engine) == before
 
 
 @pytest.mark.parametrize("status", ["Bogus", "Sending", "Sent", "Failed", "Pending Approval", "Paused"])
 def test_update_invalid_or_system_only_status_is_3(api, user, engine, campaign, status):
+    before = stored_state(engine)
     answer = api("Campaign.Update", user.session, CampaignID=campaign, CampaignStatus=status,
                  CampaignName="renamed")
     assert answer["ErrorCode"] == 3
     stored = load_campaign(engine, campaign)
     assert (stored.status, stored.name) == ("Draft", "Summer Sale")  # nothing half-written
+    assert stored_state(engine) == before
 
 
 def test_update_ready_without_content_is_3(api, user, engine, campaign):
     list_id = make_list(engine, user)
+    before = stored_state(engine)
     answer = api("Campaign.Update", user.session, CampaignID=campaign, CampaignStatus="Ready",
                  ScheduleType="Immediate", RecipientListsAndSegments=f"{list_id}:0")
     assert answer["ErrorCode"] == 3 and "RelEmailID" in answer["ErrorText"]
     assert load_campaign(engine, campaign).status == "Draft"
+    assert stored_state(engine) == before  # neither the schedule nor the lists were half-written
 
 
 def test_update_sent_campaign_content_is_locked(api, user, engine, campaign):
     set_campaign(engine, campaign, status="Sent")
     email_id = make_email(engine, user)
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignID=campaign, RelEmailID=email_id)["ErrorCode"] == 3
+    assert api("Campaign.Update", user.session, CampaignID=campaign, RelEmailID=email_id,
+               CampaignName="half-written")["ErrorCode"] == 3
+    assert stored_state(engine) == before
+    # …but the name can always change (README, Campaign.Update), and the rename is stored.
     assert api("Campaign.Update", user.session, CampaignID=campaign, CampaignName="archived")["Success"]
+    stored = load_campaign(engine, campaign)
+    assert (stored.name, stored.status, stored.email_id) == ("archived", "Sent", None)
+    assert api("Campaign.Get", user.session, CampaignID=campaign)["Campaign"]["CampaignName"] == "archived"
 
 
 def test_update_foreign_email_is_4(api, user, other_user, engine, campaign):
     foreign_email = make_email(engine, other_user)
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignID=campaign, RelEmailID=foreign_email)["ErrorCode"] == 4
     assert api("Campaign.Update", user.session, CampaignID=campaign, RelEmailID="x")["ErrorCode"] == 4
-    assert load_campaign(engine, campaign).email_id is None
+    assert load_campaign(engine, campaign).email_id is None and stored_state(engine) == before
 
 
-def test_update_invalid_schedule_type_is_5(api, user, campaign):
+def test_update_invalid_schedule_type_is_5(api, user, engine, campaign):
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignID=campaign, ScheduleType="Sometimes")["ErrorCode"] == 5
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("params,code", [
@@ -253,9 +277,10 @@ def test_update_invalid_schedule_type_is_5(api, user, campaign):
     ({"SendDate": "2026-12-24", "SendTime": "10:00", "SendTimeZone": "Mars/Olympus"}, 13),
 ])
 def test_update_future_schedule_codes(api, user, engine, campaign, params, code):
+    before = stored_state(engine)
     answer = api("Campaign.Update", user.session, CampaignID=campaign, ScheduleType="Future", **params)
     assert answer["ErrorCode"] == code, answer
-    assert load_campaign(engine, campaign).schedule_type == "Not Scheduled"
+    assert load_campaign(engine, campaign).schedule_type == "Not Scheduled" and stored_state(engine) == before
 
 
 RECURRING = dict(ScheduleRecDaysOfWeek="1", ScheduleRecMonths="0", ScheduleRecHours="9",
@@ -279,23 +304,29 @@ RECURRING = dict(ScheduleRecDaysOfWeek="1", ScheduleRecMonths="0", ScheduleRecHo
 def test_update_recursive_schedule_codes(api, user, engine, campaign, drop, bad, code):
     params = {k: v for k, v in RECURRING.items() if k != drop}
     params.update(bad or {})
+    before = stored_state(engine)
     answer = api("Campaign.Update", user.session, CampaignID=campaign, ScheduleType="Recursive", **params)
     assert answer["ErrorCode"] == code, answer
-    assert load_campaign(engine, campaign).schedule_type == "Not Scheduled"
+    assert load_campaign(engine, campaign).schedule_type == "Not Scheduled" and stored_state(engine) == before
 
 
-def test_update_days_of_month_alone_satisfy_code_8(api, user, campaign):
+def test_update_days_of_month_alone_satisfy_code_8(api, user, engine, campaign):
     params = {k: v for k, v in RECURRING.items() if k != "ScheduleRecDaysOfWeek"}
     answer = api("Campaign.Update", user.session, CampaignID=campaign, ScheduleType="Recursive",
                  ScheduleRecDaysOfMonth="1,15", **params)
     assert answer["Success"] is True, answer
+    stored = load_campaign(engine, campaign)
+    assert (stored.schedule_type, stored.schedule_rec_days_of_month, stored.schedule_rec_days_of_week) == \
+        ("Recursive", "1,15", "")
 
 
 def test_update_foreign_or_unknown_list_is_28(api, user, other_user, engine, campaign):
     foreign = make_list(engine, other_user)
+    before = stored_state(engine)
     for value in (f"{foreign}:0", "999999:0", "abc"):
         answer = api("Campaign.Update", user.session, CampaignID=campaign, RecipientListsAndSegments=value)
         assert answer["ErrorCode"] == 28, (value, answer)
+    assert stored_state(engine) == before
     own = make_list(engine, user)
     other_list = make_list(engine, user, "other")
     segment_of_other_list = make_segment(engine, user, other_list)
@@ -307,19 +338,26 @@ def test_update_foreign_or_unknown_list_is_28(api, user, other_user, engine, cam
 
 @pytest.mark.parametrize("bundle", ["{not json", "[]", '{"operator":"xor","criteria":[]}',
                                     '{"operator":"or","criteria":[{"list_id":"x","rules":[]}]}'])
-def test_update_malformed_bundle_is_29(api, user, campaign, bundle):
+def test_update_malformed_bundle_is_29(api, user, engine, campaign, bundle):
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignID=campaign, RulesJsonBundle=bundle)["ErrorCode"] == 29
+    assert stored_state(engine) == before
 
 
-def test_update_too_long_name_is_30(api, user, campaign):
+def test_update_too_long_name_is_30(api, user, engine, campaign):
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignID=campaign, CampaignName="x" * 256)["ErrorCode"] == 30
+    assert load_campaign(engine, campaign).name == "Summer Sale" and stored_state(engine) == before
 
 
 # --- Campaign.Approve -------------------------------------------------------------------------
-def test_approve_codes(api, user, other_user, campaign):
+def test_approve_codes(api, user, other_user, engine, campaign):
+    set_campaign(engine, campaign, status="Pending Approval")
+    before = stored_state(engine)
     assert api("Campaign.Approve", user.session)["ErrorCode"] == 1
     assert api("Campaign.Approve", user.session, CampaignID=999999)["ErrorCode"] == 2
     assert api("Campaign.Approve", other_user.session, CampaignID=campaign)["ErrorCode"] == 2
+    assert load_campaign(engine, campaign).status == "Pending Approval" and stored_state(engine) == before
 
 
 def test_approve_a_draft_changes_nothing(api, user, engine, campaign):
@@ -340,15 +378,19 @@ def test_pause_and_resume_a_sending_campaign(api, user, engine, campaign):
                                                   ("Campaign.Resume", "Sending"), ("Campaign.Resume", "Draft")])
 def test_pause_resume_wrong_state_is_3(api, user, engine, campaign, command, wrong_status):
     set_campaign(engine, campaign, status=wrong_status)
+    before = stored_state(engine)
     answer = api(command, user.session, CampaignID=campaign)
     assert answer["Success"] is False and answer["ErrorCode"] == 3
-    assert load_campaign(engine, campaign).status == wrong_status
+    assert load_campaign(engine, campaign).status == wrong_status and stored_state(engine) == before
 
 
 @pytest.mark.parametrize("command", ["Campaign.Pause", "Campaign.Resume"])
-def test_pause_resume_missing_and_foreign(api, user, other_user, campaign, command):
+def test_pause_resume_missing_and_foreign(api, user, other_user, engine, campaign, command):
+    set_campaign(engine, campaign, status="Sending" if command == "Campaign.Pause" else "Paused")
+    before = stored_state(engine)
     assert api(command, user.session)["ErrorCode"] == 1
     assert api(command, other_user.session, CampaignID=campaign)["ErrorCode"] == 2
+    assert stored_state(engine) == before
 
 
 # --- Campaign.Cancel ----------------------------------------------------------------------------
@@ -367,9 +409,12 @@ def test_cancel_partly_sent_campaign_is_sent_canceled(api, user, engine, campaig
 
 
 def test_cancel_codes(api, user, other_user, engine, campaign):
+    ready_setup(engine, api, user, campaign)
+    before = stored_state(engine)
     assert api("Campaign.Cancel", user.session)["ErrorCode"] == 1
     assert api("Campaign.Cancel", other_user.session, CampaignID=campaign)["ErrorCode"] == 2
     assert api("Campaign.Cancel", user.session, CampaignID=424242)["ErrorCode"] == 2
+    assert load_campaign(engine, campaign).status == "Ready" and stored_state(engine) == before
 
 
 # --- Campaign.Copy --------------------------------------------------------------------------------
@@ -386,12 +431,14 @@ def test_copy_is_a_draft_without_schedule_with_own_email(api, user, engine, camp
     assert original.status == "Ready"
 
 
-def test_copy_invalid_source_is_list_shaped_1(api, user, other_user, campaign):
+def test_copy_invalid_source_is_list_shaped_1(api, user, other_user, engine, campaign):
+    before = stored_state(engine)
     for params, session in (({}, user.session), ({"CampaignID": 999999}, user.session),
                             ({"CampaignID": campaign}, other_user.session)):
         answer = api("Campaign.Copy", session, **params)
         assert answer["Success"] is False and answer["ErrorCode"] == [1]
         assert len(answer["ErrorText"]) == 1 and answer["ErrorText"][0].startswith("Invalid source campaign")
+    assert stored_state(engine) == before
 
 
 # --- Campaigns.Delete ----------------------------------------------------------------------------
@@ -403,17 +450,23 @@ def test_delete_several(api, user, engine, campaign):
 
 
 @pytest.mark.parametrize("value", [None, "abc", "1,x", "0"])
-def test_delete_missing_or_invalid_is_keyed_1(api, user, value):
+def test_delete_missing_or_invalid_is_keyed_1(api, user, engine, campaign, value):
     params = {} if value is None else {"Campaigns": value}
+    if value == "1,x":
+        params["Campaigns"] = f"{campaign},x"
+    before = stored_state(engine)
     answer = api("Campaigns.Delete", user.session, **params)
     assert answer["Success"] is False and answer["ErrorCode"] == {"campaigns": 1}
+    assert load_campaign(engine, campaign) is not None and stored_state(engine) == before
 
 
 def test_delete_foreign_campaign_deletes_nothing(api, user, other_user, engine, campaign):
     own = api("Campaign.Create", other_user.session, CampaignName="mine")["CampaignID"]
+    before = stored_state(engine)
     answer = api("Campaigns.Delete", other_user.session, Campaigns=f"{own},{campaign}")
     assert answer["ErrorCode"] == {"campaigns": 1}
     assert load_campaign(engine, campaign) is not None and load_campaign(engine, own) is not None
+    assert stored_state(engine) == before
 
 
 # --- Campaigns.Get --------------------------------------------------------------------------------
@@ -464,6 +517,7 @@ def test_list_empty_is_an_empty_list(api, user):
 
 def test_update_bundle_with_unknown_rule_type_is_29_and_foreign_list_is_28(api, user, other_user, engine, campaign):
     own, foreign = make_list(engine, user, "A"), make_list(engine, other_user, "B")
+    before = stored_state(engine)
     nonsense = {"operator": "or", "criteria": [{"list_id": own, "operator": "and",
                                                 "rules": [{"type": "nonsense", "field_id": "x"}]}]}
     assert api("Campaign.Update", user.session, CampaignID=campaign,
@@ -472,4 +526,4 @@ def test_update_bundle_with_unknown_rule_type_is_29_and_foreign_list_is_28(api, 
         {"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "a"}]}]}
     assert api("Campaign.Update", user.session, CampaignID=campaign,
                RulesJsonBundle=json.dumps(foreign_bundle))["ErrorCode"] == 28
-    assert load_campaign(engine, campaign).rules_json_bundle == ""
+    assert load_campaign(engine, campaign).rules_json_bundle == "" and stored_state(engine) == before

@@ -10,6 +10,7 @@ from protocol.commands import custom_fields as commands
 from tests.builders import (
     CodeRecorder, assert_codes_reached, load_row, make_custom_field, make_list, make_subscriber,
 )
+from tests.helpers import stored_state
 
 
 SEEN: dict = {}
@@ -98,17 +99,21 @@ def test_create_errors(api, user, engine, list_id, params, code):
         assert uow.session.query(CustomField).count() == 0
 
 
-def test_create_on_a_foreign_list_is_8(api, user, other_user, list_id):
+def test_create_on_a_foreign_list_is_8(api, user, other_user, engine, list_id):
+    before = stored_state(engine)
     answer = api("CustomField.Create", other_user.session, SubscriberListID=list_id, FieldName="X",
                  FieldType="Single line")
     assert answer["ErrorCode"] == [8]
+    assert stored_state(engine) == before
 
 
-def test_create_with_an_alias_already_used_is_1000(api, user, list_id):
+def test_create_with_an_alias_already_used_is_1000(api, user, engine, list_id):
     create_field(api, user, list_id, MergeTagAlias="town")
+    before = stored_state(engine)
     answer = api("CustomField.Create", user.session, SubscriberListID=list_id, FieldName="Other",
                  FieldType="Single line", MergeTagAlias="Town")
     assert answer["ErrorCode"] == [1000]
+    assert stored_state(engine) == before
 
 
 # --- CustomField.Update --------------------------------------------------------------------------
@@ -156,32 +161,39 @@ def test_update_errors(api, user, engine, list_id, params, code):
     field_id = create_field(api, user, list_id)
     base = {"CustomFieldID": field_id, "FieldName": "Town", "FieldType": "Single line"}
     base.update(params)
+    before = stored_state(engine)
     answer = api("CustomField.Update", user.session, **{k: v for k, v in base.items() if v is not None})
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
-    assert load_row(engine, CustomField, field_id).name == "City"
+    assert load_row(engine, CustomField, field_id).name == "City" and stored_state(engine) == before
 
 
 def test_update_cannot_move_a_field_to_another_list_14(api, user, engine, list_id):
     field_id = create_field(api, user, list_id)
     other = make_list(engine, user, "Other")
+    before = stored_state(engine)
     answer = api("CustomField.Update", user.session, CustomFieldID=field_id, FieldName="City",
                  FieldType="Single line", SubscriberListID=other)
     assert answer["ErrorCode"] == [14]
+    assert load_row(engine, CustomField, field_id).list_id == list_id and stored_state(engine) == before
 
 
-def test_update_with_a_taken_alias_is_1000(api, user, list_id):
+def test_update_with_a_taken_alias_is_1000(api, user, engine, list_id):
     create_field(api, user, list_id, FieldName="A", MergeTagAlias="alias")
     field_id = create_field(api, user, list_id, FieldName="B")
+    before = stored_state(engine)
     answer = api("CustomField.Update", user.session, CustomFieldID=field_id, FieldName="B",
                  FieldType="Single line", MergeTagAlias="ALIAS")
     assert answer["ErrorCode"] == [1000]
+    assert stored_state(engine) == before
 
 
-def test_update_of_a_foreign_field_is_6(api, user, other_user, list_id):
+def test_update_of_a_foreign_field_is_6(api, user, other_user, engine, list_id):
     field_id = create_field(api, user, list_id)
+    before = stored_state(engine)
     answer = api("CustomField.Update", other_user.session, CustomFieldID=field_id, FieldName="X",
                  FieldType="Single line")
     assert answer["ErrorCode"] == [6]
+    assert load_row(engine, CustomField, field_id).name == "City" and stored_state(engine) == before
 
 
 # --- CustomFields.Get ----------------------------------------------------------------------------
@@ -239,15 +251,20 @@ def test_delete_removes_fields_and_their_values(api, user, engine, list_id):
 
 
 @pytest.mark.parametrize("value", [None, "x,y"])
-def test_delete_without_ids_is_keyed_customfields_1(api, user, value):
-    params = {} if value is None else {"CustomFields": value}
+def test_delete_without_ids_is_keyed_customfields_1(api, user, engine, list_id, value):
+    field_id = make_custom_field(engine, user, list_id)
+    params = {} if value is None else {"CustomFields": value.replace("x", str(field_id))}
+    before = stored_state(engine)
     assert api("CustomFields.Delete", user.session, **params)["ErrorCode"] == {"customfields": 1}
+    assert stored_state(engine) == before
 
 
 def test_delete_of_a_foreign_field_is_1_and_deletes_nothing(api, user, other_user, engine, list_id):
     field_id = make_custom_field(engine, user, list_id)
+    make_subscriber(engine, list_id, "a@example.com", values={field_id: "kept"})
+    before = stored_state(engine)
     assert api("CustomFields.Delete", other_user.session, CustomFields=field_id)["ErrorCode"] == {"customfields": 1}
-    assert load_row(engine, CustomField, field_id) is not None
+    assert load_row(engine, CustomField, field_id) is not None and stored_state(engine) == before
 
 
 def test_every_documented_code_is_reached(request):

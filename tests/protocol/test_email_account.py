@@ -13,6 +13,7 @@ from engine.models import Delivery, SendInstance, User
 from protocol.commands import email_account as account_commands
 from scheduler.tick import tick
 from tests.builders import CodeRecorder, assert_codes_reached, load_campaign, make_email, make_list, make_subscriber
+from tests.helpers import stored_state
 
 URL = "/email-marketing/v1/account-details"
 SEEN: dict = {}
@@ -66,7 +67,8 @@ def test_account_details_default_to_active_with_the_group_quotas(rest, user):
                                       "quotaUsage": {"campaigns": 0, "emails": 0}}
 
 
-def test_an_administrator_sets_status_and_quotas_and_the_user_reads_them(call, rest, admin, user, other_user):
+def test_an_administrator_sets_status_and_quotas_and_the_user_reads_them(call, rest, engine, admin, user,
+                                                                          other_user):
     account = set_account(call, admin, user, Status="suspended", MonthlyCampaignQuota=3, MonthlyEmailQuota=500)
     assert (account["Status"], account["MonthlyCampaignQuota"], account["MonthlyEmailQuota"]) == ("SUSPENDED", 3, 500)
     details = rest.get(URL, user.session).body["accountDetails"]
@@ -76,7 +78,10 @@ def test_an_administrator_sets_status_and_quotas_and_the_user_reads_them(call, r
     assert mine["UserID"] == user.id and mine["Status"] == "SUSPENDED"  # never another user's
     theirs = call("User.EmailAccount.Get", admin.session, UserID=other_user.id)["EmailAccount"]
     assert theirs["Status"] == "ACTIVE" and theirs["MonthlyEmailQuota"] == -1
+    before = stored_state(engine)
     assert call("User.EmailAccount.Update", user.session, UserID=user.id, Status="ACTIVE")["ErrorCode"] == 99999
+    assert stored_state(engine) == before
+    assert rest.get(URL, user.session).body["accountDetails"]["status"] == "SUSPENDED"
     assert rest.get(URL, admin.session).status == 403
 
 
@@ -99,10 +104,13 @@ def test_a_suspended_account_cannot_arm_a_campaign(call, engine, admin, user):
     set_account(call, admin, user, Status="SUSPENDED")
     cid, answer = campaign(call, engine, user)
     assert answer["Success"] is False and answer["ErrorCode"] == 3 and "SUSPENDED" in answer["ErrorText"]
-    assert load_campaign(engine, cid).status == "Draft"
+    refused = load_campaign(engine, cid)
+    assert (refused.status, refused.email_id, refused.recipients) == ("Draft", None, [])  # nothing half-written
     draft_id, _ = campaign(call, engine, user, ready=False)
+    before = stored_state(engine)
     publish = call("Campaign.Publish", user.session, CampaignID=draft_id)
     assert publish["ErrorCode"] == 7 and "SUSPENDED" in publish["ErrorText"]
+    assert stored_state(engine) == before
     set_account(call, admin, user, Status="ACTIVE")
     assert call("Campaign.Publish", user.session, CampaignID=draft_id)["Success"] is True
 
@@ -111,7 +119,8 @@ def test_a_used_up_campaign_quota_refuses_arming(call, engine, admin, user):
     set_account(call, admin, user, MonthlyCampaignQuota=0)
     cid, answer = campaign(call, engine, user)
     assert answer["ErrorCode"] == 3 and "quota" in answer["ErrorText"]
-    assert load_campaign(engine, cid).status == "Draft"
+    refused = load_campaign(engine, cid)
+    assert (refused.status, refused.email_id, refused.recipients) == ("Draft", None, [])
 
 
 # --- enforcement when the tick starts an instance -----------------------------------------------------------
@@ -180,10 +189,13 @@ CASES = [
 
 @pytest.mark.parametrize("command,code,who,params", CASES,
                          ids=[f"{c}-{code}-{i}" for i, (c, code, _, _) in enumerate(CASES)])
-def test_documented_code(call, admin, user, command, code, who, params):
+def test_documented_code(call, engine, admin, user, command, code, who, params):
     t = dataclasses.make_dataclass("T", ["user"])(user)
+    set_account(call, admin, user, MonthlyCampaignQuota=3)
+    before = stored_state(engine)
     answer = call(command, admin.session, **params(t))
     assert answer["Success"] is False and answer["ErrorCode"] == code, answer
+    assert stored_state(engine) == before
     assert call("User.EmailAccount.Get", user.session)["EmailAccount"]["Status"] == "ACTIVE"  # nothing changed
 
 
@@ -192,9 +204,11 @@ def test_every_documented_code_has_a_case():
         assert {code for name, code, _, _ in CASES if name == command.name} == set(command.errors), command.name
 
 
-def test_credentials_are_required(api):
+def test_credentials_are_required(api, engine, user):
+    before = stored_state(engine)
     for command in account_commands.COMMANDS:
-        assert api(command.name, UserID=1)["ErrorCode"] == 99998
+        assert api(command.name, UserID=user.id, Status="SUSPENDED")["ErrorCode"] == 99998
+    assert stored_state(engine) == before
 
 
 def test_every_code_is_reached(request):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine.models import EmailSubscription, OutboxEvent, Suppression
 from protocol.commands import email_subscriptions as commands
 from tests.builders import CodeRecorder, assert_codes_reached, make_list, make_subscriber
+from tests.helpers import stored_state
 
 BASE = "/email-marketing/v1/email-subscriptions"
 SEEN: dict = {}
@@ -92,12 +93,14 @@ def test_upsert_refuses_an_invalid_address(rest, engine, user):
     assert records(engine) == []
 
 
-def test_endpoints_need_credentials(rest, user):
+def test_endpoints_need_credentials(rest, engine, user):
+    before = stored_state(engine)
     for path, body in ((f"{BASE}/query", {}), (BASE, {"subscription": {"email": "a@example.com"}}),
                        (f"{BASE}/bulk", {"subscriptions": [{"email": "a@example.com"}]}),
                        (f"{BASE}/unsubscribe-link", {"emailAddress": "a@example.com"})):
         assert rest.post(path, None, json=body).status == 401
         assert rest.post(path, "stale-key", json=body).status == 401
+    assert stored_state(engine) == before
 
 
 def test_the_endpoints_are_in_the_openapi_document(client):
@@ -227,8 +230,10 @@ def test_unsubscribe_link_for_a_new_address_and_one_click(rest, client, engine, 
     assert one_click.status_code == 200 and one_click.data == b"Unsubscribed\n"
     assert records(engine) == [(user.id, "new@example.com", "UNSUBSCRIBED", "NOT_SET")]
     tampered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+    before = stored_state(engine)
     assert client.post(tampered).status_code == 404
     assert client.get(tampered).status_code == 404
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("body, status", [({}, 400), ({"emailAddress": "nope"}, 400),
@@ -298,17 +303,23 @@ def test_api_bulk_accepts_bracket_maps(api, engine, user):
     ("EmailSubscription.UnsubscribeLink", {"EmailAddress": "a@example.com", "Language": "eng"}, 3),
 ])
 def test_api_errors(api, engine, user, command, params, code):
+    before = stored_state(engine)
     answer = api(command, user.session, **params)
     assert answer["Success"] is False and answer["ErrorCode"] == code
     assert records(engine) == [] and account_suppressions(engine) == []
+    assert stored_state(engine) == before  # no changed event either
 
 
 def test_api_owner_isolation_and_credentials(api, engine, user, other_user):
     api("EmailSubscription.Upsert", user.session, EmailAddress="a@example.com", SubscriptionStatus="SUBSCRIBED")
+    assert records(engine) == [(user.id, "a@example.com", "SUBSCRIBED", "NOT_SET")]
     theirs = api("EmailSubscriptions.Query", other_user.session, EmailAddresses="a@example.com")
     assert theirs["TotalRecords"] == 0 and theirs["Subscriptions"] == []
+    before = stored_state(engine)
     for command in (c.name for c in commands.COMMANDS):
-        assert api(command, "stale", EmailAddress="a@example.com")["ErrorCode"] == 99998
+        assert api(command, "stale", EmailAddress="a@example.com", SubscriptionStatus="UNSUBSCRIBED",
+                   Subscriptions=json.dumps([{"EmailAddress": "b@example.com"}]))["ErrorCode"] == 99998
+    assert stored_state(engine) == before
 
 
 def test_every_documented_code_is_reached(request):

@@ -11,7 +11,7 @@ from engine.models import Email, User
 from protocol.commands import emails as email_commands
 from protocol.views.emails import FIELDS
 from tests.builders import load_campaign, make_custom_field, make_email, make_list, set_campaign, set_user
-from tests.helpers import codes
+from tests.helpers import codes, stored_state
 
 UNSUBSCRIBE = '<p>Bye? <a href="%Link:Unsubscribe%">unsubscribe</a></p>'
 
@@ -149,37 +149,45 @@ def test_update_import_mode_needs_only_a_fetch_url(api, user, engine):
 
 def test_update_failure_writes_nothing(api, user, engine):
     email_id = new_email(api, user, EmailName="Before", HTMLContent="<p>x</p>")
+    before = stored_state(engine)
     answer = api("Email.Update", user.session, EmailID=email_id, ValidateScope="Campaign",
                  EmailName="After", FromEmail="not-an-address")
     assert answer["ErrorCode"] == [6]
-    assert load_email(engine, email_id).email_name == "Before"
+    assert load_email(engine, email_id).email_name == "Before" and stored_state(engine) == before
 
 
 def test_update_foreign_email_is_3_and_changes_nothing(api, user, other_user, engine):
     foreign = new_email(api, other_user, EmailName="Theirs", HTMLContent="<p>x</p>")
+    before = stored_state(engine)
     answer = api("Email.Update", user.session, EmailID=foreign, ValidateScope="Campaign", EmailName="Mine")
     assert answer["Success"] is False and answer["ErrorCode"] == [3]
-    assert load_email(engine, foreign).email_name == "Theirs"
+    assert load_email(engine, foreign).email_name == "Theirs" and stored_state(engine) == before
 
 
-def test_unsubscribe_link_is_required_only_when_the_group_forces_it(api, user, engine):
+def test_unsubscribe_link_is_required_only_when_the_group_forces_it(api, user, engine, clock):
     email_id = api("Email.Create", user.session)["EmailID"]
     update = dict(EmailID=email_id, HTMLContent="<p>no link</p>")
     assert api("Email.Update", user.session, ValidateScope="Campaign", **update)["Success"] is True
     set_group(engine, user, force_unsubscription_link=True)
+    clock.advance(minutes=1)  # a stored update would move updated_at
+    before = stored_state(engine)
     assert api("Email.Update", user.session, ValidateScope="Campaign", **update)["ErrorCode"] == [11]
+    assert stored_state(engine) == before
     # The rule belongs to campaign content; autoresponder content is not held to it.
     assert api("Email.Update", user.session, ValidateScope="AutoResponder", **update)["Success"] is True
     # The tag is matched case-insensitively, wherever it sits (here inside an href).
     answer = api("Email.Update", user.session, EmailID=email_id, ValidateScope="Campaign",
                  HTMLContent=UNSUBSCRIBE.replace("Unsubscribe", "unsubscribe"), PlainContent="Bye %LINK:UNSUBSCRIBE%")
     assert answer["Success"] is True
+    assert load_email(engine, email_id).plain_content == "Bye %LINK:UNSUBSCRIBE%"
 
 
 def test_error_text_names_the_missing_link(api, user, engine):
     email_id = api("Email.Create", user.session)["EmailID"]
+    before = stored_state(engine)
     answer = api("Email.Update", user.session, EmailID=email_id, ValidateScope="OptIn", HTMLContent="<p>hi</p>")
     assert answer["ErrorCode"] == [13] and "%Link:Confirm%" in answer["ErrorText"][0]
+    assert load_email(engine, email_id).html_content == "" and stored_state(engine) == before
 
 
 def test_tracking_switches_reject_unknown_words(api, user, engine):
@@ -328,7 +336,9 @@ def test_campaign_sends_an_email_made_with_email_create(api, user, engine):
 def test_campaign_cannot_use_another_users_email(api, user, other_user, engine):
     foreign = new_email(api, other_user, HTMLContent="<p>x</p>")
     campaign = api("Campaign.Create", user.session, CampaignName="Mine")["CampaignID"]
+    before = stored_state(engine)
     assert api("Campaign.Update", user.session, CampaignID=campaign, RelEmailID=foreign)["ErrorCode"] == 4
+    assert load_campaign(engine, campaign).email_id is None and stored_state(engine) == before
 
 
 # --- every documented code, through HTTP ----------------------------------------------------------------
@@ -403,8 +413,11 @@ ERROR_CASES = [
 @pytest.mark.parametrize("command,code,params", ERROR_CASES,
                          ids=[f"{c}-{code}-{i}" for i, (c, code, _) in enumerate(ERROR_CASES)])
 def test_documented_code(api, user, engine, command, code, params):
-    answer = api(command, user.session, **params(SimpleNamespace(api=api, user=user, engine=engine)))
+    prepared = params(SimpleNamespace(api=api, user=user, engine=engine))
+    before = stored_state(engine)
+    answer = api(command, user.session, **prepared)
     assert answer["Success"] is False and codes(answer) == [code], answer
+    assert stored_state(engine) == before  # a refused command changes nothing
     if command == "Email.Delete":
         assert isinstance(answer["ErrorCode"], int) and isinstance(answer["ErrorText"], str)
     else:
@@ -420,5 +433,8 @@ def test_every_documented_code_has_a_case():
 
 
 @pytest.mark.parametrize("command", [c.name for c in email_commands.COMMANDS])
-def test_credentials_are_required(api, command):
-    assert api(command, EmailID=1)["ErrorCode"] == 99998
+def test_credentials_are_required(api, engine, user, command):
+    email_id = make_email(engine, user)
+    before = stored_state(engine)
+    assert api(command, EmailID=email_id, EmailName="x")["ErrorCode"] == 99998
+    assert stored_state(engine) == before

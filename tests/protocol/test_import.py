@@ -15,6 +15,7 @@ from protocol.commands import subscriber_import as commands
 from tests.builders import (
     CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_list, make_subscriber, user_actor,
 )
+from tests.helpers import stored_state
 
 SEEN: dict = {}
 
@@ -97,6 +98,7 @@ def test_mapping_by_position_by_fieldn_and_custom_delimiters(api, engine, user, 
     answer = run_import(api, user, list_id, "a\tb\nBern\tbob@example.com\n", FieldTerminator="\\t",
                         **{"MappedFields[]": [str(fields["city"]), "EmailAddress"]})
     assert answer["TotalImported"] == 1
+    assert load_subscriber(engine, list_id, "bob@example.com")[1][fields["city"]][0] == "Bern"
 
 
 def test_import_from_an_uploaded_file(engine, client, user, list_id):
@@ -114,6 +116,7 @@ def test_rows_that_are_not_utf8_fail_alone(api, engine, user, list_id, client):
     answer = client.post("/api.php", data=data, content_type="multipart/form-data").get_json()
     assert (answer["TotalImported"], answer["TotalFailed"]) == (1, 1)
     assert "UTF-8" in answer["FailedData"][0]["Reason"]
+    assert load_subscriber(engine, list_id, "ok@example.com")[0] is not None and count(engine) == 1
 
 
 # An unclosed quote on line 3 (it used to swallow lines 4–10 into one failure and miscount the rows),
@@ -153,10 +156,11 @@ def test_a_quoted_value_may_span_lines_and_rows_are_numbered_by_the_line_they_st
     assert load_subscriber(engine, list_id, "b2@example.com")[1][fields["city"]][0] == "Bern"
 
 
-def test_failed_rows_listed_are_capped(api, user, list_id):
+def test_failed_rows_listed_are_capped(api, engine, user, list_id):
     data = "EmailAddress\n" + "\n".join(f"bad{i}" for i in range(150))
     answer = run_import(api, user, list_id, data)
     assert answer["TotalFailed"] == 150 and len(answer["FailedData"]) == 100
+    assert count(engine) == 0
 
 
 @pytest.mark.parametrize("params, code", [
@@ -167,21 +171,26 @@ def test_failed_rows_listed_are_capped(api, user, list_id):
 ])
 def test_import_errors_write_nothing(api, engine, user, list_id, params, code):
     base = {"ListID": list_id, "ImportData": "Name,EmailAddress\nAnn,ann@example.com\n", **params}
+    before = stored_state(engine)
     answer = api("Subscribers.Import", user.session, **{k: v for k, v in base.items() if v is not None})
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
-    assert count(engine) == 0
+    assert count(engine) == 0 and stored_state(engine) == before
 
 
 def test_an_empty_uploaded_file_is_5(engine, client, user, list_id):
     data = {"Command": "Subscribers.Import", "SessionID": user.session, "ListID": str(list_id),
             "ImportFile": (io.BytesIO(b""), "empty.csv")}
+    before = stored_state(engine)
     answer = client.post("/api.php", data=data, content_type="multipart/form-data").get_json()
     assert answer["ErrorCode"] == [5] and "header row" in answer["ErrorText"][0]
+    assert stored_state(engine) == before
     SEEN.setdefault("Subscribers.Import", set()).add(5)
 
 
-def test_import_into_another_account_s_list_is_4(api, other_user, list_id):
+def test_import_into_another_account_s_list_is_4(api, engine, other_user, list_id):
+    before = stored_state(engine)
     assert run_import(api, other_user, list_id, "EmailAddress\na@example.com")["ErrorCode"] == [4]
+    assert stored_state(engine) == before
 
 
 def set_subscriber_limit(engine, user, limit: int) -> None:
@@ -211,6 +220,7 @@ def test_a_subscriber_limit_of_0_or_minus_1_is_unlimited(api, engine, user, list
     set_subscriber_limit(engine, user, unlimited)
     answer = run_import(api, user, list_id, "Email\n" + "".join(f"p{n}@example.com\n" for n in range(30)))
     assert answer["TotalImported"] == 30 and answer["TotalFailed"] == 0
+    assert count(engine) == 30
 
 
 def test_the_limit_is_checked_again_for_every_batch(engine, user, list_id):
@@ -332,8 +342,10 @@ def test_cli_reports_rows_over_the_subscriber_limit(cli, engine, user, list_id, 
     (["--user", "alice", "--map", "no-equals-sign"], "use COLUMN=FIELD"),
     (["--user", "alice", "--map", "x=EmailAddress"], "column 'x' is not in the header"),
 ])
-def test_cli_errors_say_what_to_do(cli, user, other_user, list_id, tmp_path: Path, args, message):
+def test_cli_errors_say_what_to_do(cli, engine, user, other_user, list_id, tmp_path: Path, args, message):
     path = tmp_path / "people.csv"
     path.write_text("EmailAddress\nann@example.com\n")
+    before = stored_state(engine)
     result = cli(str(path), "--list", str(list_id), *args)
     assert result.exit_code != 0 and message in result.output, result.output
+    assert stored_state(engine) == before

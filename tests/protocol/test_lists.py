@@ -11,7 +11,7 @@ from tests.builders import (
     CodeRecorder, assert_codes_reached, load_row, make_custom_field, make_email, make_segment,
     make_subscriber,
 )
-from tests.helpers import make_user
+from tests.helpers import make_user, stored_state
 
 SEEN: dict = {}
 NEVER_EMITTED = {"List.Create": {2}}  # the duplicate-name check is documented as disabled
@@ -41,11 +41,13 @@ def test_create_returns_an_integer_id_and_stores_the_settings(api, user, engine)
 
 
 @pytest.mark.parametrize("name", [None, "", "   "])
-def test_create_without_a_name_is_1(api, user, name):
+def test_create_without_a_name_is_1(api, user, engine, name):
     params = {} if name is None else {"SubscriberListName": name}
+    before = stored_state(engine)
     answer = api("List.Create", user.session, **params)
     assert answer["Success"] is False and answer["ErrorCode"] == [1]
     assert answer["ErrorText"][0].startswith("Missing subscriber list name")
+    assert stored_state(engine) == before
 
 
 def test_create_beyond_the_group_list_limit_is_3(api, user, engine):
@@ -66,6 +68,8 @@ def test_a_list_limit_of_0_or_minus_1_is_unlimited(api, user, engine, unlimited)
         uow.commit()
     for n in range(3):
         assert api("List.Create", user.session, SubscriberListName=f"L{n}")["Success"] is True
+    with engine.uow() as uow:
+        assert sorted(r.name for r in uow.session.query(SubscriberList)) == ["L0", "L1", "L2"]
 
 
 def test_the_list_limit_counts_the_caller_s_lists_only(api, user, other_user, engine):
@@ -75,16 +79,25 @@ def test_the_list_limit_counts_the_caller_s_lists_only(api, user, other_user, en
         uow.commit()
     assert api("List.Create", other_user.session, SubscriberListName="Theirs")["Success"] is True
     assert api("List.Create", user.session, SubscriberListName="Mine")["Success"] is True
+    before = stored_state(engine)
     assert api("List.Create", user.session, SubscriberListName="Another")["ErrorCode"] == [3]
+    assert stored_state(engine) == before
+    with engine.uow() as uow:
+        assert sorted((r.owner_user_id, r.name) for r in uow.session.query(SubscriberList)) == \
+            sorted([(other_user.id, "Theirs"), (user.id, "Mine")])
 
 
-def test_create_with_an_invalid_sender_address_is_6(api, user):
+def test_create_with_an_invalid_sender_address_is_6(api, user, engine):
+    before = stored_state(engine)
     answer = api("List.Create", user.session, SubscriberListName="X", SenderEmailAddress="not an address")
     assert answer["ErrorCode"] == [6] and "sender_email_address" in answer["ErrorText"][0]
+    assert stored_state(engine) == before
 
 
-def test_create_with_an_unknown_opt_in_mode_is_20(api, user):
+def test_create_with_an_unknown_opt_in_mode_is_20(api, user, engine):
+    before = stored_state(engine)
     assert api("List.Create", user.session, SubscriberListName="X", OptInMode="Triple")["ErrorCode"] == [20]
+    assert stored_state(engine) == before
 
 
 # --- List.Get ------------------------------------------------------------------------------------
@@ -145,19 +158,26 @@ def test_update_options_merge_with_case_insensitive_keys(api, user, engine):
     assert json.loads(load_row(engine, SubscriberList, list_id).options) == {"HTMLEmailFooter": "b", "X": 1}
 
 
-def test_update_without_the_list_id_is_1(api, user):
+def test_update_without_the_list_id_is_1(api, user, engine):
+    create_list(api, user, "Mine")
+    before = stored_state(engine)
     assert api("List.Update", user.session, Name="X")["ErrorCode"] == [1]
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("value", ["abc", "999999"])
-def test_update_of_an_invalid_or_unknown_list_is_2(api, user, value):
+def test_update_of_an_invalid_or_unknown_list_is_2(api, user, engine, value):
+    create_list(api, user, "Mine")
+    before = stored_state(engine)
     assert api("List.Update", user.session, SubscriberListID=value, Name="X")["ErrorCode"] == [2]
+    assert stored_state(engine) == before
 
 
 def test_update_of_a_foreign_list_is_2_and_changes_nothing(api, user, other_user, engine):
     list_id = create_list(api, user, "Mine")
+    before = stored_state(engine)
     assert api("List.Update", other_user.session, SubscriberListID=list_id, Name="Stolen")["ErrorCode"] == [2]
-    assert load_row(engine, SubscriberList, list_id).name == "Mine"
+    assert load_row(engine, SubscriberList, list_id).name == "Mine" and stored_state(engine) == before
 
 
 @pytest.mark.parametrize("params, code", [
@@ -178,21 +198,27 @@ def test_update_of_a_foreign_list_is_2_and_changes_nothing(api, user, other_user
 ])
 def test_update_invalid_settings(api, user, engine, params, code):
     list_id = create_list(api, user, "Stable")
-    answer = api("List.Update", user.session, SubscriberListID=list_id, **params)
+    before = stored_state(engine)
+    answer = api("List.Update", user.session, SubscriberListID=list_id, Name="Half-written", **params)
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
-    assert load_row(engine, SubscriberList, list_id).opt_in_mode == "Single"
+    assert load_row(engine, SubscriberList, list_id).opt_in_mode == "Single" and stored_state(engine) == before
 
 
-def test_update_cannot_link_to_a_foreign_list(api, user, other_user):
+def test_update_cannot_link_to_a_foreign_list(api, user, other_user, engine):
     mine = create_list(api, user)
     theirs = create_list(api, other_user)
+    before = stored_state(engine)
     answer = api("List.Update", user.session, SubscriberListID=mine, OptOutSubscribeTo=theirs)
     assert answer["ErrorCode"] == [6] and "does not belong" in answer["ErrorText"][0]
+    assert load_row(engine, SubscriberList, mine).opt_out_subscribe_to_list_id is None
+    assert stored_state(engine) == before
 
 
-def test_update_with_nothing_to_change_is_11(api, user):
+def test_update_with_nothing_to_change_is_11(api, user, engine):
     list_id = create_list(api, user)
+    before = stored_state(engine)
     assert api("List.Update", user.session, SubscriberListID=list_id, Unrelated="x")["ErrorCode"] == [11]
+    assert stored_state(engine) == before
 
 
 # --- Lists.Get -----------------------------------------------------------------------------------
@@ -251,18 +277,25 @@ def test_delete_removes_lists_with_their_subscribers_fields_and_segments(api, us
 
 
 @pytest.mark.parametrize("value", [None, "", "a,b", "0"])
-def test_delete_without_valid_ids_is_keyed_lists_1(api, user, value):
-    params = {} if value is None else {"Lists": value}
+def test_delete_without_valid_ids_is_keyed_lists_1(api, user, engine, value):
+    list_id = create_list(api, user)
+    params = {} if value is None else {"Lists": value.replace("a", str(list_id))}
+    before = stored_state(engine)
     answer = api("Lists.Delete", user.session, **params)
     assert answer["Success"] is False and answer["ErrorCode"] == {"lists": 1}
+    assert stored_state(engine) == before
 
 
 def test_delete_with_a_foreign_id_deletes_nothing(api, user, other_user, engine):
     mine = create_list(api, user)
     theirs = create_list(api, other_user)
+    make_subscriber(engine, mine, "a@example.com")
+    make_subscriber(engine, theirs, "b@example.com")
+    before = stored_state(engine)
     answer = api("Lists.Delete", other_user.session, Lists=f"{theirs},{mine}")
     assert answer["ErrorCode"] == {"lists": 1}
     assert load_row(engine, SubscriberList, mine) is not None and load_row(engine, SubscriberList, theirs) is not None
+    assert stored_state(engine) == before
 
 
 def test_lists_delete_needs_the_list_delete_permission(api, engine):
@@ -273,12 +306,18 @@ def test_lists_delete_needs_the_list_delete_permission(api, engine):
     reader = make_user(engine, api, "reader", group_id=group_id)
     list_id = create_list(api, reader)
     assert api("Lists.Get", reader.session)["TotalListCount"] == 1
+    before = stored_state(engine)
     assert api("Lists.Delete", reader.session, Lists=list_id)["ErrorCode"] == 99999
+    assert load_row(engine, SubscriberList, list_id) is not None and stored_state(engine) == before
 
 
-def test_list_commands_require_credentials(api):
+def test_list_commands_require_credentials(api, engine, user):
+    list_id = create_list(api, user)
+    before = stored_state(engine)
     for command in ("List.Create", "List.Get", "List.Update", "Lists.Get", "Lists.Delete"):
-        assert api(command, "stale-session")["ErrorCode"] == 99998
+        assert api(command, "stale-session", SubscriberListName="X", SubscriberListID=list_id, Name="X",
+                   Lists=list_id)["ErrorCode"] == 99998
+    assert stored_state(engine) == before
 
 
 def test_every_documented_code_is_reached(request):

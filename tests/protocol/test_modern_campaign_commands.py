@@ -8,8 +8,10 @@ import pytest
 
 from engine.models import Delivery, SendInstance
 from engine.models.activity import SubscriberActivity
+from engine.models.test_sends import TestSend
 from protocol.commands import modern_campaigns as commands
 from tests.builders import load_campaign, make_email, make_list, make_subscriber, set_campaign
+from tests.helpers import stored_state
 
 
 def draft(t, account=None, *, content: bool = True, from_email: str = "") -> int:
@@ -69,6 +71,8 @@ def test_reuse_audience_and_landing_page(t):
         {"ListIDs": [list_id], "SegmentIDs": [], "SubscriberIDs": []}
     copy = t.api("Campaign.Reuse", t.user.session, CampaignID=cid)["Campaign"]
     assert copy["CampaignStatus"] == "Draft" and copy["CampaignID"] != cid and copy["PublishOnRSS"] == "Disabled"
+    stored = load_campaign(t.engine, int(copy["CampaignID"]))
+    assert (stored.status, [r.list_id for r in stored.recipients]) == ("Draft", [list_id])
     other = draft(t)
     answer = t.api("Campaign.LandingPage.Publish", t.user.session, CampaignID=other)
     assert answer["LandingPageURL"].startswith("http://sendmill.test/so/") and answer["DatePublished"]
@@ -129,8 +133,11 @@ SPECIAL = {("Campaign.SendTest", 5), ("Campaign.SendTest", 7)}
 @pytest.mark.parametrize("command,code,params", ERROR_CASES,
                          ids=[f"{c}-{code}-{i}" for i, (c, code, _) in enumerate(ERROR_CASES)])
 def test_documented_code(t, command, code, params):
-    answer = t.api(command, t.user.session, **params(t))
+    prepared = params(t)
+    before = stored_state(t.engine)
+    answer = t.api(command, t.user.session, **prepared)
     assert answer["Success"] is False and answer["ErrorCode"] == code, answer
+    assert stored_state(t.engine) == before  # a refused command changes nothing
 
 
 def test_every_documented_code_has_a_case():
@@ -145,8 +152,10 @@ def test_send_test_to_a_suppressed_address_is_code_7(t):
     with t.engine.uow() as uow:
         uow.suppression.add(t.user.id, "blocked@example.com", reason="test")
         uow.commit()
+    before = stored_state(t.engine)
     answer = t.api("Campaign.SendTest", t.user.session, CampaignID=cid, EmailAddress="blocked@example.com")
     assert (answer["Success"], answer["ErrorCode"]) == (False, 7)
+    assert stored_state(t.engine) == before
 
 
 def test_send_test_sends_then_is_rate_limited_with_code_5(t, engine):
@@ -156,6 +165,10 @@ def test_send_test_sends_then_is_rate_limited_with_code_5(t, engine):
         cid = draft(t)
         assert t.api("Campaign.SendTest", t.user.session, CampaignID=cid, EmailAddress="me@example.com",
                      Subject="Look")["Success"] is True
+        before = stored_state(t.engine)
         answer = t.api("Campaign.SendTest", t.user.session, CampaignID=cid, EmailAddress="me@example.com")
         assert (answer["Success"], answer["ErrorCode"]) == (False, 5)
         assert recorder.recipients() == ["me@example.com"]
+        assert stored_state(t.engine) == before
+        with t.engine.uow() as uow:  # the first send is recorded, the refused one is not
+            assert [row.recipient for row in uow.session.query(TestSend)] == ["me@example.com"]

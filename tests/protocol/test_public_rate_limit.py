@@ -17,6 +17,7 @@ from engine.models import RateLimitCounter, Subscriber
 from engine.ratelimits import RateLimit, client_ip, parse_networks, parse_rate_limit
 from protocol.app import create_app
 from tests.builders import make_list
+from tests.helpers import stored_state
 
 LIMIT = RateLimit(requests=3, seconds=60)
 
@@ -61,11 +62,12 @@ def test_the_call_over_the_limit_is_refused_with_429_and_retry_after(limited, en
     assert subscriber_count(engine) == 3  # the refused call did not run
 
 
-def test_failing_calls_count_too(limited, list_id):
+def test_failing_calls_count_too(limited, engine, list_id):
     for _ in range(3):
         body = subscribe(limited, list_id, "not an address").get_json()
         assert body["Success"] is False and body["ErrorCode"] == [5]
     assert subscribe(limited, list_id, "good@example.com").get_json()["ErrorCode"] == 429
+    assert subscriber_count(engine) == 0
 
 
 def test_a_new_window_allows_calls_again_and_purges_the_old_counters(limited, engine, list_id, clock):
@@ -78,11 +80,13 @@ def test_a_new_window_allows_calls_again_and_purges_the_old_counters(limited, en
     assert windows == {int(clock.now.timestamp())}  # only the current window is left
 
 
-def test_each_address_has_its_own_allowance(limited, list_id):
+def test_each_address_has_its_own_allowance(limited, engine, list_id):
     for n in range(3):
         subscribe(limited, list_id, f"a{n}@example.com", addr="203.0.113.7")
     assert subscribe(limited, list_id, "a9@example.com", addr="203.0.113.7").get_json()["ErrorCode"] == 429
+    assert subscriber_count(engine) == 3
     assert subscribe(limited, list_id, "b@example.com", addr="2001:db8::5").get_json()["Success"] is True
+    assert subscriber_count(engine) == 4
 
 
 @pytest.mark.parametrize("command, params", [
@@ -91,21 +95,28 @@ def test_each_address_has_its_own_allowance(limited, list_id):
     ("User.Login", {"Username": "alice", "Password": "guess"}),
     ("Admin.Login", {"Username": "admin", "Password": "guess"}),
 ])
-def test_every_public_command_is_limited(limited, list_id, command, params):
+def test_every_public_command_is_limited(limited, engine, list_id, command, params):
     values = {k: v.format(list=list_id) for k, v in params.items()}
     for _ in range(3):
         assert call(limited, command, **values).get_json()["ErrorCode"] != 429
+    before = stored_state(engine, skip={"rate_limit_counters"})
     refused = call(limited, command, **values)
     assert refused.get_json()["ErrorCode"] == 429 and int(refused.headers["Retry-After"]) > 0
+    assert stored_state(engine, skip={"rate_limit_counters"}) == before  # the refused call did not run
 
 
-def test_each_command_counts_separately(limited, list_id):
+def test_each_command_counts_separately(limited, engine, list_id):
     for n in range(3):
         subscribe(limited, list_id, f"fan{n}@example.com")
     assert subscribe(limited, list_id, "x@example.com").get_json()["ErrorCode"] == 429
+    assert subscriber_count(engine) == 3
     answer = call(limited, "Subscriber.Unsubscribe", ListID=list_id, IPAddress="1.2.3.4",
                   EmailAddress="fan0@example.com").get_json()
     assert answer["Success"] is True
+    with engine.uow() as uow:
+        status = uow.session.scalar(select(Subscriber.subscription_status).where(
+            Subscriber.email_normalized == "fan0@example.com"))
+    assert status == "Unsubscribed"
 
 
 def test_calls_with_valid_credentials_are_not_counted(limited, engine, list_id, user):
@@ -144,10 +155,12 @@ def test_foreign_missing_or_mixed_lists_are_counted_with_valid_credentials(limit
     # A missing list is counted exactly like another account's: the limit tells nothing about list IDs.
     mine = make_list(engine, other_user, "Mallory's")
     values = {k: v.format(list=list_id, mine=mine) for k, v in params.items()}
+    before = stored_state(engine)
     for _ in range(3):
         assert call(limited, command, SessionID=other_user.session, **values).get_json()["ErrorCode"] != 429
     assert call(limited, command, SessionID=other_user.session, **values).get_json()["ErrorCode"] == 429
     assert counters(engine) == 1
+    assert stored_state(engine) == before  # every call was refused: nothing subscribed or unsubscribed
 
 
 def test_the_owner_s_and_an_administrator_s_calls_are_not_counted(limited, engine, list_id, user, admin):
@@ -161,19 +174,22 @@ def test_the_owner_s_and_an_administrator_s_calls_are_not_counted(limited, engin
     assert counters(engine) == 0
 
 
-def test_logins_are_counted_even_with_a_valid_session(limited, user):
+def test_logins_are_counted_even_with_a_valid_session(limited, engine, user):
     # A session of one account must not buy unlimited guesses at another account's password.
+    before = stored_state(engine, skip={"rate_limit_counters"})
     for _ in range(3):
         answer = call(limited, "User.Login", Username="victim", Password="guess", SessionID=user.session).get_json()
         assert answer["ErrorCode"] != 429
     refused = call(limited, "User.Login", Username="victim", Password="guess", SessionID=user.session)
     assert refused.get_json()["ErrorCode"] == 429
+    assert stored_state(engine, skip={"rate_limit_counters"}) == before  # no session opened
 
 
-def test_a_stale_session_does_not_escape_the_limit(limited, list_id):
+def test_a_stale_session_does_not_escape_the_limit(limited, engine, list_id):
     for n in range(3):
         subscribe(limited, list_id, f"fan{n}@example.com", SessionID="made-up-session")
     assert subscribe(limited, list_id, "x@example.com", SessionID="made-up-session").get_json()["ErrorCode"] == 429
+    assert subscriber_count(engine) == 3
 
 
 def test_other_commands_are_not_limited(limited, user):
@@ -182,11 +198,12 @@ def test_other_commands_are_not_limited(limited, user):
         assert call(limited, "Lists.Get").get_json()["ErrorCode"] == 99998
 
 
-def test_forwarded_for_is_ignored_without_trusted_proxies(limited, list_id):
+def test_forwarded_for_is_ignored_without_trusted_proxies(limited, engine, list_id):
     for n in range(3):
         subscribe(limited, list_id, f"fan{n}@example.com", headers={"X-Forwarded-For": f"10.9.9.{n}"})
     refused = subscribe(limited, list_id, "x@example.com", headers={"X-Forwarded-For": "10.9.9.99"})
     assert refused.get_json()["ErrorCode"] == 429
+    assert subscriber_count(engine) == 3
 
 
 def test_forwarded_for_names_the_client_behind_a_trusted_proxy(engine, sa_engine, database_url, clock, list_id):
@@ -212,7 +229,9 @@ def test_forwarded_for_names_the_client_behind_a_trusted_proxy(engine, sa_engine
     assert forged.get_json()["ErrorCode"] == 429
     with engine.uow() as uow:
         clients = set(uow.session.scalars(select(RateLimitCounter.client)))
+        subscribed = sorted(uow.session.scalars(select(Subscriber.email_normalized)))
     assert clients == {"198.51.100.20", "198.51.100.21"}
+    assert subscribed == ["fan0@example.com", "fan1@example.com", "fan2@example.com", "y@example.com"]
 
 
 def test_separate_engines_count_together_under_concurrency(engine, sa_engine, database_url, clock, backend):

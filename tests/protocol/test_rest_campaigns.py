@@ -15,6 +15,7 @@ from engine.models.activity import SubscriberActivity
 from engine.models.outbox import OutboxEvent
 from engine.models.senders import SenderDetails, SenderEmail
 from tests.builders import load_campaign, make_email, make_list, make_segment, make_subscriber, set_campaign
+from tests.helpers import stored_state
 
 UTC = timezone.utc
 BASE = "/email-marketing/v1/campaigns"
@@ -104,6 +105,7 @@ def test_get_of_missing_or_malformed_id_is_404(t, path_id):
 def test_another_users_campaign_is_404_on_every_endpoint(t):
     cid = draft(t, t.other_user)
     s = t.user.session
+    before = stored_state(t.engine)
     for answer in (t.rest.get(f"{BASE}/{cid}", s), t.rest.delete(f"{BASE}/{cid}", s),
                    t.rest.get(f"{BASE}/statistics", s, campaignIds=str(cid)),
                    t.rest.get(f"{BASE}/{cid}/statistics/recipients", s, activity="DELIVERED"),
@@ -113,6 +115,7 @@ def test_another_users_campaign_is_404_on_every_endpoint(t):
                    t.rest.post(f"{BASE}/{cid}/test", s, json={"toEmailAddress": "me@example.com"})):
         assert (answer.status, answer.code) == (404, "NOT_FOUND"), answer.body
     assert load_campaign(t.engine, cid) is not None and load_campaign(t.engine, cid).status == "Draft"
+    assert stored_state(t.engine) == before
 
 
 def test_list_campaigns_newest_update_first_with_paging_and_filters(t):
@@ -389,20 +392,23 @@ def test_publish_refuses_bad_distribution_options_and_changes_nothing(t, options
     verified_sender(t.engine, t.user)
     cid = draft(t)
     before = load_campaign(t.engine, cid)
+    everything = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session, json={"emailDistributionOptions": options})
     assert (answer.status, answer.code) == (status, code), answer.body
     after = load_campaign(t.engine, cid)
     assert (after.status, after.rules_json_bundle, [r.list_id for r in after.recipients]) == \
         (before.status, before.rules_json_bundle, [r.list_id for r in before.recipients])
     assert events(t, "campaign_published_event") == []
+    assert stored_state(t.engine) == everything  # the email's subject and sender included
 
 
 def test_publish_with_distribution_needs_a_verified_default_sender(t):
     cid = draft(t)
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session,
                          json={"emailDistributionOptions": {"labelIds": ["contacts-all"]}})
     assert (answer.status, answer.code) == (428, "SENDER_DETAILS_NOT_VERIFIED")
-    assert load_campaign(t.engine, cid).status == "Draft"
+    assert load_campaign(t.engine, cid).status == "Draft" and stored_state(t.engine) == before
 
 
 def test_publish_with_distribution_needs_an_active_account(t):
@@ -411,10 +417,11 @@ def test_publish_with_distribution_needs_an_active_account(t):
         uow.email_account.update(t.user.id, {"status": "SUSPENDED"})
         uow.commit()
     cid = draft(t)
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session,
                          json={"emailDistributionOptions": {"labelIds": ["contacts-all"]}})
     assert (answer.status, answer.code) == (428, "EMAIL_MARKETING_ACCOUNT_NOT_ACTIVE")
-    assert load_campaign(t.engine, cid).status == "Draft"
+    assert load_campaign(t.engine, cid).status == "Draft" and stored_state(t.engine) == before
 
 
 def test_publish_with_distribution_needs_quota_left(t):
@@ -423,20 +430,24 @@ def test_publish_with_distribution_needs_quota_left(t):
         uow.email_account.update(t.user.id, {"monthly_campaigns": 0})
         uow.commit()
     cid = draft(t)
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session,
                          json={"emailDistributionOptions": {"labelIds": ["contacts-all"]}})
     assert (answer.status, answer.code) == (428, "EMAIL_MARKETING_QUOTA_EXCEEDED")
+    assert load_campaign(t.engine, cid).status == "Draft" and stored_state(t.engine) == before
 
 
 def test_publish_of_a_campaign_without_content_is_a_failed_precondition(t):
     verified_sender(t.engine, t.user)
     cid = t.api("Campaign.Create", t.user.session, CampaignName="Empty")["CampaignID"]
     make_list(t.engine, t.user)
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/publish", t.user.session,
                          json={"emailDistributionOptions": {"labelIds": ["contacts-all"]}})
     assert (answer.status, answer.code) == (428, "CAMPAIGN_NOT_READY")
     landing = t.rest.post(f"{BASE}/{cid}/publish", t.user.session)
     assert (landing.status, landing.code) == (428, "CAMPAIGN_NOT_READY")
+    assert stored_state(t.engine) == before
 
 
 # --- pause scheduling, reschedule, audience, reuse ---------------------------------------------------------
@@ -463,8 +474,10 @@ def test_pause_scheduling_then_audience_then_publish_again(t):
     audience = t.rest.post(f"{BASE}/{cid}/audience", t.user.session).body
     assert audience == {"audience": {"contactIds": [], "labelIds": [str(list_id)], "segmentIds": [str(segment_id)],
                                      "activeContactsOnly": True}}
+    before = stored_state(t.engine)
     again = t.rest.post(f"{BASE}/{cid}/pause-scheduling", t.user.session)
     assert (again.status, again.code) == (428, "CAMPAIGN_NOT_SCHEDULED")
+    assert stored_state(t.engine) == before
     republished = t.rest.post(f"{BASE}/{cid}/publish", t.user.session, json={"emailDistributionOptions": {
         "labelIds": audience["audience"]["labelIds"], "segmentIds": audience["audience"]["segmentIds"]}})
     assert republished.status == 200
@@ -489,12 +502,15 @@ def test_reschedule_moves_the_send_time_and_records_a_scheduled_event(t):
     assert (str(campaign.send_date), campaign.send_time) == ("2026-11-25", "09:00:00")
     assert events(t, "campaign_scheduled_event")[-1][2] == {"campaignId": str(cid), "sendAt": "2026-11-25T09:00:00Z",
                                                            "rescheduled": True}
+    unscheduled = draft(t)
+    before = stored_state(t.engine)
     soon = t.rest.post(f"{BASE}/{cid}/reschedule", t.user.session, json={"sendAt": "2026-11-23T12:05:00Z"})
     assert (soon.status, soon.code) == (400, "SEND_TIME_TOO_SOON")
     assert t.rest.post(f"{BASE}/{cid}/reschedule", t.user.session, json={}).status == 400
-    not_scheduled = t.rest.post(f"{BASE}/{draft(t)}/reschedule", t.user.session,
+    not_scheduled = t.rest.post(f"{BASE}/{unscheduled}/reschedule", t.user.session,
                                 json={"sendAt": "2026-11-25T10:00:00Z"})
     assert (not_scheduled.status, not_scheduled.code) == (428, "CAMPAIGN_NOT_SCHEDULED")
+    assert stored_state(t.engine) == before  # still 2026-11-25 09:00 and still a draft
 
 
 def test_reuse_makes_an_unpublished_draft_copy_and_records_created(t):
@@ -535,6 +551,7 @@ def test_arming_through_the_legacy_commands_records_published_once(t):
     assert t.api("Campaign.Update", t.user.session, CampaignID=cid, RelEmailID=make_email(t.engine, t.user),
                  RecipientListsAndSegments=f"{list_id}:0", ScheduleType="Immediate", CampaignStatus="Ready")["Success"]
     assert t.api("Campaign.Update", t.user.session, CampaignID=cid, CampaignName="Renamed")["Success"]
+    assert (load_campaign(t.engine, cid).name, load_campaign(t.engine, cid).status) == ("Renamed", "Ready")
     assert [body for _, _, body in events(t, "campaign_published_event")] == [
         {"campaignId": str(cid), "landingPageUrl": t.rest.get(f"{BASE}/{cid}", t.user.session)
          .body["campaign"]["publishingData"]["landingPageUrl"], "mailingListSizeEstimate": 2}]
@@ -593,15 +610,19 @@ def test_a_campaign_the_account_may_not_send_is_rejected_by_the_tick(t):
 # --- send test -----------------------------------------------------------------------------------------
 def test_send_test_validates_the_address(t):
     cid = draft(t)
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/test", t.user.session, json={"toEmailAddress": "not an address"})
     assert (answer.status, answer.code) == (400, "INVALID_ARGUMENT")
     assert t.rest.post(f"{BASE}/{cid}/test", t.user.session, json={}).status == 400
+    assert stored_state(t.engine) == before
 
 
 def test_send_test_without_smtp_is_a_failed_precondition(t):
     cid = draft(t)
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/test", t.user.session, json={"toEmailAddress": "me@example.com"})
     assert (answer.status, answer.code) == (428, "SMTP_NOT_CONFIGURED")
+    assert stored_state(t.engine) == before
 
 
 @pytest.fixture
@@ -621,28 +642,33 @@ def test_send_test_mails_the_campaign_and_is_rate_limited(t, relay):
     assert relay.recipients() == ["me@example.com"]
     assert b"Subject: [Test] Look" in relay.messages[0][2]
     assert t.rest.post(path, t.user.session, json={"toEmailAddress": "me@example.com"}).status == 200
+    before = stored_state(t.engine)
+    assert len(before["test_sends"]) == 2  # both sends are recorded
     limited = t.rest.post(path, t.user.session, json={"toEmailAddress": "me@example.com"})
     assert (limited.status, limited.code) == (429, "TOO_MANY_REQUESTS")
     assert int(limited.headers["Retry-After"]) == 3600
-    assert len(relay.messages) == 2
+    assert len(relay.messages) == 2 and stored_state(t.engine) == before
     t.clock.advance(seconds=3601)
     assert t.rest.post(path, t.user.session, json={"toEmailAddress": "me@example.com"}).status == 200
 
 
 def test_send_test_preconditions_and_a_refusing_relay(t, relay):
     no_content = t.api("Campaign.Create", t.user.session, CampaignName="Empty")["CampaignID"]
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{no_content}/test", t.user.session, json={"toEmailAddress": "me@example.com"})
     assert (answer.status, answer.code) == (428, "CAMPAIGN_HAS_NO_CONTENT")
+    assert stored_state(t.engine) == before
     cid = draft(t)
     with t.engine.uow() as uow:
         uow.suppression.add(t.user.id, "blocked@example.com", reason="test")
         uow.commit()
+    before = stored_state(t.engine)
     answer = t.rest.post(f"{BASE}/{cid}/test", t.user.session, json={"toEmailAddress": "blocked@example.com"})
     assert (answer.status, answer.code) == (428, "RECIPIENT_SUPPRESSED")
     relay.reject["nobody@example.com"] = "550 5.1.1 No such user"
     answer = t.rest.post(f"{BASE}/{cid}/test", t.user.session, json={"toEmailAddress": "nobody@example.com"})
     assert (answer.status, answer.code) == (502, "TEST_EMAIL_NOT_DELIVERED")
-    assert relay.messages == []
+    assert relay.messages == [] and stored_state(t.engine) == before
 
 
 def test_a_send_time_without_offset_is_utc(t):

@@ -13,7 +13,7 @@ from protocol.commands import scheduling as scheduling_commands
 from protocol.registry import COMMANDS
 from scheduler.tick import tick
 from tests.builders import load_campaign, make_email, make_list, set_campaign
-from tests.helpers import ApiCaller
+from tests.helpers import ApiCaller, stored_state
 
 UTC = timezone.utc
 
@@ -138,6 +138,9 @@ def test_publish_at_a_time_with_a_legacy_zone_label_or_an_offset_is_exact(t):
     cid = draft(t, SendTimeZone="(GMT-03:00) Brasilia")
     answer = t.api("Campaign.Publish", t.user.session, CampaignID=cid, ScheduledAt="2026-11-24 09:00:00+02:00")
     assert (answer["SendDate"], answer["SendTime"], answer["SendTimeZone"]) == ("2026-11-24", "07:00:00", "UTC")
+    stored = load_campaign(t.engine, cid)
+    assert (stored.status, str(stored.send_date), stored.send_time, stored.send_timezone) == \
+        ("Ready", "2026-11-24", "07:00:00", "UTC")
 
 
 def test_publish_keeps_a_stored_recurring_schedule(t):
@@ -154,6 +157,7 @@ def test_publish_by_an_untrusted_account_waits_for_approval(t):
         uow.commit()
     cid = draft(t)
     assert t.api("Campaign.Publish", t.user.session, CampaignID=cid)["CampaignStatus"] == "Pending Approval"
+    assert load_campaign(t.engine, cid).status == "Pending Approval"
     assert tick(t.engine).started == 0
 
 
@@ -273,12 +277,14 @@ ERROR_CASES = [
 def test_documented_code(t, command, code, params):
     request = params(t)
     before = {k: _snapshot(t, v) for k, v in request.items() if k == "CampaignID" and isinstance(v, int)}
+    everything = stored_state(t.engine)
     answer = t.api(command, t.user.session, **request)
     assert answer["Success"] is False and answer["ErrorCode"] == code, answer
     assert answer["ErrorText"] == COMMANDS[command.lower()].errors[code] or \
         answer["ErrorText"].startswith(COMMANDS[command.lower()].errors[code] + " (")
     # A refused command changes nothing.
     assert all(_snapshot(t, v) == state for v, state in ((request["CampaignID"], s) for s in before.values()))
+    assert stored_state(t.engine) == everything
 
 
 def _snapshot(t, campaign_id: int):
@@ -294,9 +300,12 @@ def test_every_documented_code_has_a_case():
 
 
 @pytest.mark.parametrize("command", [c.name for c in scheduling_commands.COMMANDS])
-def test_credentials_are_required_and_administrators_are_refused(api, admin, command):
-    assert api(command, CampaignID=1)["ErrorCode"] == 99998
-    assert api(command, admin.session, CampaignID=1)["ErrorCode"] == 99999
+def test_credentials_are_required_and_administrators_are_refused(t, api, admin, command):
+    cid = ready_future(t) if command in ("Campaign.Reschedule", "Campaign.PauseScheduling") else draft(t)
+    before = stored_state(t.engine)
+    assert api(command, CampaignID=cid, SendAt="2026-11-26T08:30:00Z")["ErrorCode"] == 99998
+    assert api(command, admin.session, CampaignID=cid, SendAt="2026-11-26T08:30:00Z")["ErrorCode"] == 99999
+    assert stored_state(t.engine) == before
 
 
 def test_command_names_are_case_insensitive(t):

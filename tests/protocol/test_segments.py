@@ -11,8 +11,8 @@ from engine.models import CampaignRecipient, CustomField, Segment, Subscriber, S
 from protocol.commands import audience as audience_commands
 from protocol.commands import segments as segment_commands
 from protocol.registry import COMMANDS
-from tests.builders import make_list, set_campaign
-from tests.helpers import make_user
+from tests.builders import make_list, make_segment, set_campaign
+from tests.helpers import make_user, stored_state
 
 
 
@@ -124,12 +124,14 @@ def test_create_rejects_rules_sent_as_an_array_instead_of_a_string(api, user, en
     answer = api.json({"Command": "Segment.Create", "SessionID": user.session, "SubscriberListID": newsletter,
                        "SegmentName": "x", "SegmentOperator": "or", "RulesJson": [[rule()]]})
     assert answer["ErrorCode"] == [7] and "JSON-encoded string" in answer["ErrorText"][0]
+    assert all_segments(engine) == []
 
 
 def test_create_refuses_another_accounts_custom_field(api, user, other_user, engine, newsletter):
     theirs = add_field(engine, other_user, make_list(engine, other_user, "Theirs"))
     answer = create(api, user, newsletter, rules=[[rule(theirs, "is", "x")]])
     assert answer["ErrorCode"] == [7] and f"custom field {theirs} does not exist" in answer["ErrorText"][0]
+    assert all_segments(engine) == []
 
 
 # --- Segment.Update ---------------------------------------------------------------------------------------
@@ -167,8 +169,10 @@ def test_moving_a_segment_revalidates_its_rules_against_the_new_list(api, user, 
     field_id = add_field(engine, user, newsletter)
     segment_id = create(api, user, newsletter, rules=[[rule(field_id, "is", "UK")]])["SegmentID"]
     elsewhere = make_list(engine, user, "Elsewhere")
+    before = stored_state(engine)
     answer = api("Segment.Update", user.session, SegmentID=segment_id, SegmentName="S", SubscriberListID=elsewhere)
     assert answer["ErrorCode"] == [7] and stored(engine, segment_id).list_id == newsletter
+    assert stored(engine, segment_id).name == "Gmail" and stored_state(engine) == before
 
 
 # --- Segments.Get -----------------------------------------------------------------------------------------
@@ -216,8 +220,13 @@ def test_delete_removes_segments_and_the_campaign_targeting_that_used_them(api, 
 
 def test_delete_is_all_or_nothing(api, user, other_user, engine, newsletter, segment):
     theirs = create(api, other_user, make_list(engine, other_user, "Theirs"))["SegmentID"]
+    campaign = api("Campaign.Create", user.session, CampaignName="C")["CampaignID"]
+    assert api("Campaign.Update", user.session, CampaignID=campaign,
+               RecipientListsAndSegments=f"{newsletter}:{segment}")["Success"]
+    before = stored_state(engine)
     answer = api("Segments.Delete", user.session, Segments=f"{segment},{theirs}")
     assert answer["ErrorCode"] == {"segments": 1} and all_segments(engine) == sorted([segment, theirs])
+    assert stored_state(engine) == before  # the campaign still targets the segment
 
 
 # --- Campaign.Recipients.Get ---------------------------------------------------------------------------------
@@ -355,6 +364,7 @@ def test_documented_code(api, user, other_user, engine, command, code, params):
     t = SimpleNamespace(api=api, user=user, other=other_user, engine=engine)
     prepared = params(t)
     before = all_segments(engine)
+    everything = stored_state(engine)
     answer = api(command, user.session, **prepared)
     assert answer["Success"] is False, answer
     shape = COMMANDS[command.lower()].error_shape
@@ -366,6 +376,7 @@ def test_documented_code(api, user, other_user, engine, command, code, params):
         # a list answer names every missing required parameter; the case's code comes first
         assert answer["ErrorCode"][0] == code and len(answer["ErrorText"]) == len(answer["ErrorCode"]), answer
     assert all_segments(engine) == before  # a refused command changes nothing
+    assert stored_state(engine) == everything  # …not even a segment's name, rules or list
 
 
 def test_every_documented_code_has_a_case():
@@ -375,9 +386,11 @@ def test_every_documented_code_has_a_case():
 
 
 @pytest.mark.parametrize("command", [c.name for c in segment_commands.COMMANDS + audience_commands.COMMANDS])
-def test_credentials_are_required(api, command):
-    assert api(command, SegmentID=1, SegmentName="x", SubscriberListID=1, SegmentOperator="or", Segments="1",
-               CampaignID=1)["ErrorCode"] == 99998
+def test_credentials_are_required(api, user, engine, segment, newsletter, command):
+    before = stored_state(engine)
+    assert api(command, SegmentID=segment, SegmentName="x", SubscriberListID=newsletter, SegmentOperator="or",
+               Segments=str(segment), CampaignID=1)["ErrorCode"] == 99998
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("command", [c.name for c in segment_commands.COMMANDS])
@@ -388,6 +401,10 @@ def test_segment_commands_need_their_permission(api, engine, command):
         uow.commit()
         group_id = group.id
     reader = make_user(engine, api, "reader", group_id=group_id)
-    answer = api(command, reader.session, SegmentID=1, SegmentName="x", SubscriberListID=1, SegmentOperator="or",
-                 Segments="1")
+    list_id = make_list(engine, reader)
+    segment_id = make_segment(engine, reader, list_id)
+    before = stored_state(engine)
+    answer = api(command, reader.session, SegmentID=segment_id, SegmentName="x", SubscriberListID=list_id,
+                 SegmentOperator="or", Segments=str(segment_id))
     assert answer["ErrorCode"] == 99999
+    assert stored_state(engine) == before

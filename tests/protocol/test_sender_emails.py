@@ -16,6 +16,7 @@ from engine.outbox import SENDER_EMAIL
 from protocol.commands import senders as sender_commands
 from tests.builders import CodeRecorder, assert_codes_reached, load_row
 from tests.e2e.support import loopback_relay
+from tests.helpers import stored_state
 
 BASE = "/sender-emails/v1/sender-emails"
 SEEN: dict = {}
@@ -88,12 +89,14 @@ def test_create_answers_the_sender_email_and_records_a_created_event(rest, user,
 
 def test_create_refuses_a_duplicate_in_any_case_and_a_bad_address(rest, user, other_user, engine):
     create(rest, user, "news@shop.example")
+    before = stored_state(engine)
     answer = rest.post(BASE, user.session, json={"senderEmail": {"emailAddress": "NEWS@shop.example"}})
     assert (answer.status, answer.code) == (409, "SENDER_EMAIL_ALREADY_EXISTS")
     for bad in ("not an address", "a@b", "x@" + "y" * 260):
         answer = rest.post(BASE, user.session, json={"senderEmail": {"emailAddress": bad}})
         assert answer.status == 400 and answer.code in ("INVALID_ARGUMENT", "INVALID_EMAIL_ADDRESS"), bad
     assert rest.post(BASE, user.session, json={}).status == 400
+    assert stored_state(engine) == before
     # Another user may register the same address for themselves.
     assert create(rest, other_user, "news@shop.example")["emailAddress"] == "news@shop.example"
     assert len(events(engine, "created")) == 2
@@ -147,7 +150,9 @@ def test_get_or_create_returns_the_existing_one_without_error(rest, user, engine
     new = rest.post(f"{BASE}/get-or-create", user.session, json={"emailAddress": "other@shop.example"})
     assert new.status == 200 and new.body["senderEmail"]["id"] != mine["id"]
     assert len(events(engine, "created")) == 2
+    before = stored_state(engine)
     assert rest.post(f"{BASE}/get-or-create", user.session, json={"emailAddress": "bad"}).status == 400
+    assert stored_state(engine) == before
 
 
 # --- REST: the verification flow ----------------------------------------------------------------------
@@ -162,10 +167,12 @@ def test_the_code_is_mailed_stored_hashed_and_verifies_once(rest, user, smtp, en
     assert got["verified"] is True
     [event] = events(engine, "updated")
     assert json.loads(event.payload) == {"currentEntity": got}
+    before = stored_state(engine)
     again = rest.post(f"{BASE}/{sender['id']}/verify", user.session, json={"verificationCode": code})
     assert (again.status, again.code) == (409, "SENDER_EMAIL_ALREADY_VERIFIED")
     resend = rest.post(f"{BASE}/{sender['id']}/send-verification-code", user.session)
     assert (resend.status, resend.code) == (409, "SENDER_EMAIL_ALREADY_VERIFIED")
+    assert stored_state(engine) == before and len(smtp.messages) == 1
 
 
 def test_wrong_expired_and_used_up_codes_are_refused(rest, user, smtp, engine, clock):
@@ -178,6 +185,7 @@ def test_wrong_expired_and_used_up_codes_are_refused(rest, user, smtp, engine, c
     assert (answer.status, answer.code) == (400, "INVALID_VERIFICATION_CODE")
     assert load_row(engine, SenderEmail, int(sender["id"])).code_attempts == 1  # kept although the call failed
     assert rest.post(f"{url}/verify", user.session, json={"verificationCode": "ab"}).status == 400  # too short
+    assert load_row(engine, SenderEmail, int(sender["id"])).code_attempts == 1  # a malformed code is no guess
     clock.advance(minutes=31)
     answer = rest.post(f"{url}/verify", user.session, json={"verificationCode": code})
     assert answer.code == "INVALID_VERIFICATION_CODE" and "expired" in answer.body["message"]
@@ -190,13 +198,15 @@ def test_wrong_expired_and_used_up_codes_are_refused(rest, user, smtp, engine, c
     assert rest.get(url, user.session).body["senderEmail"]["verified"] is False
 
 
-def test_resending_is_rate_limited(rest, user, smtp, clock):
+def test_resending_is_rate_limited(rest, user, smtp, clock, engine):
     sender = create(rest, user, "owner@shop.example")
     url = f"{BASE}/{sender['id']}/send-verification-code"
     assert rest.post(url, user.session).status == 200
+    before = stored_state(engine)
     answer = rest.post(url, user.session)
     assert (answer.status, answer.code) == (429, "TOO_MANY_VERIFICATION_CODES")
     assert 1 <= int(answer.headers["Retry-After"]) <= 60
+    assert stored_state(engine) == before and len(smtp.messages) == 1  # the first code still stands
     for _ in range(4):
         clock.advance(seconds=61)
         assert rest.post(url, user.session).status == 200
@@ -216,13 +226,16 @@ def test_a_code_that_cannot_be_mailed_is_a_failed_precondition(rest, user, smtp,
     row = load_row(engine, SenderEmail, int(sender["id"]))
     assert row.code_digest is None and row.code_sent_at is None
     engine.settings = dataclasses.replace(engine.settings, smtp_url="")
+    before = stored_state(engine)
     assert rest.post(f"{BASE}/{sender['id']}/send-verification-code", user.session).code == \
         "VERIFICATION_EMAIL_NOT_SENT"
+    assert stored_state(engine) == before
 
 
-def test_sender_endpoints_need_an_active_account(rest, user, admin, api):
+def test_sender_endpoints_need_an_active_account(rest, user, admin, api, engine):
     mine = create(rest, user)
     suspend(api, admin, user)
+    before = stored_state(engine)
     for method, path, body in (("POST", BASE, {"senderEmail": {"emailAddress": "x@shop.example"}}),
                                ("GET", BASE, None), ("GET", f"{BASE}/{mine['id']}", None),
                                ("DELETE", f"{BASE}/{mine['id']}", None),
@@ -230,6 +243,7 @@ def test_sender_endpoints_need_an_active_account(rest, user, admin, api):
                                ("GET", "/email-marketing/v1/sender-details", None)):
         answer = rest(method, path, user.session, json=body)
         assert (answer.status, answer.code) == (428, "ACCOUNT_NOT_ACTIVE"), path
+    assert stored_state(engine) == before
     # Account details stay readable.
     assert rest.get("/email-marketing/v1/account-details", user.session).body["accountDetails"]["status"] == \
         "SUSPENDED"
@@ -241,16 +255,20 @@ def test_sender_details_need_a_verified_address_and_give_the_default_sender(rest
     assert rest.get(url, user.session).body == {"senderDetails": {"fromName": "", "fromEmail": "",
                                                                   "dateVerified": None}}
     create(rest, user, "sales@strict.example")
+    before = stored_state(engine)
     answer = rest.patch(url, user.session, json={"senderDetails": {"fromName": "Shop", "fromEmail":
                                                                    "sales@strict.example"}})
     assert (answer.status, answer.code) == (428, "SENDER_EMAIL_NOT_VERIFIED")
+    assert stored_state(engine) == before
     verified(rest, user, smtp, "team@relaxed.example")
     answer = rest.patch(url, user.session, json={"senderDetails": {"fromName": "Shop", "fromEmail":
                                                                    "TEAM@relaxed.example"}})
     assert answer.status == 200, answer.body
     assert answer.body == {"senderDetails": {"fromName": "Shop", "fromEmail": "team@relaxed.example",
                                              "dateVerified": "2026-11-23T12:00:00.000Z"}, "verificationNeeded": False}
+    before = stored_state(engine)
     assert rest.patch(url, user.session, json={"senderDetails": {"fromName": ""}}).status == 400
+    assert stored_state(engine) == before
     assert rest.patch(url, user.session, json={"senderDetails": {"fromName": "Shop & Co"}}).status == 200
     with engine.uow() as uow:
         sender = uow.sender_emails.default_sender(user.id)
@@ -363,8 +381,17 @@ def t(call, user, other_user, admin, engine, smtp, dns):
 @pytest.mark.parametrize("command,code,params", CASES,
                          ids=[f"{c}-{code}-{i}" for i, (c, code, _) in enumerate(CASES)])
 def test_documented_code(t, command, code, params):
-    answer = t.call(command, t.user.session, **params(t))
+    prepared = params(t)
+    before = stored_state(t.engine)
+    answer = t.call(command, t.user.session, **prepared)
     assert answer["Success"] is False and answer["ErrorCode"] == code, answer
+    after = stored_state(t.engine)
+    if (command, code) == ("SenderEmail.Verify", 4):
+        # A wrong guess is counted although the call fails (five use a code up): that column only.
+        attempts = list(SenderEmail.__table__.columns).index(SenderEmail.__table__.c.code_attempts)
+        for state in (before, after):
+            state["sender_emails"] = [row[:attempts] + row[attempts + 1:] for row in state["sender_emails"]]
+    assert after == before  # a refused command changes nothing
     text = sender_commands.COMMANDS[[c.name for c in sender_commands.COMMANDS].index(command)].errors[code]
     assert answer["ErrorText"] == text or answer["ErrorText"].startswith(text + " (")
 
@@ -397,9 +424,13 @@ def test_the_legacy_flow_creates_verifies_lists_and_sets_the_default_sender(t):
 
 
 @pytest.mark.parametrize("command", [c.name for c in sender_commands.COMMANDS])
-def test_credentials_are_required_and_administrators_are_refused(api, admin, command):
-    assert api(command, EmailAddress="a@shop.example", SenderEmailID=1)["ErrorCode"] == 99998
-    assert api(command, admin.session, EmailAddress="a@shop.example", SenderEmailID=1)["ErrorCode"] == 99999
+def test_credentials_are_required_and_administrators_are_refused(api, rest, user, admin, engine, command):
+    mine = create(rest, user)["id"]
+    before = stored_state(engine)
+    assert api(command, EmailAddress="a@shop.example", SenderEmailID=mine, FromName="x")["ErrorCode"] == 99998
+    assert api(command, admin.session, EmailAddress="a@shop.example", SenderEmailID=mine,
+               FromName="x")["ErrorCode"] == 99999
+    assert stored_state(engine) == before
 
 
 def test_every_code_is_reached(request):
@@ -413,8 +444,10 @@ def test_a_group_without_the_sender_permissions_is_refused(rest, api, engine, us
         group = uow.accounts.create_group("Readers", permissions="Campaign.Get")
         uow.session.get(User, user.id).group_id = group.id
         uow.commit()
+    before = stored_state(engine)
     assert rest.post(BASE, user.session, json={"senderEmail": {"emailAddress": "a@shop.example"}}).status == 403
     assert api("SenderEmail.Create", user.session, EmailAddress="a@shop.example")["ErrorCode"] == 99999
+    assert stored_state(engine) == before
 
 
 def test_every_rest_permission_is_one_a_user_group_can_grant():

@@ -13,6 +13,7 @@ from tests.builders import (
     CodeRecorder, assert_codes_reached, load_row, load_subscriber, make_custom_field, make_email, make_list,
     make_subscriber, set_list,
 )
+from tests.helpers import stored_state
 
 SEEN: dict = {}
 NEVER_EMITTED = {
@@ -28,8 +29,8 @@ def api(api):
 
 
 def subscribe(api, list_id, email="ann@example.com", session=None, **params):
-    return api("Subscriber.Subscribe", session, ListID=list_id, EmailAddress=email, IPAddress="203.0.113.7",
-               **params)
+    params.setdefault("IPAddress", "203.0.113.7")
+    return api("Subscriber.Subscribe", session, ListID=list_id, EmailAddress=email, **params)
 
 
 # --- Subscriber.Subscribe ------------------------------------------------------------------------
@@ -48,11 +49,32 @@ def test_public_subscribe_works_without_or_with_stale_credentials(api, engine, l
     assert row.opt_in_date == clock.now and row.confirmation_due_at is None
 
 
-def test_subscribe_with_the_owner_session_and_by_get(api, user, list_id):
+def test_subscribe_with_the_owner_session_and_by_get(api, engine, user, list_id):
     assert subscribe(api, list_id, session=user.session)["Success"] is True
+    assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_ip == "203.0.113.7"
     answer = api("Subscriber.Subscribe", None, method="GET", ListID=list_id, EmailAddress="bob@example.com",
                  IPAddress="198.51.100.1, 10.0.0.1")
     assert answer["Success"] is True
+    assert load_subscriber(engine, list_id, "bob@example.com")[0].subscription_ip == "198.51.100.1"
+
+
+@pytest.mark.parametrize("given, kept", [
+    ("198.51.100.1, 10.0.0.1", "198.51.100.1"),             # a proxied form: the client comes first
+    ("198.51.100.1,10.0.0.1,10.0.0.2", "198.51.100.1"),
+    ("unknown, 203.0.113.9, 10.0.0.1", "203.0.113.9"),       # the first *valid* address
+    ("2001:db8::1, 10.0.0.1", "2001:db8::1"),
+    ("not an address", "not an address"),                  # stored as given: it is only a record
+])
+def test_a_forwarded_for_list_as_ip_address_keeps_the_first_address(api, engine, user, list_id, given, kept):
+    assert subscribe(api, list_id, IPAddress=given)["Success"] is True
+    assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_ip == kept
+    assert api("Subscriber.Unsubscribe", None, ListID=list_id, EmailAddress="ann@example.com",
+               IPAddress=given)["Success"] is True
+    assert load_subscriber(engine, list_id, "ann@example.com")[0].unsubscription_ip == kept
+    sid = load_subscriber(engine, list_id, "ann@example.com")[0].id
+    assert api("Subscriber.Update", user.session, SubscriberID=sid, SubscriberListID=list_id,
+               UnsubscriptionIP=given)["Success"] is True
+    assert load_row(engine, Subscriber, sid).unsubscription_ip == kept
 
 
 def test_custom_fields_arrive_top_level_and_in_fields_in_any_casing(api, engine, user, list_id):
@@ -113,7 +135,9 @@ def test_the_same_address_twice_is_9_as_an_array(api, engine, list_id, email):
 
 def test_an_idn_domain_is_the_same_subscriber(api, engine, list_id):
     assert subscribe(api, list_id, "max@bücher.example")["Success"] is True
+    before = stored_state(engine)
     assert subscribe(api, list_id, "MAX@xn--bcher-kva.example")["ErrorCode"] == [9]
+    assert stored_state(engine) == before
 
 
 def test_update_if_exists_with_the_owner_s_credentials_updates_the_fields(api, engine, user, admin, list_id):
@@ -153,7 +177,8 @@ def test_update_if_exists_resubscribes_an_unsubscribed_address_without_touching_
     make_subscriber(engine, list_id, "ann@example.com", {city: "Paris"}, subscription_status="Unsubscribed")
     answer = subscribe(api, list_id, UpdateIfExists="1", **{f"CustomField{city}": "Lyon"})
     assert answer["Subscriber"]["SubscriptionStatus"] == "Subscribed"
-    assert load_subscriber(engine, list_id, "ann@example.com")[1][city][0] == "Paris"
+    row, values = load_subscriber(engine, list_id, "ann@example.com")
+    assert (row.subscription_status, values[city][0]) == ("Subscribed", "Paris")
 
 
 def test_double_opt_in_leaves_the_subscriber_pending_until_opt_in(api, engine, list_id, clock):
@@ -166,8 +191,10 @@ def test_double_opt_in_leaves_the_subscriber_pending_until_opt_in(api, engine, l
     assert row.confirmation_due_at == clock.now and row.opt_in_date is None
     with engine.uow() as uow:
         code = uow.subscribers.confirmation_code(uow.session.get(Subscriber, row.id))
+    pending = stored_state(engine)
     assert api("Subscriber.OptIn", None, ListID=list_id, SubscriberID=row.id,
                ConfirmationCode="0" * 24)["ErrorCode"] == [4]
+    assert stored_state(engine) == pending
     clock.advance(hours=1)
     again = subscribe(api, list_id, UpdateIfExists="true")  # the form sent twice: the email is due again
     assert again["SubscriberID"] == row.id and again["Subscriber"]["SubscriptionStatus"] == "Opt-In Pending"
@@ -190,14 +217,19 @@ def test_opt_in_reject_unsubscribes_the_pending_address(api, engine, list_id):
     answer = api("Subscriber.OptIn", None, ListID=list_id, SubscriberID=sid, ConfirmationCode=code, Mode="Reject")
     assert answer["Success"] is True and answer["ProcessedMode"] == "Reject"
     assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Unsubscribed"
+    before = stored_state(engine)
     assert api("Subscriber.OptIn", None, ListID=list_id, SubscriberID=sid, ConfirmationCode=code)["ErrorCode"] == [4]
+    assert stored_state(engine) == before  # still unsubscribed
 
 
 def test_the_owner_confirms_without_a_code(api, engine, user, list_id):
     set_list(engine, list_id, opt_in_mode="Double")
     sid = subscribe(api, list_id)["SubscriberID"]
+    before = stored_state(engine)
     assert api("Subscriber.OptIn", None, ListID=list_id, SubscriberID=sid)["ErrorCode"] == [3]
+    assert stored_state(engine) == before
     assert api("Subscriber.OptIn", user.session, ListID=list_id, SubscriberID=sid)["Success"] is True
+    assert load_row(engine, Subscriber, sid).subscription_status == "Subscribed"
 
 
 @pytest.mark.parametrize("params, code", [
@@ -208,7 +240,9 @@ def test_opt_in_errors(api, engine, list_id, params, code):
     set_list(engine, list_id, opt_in_mode="Double")
     sid = subscribe(api, list_id)["SubscriberID"]
     base = {"ListID": list_id, "SubscriberID": sid, "ConfirmationCode": "abc", **params}
+    before = stored_state(engine)
     assert api("Subscriber.OptIn", None, **{k: v for k, v in base.items() if v is not None})["ErrorCode"] == [code]
+    assert stored_state(engine) == before
 
 
 def test_opt_in_behaviour_subscribes_to_another_list(api, engine, user, list_id):
@@ -233,24 +267,31 @@ def test_subscribe_parameter_errors(api, engine, list_id, params, code):
 
 def test_a_required_field_submitted_blank_is_6_with_the_field(api, engine, user, list_id):
     field = make_custom_field(engine, user, list_id, "Company", is_required=True)
+    before = stored_state(engine)
     answer = subscribe(api, list_id, **{f"CustomField{field}": "   "})
     assert answer["ErrorCode"] == [6]
     assert (answer["ErrorCustomFieldID"], answer["ErrorCustomFieldTitle"]) == (field, "Company")
+    assert stored_state(engine) == before
     assert subscribe(api, list_id)["Success"] is True  # omitted: not checked (legacy lax rule)
+    assert load_subscriber(engine, list_id, "ann@example.com")[0] is not None
 
 
 def test_enforce_required_fields_checks_omitted_fields(api, engine, user, list_id):
     make_custom_field(engine, user, list_id, "Company", is_required=True)
     make_custom_field(engine, user, list_id, "Plan", is_required=True, default_value="Free")
+    before = stored_state(engine)
     answer = subscribe(api, list_id, EnforceRequiredFields="yes")
     assert answer["ErrorCode"] == [6] and answer["ErrorCustomFieldTitle"] == "Company"
+    assert stored_state(engine) == before
 
 
 def test_a_unique_field_value_already_used_is_7(api, engine, user, list_id):
     field = make_custom_field(engine, user, list_id, "Member number", is_unique=True)
     subscribe(api, list_id, "a@example.com", **{f"CustomField{field}": "M-1"})
+    before = stored_state(engine)
     answer = subscribe(api, list_id, "b@example.com", **{f"CustomField{field}": "m-1"})
     assert answer["ErrorCode"] == [7] and answer["ErrorCustomFieldID"] == field
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("spec, value, reason", [
@@ -265,8 +306,10 @@ def test_a_unique_field_value_already_used_is_7(api, engine, user, list_id):
 ])
 def test_an_invalid_field_value_is_8_with_a_description(api, engine, user, list_id, spec, value, reason):
     field = make_custom_field(engine, user, list_id, "Field", **spec)
+    before = stored_state(engine)
     answer = subscribe(api, list_id, **{f"CustomField{field}": value})
     assert answer["ErrorCode"] == [8], answer
+    assert stored_state(engine) == before
     assert answer["ErrorCustomFieldID"] == field and reason in answer["ErrorCustomFieldDescription"]
 
 
@@ -288,7 +331,9 @@ def test_a_disabled_owner_is_11(api, engine, user, list_id):
     with engine.uow() as uow:
         uow.session.get(User, user.id).account_status = "Disabled"
         uow.commit()
+    before = stored_state(engine)
     assert subscribe(api, list_id)["ErrorCode"] == [11]
+    assert stored_state(engine) == before
 
 
 # --- Subscriber.Unsubscribe ----------------------------------------------------------------------
@@ -379,9 +424,11 @@ def test_unsubscribe_behaviours_all_lists_and_suppression(api, engine, user, lis
 def test_unsubscribe_errors(api, engine, list_id, params, code):
     subscribe(api, list_id)
     base = {"ListID": list_id, "EmailAddress": "ann@example.com", "IPAddress": "1.2.3.4", **params}
+    before = stored_state(engine)
     answer = api("Subscriber.Unsubscribe", None, **{k: v for k, v in base.items() if v is not None})
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
     assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Subscribed"
+    assert stored_state(engine) == before  # no suppression, activity or counter either
 
 
 @pytest.mark.parametrize("rules", [
@@ -390,35 +437,44 @@ def test_unsubscribe_errors(api, engine, list_id, params, code):
 ])
 def test_unusable_rules_json_of_the_owner_is_7_and_changes_nothing(api, engine, user, list_id, rules):
     subscribe(api, list_id)
+    before = stored_state(engine)
     answer = api("Subscriber.Unsubscribe", user.session, ListID=list_id, IPAddress="1.2.3.4", RulesJSON=rules,
                  RulesOperator="and")
     assert answer["ErrorCode"] == [7] and "RulesJSON" in answer["ErrorText"][0]
     assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Subscribed"
+    assert stored_state(engine) == before
 
 
 def test_rules_json_without_a_valid_operator_is_7(api, engine, user, list_id):
     subscribe(api, list_id)
     rules = '[[{"type":"fields","field_id":"EmailAddress","operator":"contains","value":"ann"}]]'
+    before = stored_state(engine)
     for operator in ({}, {"RulesOperator": "xor"}):
         answer = api("Subscriber.Unsubscribe", user.session, ListID=list_id, IPAddress="1.2.3.4", RulesJSON=rules,
                      **operator)
         assert answer["ErrorCode"] == [7] and "RulesOperator" in answer["ErrorText"][0]
     assert load_subscriber(engine, list_id, "ann@example.com")[0].subscription_status == "Subscribed"
+    assert stored_state(engine) == before
 
 
-def test_unsubscribing_twice_is_9(api, engine, list_id):
+def test_unsubscribing_twice_is_9(api, engine, list_id, clock):
     subscribe(api, list_id)
     params = dict(ListID=list_id, EmailAddress="ann@example.com", IPAddress="1.2.3.4")
     assert api("Subscriber.Unsubscribe", None, **params)["Success"] is True
+    clock.advance(hours=1)  # a second unsubscription would move the date
+    before = stored_state(engine)
     assert api("Subscriber.Unsubscribe", None, **params)["ErrorCode"] == [9]
+    assert stored_state(engine) == before
 
 
 def test_a_campaign_of_another_account_is_8(api, engine, other_user, list_id):
     subscribe(api, list_id)
     foreign = api("Campaign.Create", other_user.session, CampaignName="Theirs")["CampaignID"]
+    before = stored_state(engine)
     answer = api("Subscriber.Unsubscribe", None, ListID=list_id, EmailAddress="ann@example.com",
                  IPAddress="1.2.3.4", CampaignID=foreign)
     assert answer["ErrorCode"] == [8]
+    assert stored_state(engine) == before  # neither the address nor their campaign's counters moved
 
 
 # --- Subscriber.Get ------------------------------------------------------------------------------
@@ -476,10 +532,12 @@ def test_update_changes_address_status_bounce_and_fields(api, engine, user, list
 def test_update_errors(api, engine, user, list_id, params, code):
     sid = subscribe(api, list_id)["SubscriberID"]
     subscribe(api, list_id, "bob@example.com")
-    base = {"SubscriberID": sid, "SubscriberListID": list_id, **params}
+    base = {"SubscriberID": sid, "SubscriberListID": list_id, "BounceType": "Hard", **params}
+    before = stored_state(engine)
     answer = api("Subscriber.Update", user.session, **{k: v for k, v in base.items() if v is not None})
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
     assert load_row(engine, Subscriber, sid).email_address == "ann@example.com"
+    assert stored_state(engine) == before  # the bounce type sent beside the bad value is not half-written
 
 
 def test_update_custom_field_errors_carry_the_field(api, engine, user, list_id):
@@ -488,7 +546,8 @@ def test_update_custom_field_errors_carry_the_field(api, engine, user, list_id):
     number = make_custom_field(engine, user, list_id, "Age", validation_method="Numbers")
     sid = subscribe(api, list_id, **{f"CustomField{required}": "ACME"})["SubscriberID"]
     subscribe(api, list_id, "bob@example.com", **{f"CustomField{required}": "X", f"CustomField{unique}": "C1"})
-    base = {"SubscriberID": sid, "SubscriberListID": list_id}
+    base = {"SubscriberID": sid, "SubscriberListID": list_id, "BounceType": "Hard"}
+    before = stored_state(engine)
     blank = api("Subscriber.Update", user.session, **base, **{f"Fields[CustomField{required}]": " "})
     assert blank["ErrorCode"] == [8] and blank["ErrorCustomFieldIDs"] == str(required)
     taken = api("Subscriber.Update", user.session, **base, **{f"Fields[CustomField{unique}]": "C1"})
@@ -498,13 +557,16 @@ def test_update_custom_field_errors_carry_the_field(api, engine, user, list_id):
     unknown = api("Subscriber.Update", user.session, **base, **{"Fields[CustomField999999]": "x"})
     assert unknown["ErrorCode"] == [11] and unknown["ErrorCustomFieldIDs"] == "999999"
     assert load_subscriber(engine, list_id, "ann@example.com")[1][required][0] == "ACME"
+    assert stored_state(engine) == before
 
 
 def test_update_of_another_account_s_subscriber_is_5(api, engine, other_user, list_id):
     sid = subscribe(api, list_id)["SubscriberID"]
+    before = stored_state(engine)
     answer = api("Subscriber.Update", other_user.session, SubscriberID=sid, SubscriberListID=list_id,
                  EmailAddress="owned@example.com")
     assert answer["ErrorCode"] == [5]
+    assert stored_state(engine) == before
 
 
 # --- Subscribers.Get -----------------------------------------------------------------------------
@@ -632,20 +694,27 @@ def test_delete_suppressed_lifts_the_suppression_and_keeps_the_subscriber(api, e
 def test_delete_errors(api, engine, user, list_id, crowd, params, code):
     _, ids = crowd
     base = {"SubscriberListID": list_id, "Subscribers": str(ids["active"]), **params}
+    before = stored_state(engine)
     answer = api("Subscribers.Delete", user.session, **{k: v for k, v in base.items() if v is not None})
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
-    assert load_row(engine, Subscriber, ids["active"]) is not None
+    assert load_row(engine, Subscriber, ids["active"]) is not None and stored_state(engine) == before
 
 
 def test_delete_in_another_account_s_list_is_5(api, engine, other_user, list_id, crowd):
     _, ids = crowd
+    before = stored_state(engine)
     answer = api("Subscribers.Delete", other_user.session, SubscriberListID=list_id, Subscribers=ids["active"])
     assert answer["ErrorCode"] == [5] and load_row(engine, Subscriber, ids["active"]) is not None
+    assert stored_state(engine) == before
 
 
-def test_owner_commands_require_credentials(api, list_id):
+def test_owner_commands_require_credentials(api, engine, list_id):
+    sid = subscribe(api, list_id)["SubscriberID"]
+    before = stored_state(engine)
     for command in ("Subscriber.Get", "Subscriber.Update", "Subscribers.Get", "Subscribers.Delete"):
-        assert api(command, None, ListID=list_id)["ErrorCode"] == 99998
+        assert api(command, None, ListID=list_id, SubscriberListID=list_id, SubscriberID=sid, Subscribers=sid,
+                   EmailAddress="taken@example.com")["ErrorCode"] == 99998
+    assert stored_state(engine) == before
 
 
 def test_every_documented_code_is_reached(request):

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 
 from engine.models import Subscriber, SubscriberFieldValue, Suppression
 from tests.builders import load_row, make_custom_field, make_list, make_subscriber
+from tests.helpers import stored_state
 
 
 def contains(text: str, field: str = "EmailAddress") -> str:
@@ -82,34 +83,40 @@ def test_suppressed_with_rules_lifts_only_the_matching_suppressions(api, engine,
 
 def test_rules_that_match_nobody_delete_nothing(api, engine, user, people):
     list_id, _, ids = people
+    before = stored_state(engine)
     for value in ("' OR '1'='1", "%", "_", "1; DROP TABLE subscribers; --"):
         answer = api("Subscribers.Delete", user.session, SubscriberListID=list_id, RulesJSON=contains(value),
                      RulesOperator="or")
         assert answer["TotalDeleted"] == 0
-    assert None not in statuses(engine, ids).values()
+    assert None not in statuses(engine, ids).values() and stored_state(engine) == before
 
 
 def test_rules_json_as_a_nested_json_value_is_7(api, engine, user, people):
     list_id, _, ids = people
+    before = stored_state(engine)
     answer = api.json({"Command": "Subscribers.Delete", "SessionID": user.session, "SubscriberListID": list_id,
                        "RulesJSON": json.loads(contains("a")), "RulesOperator": "and"})
     assert answer["ErrorCode"] == [7] and "string" in answer["ErrorText"][0]
-    assert None not in statuses(engine, ids).values()
+    assert None not in statuses(engine, ids).values() and stored_state(engine) == before
 
 
 def test_rules_of_another_account_are_refused(api, engine, user, other_user, people):
     list_id, city, ids = people
     # Another account's list: answered like a missing one.
+    before = stored_state(engine)
     answer = api("Subscribers.Delete", other_user.session, SubscriberListID=list_id, RulesJSON=contains("a"),
                  RulesOperator="and")
     assert answer["ErrorCode"] == [5]
+    assert stored_state(engine) == before
     # Criteria naming another account's custom field on one's own list: invalid criteria.
     own_list = make_list(engine, other_user, "Mine")
+    make_subscriber(engine, own_list, "theirs@a.example")
+    before = stored_state(engine)
     rules = json.dumps([[{"type": "fields", "field_id": str(city), "operator": "is set"}]])
     answer = api("Subscribers.Delete", other_user.session, SubscriberListID=own_list, RulesJSON=rules,
                  RulesOperator="and")
     assert answer["ErrorCode"] == [7]
-    assert None not in statuses(engine, ids).values()
+    assert None not in statuses(engine, ids).values() and stored_state(engine) == before
 
 
 def test_a_large_selection_is_deleted_in_one_command(api, engine, user):
@@ -151,11 +158,13 @@ def test_the_owner_unsubscribes_every_matching_subscriber(api, engine, user, peo
 
 def test_bulk_unsubscribe_preview_counts_and_changes_nothing(api, engine, user, people):
     list_id, _, ids = people
+    before = stored_state(engine)
     answer = api("Subscriber.Unsubscribe", user.session, ListID=list_id, IPAddress="1.2.3.4",
                  RulesJSON=contains("example"), RulesOperator="or", Preview="1")
     assert answer["TotalUnsubscribed"] == 3
     assert statuses(engine, ids) == {"ann": "Subscribed", "bob": "Subscribed", "cat": "Subscribed",
                                      "dan": "Unsubscribed"}
+    assert stored_state(engine) == before
 
 
 def test_rules_with_an_address_unsubscribe_that_address_only_when_it_matches(api, engine, user, people):
@@ -170,18 +179,20 @@ def test_rules_with_an_address_unsubscribe_that_address_only_when_it_matches(api
 @pytest.mark.parametrize("who", [None, "stale-session"])
 def test_bulk_unsubscribe_needs_the_owner_s_credentials(api, engine, people, who):
     list_id, _, ids = people
+    before = stored_state(engine)
     answer = api("Subscriber.Unsubscribe", who, ListID=list_id, IPAddress="1.2.3.4",
                  RulesJSON=contains("example"), RulesOperator="or")
     assert answer["Success"] is False and answer["ErrorCode"] == 99998
-    assert statuses(engine, ids)["ann"] == "Subscribed"
+    assert statuses(engine, ids)["ann"] == "Subscribed" and stored_state(engine) == before
 
 
 def test_bulk_unsubscribe_of_another_account_s_list_is_4(api, engine, other_user, people):
     list_id, _, ids = people
+    before = stored_state(engine)
     answer = api("Subscriber.Unsubscribe", other_user.session, ListID=list_id, IPAddress="1.2.3.4",
                  RulesJSON=contains("example"), RulesOperator="or")
     assert answer["ErrorCode"] == [4]
-    assert statuses(engine, ids)["ann"] == "Subscribed"
+    assert statuses(engine, ids)["ann"] == "Subscribed" and stored_state(engine) == before
 
 
 def test_empty_rules_json_with_an_address_unsubscribes_that_address_only(api, engine, people):

@@ -9,6 +9,7 @@ import pytest
 from engine.models import Suppression
 from protocol.commands import suppression as commands
 from tests.builders import CodeRecorder, assert_codes_reached
+from tests.helpers import stored_state
 
 SEEN: dict = {}
 
@@ -56,9 +57,10 @@ def test_import_errors(api, engine, user, params, code):
     assert stored(engine) == []
 
 
-def test_import_into_another_account_s_list_is_4(api, other_user, list_id):
+def test_import_into_another_account_s_list_is_4(api, engine, other_user, list_id):
     answer = api("Suppression.Import", other_user.session, EmailAddressesBulk="a@example.com", ListID=list_id)
     assert answer["ErrorCode"] == [4]
+    assert stored(engine) == []
 
 
 # --- Suppression.Browse --------------------------------------------------------------------------
@@ -117,14 +119,16 @@ def test_delete_in_bulk_reports_counts(api, engine, user):
 ])
 def test_delete_errors(api, engine, user, params, code):
     api("Suppression.Import", user.session, EmailAddressesBulk="a@example.com")
+    before = stored_state(engine)
     assert api("Suppression.Delete", user.session, **params)["ErrorCode"] == [code]
-    assert len(stored(engine)) == 1
+    assert len(stored(engine)) == 1 and stored_state(engine) == before
 
 
 def test_another_account_cannot_delete_my_suppressions(api, engine, user, other_user):
     api("Suppression.Import", user.session, EmailAddressesBulk="a@example.com")
+    before = stored_state(engine)
     assert api("Suppression.Delete", other_user.session, EmailAddress="a@example.com")["ErrorCode"] == [2]
-    assert len(stored(engine)) == 1
+    assert len(stored(engine)) == 1 and stored_state(engine) == before
 
 
 # --- what suppression does -----------------------------------------------------------------------
@@ -144,9 +148,13 @@ def test_a_suppressed_address_can_subscribe_but_is_never_in_the_audience(api, en
     assert [r["EmailAddress"] for r in preview["Recipients"]] == ["fine@example.com"]
 
 
-def test_suppression_commands_require_credentials(api):
+def test_suppression_commands_require_credentials(api, engine, user):
+    api("Suppression.Import", user.session, EmailAddressesBulk="a@example.com")
+    before = stored_state(engine)
     for command in ("Suppression.Import", "Suppression.Browse", "Suppression.Delete"):
-        assert api(command, "stale")["ErrorCode"] == 99998
+        assert api(command, "stale", EmailAddress="a@example.com", EmailAddressesBulk="b@example.com")[
+            "ErrorCode"] == 99998
+    assert stored_state(engine) == before
 
 
 def test_every_documented_code_is_reached(request):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.models import CampaignTag, Tag, UserGroup
 from protocol.commands import tags as tag_commands
 from tests.builders import load_campaign
-from tests.helpers import make_user
+from tests.helpers import make_user, stored_state
 
 
 
@@ -236,8 +236,11 @@ ERROR_CASES = [
 @pytest.mark.parametrize("command,code,params", ERROR_CASES,
                          ids=[f"{c}-{code}-{i}" for i, (c, code, _) in enumerate(ERROR_CASES)])
 def test_documented_code(api, user, engine, command, code, params):
-    answer = api(command, user.session, **params(SimpleNamespace(api=api, user=user, engine=engine)))
+    prepared = params(SimpleNamespace(api=api, user=user, engine=engine))
+    before = stored_state(engine)
+    answer = api(command, user.session, **prepared)
     assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
+    assert stored_state(engine) == before  # a refused command changes nothing
     assert isinstance(answer["ErrorText"], list) and len(answer["ErrorText"]) == 1
 
 
@@ -248,5 +251,8 @@ def test_every_documented_code_has_a_case():
 
 
 @pytest.mark.parametrize("command", [c.name for c in tag_commands.COMMANDS])
-def test_credentials_are_required(api, command):
-    assert api(command, TagID=1, Tag="x", Tags="1", CampaignIDs="1")["ErrorCode"] == 99998
+def test_credentials_are_required(api, user, engine, command):
+    tag_id, campaign = new_tag(api, user, "Mine"), new_campaign(api, user)
+    before = stored_state(engine)
+    assert api(command, TagID=tag_id, Tag="x", Tags=str(tag_id), CampaignIDs=str(campaign))["ErrorCode"] == 99998
+    assert stored_state(engine) == before

@@ -17,7 +17,7 @@ from engine.test_sends import PreviewContentMissing, PreviewRateLimited, Preview
 from protocol.commands.emails import EMAIL_PREVIEW
 from tests.builders import make_custom_field, make_email, make_list, make_subscriber, user_actor
 from tests.e2e.support import loopback_relay
-from tests.helpers import codes
+from tests.helpers import codes, stored_state
 
 HTML = ('<html><body><p>Hello {{ Subscriber:Nickname|"friend" }}, from %User:CompanyName%.</p>'
         '<p><a href="https://example.com/offer">Offer</a> <a href="%Link:Unsubscribe%">Unsubscribe</a></p>'
@@ -93,7 +93,9 @@ def test_the_links_of_a_test_message_change_nobody(api, user, engine, relay, cli
     [message] = received(relay)
     link = message["List-Unsubscribe"].split("<")[-1].rstrip(">")
     path = link.removeprefix("http://sendmill.test")
+    before = stored_state(engine)
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert stored_state(engine) == before
     assert api("Subscriber.Get", user.session, ListID=list_id, EmailAddress="ada@example.com")[
         "SubscriberInformation"]["SubscriptionStatus"] == "Subscribed"
 
@@ -138,6 +140,7 @@ def test_campaign_test_send_with_a_subject_override(user, engine, relay):
         with pytest.raises(PreviewRecipientInvalid):
             uow.test_sends.send_campaign_test(user_actor(user), campaign_id, "  ")
         assert uow.session.get(Campaign, campaign_id).total_sent == 0
+    assert count(engine, TestSend) == 1 and len(relay.messages) == 1  # only the send that went out
 
 
 # --- the rate limit -------------------------------------------------------------------------------
@@ -147,9 +150,10 @@ def test_rate_limit_per_account_with_retry_after(api, user, other_user, engine, 
     for minute in (0, 10):
         assert api("Email.EmailPreview", user.session, EmailID=email_id, EmailAddress="qa@example.com")["Success"]
         clock.advance(minutes=10 if minute == 0 else 5)
+    before = stored_state(engine)
     refused = api("Email.EmailPreview", user.session, EmailID=email_id, EmailAddress="qa@example.com")
     assert refused["ErrorCode"] == 20 and refused["RetryAfter"] == 45 * 60   # the first send leaves the window
-    assert len(relay.messages) == 2
+    assert len(relay.messages) == 2 and stored_state(engine) == before
     # Another account has its own allowance.
     theirs = make_email(engine, other_user, html_content="<p>x</p>")
     assert api("Email.EmailPreview", other_user.session, EmailID=theirs, EmailAddress="qa@example.com")["Success"]
@@ -190,6 +194,7 @@ def test_two_requests_at_once_cannot_both_take_the_last_slot(user, engine, relay
     for thread in threads:
         thread.join(30)
     assert sorted(outcomes) == ["limited", "sent"] and len(relay.messages) == 1
+    assert count(engine, TestSend) == 1
 
 
 def test_a_refused_message_does_not_count(api, user, engine, relay):
@@ -283,10 +288,12 @@ def test_documented_code(api, user, engine, relay, code, params):
                         or others[0])
     values = params(t)
     sent_before = len(relay.messages)
+    before = stored_state(engine)
     answer = api("Email.EmailPreview", user.session, **values)
     assert answer["Success"] is False and codes(answer) == [code], answer
     assert isinstance(answer["ErrorCode"], int) and isinstance(answer["ErrorText"], str)
     assert len(relay.messages) == sent_before   # a refusal sends nothing
+    assert stored_state(engine) == before       # …and records nothing
 
 
 def test_every_documented_code_has_a_case():

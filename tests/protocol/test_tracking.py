@@ -12,6 +12,7 @@ from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
 from engine.tracking import Kind, Signer
 from tests.builders import load_campaign, load_row, make_email, make_list, make_subscriber, set_campaign
+from tests.helpers import stored_state
 
 BASE = "http://sendmill.test"
 HTML = ('<html><body><p>Hello %Subscriber:EmailAddress%</p>'
@@ -94,9 +95,11 @@ def test_open_pixel_is_an_uncached_gif_and_unique_opens_count_once(client, api, 
         [sent.alice, sent.alice, sent.bob]
 
 
-def test_a_head_request_on_the_pixel_records_nothing(client, api, user, sent):
+def test_a_head_request_on_the_pixel_records_nothing(client, api, user, engine, sent):
+    before = stored_state(engine)
     assert client.head(sent.url(Kind.OPEN, sent.alice)).status_code == 200
     assert stats(api, user, sent.campaign_id)["OpenStatistics"]["TotalOpens"] == 0
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("token", ["garbage", "A" * 40, "", "x" * 300])
@@ -105,20 +108,24 @@ def test_a_garbage_open_token_is_a_404_page(client, token):
     assert answer.status_code == 404 and answer.mimetype == "text/html"
 
 
-def test_a_tampered_token_is_refused_and_counts_nothing(client, api, user, sent):
+def test_a_tampered_token_is_refused_and_counts_nothing(client, api, user, engine, sent):
     token = sent.url(Kind.OPEN, sent.alice).rsplit("/", 1)[1]
+    before = stored_state(engine)
     flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     assert client.get(f"/t/o/{flipped}").status_code == 404
     # A valid token of another kind does not open either.
     assert client.get("/t/o/" + sent.url(Kind.UNSUBSCRIBE, sent.alice).rsplit("/", 1)[1]).status_code == 404
     assert stats(api, user, sent.campaign_id)["OpenStatistics"]["TotalOpens"] == 0
+    assert stored_state(engine) == before
 
 
 def test_a_token_for_a_deleted_subscriber_is_a_404(client, engine, sent):
     with engine.uow() as uow:
         uow.session.delete(uow.session.get(Subscriber, sent.bob))
         uow.commit()
+    before = stored_state(engine)
     assert client.get(sent.url(Kind.OPEN, sent.bob)).status_code == 404
+    assert stored_state(engine) == before
 
 
 # --- clicks ------------------------------------------------------------------------------------------
@@ -138,11 +145,13 @@ def test_click_redirects_to_the_stored_url_personalised_and_implies_an_open(clie
         (sent.alice, "https://example.com/about"), (sent.bob, "https://example.com/about")]
 
 
-def test_click_with_an_index_beyond_the_content_is_a_404(client, api, user, sent):
+def test_click_with_an_index_beyond_the_content_is_a_404(client, api, user, engine, sent):
     # Index 2 would be the mailto: link, which is not tracked; 99 is nowhere.
+    before = stored_state(engine)
     for index in (2, 99):
         assert client.get(sent.url(Kind.CLICK, sent.alice, link_index=index)).status_code == 404
     assert stats(api, user, sent.campaign_id)["ClickStatistics"]["TotalClicks"] == 0
+    assert stored_state(engine) == before  # no click, and no implied open either
 
 
 def test_click_ignores_anything_the_request_adds(client, sent):
@@ -153,12 +162,14 @@ def test_click_ignores_anything_the_request_adds(client, sent):
 
 # --- unsubscribe -------------------------------------------------------------------------------------
 def test_unsubscribe_get_shows_a_form_and_changes_nothing(client, api, user, engine, sent):
+    before = stored_state(engine)
     page = client.get(sent.url(Kind.UNSUBSCRIBE, sent.alice))
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert b'<form method="post"' in page.data and b"alice@example.org" in page.data
     assert client.head(sent.url(Kind.UNSUBSCRIBE, sent.alice)).status_code == 200
     assert load_row(engine, Subscriber, sent.alice).subscription_status == "Subscribed"
     assert stats(api, user, sent.campaign_id)["UnsubscriptionStatistics"]["TotalUnsubscriptions"] == 0
+    assert stored_state(engine) == before
 
 
 def test_one_click_post_unsubscribes_once(client, api, user, engine, clock, sent):
@@ -186,12 +197,16 @@ def test_the_confirmation_form_post_unsubscribes_and_shows_a_page(client, engine
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
-def test_other_methods_on_the_unsubscribe_link_are_405(client, sent, method):
+def test_other_methods_on_the_unsubscribe_link_are_405(client, engine, sent, method):
+    before = stored_state(engine)
     assert client.open(sent.url(Kind.UNSUBSCRIBE, sent.alice), method=method).status_code == 405
+    assert stored_state(engine) == before
 
 
-def test_unsubscribe_with_a_bad_token_is_a_404(client):
+def test_unsubscribe_with_a_bad_token_is_a_404(client, engine, sent):
+    before = stored_state(engine)
     assert client.post("/t/u/" + "B" * 30, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert stored_state(engine) == before
 
 
 # --- web view ----------------------------------------------------------------------------------------
@@ -254,11 +269,13 @@ def test_sendmill_bounce_records_a_hard_bounce_from_stdin(cli_env, api, user, en
 
 
 def test_sendmill_bounce_exit_codes(cli_env, engine, sent, monkeypatch):
+    before = stored_state(engine)
     assert CliRunner().invoke(cli_env.main, ["bounce"], input=b"").exit_code == 65
     assert CliRunner().invoke(cli_env.main, ["bounce"], input=b"\x00\x01 not mail").exit_code == 65
     # A message with nothing to act on (an auto-reply) is handled: the MTA must not bounce it back.
     assert CliRunner().invoke(cli_env.main, ["bounce"],
                               input=b"From: bob@example.org\r\nSubject: Out of office\r\n\r\nAway.\r\n").exit_code == 0
+    assert stored_state(engine) == before
 
     def broken():
         raise RuntimeError("database unreachable")
@@ -266,6 +283,7 @@ def test_sendmill_bounce_exit_codes(cli_env, engine, sent, monkeypatch):
     failed = CliRunner().invoke(cli_env.main, ["bounce", "--recipient", sent.verp(sent.alice)],
                                 input=dsn(sent.verp(sent.alice), "alice@example.org"))
     assert failed.exit_code == 75
+    assert stored_state(engine) == before  # the MTA keeps the report and retries it later
 
 
 def test_sendmill_inbound_records_a_bounce_received_over_smtp(cli_env, engine, sent):

@@ -11,7 +11,7 @@ from engine import outbox
 from engine.webhooks import dispatch
 from protocol.commands.webhooks import COMMANDS
 from tests.engine.test_webhooks import loopback_allowed, receiver  # noqa: F401 - fixtures
-from tests.helpers import codes
+from tests.helpers import codes, stored_state
 
 BASE = "/webhooks/v1/webhooks"
 
@@ -64,7 +64,9 @@ def test_update_delete_and_the_delivery_log_filters(engine, api, user, clock, re
     updated = api("Webhook.Update", user.session, WebhookID=webhook_id, URL=receiver.url("/moved"),
                   EventTypes="wix.email_marketing.v1.campaign_campaign_published_event", Enabled="false")
     assert updated["Webhook"]["URL"].endswith("/moved") and updated["Webhook"]["Enabled"] is False
+    before = stored_state(engine)
     assert api("Webhook.Test", user.session, WebhookID=webhook_id)["ErrorCode"] == 3
+    assert stored_state(engine) == before  # no ping event was recorded
     assert api("Webhook.Update", user.session, WebhookID=webhook_id, Enabled="true", EventTypes="*")[
         "Webhook"]["EventTypes"] == []
     assert api("Webhook.Delete", user.session, WebhookID=webhook_id)["Success"] is True
@@ -84,11 +86,13 @@ def test_webhook_test_pings_the_endpoint(engine, api, user, receiver):
     assert claims["data"]["eventType"] == "sendmill.v1.webhook_ping"
 
 
-def test_another_user_s_webhook_is_answered_as_missing(api, user, other_user, receiver):
+def test_another_user_s_webhook_is_answered_as_missing(api, engine, user, other_user, receiver):
     theirs = create(api, other_user, receiver.url())["WebhookID"]
+    before = stored_state(engine)
     for command, params in (("Webhook.Update", {"URL": receiver.url("/x")}), ("Webhook.Delete", {}),
                             ("Webhook.Deliveries.Get", {}), ("Webhook.Test", {})):
         assert api(command, user.session, WebhookID=theirs, **params)["ErrorCode"] == 2, command
+    assert stored_state(engine) == before
     assert api("Webhooks.Get", user.session)["TotalWebhookCount"] == 0
     assert api("Webhooks.Get", other_user.session)["TotalWebhookCount"] == 1
 
@@ -113,13 +117,15 @@ def test_another_user_s_webhook_is_answered_as_missing(api, user, other_user, re
     ("Webhook.Test", {"WebhookID": "999999"}, 2),
     ("Webhook.Test", {"WebhookID": "DISABLED"}, 3),
 ])
-def test_every_error_code(api, user, command, params, code):
+def test_every_error_code(api, engine, user, command, params, code):
     own = create(api, user, "http://127.0.0.1:9/hook")["WebhookID"]
     disabled = create(api, user, "http://127.0.0.1:9/off", Enabled="false")["WebhookID"]
     params = {k: {"OWN": own, "DISABLED": disabled}.get(v, v) for k, v in params.items()}
+    before = stored_state(engine)
     answer = api(command, user.session, **params)
     assert answer["Success"] is False and codes(answer) == [code], answer
     assert api("Webhooks.Get", user.session)["TotalWebhookCount"] == 2   # nothing half-written
+    assert stored_state(engine) == before
 
 
 @pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[64:ff9b::a9fe:a9fe]", "[2002:a00:1::]", "[::7f00:1]",
@@ -130,8 +136,10 @@ def test_ipv6_forms_of_private_addresses_are_refused_at_registration(engine, api
     engine.settings = dataclasses.replace(engine.settings, webhook_allow_private=False)
     url = f"http://{host}:8080/hook"
     own = create(api, user, "https://hooks.example.com/a")["WebhookID"]
+    before = stored_state(engine)
     assert codes(api("Webhook.Create", user.session, URL=url)) == [2]
     assert codes(api("Webhook.Update", user.session, WebhookID=own, URL=url)) == [3]
+    assert stored_state(engine) == before
     listed = api("Webhooks.Get", user.session)["Webhooks"]
     assert [w["URL"] for w in listed] == ["https://hooks.example.com/a"]   # nothing stored, nothing changed
     assert create(api, user, "http://[64:ff9b::808:808]/hook")["Webhook"]["URL"] == "http://[64:ff9b::808:808]/hook"
@@ -161,6 +169,7 @@ def test_rest_registration_and_delivery_log(engine, rest, user, other_user, rece
     assert (log.body["deliveries"][0]["eventId"], log.body["deliveries"][0]["state"]) == (event_id, "DELIVERED")
     patched = rest.patch(path, user.session, json={"webhook": {"enabled": False, "eventTypes": []}})
     assert (patched.body["webhook"]["enabled"], patched.body["webhook"]["eventTypes"]) == (False, [])
+    before = stored_state(engine)
     assert rest.post(f"{path}/test", user.session).code == "WEBHOOK_DISABLED"
     # Another user's webhook, or an id that names none, is not found.
     for probe in (lambda p: rest.get(p, other_user.session), lambda p: rest.delete(p, other_user.session),
@@ -168,16 +177,19 @@ def test_rest_registration_and_delivery_log(engine, rest, user, other_user, rece
                   lambda p: rest.patch(p, other_user.session, json={"webhook": {"enabled": True}})):
         assert probe(path).status == 404
     assert rest.get(f"{BASE}/not-a-number", user.session).status == 404
+    assert stored_state(engine) == before
     assert rest.delete(path, user.session).status == 200
     assert rest.get(BASE, user.session).body == {"webhooks": []}
 
 
-def test_rest_refuses_bad_input(rest, user):
+def test_rest_refuses_bad_input(rest, engine, user):
+    before = stored_state(engine)
     assert rest.post(BASE, user.session, json={"webhook": {"url": "file:///etc/passwd"}}).code == "INVALID_WEBHOOK_URL"
     assert rest.post(BASE, user.session, json={"webhook": {"url": "http://127.0.0.1/x", "eventTypes": ["nope"]}}
                      ).code == "INVALID_EVENT_TYPE"
     assert rest.post(BASE, user.session, json={"webhook": {}}).status == 400
     assert rest.post(BASE, None, json={"webhook": {"url": "http://127.0.0.1/x"}}).status == 401
+    assert stored_state(engine) == before
     made = rest.post(BASE, user.session, json={"webhook": {"url": "http://127.0.0.1/x"}})
     bad_state = rest.get(f"{BASE}/{made.body['webhook']['id']}/deliveries", user.session, state="LOST")
     assert bad_state.status == 400

@@ -20,6 +20,7 @@ from engine.models import Campaign
 from protocol.command import ADMIN, USER
 from protocol.registry import COMMANDS
 from tests.builders import load_campaign
+from tests.helpers import stored_state
 
 JSON_TYPE = "application/json; charset=utf-8"
 USER_ONLY = sorted(c.name for c in COMMANDS.values() if c.auth == USER)
@@ -226,11 +227,12 @@ def test_nested_brackets_with_odd_casing_reach_the_command(client, engine, api, 
 
 
 # --- empty, unknown, boolean --------------------------------------------------------------------------------
-def test_an_empty_value_is_the_same_as_an_absent_one(client, user):
+def test_an_empty_value_is_the_same_as_an_absent_one(client, engine, user):
     empty = post(client, data={"Command": "Campaign.Create", "SessionID": user.session, "CampaignName": ""})
     absent = post(client, data={"Command": "Campaign.Create", "SessionID": user.session})
     assert empty == absent
     assert empty["Success"] is False and empty["ErrorCode"] == 1
+    assert campaign_count(engine) == 0
 
 
 def test_empty_optional_parameters_are_not_errors(client, user, campaign):
@@ -249,6 +251,7 @@ def test_a_blank_session_id_next_to_an_api_key_does_not_get_in_the_way(client, e
     answer = post(client, data={"Command": "Campaign.Create", "SessionID": "", "APIKey": key,
                                 "CampaignName": "blank session"})
     assert answer["Success"] is True
+    assert campaign_names(engine, user.id) == ["blank session"]
 
 
 def test_unknown_parameters_are_ignored(client, engine, user):
@@ -316,12 +319,13 @@ def test_xml_lists_are_node_n_elements(client, api, user):
     assert [c.findtext("CampaignName") for c in campaigns] == ["one", "two"]
 
 
-def test_xml_failures_keep_their_codes(client, user):
+def test_xml_failures_keep_their_codes(client, engine, user):
     _, root = xml_answer(client.post("/api.php", data={"Command": "Campaign.Create", "ResponseFormat": "XML"}))
     assert root.findtext("Success") == "false" and root.findtext("ErrorCode") == "99998"
     _, root = xml_answer(client.post("/api.php", data={"Command": "Campaign.Create", "SessionID": user.session,
                                                        "ResponseFormat": "XML"}))
     assert root.findtext("Success") == "false" and root.findtext("ErrorCode") == "1"
+    assert campaign_count(engine) == 0
 
 
 def test_anything_but_exactly_xml_is_json(client, user):
@@ -357,7 +361,8 @@ def test_an_unsafe_callback_is_ignored_and_plain_json_answered(client, user):
 
 
 # --- hard failures: always HTTP 200, scalar codes ----------------------------------------------------------------
-def test_an_unknown_or_missing_command_is_100003(client, user):
+def test_an_unknown_or_missing_command_is_100003(client, engine, user):
+    before = stored_state(engine)
     for data in ({"Command": "Nope.Nope"}, {"Command": "campaign"}, {"Command": "Campaign.Create."}, {},
                  {"Command": ""}, {"Command": "   "}, {"Command[]": "Campaign.Create"},
                  {"Command[a]": "Campaign.Create"}, {"CommandName": "Campaign.Create"}):
@@ -365,6 +370,7 @@ def test_an_unknown_or_missing_command_is_100003(client, user):
         assert answer["Success"] is False and answer["ErrorCode"] == 100003, data
         assert isinstance(answer["ErrorText"], str) and answer["Errors"] == [{"Code": 100003,
                                                                               "Message": answer["ErrorText"]}]
+    assert stored_state(engine) == before
 
 
 def test_an_unknown_command_is_named_in_the_error_text(client):
@@ -374,11 +380,13 @@ def test_an_unknown_command_is_named_in_the_error_text(client):
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
                                           "application/vnd.api+json"])
-def test_a_body_that_is_not_a_json_object_is_100000(client, user, content_type):
+def test_a_body_that_is_not_a_json_object_is_100000(client, engine, user, content_type):
+    before = stored_state(engine)
     for body in (b"{", b"Command=Campaign.Create", b"{'Command': 'x'}", b"[1, 2]", b'"x"', b"\xff\xfe{}",
                  b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}", b'{"a": ' + b"[" * 600 + b"]" * 600 + b"}"):
         answer = post(client, data=body, content_type=content_type)
         assert answer["Success"] is False and answer["ErrorCode"] == 100000, body[:40]
+    assert stored_state(engine) == before
 
 
 def test_xml_is_not_used_for_a_broken_json_body(client):
@@ -387,11 +395,12 @@ def test_xml_is_not_used_for_a_broken_json_body(client):
     assert answer["ErrorCode"] == 100000
 
 
-def test_deeply_nested_brackets_do_not_crash_the_parser(client, user):
+def test_deeply_nested_brackets_do_not_crash_the_parser(client, engine, user):
     key = "Fields" + "[a]" * 2000
     answer = post(client, data={"Command": "Campaign.Create", "SessionID": user.session, "CampaignName": "x",
                                 key: "1"})
     assert answer["Success"] is True
+    assert campaign_names(engine, user.id) == ["x"]
 
 
 def test_an_id_no_column_can_hold_is_the_commands_invalid_id_code(client, user):
@@ -401,15 +410,18 @@ def test_an_id_no_column_can_hold_is_the_commands_invalid_id_code(client, user):
         assert answer["Success"] is False and answer["ErrorCode"] == 2, campaign_id
 
 
-def test_an_integer_no_column_can_hold_is_the_fields_code(client, user, campaign):
+def test_an_integer_no_column_can_hold_is_the_fields_code(client, engine, user, campaign):
     # Integer columns are 32-bit on PostgreSQL and MariaDB; SQLite would have stored it.
+    before = stored_state(engine)
     for value in (2**31, "2147483648", 10**17, -(2**31) - 1):
         answer = post(client, json={"Command": "Campaign.Update", "SessionID": user.session, "CampaignID": campaign,
                                     "RelEmailID": value})
         assert answer["Success"] is False and answer["ErrorCode"] == 4, value
+    assert load_campaign(engine, campaign).email_id is None and stored_state(engine) == before
 
 
-def test_a_huge_number_is_refused_or_ignored_never_an_internal_error(client, user):
+def test_a_huge_number_is_refused_or_ignored_never_an_internal_error(client, engine, user):
+    before = stored_state(engine)
     for value in (2**63, 2**70, -(2**70), 1e300, "9" * 19):
         listing = post(client, json={"Command": "Campaigns.Get", "SessionID": user.session, "RecordsFrom": value,
                                      "RecordsPerRequest": value, "Tags": value})
@@ -417,6 +429,7 @@ def test_a_huge_number_is_refused_or_ignored_never_an_internal_error(client, use
         tagging = post(client, json={"Command": "Tag.AssignToCampaigns", "SessionID": user.session, "TagID": value,
                                      "CampaignIDs": [value]})
         assert tagging["Success"] is False and tagging["ErrorCode"][0] in COMMANDS["tag.assigntocampaigns"].errors
+    assert stored_state(engine) == before
 
 
 def test_an_exception_in_a_handler_is_100005_without_details_and_writes_nothing(client, engine, user,
@@ -507,21 +520,24 @@ def assert_99999(answer):
     assert isinstance(answer["ErrorText"], str)
 
 
-def test_a_user_calling_any_admin_command_is_scalar_99999(client, user):
+def test_a_user_calling_any_admin_command_is_scalar_99999(client, engine, user):
     assert ADMIN_ONLY, "no admin-only command registered"
+    before = stored_state(engine)
     answers = {c: post(client, data={"Command": c, "SessionID": user.session}) for c in ADMIN_ONLY}
     wrong = {c: a for c, a in answers.items() if (a["Success"], a["ErrorCode"]) != (False, 99999)}
     assert wrong == {}
     assert all(isinstance(a["ErrorText"], str) for a in answers.values())
+    assert stored_state(engine) == before
 
 
 def test_an_admin_calling_any_user_command_is_scalar_99999(client, engine, admin):
     assert "Campaign.Create" in USER_ONLY
+    before = stored_state(engine)
     answers = {c: post(client, data={"Command": c, "SessionID": admin.session, "CampaignName": "x"})
                for c in USER_ONLY}
     wrong = {c: a for c, a in answers.items() if (a["Success"], a["ErrorCode"]) != (False, 99999)}
     assert wrong == {}
-    assert campaign_count(engine) == 0
+    assert campaign_count(engine) == 0 and stored_state(engine) == before
 
 
 def test_a_user_whose_group_lacks_the_permission_is_99999(client, engine, api, user):
@@ -547,6 +563,7 @@ def without_id(answer: dict, object_id: int) -> dict:
 # --- tenancy: another user's objects do not exist ---------------------------------------------------------------------
 def test_another_users_campaign_is_not_found_and_nothing_leaks(client, engine, user, other_user, campaign):
     sid = other_user.session
+    before = stored_state(engine)
     probes = {
         "Campaign.Get": ({"CampaignID": campaign, "RetrieveStatistics": "1"}, 3),
         "Campaign.Update": ({"CampaignID": campaign, "CampaignName": "Hijacked"}, None),
@@ -569,7 +586,7 @@ def test_another_users_campaign_is_not_found_and_nothing_leaks(client, engine, u
     assert listing["Campaigns"] == [] and listing["TotalCampaigns"] == 0
     stored = load_campaign(engine, campaign)
     assert (stored.name, stored.status, stored.owner_user_id) == ("Summer Sale", "Draft", user.id)
-    assert campaign_count(engine) == 1
+    assert campaign_count(engine) == 1 and stored_state(engine) == before
 
 
 # --- routing and the envelope -------------------------------------------------------------------------------------------

@@ -59,12 +59,12 @@ def test_schedule_prints_the_next_send_times_in_the_campaign_zone_and_utc(world,
     owner = world.owner()
     cid = world.recurring(owner, [world.list_with(owner, "ann@example.com")], hours="9", minutes="30",
                           tz="Asia/Kolkata")  # UTC+05:30 all year: no DST to make the test seasonal
+    previous = datetime.now(timezone.utc)   # read before the command reads its (real) clock, never after
     result = sendmill("schedule", str(cid), "--next", "3")
     assert result.exit_code == 0, result.output
     header, *lines = result.output.splitlines()
     assert header == f'campaign {cid} "Campaign": Ready, Recursive, time zone Asia/Kolkata'
     assert len(lines) == 3
-    previous = datetime.now(timezone.utc)
     for number, line in enumerate(lines, 1):
         match = re.fullmatch(rf"{number}  (\S+ \S+) IST  =  (\S+ \S+) UTC", line)
         assert match, line
