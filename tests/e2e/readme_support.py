@@ -22,6 +22,9 @@ from tests.installation_support import ROOT
 
 README = ROOT / "README.md"
 RUNS_MARKER = "<!-- test: runs -->"
+# A developer's pytest command (it rewrites committed files, so the suite does not run it): the test
+# checks that pytest accepts it as written by collecting with it.
+COLLECTS_MARKER = "<!-- test: collects -->"
 # The one line of the first session the test changes: the server listens on a free port, not on 8080.
 API_LINE = "API=http://127.0.0.1:8080/api.php"
 SERVER_START_SECONDS = 90   # generous: the machine running the suite may be busy
@@ -38,11 +41,13 @@ def sections(text: str) -> dict[str, str]:
 class ShellBlock:
     code: str
     runs: bool      # marked with RUNS_MARKER on the line before the fence
+    collects: bool = False   # marked with COLLECTS_MARKER instead
 
 
 def shell_blocks(text: str) -> list[ShellBlock]:
-    return [ShellBlock(match["code"], bool(match["marker"]))
-            for match in re.finditer(rf"^(?P<marker>{re.escape(RUNS_MARKER)}\n)?```sh\n(?P<code>.*?)^```$",
+    markers = f"{re.escape(RUNS_MARKER)}|{re.escape(COLLECTS_MARKER)}"
+    return [ShellBlock(match["code"], match["marker"] == RUNS_MARKER, match["marker"] == COLLECTS_MARKER)
+            for match in re.finditer(rf"^(?:(?P<marker>{markers})\n)?```sh\n(?P<code>.*?)^```$",
                                      text, flags=re.MULTILINE | re.DOTALL)]
 
 

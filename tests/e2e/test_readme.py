@@ -15,7 +15,9 @@ SENDMILL_ADMIN_PASSWORD set and its administrator logs in), and `.ci/run` runs t
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -110,8 +112,20 @@ def test_every_shell_block_of_the_readme_runs_here_or_is_a_quick_start_command()
     first_session = shell_blocks(sections(text)[FIRST_SESSION])
     assert first_session and all(block.runs for block in first_session)
     unchecked = [block.code for block in shell_blocks(text)
-                 if not block.runs and block.code.strip() not in quick_start_commands()]
+                 if not (block.runs or block.collects) and block.code.strip() not in quick_start_commands()]
     assert unchecked == [], "mark these <!-- test: runs --> (or make them runnable)"
+
+
+def test_the_developer_pytest_commands_of_the_readme_are_accepted_as_written():
+    blocks = [block.code.strip() for block in shell_blocks(README.read_text()) if block.collects]
+    assert blocks, "the reference's regenerate command is marked <!-- test: collects -->"
+    for command in blocks:
+        words = shlex.split(command)
+        assert words[:3] == ["python", "-m", "pytest"], command
+        done = subprocess.run([sys.executable, *words[1:], "--collect-only", "-q", "-p", "no:cacheprovider"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        # 0: pytest knows every option and collected tests (an unknown option is 4, no test 5)
+        assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
 def test_the_readme_sessions_run_verbatim_against_a_live_sendmill_up(live_server, tmp_path):
