@@ -20,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from engine.delivery.compose import Content, Sending, build_skeleton  # noqa: E402
 from engine.delivery.dkim import DkimKey  # noqa: E402
-from engine.tracking import Signer  # noqa: E402
+from engine.tracking.tokens import Signer  # noqa: E402
 
 ARTICLE = """
 <tr><td style="padding:16px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:22px">

@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from engine import bootstrap  # noqa: E402
-from engine.auth import Actor  # noqa: E402
-from engine.campaigns import RecipientRef  # noqa: E402
+from engine.accounts.auth import Actor  # noqa: E402
+from engine.campaigns.service import RecipientRef  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Base, make_sa_engine  # noqa: E402
 from engine.models import Subscriber, SubscriberList  # noqa: E402

@@ -60,7 +60,7 @@ def _positive_seconds(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number of seconds above 0, not {text!r}")
     return value
 def _domains(name: str) -> tuple[str, ...]:
-    from engine.sender_policy import parse_domains
+    from engine.senders.policy import parse_domains
 
     try:
         return parse_domains(os.environ.get(name, ""))
@@ -88,7 +88,7 @@ class Settings:
     dkim_selector: str = ""
     dkim_domain: str = ""
     dkim_key_file: str = ""
-    # Anonymous calls of a public command per client IP (engine/ratelimits.RateLimit); None = no
+    # Anonymous calls of a public command per client IP (engine/accounts/ratelimits.RateLimit); None = no
     # limit. from_env defaults to 60/60; Settings built in code (tests) have none unless given.
     public_rate_limit: "RateLimit | None" = None
     # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; () = none.
@@ -98,7 +98,7 @@ class Settings:
     test_send_window_seconds: int = 3600
     # Domain of the site-owned From that replaces free-mail and DMARC-strict sender addresses; "" = bounce domain.
     sender_domain: str = ""
-    # From domains every account may send as (engine/sender_policy.py; a domain covers its subdomains,
+    # From domains every account may send as (engine/senders/policy.py; a domain covers its subdomains,
     # ("*",) = any); () = only verified sender emails and the user groups' AllowedSenderDomains.
     allowed_sender_domains: tuple[str, ...] = ()
     # Webhook URLs may point to private, loopback and link-local addresses (receivers inside your network).
@@ -130,12 +130,12 @@ class Settings:
 
     def signer(self):
         """The one token signer: signs with secret_key, still accepts the retired keys."""
-        from engine.tracking import Signer
+        from engine.tracking.tokens import Signer
         return Signer(self.secret_key, self.previous_secret_keys)
 
     @classmethod
     def from_env(cls) -> "Settings":
-        from engine.ratelimits import parse_networks, parse_rate_limit
+        from engine.accounts.ratelimits import parse_networks, parse_rate_limit
 
         return cls(
             database_url=os.environ.get("SENDMILL_DATABASE_URL", "").strip() or default_database_url(),

@@ -6,7 +6,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 
 
 def get_owned(session: Session, model, object_id: int, actor: Actor, not_found: type[Exception], *,

@@ -33,27 +33,27 @@ class UnitOfWork:
     # Services are created lazily so a command pays only for what it uses.
     @cached_property
     def auth(self):
-        from engine.auth import AuthService
+        from engine.accounts.auth import AuthService
         return AuthService(self)
 
     @cached_property
     def accounts(self):
-        from engine.accounts import AccountService
+        from engine.accounts.users import AccountService
         return AccountService(self)
 
     @cached_property
     def campaigns(self):
-        from engine.campaigns import CampaignService
+        from engine.campaigns.service import CampaignService
         return CampaignService(self)
 
     @cached_property
     def emails(self):
-        from engine.emails import EmailService
+        from engine.campaigns.emails import EmailService
         return EmailService(self)
 
     @cached_property
     def tags(self):
-        from engine.tags import TagService
+        from engine.campaigns.tags import TagService
         return TagService(self)
 
     @cached_property
@@ -83,42 +83,42 @@ class UnitOfWork:
 
     @cached_property
     def lists(self):
-        from engine.lists import ListService
+        from engine.audience.lists import ListService
         return ListService(self)
 
     @cached_property
     def subscribers(self):
-        from engine.subscribers import SubscriberService
+        from engine.audience.subscribers import SubscriberService
         return SubscriberService(self)
 
     @cached_property
     def subscriber_search(self):
-        from engine.subscriber_search import SubscriberSearchService
+        from engine.audience.subscriber_search import SubscriberSearchService
         return SubscriberSearchService(self)
 
     @cached_property
     def bulk_subscribers(self):
-        from engine.subscriber_bulk import BulkSubscriberService
+        from engine.audience.subscriber_bulk import BulkSubscriberService
         return BulkSubscriberService(self)
 
     @cached_property
     def custom_fields(self):
-        from engine.custom_fields import CustomFieldService
+        from engine.audience.custom_fields import CustomFieldService
         return CustomFieldService(self)
 
     @cached_property
     def suppression(self):
-        from engine.suppression import SuppressionService
+        from engine.audience.suppression import SuppressionService
         return SuppressionService(self)
 
     @cached_property
     def segments(self):
-        from engine.segments import SegmentService
+        from engine.audience.segments import SegmentService
         return SegmentService(self)
 
     @cached_property
     def scheduling(self):
-        from engine.scheduling import SchedulingService
+        from engine.campaigns.scheduling import SchedulingService
         return SchedulingService(self)
 
     @cached_property
@@ -128,70 +128,70 @@ class UnitOfWork:
 
     @cached_property
     def events(self):
-        from engine.events import EventService
+        from engine.tracking.activity import EventService
         return EventService(self)
 
     @cached_property
     def email_subscriptions(self):
-        from engine.email_subscriptions import EmailSubscriptionService
+        from engine.audience.email_subscriptions import EmailSubscriptionService
         return EmailSubscriptionService(self)
 
     @cached_property
     def email_account(self):
-        from engine.email_account import EmailAccountService
+        from engine.accounts.email_account import EmailAccountService
         return EmailAccountService(self)
 
     @cached_property
     def sender_emails(self):
-        from engine.sender_emails import SenderEmailService
+        from engine.senders.sender_emails import SenderEmailService
         return SenderEmailService(self)
 
     @cached_property
     def sender_identity(self):
-        from engine.sender_identity import SenderIdentityService
+        from engine.senders.identity import SenderIdentityService
         return SenderIdentityService(self)
 
     @cached_property
     def sender_policy(self):
-        from engine.sender_policy import SenderPolicyService
+        from engine.senders.policy import SenderPolicyService
         return SenderPolicyService(self)
 
     @cached_property
     def outbox(self):
-        from engine.outbox import OutboxService
+        from engine.events.outbox import OutboxService
         return OutboxService(self)
 
     @cached_property
     def test_sends(self):
-        from engine.test_sends import SendTestService
+        from engine.campaigns.test_sends import SendTestService
         return SendTestService(self)
 
     @cached_property
     def confirmations(self):
-        from engine.confirmations import ConfirmationService
+        from engine.audience.confirmations import ConfirmationService
         return ConfirmationService(self)
 
     @cached_property
     def webhooks(self):
-        from engine.webhooks import WebhookService
+        from engine.events.webhooks import WebhookService
         return WebhookService(self)
 
     @cached_property
     def rate_limits(self):
-        from engine.ratelimits import RateLimiter
+        from engine.accounts.ratelimits import RateLimiter
         return RateLimiter(self)
 
     @cached_property
     def approval(self):
-        from engine.approval import ApprovalService
+        from engine.campaigns.approval import ApprovalService
         return ApprovalService(self)
 
     @cached_property
     def campaign_reports(self):
-        from engine.campaign_reports import CampaignReports
+        from engine.campaigns.reports import CampaignReports
         return CampaignReports(self)
 
     @cached_property
     def modern_campaigns(self):
-        from engine.modern_campaigns import ModernCampaignService
+        from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.errors import AccountNotActive
 from engine.uow import UnitOfWork
 
@@ -21,6 +21,12 @@ KEYED = "keyed"    # "ErrorCode": {"campaigns": 1}
 # LIST whose missing-parameter codes are the parameter's lower-case name, as the v5.9.4 autoresponder
 # pages document them: "ErrorCode": ["subscriberlistid"] or [6], "ErrorText": ["..."].
 NAMED = "named"
+
+
+# The permissions users' commands require, lower-case name → canonical spelling. protocol/registry.py
+# fills it when it builds the command table (UserGroup.Create/Update check names against it); kept here,
+# beside Command, so the command modules never import the registry that imports them.
+REQUIRED_PERMISSIONS: dict[str, str] = {}
 
 
 @dataclass

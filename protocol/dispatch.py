@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from engine import Engine
 from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, PermissionDenied
-from engine.ratelimits import client_ip
+from engine.accounts.ratelimits import client_ip
 from protocol import params as P
 from protocol.command import ADMIN, ANY, KEYED, NAMED, PUBLIC, SCALAR, USER, Command, Context
 

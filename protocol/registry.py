@@ -1,7 +1,7 @@
 """COMMANDS: the one table from command name to handler, reviewed like a route table."""
 from __future__ import annotations
 
-from protocol.command import Command
+from protocol.command import ANY, REQUIRED_PERMISSIONS, USER, Command
 from protocol.commands import campaigns, sessions
 from protocol.commands import emails, tags
 from protocol.commands import scheduling
@@ -53,3 +53,7 @@ COMMANDS = index(
     autoresponders.COMMANDS,
     autoresponder_reports.COMMANDS,
 )
+
+REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission
+                             for command in COMMANDS.values()
+                             if command.auth in (USER, ANY) and command.required_permission})

@@ -1,6 +1,6 @@
 """Public tracking endpoints: the open pixel, click redirects, unsubscribe pages and web views.
 
-`/t/<kind>/<token>`: the token is signed (engine/tracking.py) and carries only ids and the nonce of
+`/t/<kind>/<token>`: the token is signed (engine/tracking/tokens.py) and carries only ids and the nonce of
 the row it was made for, so nothing a request says can choose where a click redirects: the URL comes
 from the campaign's stored content. A token that does not verify, names something deleted, or was
 made for another row that had the same id, gets the same small 404 page.
@@ -17,7 +17,7 @@ import html
 from flask import Blueprint, Response, current_app, redirect, request
 
 from engine.errors import BadToken, InvalidConfirmationCode, NotFound
-from engine.tracking import Kind
+from engine.tracking.tokens import Kind
 
 bp = Blueprint("tracking", __name__)
 
@@ -26,7 +26,7 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0, private",
             "Pragma": "no-cache", "Expires": "0"}
 # The web view and the landing page show the sender's HTML on our origin. The engine keeps only static
-# markup (engine/public_html.py); this policy is the second fence: nothing but images and inline styles
+# markup (engine/tracking/public_html.py); this policy is the second fence: nothing but images and inline styles
 # load, nothing runs, posts, frames or is framed, and `sandbox` gives the page an opaque origin.
 CAMPAIGN_PAGE_CSP = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'none'; "
                      "form-action 'none'; base-uri 'none'; sandbox")
@@ -156,7 +156,7 @@ def _account_unsubscribe(uow, token: str) -> Response:
     return _page("You are unsubscribed", f"<p>{address} receives no more of these emails.</p>")
 
 
-# --- double opt-in links (engine/confirmations.py) ------------------------------------------------
+# --- double opt-in links (engine/audience/confirmations.py) ------------------------------------------------
 # kind -> (question title, question, button, done title, done text); {address} and {list} are filled in.
 _OPT_IN_PAGES = {
     Kind.CONFIRM: ("Confirm your subscription", "Subscribe {address} to {list}?", "Yes, subscribe me",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from engine.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON, SENDER_NOT_ALLOWED_REASON
+from engine.models.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_REASON, SENDER_NOT_ALLOWED_REASON
 from engine.errors import (
     AccountNotActive, AudienceQueryTimeout, AwaitingApproval, DomainError, QuotaExceeded, SenderNotAllowed,
 )

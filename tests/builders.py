@@ -1,7 +1,7 @@
 """Data builders for tests: plain functions that write through the engine and commit."""
 from __future__ import annotations
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.models import Segment, SubscriberList
 
 

@@ -11,7 +11,7 @@ def legacy_token(signer, kind, *, instance_id: int = 0, subscriber_id: int, link
                  local: bool = False) -> str:
     """A token as Sendmill signed them before revision 0002 (version 1: the ids, no nonce), as links
     already mailed carry them; base32 for a mail local part when `local`."""
-    from engine.tracking import LEGACY_VERSION, MAC_BYTES, _varint, b32_token, url_token
+    from engine.tracking.tokens import LEGACY_VERSION, MAC_BYTES, _varint, b32_token, url_token
 
     payload = bytes((LEGACY_VERSION << 4 | kind,)) + _varint(instance_id) + _varint(subscriber_id)
     if link_index is not None:

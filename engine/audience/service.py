@@ -11,7 +11,7 @@ from engine.audience.catalog import custom_field_kind
 from engine.audience.compiler import CompileContext, Source
 from engine.audience.sqlfuncs import prepare_connection
 from engine.audience.time_limit import time_limited
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.errors import InvalidCampaignStatus, InvalidRecipients, InvalidRules, NoAudience, SegmentNotFound
 from engine.models import Campaign, CustomField, Segment, Subscriber, SubscriberList, SubscriberTag
 

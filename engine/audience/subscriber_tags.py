@@ -13,10 +13,10 @@ import hashlib
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.errors import AlreadyExists, NotFound, SubscriberNotFound
 from engine.models import Subscriber, SubscriberList, SubscriberTag, SubscriberTagAssignment
-from engine.tags import clean_tag_name
+from engine.campaigns.tags import clean_tag_name
 
 MAX_NAME_LENGTH = 250
 CHUNK = 1000  # IDs per IN list: a whole list's subscribers would exceed the bind-parameter limits

@@ -1,4 +1,4 @@
-"""Subscriber tags from an import column (engine/importer.py): a cell holds tag names separated by
+"""Subscriber tags from an import column (engine/audience/importer.py): a cell holds tag names separated by
 commas or `|`; each name is cleaned as Subscriber.Tags.Create cleans it (trimmed, lower case, the same
 characters) and a name the list does not have yet becomes a new tag of the list. Tags are only
 added, never taken off."""

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func, select
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.models import AutoResponderSend
 
 FAILED_STATES = ("failed", "unknown", "skipped")

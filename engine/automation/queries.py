@@ -8,7 +8,7 @@ from sqlalchemy import String, func, literal, select
 
 from engine.audience.compiler import ESCAPE, like_escape
 from engine.audience.sqlfuncs import folded, prepare_connection
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.models import AutoResponder
 from engine.models.automation import COUNTER_COLUMNS
 

@@ -1,5 +1,5 @@
 """AutoResponder.SendTest: the autoresponder's email, rendered by the test-send pipeline
-(engine/test_sends.py: `[Test] ` subject, no tracking, the account's test-send limit, the
+(engine/campaigns/test_sends.py: `[Test] ` subject, no tracking, the account's test-send limit, the
 suppression check, the relays), mailed to up to five addresses at once.
 
 Each recipient is tried on its own (a savepoint each): one refused address does not undo the others,
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.automation.errors import AllRecipientsFailed, SendTestRateLimited
 from engine.errors import DomainError, SubscriberNotFound
 from engine.models import Subscriber
-from engine.ratelimits import RateLimit
+from engine.accounts.ratelimits import RateLimit
 
 MAX_RECIPIENTS = 5
 CALL_LIMIT = RateLimit(10, 300)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from engine.audience.catalog import custom_field_kind
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.automation import triggers as T
 from engine.automation.errors import (
     AutoResponderNotFound, InvalidAutoResponderSegment, InvalidTargetAutoResponder, InvalidTriggerValue,

@@ -1,6 +1,6 @@
 """Inbound bounces and complaints: what a returned message says happened, and to whom.
 
-Pure parsing: no database, no network. `parse(raw, recipients=..., decode_verp=...)` turns one
+Parsing is pure: no database, no network. `parse(raw, recipients=..., decode_verp=...)` turns one
 received message into `BounceEvent`s and `ComplaintEvent`s, and into `[]` for everything else
 (delay warnings, success notices, auto-replies, spam, garbage). It never raises on bad input.
 
@@ -11,6 +11,10 @@ Formats, most structured first:
 
 Which recipient an event is about (`matched_by`: token, message-id or address) is decided in
 engine/bounces/origin.py; hard or soft in engine/bounces/classification.py.
+
+Receiving (the one part here that touches the database): engine/bounces/inbound.py, an SMTP listener
+for bounce+… / unsubscribe+… addresses and the same message read from an MTA pipe, recorded through
+engine/tracking/activity.py.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What a returned message says happened, and to whom: the events the bounce parser yields
-(engine/bounces.py) and engine/events.py records."""
+(engine/bounces.py) and engine/tracking/activity.py records."""
 from __future__ import annotations
 
 from dataclasses import dataclass

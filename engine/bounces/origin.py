@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 from engine.bounces.mime import header_text, header_values
 from engine.errors import BadToken
-from engine.tracking import Kind, Signer
+from engine.tracking.tokens import Kind, Signer
 from engine.validation import normalize_email
 
 DecodeVerp = Callable[[str], Any]   # local part -> token payload, or None when it is not ours

@@ -3,11 +3,14 @@
 Content: personalize.py (the legacy `%…%` and `{{ }}` tags -> compiled templates; tag_compiler.py,
 tag_names.py, tag_modifiers.py, php_format.py, compiled_template.py, html_scan.py behind it),
 links.py (click and open tracking), compose.py (the per-campaign MIME skeleton and per-recipient
-bytes), dkim.py (signing), skeletons.py (a send instance's skeleton, built once).
+bytes; mime_headers.py, mime_bodies.py and html_text.py behind it), dkim.py (signing), skeletons.py
+(a send instance's skeleton, built once).
 
-Sending: runner.py (claim, check, render, hand over, send, record), flight.py (a round with the relays:
-hand-over only on a connection), recipients.py (who may be mailed now), ledger.py (the ledger writes of
-a round), relays.py (SENDMILL_SMTP_URL), transport.py (the SMTP pool), smtp_wire.py (non-blocking
-conversations on one selector), ratelimit.py and throttle_state.py (relay and domain rates, kept across
-restarts).
+Sending: runner.py (claim, check, render, hand over, send, record), claims.py (claiming batches and
+the lease-expiry rule), flight.py (a round with the relays: hand-over only on a connection),
+recipients.py (who may be mailed now), ledger.py (the ledger writes of a round), in_doubt.py (the
+deliveries left `unknown`), relays.py (SENDMILL_SMTP_URL), transport.py (the SMTP pool),
+smtp_transaction.py and smtp_wire.py (the mail transaction; non-blocking conversations on one
+selector), ratelimit.py and throttle_state.py (relay and domain rates, kept across restarts),
+one_off.py (a single message outside the ledger: test sends, opt-in confirmations).
 """

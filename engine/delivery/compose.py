@@ -30,7 +30,7 @@ from engine.delivery.html_text import email_sources, without_nul
 from engine.delivery.mime_bodies import QP_VERBATIM, Base64Body, QuotedPrintableBody, mostly_non_ascii
 from engine.delivery.mime_headers import CRLF, ascii_address, ascii_domain, encode_header, mailbox_header
 from engine.delivery.personalize import EMAIL_ADDRESS, HTML, MFROM_DOMAIN, SUBSCRIBER_ID, TEXT, compile_template
-from engine.tracking import Kind, Signer, b32_token, token_url, url_token
+from engine.tracking.tokens import Kind, Signer, b32_token, token_url, url_token
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Sending:
     bounce_domain: str             # VERP and mailto unsubscribe domain
     campaign_id: int
     instance_id: int
-    # The public_nonce every link of the messages carries (engine/tracking.py): the campaign's, or
+    # The public_nonce every link of the messages carries (engine/tracking/tokens.py): the campaign's, or
     # tracking.NO_NONCE where each recipient brings their own (LINK_NONCE) or the links name nobody.
     link_nonce: str
     message_id_domain: str = ""    # default: bounce_domain

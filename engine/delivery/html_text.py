@@ -1,6 +1,6 @@
 """The HTML side of an email's bodies: the plain-text alternative derived from HTML, and the hidden
 pre-header. `email_sources()` is the one place both bodies are prepared, so the composer and the event
-pages (engine/events.py) find the same links at the same indexes.
+pages (engine/tracking/activity.py) find the same links at the same indexes.
 """
 from __future__ import annotations
 

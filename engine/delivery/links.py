@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 
 from engine.delivery.html_scan import html_attributes, html_start_tags
 from engine.delivery.personalize import SUBSCRIBER_ID, URL, compile_template, slot
-from engine.tracking import Kind, RecipientTokens, Signer, token_url
+from engine.tracking.tokens import Kind, RecipientTokens, Signer, token_url
 
 CLICK_MARKER = "\x00click:{}\x00"
 OPEN_MARKER = "\x00open\x00"
@@ -128,7 +128,7 @@ RECIPIENT_TOKENS = "\x00tokens"
 def tracking_slots(urls: tuple[str, ...], signer: Signer, base_url: str,
                    instance_id: int, nonce: str) -> dict[str, Callable]:
     """The slots that fill the markers with `{base_url}/t/c/<token>` and `{base_url}/t/o/<token>`;
-    `nonce` is the campaign's public_nonce (engine/tracking.py)."""
+    `nonce` is the campaign's public_nonce (engine/tracking/tokens.py)."""
 
     def tokens_of(ctx) -> RecipientTokens:
         tokens = ctx.get(RECIPIENT_TOKENS)

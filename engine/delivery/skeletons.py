@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.delivery.compose import Content, Sending, Skeleton, build_skeleton
 from engine.models import Campaign, CustomField, Email, User
-from engine.sender_policy import campaign_from, refusal
+from engine.senders.policy import campaign_from, refusal
 
 
 @dataclass

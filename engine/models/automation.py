@@ -59,7 +59,7 @@ class AutoResponder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("subscriber_lists.id", ondelete="CASCADE"))
-    # NULL = the whole list. Deleting the segment disables the autoresponder first (engine/segments.py),
+    # NULL = the whole list. Deleting the segment disables the autoresponder first (engine/audience/segments.py),
     # so a scoped autoresponder never silently widens to the whole list.
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"), nullable=True,
                                                    index=True)

@@ -12,6 +12,13 @@ from engine.models.link_targets import LinkTarget
 CAMPAIGN_STATUSES = ("Draft", "Ready", "Sending", "Paused", "Pending Approval", "Sent", "Failed")
 SCHEDULE_TYPES = ("Not Scheduled", "Immediate", "Future", "Recursive")
 
+# status_reason of a campaign the tick paused because its account could not send it (scheduler/tick.py):
+# over quota, not ACTIVE (also while Sending), or its From no longer allowed (engine/senders/policy.py).
+QUOTA_EXCEEDED_REASON = "Quota exceeded"
+ACCOUNT_NOT_ACTIVE_REASON = "Account not active"
+SENDER_NOT_ALLOWED_REASON = "Sender not allowed"
+ACCOUNT_HOLD_REASONS = (QUOTA_EXCEEDED_REASON, ACCOUNT_NOT_ACTIVE_REASON, SENDER_NOT_ALLOWED_REASON)
+
 # Delivery and engagement counters, in the order the legacy Campaign object lists them.
 # Delivery and tracking advance them; they are zero until something was sent.
 COUNTER_COLUMNS = (
@@ -61,7 +68,7 @@ class Campaign(LinkTarget, Base):
     publish_on_rss: Mapped[str] = mapped_column(Str(16), default="Disabled")
     s2s_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     rules_json_bundle: Mapped[str] = mapped_column(Text, default="")
-    # What an administrator approved (engine/approval.py): SHA-256 fingerprints of the email content and
+    # What an administrator approved (engine/campaigns/approval.py): SHA-256 fingerprints of the email content and
     # of the recipients and schedule; "" = never approved. Only an Untrusted owner's campaigns need them.
     approved_content: Mapped[str] = mapped_column(Str(64), default="")
     approved_setup: Mapped[str] = mapped_column(Str(64), default="")
@@ -74,7 +81,7 @@ class Campaign(LinkTarget, Base):
     total_recipients: Mapped[int] = mapped_column(Integer, default=0)
     total_sent: Mapped[int] = mapped_column(Integer, default=0)
     total_failed: Mapped[int] = mapped_column(Integer, default=0)
-    # Not written: TotalDelivered is derived from the ledger (engine/campaign_reports.ledger_counts), so it
+    # Not written: TotalDelivered is derived from the ledger (engine/campaigns/reports.ledger_counts), so it
     # always agrees with the statistics; the column stays for the legacy row shape and old databases.
     total_delivered: Mapped[int] = mapped_column(Integer, default=0)
     total_opens: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,7 +1,7 @@
 """Email subscriptions: one account-wide consent and deliverability record per (owner, address).
 
 The modern API's view of a person (modern-email-subscriptions-api.txt), next to the legacy
-per-list `subscribers` rows; engine/email_subscriptions.py keeps the two in step.
+per-list `subscribers` rows; engine/audience/email_subscriptions.py keeps the two in step.
 """
 from __future__ import annotations
 

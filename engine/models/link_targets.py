@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Str
 
-NONCE_HEX_DIGITS = 8   # 32 random bits: engine/tracking.NONCE_BYTES says why
+NONCE_HEX_DIGITS = 8   # 32 random bits: engine/tracking/tokens.NONCE_BYTES says why
 
 
 def new_nonce() -> str:

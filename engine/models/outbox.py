@@ -1,7 +1,7 @@
 """The event outbox: one row per domain event, written in the transaction that made the change.
 
 Because the row commits or rolls back with the change itself, no event is lost and none is
-invented; webhook delivery (engine/webhooks.py) reads the outbox afterwards and fans out.
+invented; webhook delivery (engine/events/webhooks.py) reads the outbox afterwards and fans out.
 """
 from __future__ import annotations
 

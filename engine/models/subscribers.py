@@ -91,7 +91,7 @@ class SubscriberFieldValue(Base):
     its first 191 characters on MariaDB); `value_number` and `value_date` hold the parsed forms so
     numeric and date rules compare natively and use an index.
 
-    Filled as follows (engine/custom_fields/rules.py): `value_number` whenever the text is a decimal
+    Filled as follows (engine/audience/custom_fields/rules.py): `value_number` whenever the text is a decimal
     number; `value_date` for Date fields and for texts of the form YYYY-MM-DD[ HH:MM[:SS]] (UTC
     midnight for a bare date). Checkbox values are joined with "||||" in `value_text`. A field
     without a value has no row.

@@ -24,7 +24,7 @@ class UserGroup(Base):
     # Opt-in confirmation emails must carry a reject link (Email.Update codes 15/16).
     force_reject_opt_link: Mapped[bool] = mapped_column(Boolean, default=False)
     # From domains the group's accounts may send as besides their verified sender emails
-    # (engine/sender_policy.py): comma-separated, "*" = any domain, "" = none.
+    # (engine/senders/policy.py): comma-separated, "*" = any domain, "" = none.
     allowed_sender_domains: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

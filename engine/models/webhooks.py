@@ -36,7 +36,7 @@ class WebhookEndpoint(Base):
     # Events recorded from this instant on are delivered: set at creation and when re-enabled, so
     # neither older history nor what happened while disabled floods the endpoint.
     active_since: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Fan-out has considered every outbox event up to this id (engine/webhooks.py): each pass reads only
+    # Fan-out has considered every outbox event up to this id (engine/events/webhooks.py): each pass reads only
     # the owner's newer events, so its cost follows what happened since, not the outbox's whole history.
     fanned_out_to: Mapped[int] = mapped_column(BigInteger, default=0)
 

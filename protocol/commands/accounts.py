@@ -11,13 +11,13 @@ import re
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.accounts import ACCOUNT_STATUSES, REPUTATION_LEVELS, USER_STATUS_FILTERS, UserQuery
+from engine.accounts.users import ACCOUNT_STATUSES, REPUTATION_LEVELS, USER_STATUS_FILTERS, UserQuery
 from engine.errors import (
     AlreadyExists, EmailTaken, InvalidValue, LastUserGroup, NotAccountOwner, UserGroupInUse,
     UserGroupNotFound, UsernameTaken, UserNotFound,
 )
-from engine.sender_policy import MAX_DOMAINS_TEXT, parse_domains
-from protocol.command import ADMIN, ANY, KEYED, SCALAR, USER, Command, Context
+from engine.senders.policy import MAX_DOMAINS_TEXT, parse_domains
+from protocol.command import ADMIN, ANY, KEYED, REQUIRED_PERMISSIONS, SCALAR, USER, Command, Context
 from protocol.params import Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import TimeZoneField
 from protocol.views.accounts import current_user_info, group_info, limit_utilization, user_info
@@ -40,14 +40,9 @@ LEGACY_PERMISSIONS = (
 
 
 def known_permissions() -> dict[str, str]:
-    """Lower-case name → canonical spelling: what users' commands require, plus the legacy names."""
-    from protocol.registry import COMMANDS  # imported late: the registry imports this module
-
-    names = {p.lower(): p for p in LEGACY_PERMISSIONS}
-    for command in COMMANDS.values():
-        if command.auth in (USER, ANY) and command.required_permission:
-            names.setdefault(command.required_permission.lower(), command.required_permission)
-    return names
+    """Lower-case name → canonical spelling: the legacy names, plus what users' commands require
+    (REQUIRED_PERMISSIONS, filled by the registry)."""
+    return {**REQUIRED_PERMISSIONS, **{p.lower(): p for p in LEGACY_PERMISSIONS}}
 
 
 # --- parameter types ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import re
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.campaigns import CampaignQuery, RecipientRef
+from engine.campaigns.service import CampaignQuery, RecipientRef
 from engine.errors import (
     AccountNotActive, CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,

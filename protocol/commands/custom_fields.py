@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.custom_fields.presets import DATA_TYPES
+from engine.audience.custom_fields.presets import DATA_TYPES
 from engine.errors import (
     CustomFieldListLocked, CustomFieldNotFound, InvalidFieldOptions, InvalidFieldType, InvalidGlobalChange,
     InvalidMergeTagAlias, InvalidPreset, InvalidValidationRule, InvalidYears, ListNotFound, MergeTagAliasTaken,

@@ -9,7 +9,7 @@ import json
 
 from marshmallow import ValidationError
 
-from engine.email_subscriptions import MAX_BULK, MAX_QUERY_EMAILS
+from engine.audience.email_subscriptions import MAX_BULK, MAX_QUERY_EMAILS
 from engine.errors import InvalidEmailAddress, InvalidValue
 from engine.models.email_subscriptions import DELIVERABILITY_STATUSES, SUBSCRIPTION_STATUSES
 from protocol.command import SCALAR, Command, Context

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import ValidationError
 
-from engine.emails import VALIDATE_SCOPES
+from engine.campaigns.emails import VALIDATE_SCOPES
 from engine.errors import (
     AccountNotActive, CampaignNotFound, EmailBeingSent, EmailInUse, EmailNotFound, EmptyEmailContent,
     InvalidFromEmail, InvalidReplyToEmail, ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain,
@@ -18,7 +18,7 @@ from engine.errors import (
     SubscriberNotFound,
 )
 from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
-from engine.test_sends import (
+from engine.campaigns.test_sends import (
     Overrides, PreviewContentMissing, PreviewContentRequired, PreviewDeliveryFailed, PreviewRateLimited,
     PreviewRecipientInvalid, PreviewRecipientRequired, PreviewRecipientSuppressed, SmtpNotConfigured,
 )

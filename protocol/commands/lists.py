@@ -8,7 +8,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, validates_schema
 
 from engine.errors import InvalidListSetting, ListLimitReached, ListNotFound
-from engine.lists import ListQuery
+from engine.audience.lists import ListQuery
 from engine.models.lists import OPT_IN_MODES, OPT_OUT_SCOPES
 from engine.validation import normalize_email
 from protocol.command import KEYED, SCALAR, Command, Context

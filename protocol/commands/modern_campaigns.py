@@ -7,12 +7,12 @@ names, and IDs are numbers.
 """
 from __future__ import annotations
 
-from engine.campaign_reports import ACTIVITIES, MAX_STATISTICS_IDS, iso
+from engine.campaigns.reports import ACTIVITIES, MAX_STATISTICS_IDS, iso
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, InvalidCampaignStatus,
     SenderNotAllowed,
 )
-from engine.test_sends import (
+from engine.campaigns.test_sends import (
     PreviewContentMissing, PreviewDeliveryFailed, PreviewRateLimited, PreviewRecipientInvalid,
     PreviewRecipientSuppressed, SmtpNotConfigured,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import ValidationError
 
 from engine.errors import InvalidRules, ListNotFound, SegmentNotFound
-from engine.segments import ORDER_FIELDS, RulesInput
+from engine.audience.segments import ORDER_FIELDS, RulesInput
 from protocol.command import KEYED, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, LegacyField, LegacySchema, Raw, Text
 from protocol.views.segments import segment_row

@@ -1,5 +1,5 @@
 """Subscribers.Import (api-reference/subscribers.md): a CSV file or text into a list, through the
-streaming importer (engine/importer.py)."""
+streaming importer (engine/audience/importer.py)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import json
 from marshmallow import ValidationError, validates_schema
 
 from engine.errors import EmailMappedTwice, EmailNotMapped, ImportFormatError, InvalidFieldMapping, ListNotFound
-from engine.importer import ImportOptions
+from engine.audience.importer import ImportOptions
 from protocol.command import Command, Context
 from protocol.commands.subscriber_params import OK
 from protocol.params import MISSING, Bool, Choice, Id, LegacyField, LegacySchema, ParamError, Text

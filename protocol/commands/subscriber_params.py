@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from marshmallow import ValidationError
 
-from engine.custom_fields.rules import iso_datetime
+from engine.audience.custom_fields.rules import iso_datetime
 from engine.errors import CustomFieldValueError, UnknownCustomFields
 from engine.validation import normalize_email
 from protocol.params import LegacyField, ParamError, Text

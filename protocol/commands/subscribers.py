@@ -17,7 +17,7 @@ from engine.errors import (
     InvalidSearchField, ListNotFound, SegmentUnavailable, SubscriberExists, SubscriberNotFound, UnknownCustomFields,
 )
 from engine.models.subscribers import BOUNCE_TYPES, SUBSCRIPTION_STATUSES
-from engine.subscriber_search import NAMED_SEGMENTS, SubscriberQuery
+from engine.audience.subscriber_search import NAMED_SEGMENTS, SubscriberQuery
 from engine.validation import as_id
 from protocol.command import SCALAR, Command, Context
 from protocol.commands.subscriber_params import (

@@ -10,14 +10,14 @@ from datetime import timezone
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.campaign_reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTICS_IDS, VISIBILITY_STATUSES
+from engine.campaigns.reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTICS_IDS, VISIBILITY_STATUSES
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, CampaignNotScheduled,
     EmailBeingSent, InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError,
     SenderNotAllowed, SenderNotReady, SendTimeTooSoon, UnknownPersonalizationTags,
 )
-from engine.modern_campaigns import ALL_CONTACTS, Distribution
-from engine.test_sends import (
+from engine.campaigns.modern import ALL_CONTACTS, Distribution
+from engine.campaigns.test_sends import (
     PreviewContentMissing, PreviewDeliveryFailed, PreviewRateLimited, PreviewRecipientInvalid,
     PreviewRecipientSuppressed, SmtpNotConfigured,
 )

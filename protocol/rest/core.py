@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 from flask import Blueprint, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.errors import (
     AccountNotActive, AudienceQueryTimeout, AuthenticationFailed, DomainError, NotFound, PermissionDenied,
 )

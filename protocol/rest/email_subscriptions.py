@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
 
-from engine.email_subscriptions import MAX_BULK, MAX_QUERY_EMAILS
+from engine.audience.email_subscriptions import MAX_BULK, MAX_QUERY_EMAILS
 from engine.errors import InvalidEmailAddress, InvalidValue
 from engine.models.email_subscriptions import DELIVERABILITY_STATUSES, SUBSCRIPTION_STATUSES
 from protocol.rest.core import Endpoint, RestContext, RestSchema

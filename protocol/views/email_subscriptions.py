@@ -1,7 +1,7 @@
 """How email subscriptions look on the wire: the modern object (REST) and the legacy-style one (/api.php)."""
 from __future__ import annotations
 
-from engine.email_subscriptions import ItemResult, iso, subscription_payload
+from engine.audience.email_subscriptions import ItemResult, iso, subscription_payload
 from engine.models import EmailSubscription
 
 # The REST object is the engine's event payload, so a webhook and an answer can never disagree.

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from engine.custom_fields.rules import load_options
-from engine.lists import ListCounts
+from engine.audience.custom_fields.rules import load_options
+from engine.audience.lists import ListCounts
 from engine.models import CustomField, SubscriberList
 
 # Wire name → list attribute; the order of the legacy row.

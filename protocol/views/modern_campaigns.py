@@ -1,7 +1,7 @@
 """How campaigns look on the modern REST surface (modern-campaign-api.txt): objects, statistics,
 recipient pages with cursors, publishing data, audiences; plus response schemas for /openapi.json.
 
-The Campaign object itself is built by engine/campaign_reports.campaign_object, because the
+The Campaign object itself is built by engine/campaigns/reports.campaign_object, because the
 `created` event carries the same object and events are written by the engine.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import re
 
 from marshmallow import Schema, ValidationError, fields
 
-from engine.campaign_reports import CampaignCard, Statistics, campaign_object, iso
-from engine.modern_campaigns import Audience, Published
+from engine.campaigns.reports import CampaignCard, Statistics, campaign_object, iso
+from engine.campaigns.modern import Audience, Published
 
 CURSOR_PREFIX = "r1:"
 

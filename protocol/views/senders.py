@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.email_account import AccountDetails
+from engine.accounts.email_account import AccountDetails
 from engine.models.senders import SenderDetails, SenderEmail
-from engine.sender_emails import Page, entity, iso
-from engine.sender_identity import SenderAddress
+from engine.senders.sender_emails import Page, entity, iso
+from engine.senders.identity import SenderAddress
 
 LEGACY_FORMAT = "%Y-%m-%d %H:%M:%S"
 

@@ -5,7 +5,7 @@ Subscribers are legacy database rows: IDs as numeric strings, dates as "YYYY-MM-
 """
 from __future__ import annotations
 
-from engine.importer import ImportReport
+from engine.audience.importer import ImportReport
 from engine.models import Subscriber, Suppression
 
 MAX_LISTED_FAILURES = 100

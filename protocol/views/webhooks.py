@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from engine.models.outbox import OutboxEvent
 from engine.models.webhooks import WebhookDelivery, WebhookEndpoint
-from engine.webhooks import event_type
+from engine.events.webhooks import event_type
 
 LEGACY_FORMAT = "%Y-%m-%d %H:%M:%S"
 

@@ -20,7 +20,7 @@ def bounce_command(ctx, recipients: tuple[str, ...]):
     """
     from email.parser import BytesHeaderParser
 
-    from engine.inbound import MessageTooLarge, read_message_from_stdin
+    from engine.bounces.inbound import MessageTooLarge, read_message_from_stdin
 
     try:
         message = read_message_from_stdin(recipients=list(recipients) or None)
@@ -47,7 +47,7 @@ def inbound_server(engine, host: str, port: int, *, domains=(), addresses=()):
     import logging
 
     from engine.bounces.origin import verp_decoder
-    from engine.inbound import InboundServer
+    from engine.bounces.inbound import InboundServer
 
     log = logging.getLogger("sendmill.inbound")
 

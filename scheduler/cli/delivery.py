@@ -12,9 +12,9 @@ import click
 
 
 def confirmations_pass(engine, *, quiet: bool):
-    """Send the double opt-in confirmation emails that are due (engine/confirmations.py)."""
-    from engine.confirmations import send_due_confirmations
-    from engine.test_sends import SmtpNotConfigured
+    """Send the double opt-in confirmation emails that are due (engine/audience/confirmations.py)."""
+    from engine.audience.confirmations import send_due_confirmations
+    from engine.delivery.one_off import SmtpNotConfigured
 
     try:
         summary = send_due_confirmations(engine, budget_seconds=20.0)
@@ -26,7 +26,7 @@ def confirmations_pass(engine, *, quiet: bool):
 
 
 def webhooks_pass(engine, *, budget: float, quiet: bool):
-    from engine.webhooks import dispatch
+    from engine.events.webhooks import dispatch
 
     summary = dispatch(engine, budget=budget)
     if summary.busy or not quiet:

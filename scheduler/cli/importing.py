@@ -34,9 +34,9 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
     """
     from sqlalchemy import func, select
 
-    from engine.auth import Actor, permissions_of
+    from engine.accounts.auth import Actor, permissions_of
     from engine.errors import DomainError, ListNotFound
-    from engine.importer import ImportOptions
+    from engine.audience.importer import ImportOptions
     from engine.models import User
 
     mapping = None

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 
-from engine.auth import Actor
-from engine.campaigns import RecipientRef
+from engine.accounts.auth import Actor
+from engine.campaigns.service import RecipientRef
 from engine.models import Subscriber, SubscriberList
 
 

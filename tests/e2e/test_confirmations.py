@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine.confirmations import send_due_confirmations
+from engine.audience.confirmations import send_due_confirmations
 from engine.delivery.relays import parse_relays
 from engine.delivery.transport import SmtpPool
 from engine.models import Subscriber, SubscriberList
 from scheduler.cli import main
-from engine.tracking import Kind
+from engine.tracking.tokens import Kind
 from tests.builders import make_email
 from tests.conftest import SENDER_DOMAINS_ENV
 from tests.e2e.support import make_owner

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.confirmations import send_due_confirmations
+from engine.audience.confirmations import send_due_confirmations
 from engine.delivery.relays import parse_relays
 from engine.delivery.runner import DeliveryRunner
 from engine.delivery.transport import SmtpPool

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 
 from engine.delivery.runner import DeliveryRunner
 from engine.delivery.relays import parse_relays

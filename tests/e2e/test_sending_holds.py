@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select, update
 
-from engine.confirmations import send_due_confirmations
+from engine.audience.confirmations import send_due_confirmations
 from engine.delivery.relays import parse_relays
 from engine.delivery.runner import DeliveryRunner
 from engine.delivery.flight import OneByOne

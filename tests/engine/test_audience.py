@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.errors import InvalidCampaignStatus, InvalidRecipients, InvalidRules, NoAudience, SegmentNotFound
 from engine.models import (
     Campaign, CampaignRecipient, CustomField, Segment, Subscriber, SubscriberActivity, SubscriberFieldValue,

@@ -6,11 +6,11 @@ from sqlalchemy import select
 
 from engine.bounces.origin import verp_decoder
 from engine.bounces import parse
-from engine.events import SOFT_BOUNCE_LIMIT, TrackingTargetGone
+from engine.tracking.activity import SOFT_BOUNCE_LIMIT, TrackingTargetGone
 from engine.models import Campaign, Subscriber, Suppression
 from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery
-from engine.tracking import Kind
+from engine.tracking.tokens import Kind
 from tests.builders import load_row, make_list, make_subscriber
 from tests.protocol.test_tracking import dsn, sent_campaign
 

@@ -22,7 +22,7 @@ from engine.config import Settings
 from engine.db import Base, surrogate_key
 from engine.migrate import upgrade
 from engine.models.link_targets import LinkTarget
-from engine.tracking import Kind
+from engine.tracking.tokens import Kind
 from tests.conftest import FakeClock
 from tests.helpers import legacy_token
 from tests.unit.test_schema import differences, scratch_db  # noqa: F401 - the fixture

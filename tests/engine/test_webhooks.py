@@ -21,10 +21,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, func, select
 
-from engine import outbox
+from engine.events import outbox
 from engine.errors import InvalidWebhookEventType, InvalidWebhookUrl, WebhookNotFound
 from engine.models import OutboxEvent, WebhookDelivery
-from engine.webhooks import FANOUT_COMMIT_LAG, MAX_ATTEMPTS, dispatch, event_data, retry_delay
+from engine.events.webhooks import FANOUT_COMMIT_LAG, MAX_ATTEMPTS, dispatch, event_data, retry_delay
 from tests.builders import user_actor
 
 
@@ -450,7 +450,7 @@ def test_private_addresses_are_refused_unless_allowed(engine, user, receiver, mo
 @pytest.mark.parametrize("resolved", ["64:ff9b::7f00:1", "2002:7f00:1::", "::ffff:0:7f00:1", "192.0.0.9"])
 def test_a_name_resolving_to_an_ipv6_form_of_a_private_address_is_not_dialled(monkeypatch, resolved):
     """The connect-time check judges a NAT64 / 6to4 / translated address by the IPv4 address it carries."""
-    from engine import webhook_http
+    from engine.events import webhook_http
 
     family = socket.AF_INET6 if ":" in resolved else socket.AF_INET
     monkeypatch.setattr(webhook_http.socket, "getaddrinfo",
@@ -490,7 +490,7 @@ def test_dispatchers_in_separate_processes_deliver_every_event_once(engine, user
 def test_a_claim_that_could_outlive_its_lease_is_handed_back_unsent(engine, user, receiver, monkeypatch):
     import types
 
-    import engine.webhooks as webhooks
+    import engine.events.webhooks as webhooks
 
     register(engine, user, receiver)
     for i in range(3):

@@ -43,7 +43,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.db import Base
 from engine.models import Campaign, Segment, SubscriberList, Tag
 from protocol.command import ADMIN, ANY

@@ -138,10 +138,10 @@ class CountingHasher(argon2.PasswordHasher):
 
 @pytest.fixture
 def counting_hasher(monkeypatch):
-    import engine.auth
+    import engine.accounts.auth
 
     hasher = CountingHasher()
-    monkeypatch.setattr(engine.auth, "_hasher", hasher)
+    monkeypatch.setattr(engine.accounts.auth, "_hasher", hasher)
     return hasher
 
 

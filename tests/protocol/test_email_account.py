@@ -218,7 +218,7 @@ def test_every_code_is_reached(request):
 def test_the_quota_period_is_the_calendar_month_in_utc():
     from datetime import datetime, timedelta, timezone
 
-    from engine.email_account import month_window
+    from engine.accounts.email_account import month_window
 
     start, end, key = month_window(datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc))
     assert (start, end, key) == (datetime(2026, 12, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc),

@@ -151,7 +151,7 @@ def test_double_opt_in_is_pending_until_confirmed(api, engine, user, list_id):
 
 def test_the_tracked_unsubscribe_link_moves_the_status(api, client, engine, user):
     sent = sent_campaign(engine, api, user)
-    from engine.tracking import Kind
+    from engine.tracking.tokens import Kind
     assert client.post(sent.url(Kind.UNSUBSCRIBE, sent.alice)).status_code == 200
     assert status(engine, user, "alice@example.org") == ("UNSUBSCRIBED", "NOT_SET")
     assert status(engine, user, "bob@example.org") is None
@@ -164,7 +164,7 @@ def test_hard_bounce_complaint_and_open(api, client, engine, user):
     assert status(engine, user, "alice@example.org") == ("SUBSCRIBED", "BOUNCED")
     record(engine, arf(sent.verp(sent.bob), "bob@example.org"), [sent.verp(sent.bob)])
     assert status(engine, user, "bob@example.org") == ("SUBSCRIBED", "SPAM_COMPLAINT")
-    from engine.tracking import Kind
+    from engine.tracking.tokens import Kind
     client.get(sent.url(Kind.OPEN, sent.alice))   # an open does not clear a bounce
     assert status(engine, user, "alice@example.org") == ("SUBSCRIBED", "BOUNCED")
     changed = [(e["email"], e["deliverabilityStatus"]) for e in events(engine)]
@@ -173,7 +173,7 @@ def test_hard_bounce_complaint_and_open(api, client, engine, user):
 
 def test_an_open_marks_the_address_valid(api, client, engine, user, rest):
     sent = sent_campaign(engine, api, user)
-    from engine.tracking import Kind
+    from engine.tracking.tokens import Kind
     assert client.get(sent.url(Kind.OPEN, sent.bob)).status_code == 200
     assert status(engine, user, "bob@example.org") == ("SUBSCRIBED", "VALID")
     found = rest.post(f"{BASE}/query", user.session, json={"filter": {"email": {"$in": ["bob@example.org"]}}})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.importer import ImportOptions
+from engine.audience.importer import ImportOptions
 from engine.models import Subscriber
 from protocol.commands import subscriber_import as commands
 from tests.builders import (

@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from engine.campaign_reports import LANDING_PAGE_ON, landing_page_url
+from engine.campaigns.reports import LANDING_PAGE_ON, landing_page_url
 from engine.models import Campaign, EmailSubscription, Subscriber
 from engine.models.sending import Delivery, SendInstance
-from engine.tracking import Kind
+from engine.tracking.tokens import Kind
 from tests.builders import load_campaign, load_row, make_email, make_list
 from tests.helpers import legacy_token
 from tests.protocol.test_tracking import HTML, dsn, sent_campaign, stats

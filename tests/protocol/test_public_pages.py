@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from engine.models import Email
-from engine.tracking import Kind
+from engine.tracking.tokens import Kind
 from tests.builders import load_campaign, load_row, make_email, set_user
 from tests.protocol.test_tracking import sent_campaign
 

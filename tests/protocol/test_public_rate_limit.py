@@ -1,4 +1,4 @@
-"""Per-IP rate limits of the public commands (protocol.md Part 1 §12; engine/ratelimits.py).
+"""Per-IP rate limits of the public commands (protocol.md Part 1 §12; engine/accounts/ratelimits.py).
 
 A limited call answers like any other refusal: HTTP 200, `Success: false`, the documented global
 code 429 and a `Retry-After` header. The counters live in the database, so separate engines
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from engine import bootstrap
 from engine.config import Settings
 from engine.models import RateLimitCounter, Subscriber
-from engine.ratelimits import RateLimit, client_ip, parse_networks, parse_rate_limit
+from engine.accounts.ratelimits import RateLimit, client_ip, parse_networks, parse_rate_limit
 from protocol.app import create_app
 from tests.builders import make_list
 from tests.helpers import stored_state

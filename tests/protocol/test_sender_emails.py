@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.models import OutboxEvent, SenderEmail
-from engine.outbox import SENDER_EMAIL
+from engine.events.outbox import SENDER_EMAIL
 from protocol.commands import senders as sender_commands
 from tests.builders import CodeRecorder, assert_codes_reached, load_row
 from tests.e2e.support import loopback_relay

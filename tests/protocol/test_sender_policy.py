@@ -1,4 +1,4 @@
-"""The From policy through HTTP (engine/sender_policy.py): an account sends only as its verified sender
+"""The From policy through HTTP (engine/senders/policy.py): an account sends only as its verified sender
 emails (or their site-owned stand-in) and as the domains the administrator allows, for the installation
 or for its user group. Arming, publishing and test sends answer a documented code otherwise, and the
 tick holds a campaign whose From stopped being allowed. The clock is the injected one: 2026-11-23 12:00 UTC."""

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from engine.errors import CampaignNotFound
 from engine.models import Campaign, Delivery, SubscriberActivity, TestSend
-from engine.test_sends import PreviewContentMissing, PreviewRateLimited, PreviewRecipientInvalid
+from engine.campaigns.test_sends import PreviewContentMissing, PreviewRateLimited, PreviewRecipientInvalid
 from protocol.commands.emails import EMAIL_PREVIEW
 from tests.builders import make_custom_field, make_email, make_list, make_subscriber, user_actor
 from tests.e2e.support import loopback_relay

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.models import Subscriber, Suppression
 from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
-from engine.tracking import Kind, Signer
+from engine.tracking.tokens import Kind, Signer
 from tests.builders import load_campaign, load_row, make_email, make_list, make_subscriber, set_campaign
 from tests.helpers import stored_state
 

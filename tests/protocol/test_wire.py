@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.models import Campaign
 from protocol.command import ADMIN, USER
 from protocol.registry import COMMANDS
@@ -434,7 +434,7 @@ def test_a_huge_number_is_refused_or_ignored_never_an_internal_error(client, eng
 
 def test_an_exception_in_a_handler_is_100005_without_details_and_writes_nothing(client, engine, user,
                                                                                 monkeypatch, caplog):
-    from engine.campaigns import CampaignService
+    from engine.campaigns.service import CampaignService
 
     original = CampaignService.create
 
@@ -456,7 +456,7 @@ def test_an_exception_in_a_handler_is_100005_without_details_and_writes_nothing(
 
 
 def test_the_api_keeps_working_after_an_internal_error(client, engine, user, monkeypatch):
-    from engine.campaigns import CampaignService
+    from engine.campaigns.service import CampaignService
 
     def crash(self, *args, **kwargs):
         raise RuntimeError("surprise")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.emails import VALIDATE_SCOPES
+from engine.campaigns.emails import VALIDATE_SCOPES
 from engine.models.lists import OPT_IN_MODES
 from protocol.command import ADMIN, PUBLIC
 from protocol.commands.subscribers import DEFAULT_PAGE as SUBSCRIBERS_PAGE

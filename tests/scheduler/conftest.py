@@ -8,8 +8,8 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from engine.auth import Actor
-from engine.campaigns import RecipientRef
+from engine.accounts.auth import Actor
+from engine.campaigns.service import RecipientRef
 from engine.models import Campaign, Delivery, SendInstance, Subscriber, SubscriberList
 from scheduler.tick import TickSummary, tick
 

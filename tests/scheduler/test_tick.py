@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from engine.auth import Actor
+from engine.accounts.auth import Actor
 from engine.models import Delivery, SchedulerLease, SendInstance
 from scheduler.tick import LEASE_NAME
 from tests.scheduler.conftest import HOURS
@@ -354,7 +354,7 @@ def test_a_schedule_computed_before_an_edit_is_not_stored(world, clock, engine):
 
 def test_an_audience_that_cannot_be_built_fails_the_campaign_and_writes_no_instance(world, monkeypatch):
     from engine.errors import InvalidRules
-    from engine.scheduling import SchedulingService
+    from engine.campaigns.scheduling import SchedulingService
 
     def broken(self, campaign):
         raise InvalidRules("unknown field 'Shoe size'")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.campaigns import RecipientRef
+from engine.campaigns.service import RecipientRef
 from scheduler.tick import RETRY_AFTER_TIMEOUT
 from tests.audience_stall import limit_audience_queries, make_stalled_audience, stalled_field_values
 

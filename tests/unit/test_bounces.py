@@ -12,7 +12,7 @@ from engine.bounces.events import BounceEvent, ComplaintEvent
 from engine.bounces.origin import message_ref, verp_decoder
 from engine.bounces import parse
 from engine.delivery.compose import Content, Sending, build_skeleton
-from engine.tracking import Kind, Signer, Token
+from engine.tracking.tokens import Kind, Signer, Token
 from tests.helpers import legacy_token
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"

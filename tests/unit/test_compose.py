@@ -17,7 +17,7 @@ import pytest
 from engine.delivery.compose import Content, Sending, build_skeleton
 from engine.delivery.html_text import html_to_text
 from engine.delivery.dkim import DkimKey, sign_dkim
-from engine.tracking import Kind, Signer
+from engine.tracking.tokens import Kind, Signer
 
 SIGNER = Signer("compose-test-secret-key-0123456789abcdef")
 NOW = datetime(2026, 11, 23, 12, 0, 5, tzinfo=timezone.utc)

@@ -8,8 +8,8 @@ import pytest
 
 from engine.bounces.origin import verp_decoder
 from engine.bounces import parse
-from engine.inbound import InboundMessage, InboundServer, MessageTooLarge, read_message_from_stdin
-from engine.tracking import Kind, Signer, Token
+from engine.bounces.inbound import InboundMessage, InboundServer, MessageTooLarge, read_message_from_stdin
+from engine.tracking.tokens import Kind, Signer, Token
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"
 SIGNER = Signer("bounce-test-secret-key-0123456789abcdef")

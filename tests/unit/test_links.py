@@ -3,7 +3,7 @@ import re
 
 from engine.delivery.links import CLICK_MARKER, OPEN_MARKER, click_target, track, tracking_slots
 from engine.delivery.personalize import HTML, SUBSCRIBER_ID, TEXT, compile_template
-from engine.tracking import Kind, Signer
+from engine.tracking.tokens import Kind, Signer
 
 SIGNER = Signer("links-test-secret-key-0123456789abcdef")
 BASE = "https://t.example.com"

@@ -1,10 +1,10 @@
-"""Which addresses webhooks may reach (engine/public_address.py): an IPv6 form that carries an IPv4
+"""Which addresses webhooks may reach (engine/events/public_address.py): an IPv6 form that carries an IPv4
 address is judged by that IPv4 address, so a NAT64 or 6to4 spelling of 127.0.0.1 is loopback."""
 from __future__ import annotations
 
 import pytest
 
-from engine.public_address import is_public
+from engine.events.public_address import is_public
 
 
 @pytest.mark.parametrize("address", [

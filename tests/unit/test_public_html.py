@@ -1,10 +1,10 @@
-"""engine/public_html.py: what campaign HTML keeps on our public pages (tests/protocol/test_public_pages.py
+"""engine/tracking/public_html.py: what campaign HTML keeps on our public pages (tests/protocol/test_public_pages.py
 checks the pages themselves over HTTP)."""
 from __future__ import annotations
 
 import pytest
 
-from engine.public_html import public_page, static_markup
+from engine.tracking.public_html import public_page, static_markup
 
 
 @pytest.mark.parametrize("source", [

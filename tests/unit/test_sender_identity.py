@@ -8,7 +8,7 @@ import pytest
 
 from engine.config import Settings
 from engine.errors import InvalidEmailAddress
-from engine.sender_identity import (
+from engine.senders.identity import (
     FREEMAIL_FILE, DnsLookupFailed, SenderIdentityService, dmarc_policy, freemail_domains, is_freemail,
 )
 
@@ -32,7 +32,7 @@ class FakeDns:
 def no_real_dns(monkeypatch):
     def refuse(name):
         raise AssertionError(f"a unit test tried real DNS for {name}")
-    monkeypatch.setattr("engine.sender_identity.dns_txt_lookup", refuse)
+    monkeypatch.setattr("engine.senders.identity.dns_txt_lookup", refuse)
 
 
 def service(dns: FakeDns, **fields) -> SenderIdentityService:

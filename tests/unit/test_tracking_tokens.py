@@ -6,7 +6,7 @@ import string
 import pytest
 from hypothesis import given, strategies as st
 
-from engine.tracking import BadToken, Kind, Signer, Token
+from engine.tracking.tokens import BadToken, Kind, Signer, Token
 from tests.helpers import legacy_token
 
 SIGNER = Signer("a-long-enough-secret-key-for-tests-0123456789")
@@ -222,7 +222,7 @@ def test_local_part_encoding_is_lower_case_base32_without_padding():
     import base64
     import os
 
-    from engine.tracking import b32_token
+    from engine.tracking.tokens import b32_token
 
     for length in range(0, 40):
         raw = os.urandom(length)

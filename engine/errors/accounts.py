@@ -1,0 +1,60 @@
+"""Accounts: credentials, permissions, users and groups, the email-marketing account's status and quotas."""
+from __future__ import annotations
+
+from engine.errors.base import AlreadyExists, DomainError, NotFound
+
+
+class AuthenticationFailed(DomainError):
+    """Authentication failure or session expired."""
+
+
+class PermissionDenied(DomainError):
+    """Not enough privileges."""
+
+
+class InvalidLogin(DomainError):
+    """Invalid login information."""
+
+
+class AccountDisabled(DomainError):
+    """This account is disabled."""
+
+
+class UserNotFound(NotFound):
+    """User does not exist."""
+
+
+class UserGroupNotFound(NotFound):
+    """User group does not exist."""
+
+
+class ApiKeyNotFound(NotFound):
+    """API key does not exist."""
+
+
+class UsernameTaken(AlreadyExists):
+    """Username already exists."""
+
+
+class EmailTaken(AlreadyExists):
+    """Email address already exists."""
+
+
+class NotAccountOwner(DomainError):
+    """User can only update their own account."""
+
+
+class UserGroupInUse(DomainError):
+    """The user group still has users; move them to another group first."""
+
+
+class LastUserGroup(DomainError):
+    """Cannot delete the last user group."""
+
+
+class AccountNotActive(DomainError):
+    """The email marketing account is not active."""
+
+
+class QuotaExceeded(DomainError):
+    """The monthly campaign or email quota of the email marketing account is used up."""
