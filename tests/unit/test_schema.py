@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ import engine.models  # noqa: F401 - registers every table
 from engine.db import Base, make_sa_engine, surrogate_key
 from engine.migrate import alembic_config, upgrade
 from engine.schema import DIALECTS, HEADER, ddl
-from tests.conftest import SERVER_URLS
+from tests.installation_support import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_SQL = ROOT / "schema.sql"
@@ -44,27 +42,12 @@ def statements(script: str) -> list[str]:
 @pytest.fixture
 def scratch_db(backend, tmp_path):
     """An empty database of its own (not the suite's shared one): migrations need a clean slate."""
-    if backend == "sqlite":
-        db = make_sa_engine(f"sqlite:///{tmp_path / 'migrate.db'}")
+    with fresh_database(backend, tmp_path) as url:
+        if backend == "sqlite":   # a file that does not exist yet, in a folder that may not either
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        db = make_sa_engine(url)
         yield db
         db.dispose()
-        return
-    name = f"sendmill_m_{uuid.uuid4().hex[:10]}"
-    server = create_engine(SERVER_URLS[backend], isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "server absent"
-        server.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"{backend} is required in CI but unreachable: {exc}")
-        pytest.skip(f"{backend} not reachable: {exc.__class__.__name__}")
-    db = make_sa_engine(SERVER_URLS[backend].rsplit("/", 1)[0] + "/" + name)
-    yield db
-    db.dispose()
-    with server.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-    server.dispose()
 
 
 # --- schema.sql ---------------------------------------------------------------------------------
