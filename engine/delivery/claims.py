@@ -41,13 +41,16 @@ _CLAIMED_COLUMNS = (_d.id, _d.instance_id, _d.subscriber_id, _d.attempts)
 
 
 def _claim_returning(candidates) -> HotStatement:
-    return HotStatement(_CLAIM.where(_d.id.in_(candidates.scalar_subquery()), _d.state == "pending")
+    return HotStatement(_CLAIM.where(_d.id.in_(candidates), _d.state == "pending")
                         .returning(*_CLAIMED_COLUMNS))
 
 
-# SQLite runs one writer at a time; PostgreSQL takes the candidates FOR UPDATE SKIP LOCKED.
-_CLAIM_RETURNING = {"sqlite": _claim_returning(_CANDIDATES),
-                    "postgresql": _claim_returning(_CANDIDATES.with_for_update(skip_locked=True))}
+# SQLite runs one writer at a time; PostgreSQL takes the candidates FOR UPDATE SKIP LOCKED, in a
+# MATERIALIZED CTE: as a plain `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` the planner may rescan the
+# subquery for every outer row, and one claim then took a whole 120-row instance instead of its batch.
+_LOCKED_CANDIDATES = _CANDIDATES.with_for_update(skip_locked=True).cte("claim_candidates").prefix_with("MATERIALIZED")
+_CLAIM_RETURNING = {"sqlite": _claim_returning(_CANDIDATES.scalar_subquery()),
+                    "postgresql": _claim_returning(select(_LOCKED_CANDIDATES.c.id).scalar_subquery())}
 # Mail goes out only for an ACTIVE email-marketing account (no account row = ACTIVE): a campaign whose
 # account was suspended while Sending gets nothing claimed from the next batch on (the tick then pauses it).
 _ACCOUNT_ACTIVE = or_(EmailMarketingAccount.status.is_(None), EmailMarketingAccount.status == "ACTIVE")

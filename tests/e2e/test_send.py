@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.accounts.auth import Actor
 
@@ -167,6 +167,22 @@ def test_every_person_gets_exactly_one_wellformed_message(engine, clock, smtp, p
     tick(engine, clock())
     campaign = campaign_row(engine, campaign_id)
     assert (campaign.status, campaign.total_sent, campaign.total_failed) == ("Sent", TOTAL - 6, 1)
+
+
+def test_a_claim_takes_at_most_its_batch_in_keyset_order(engine, clock):
+    """On PostgreSQL `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` may be rescanned per outer row, and a
+    claim of 30 once took all 120 rows of the instance: the candidates are a MATERIALIZED CTE now."""
+    from datetime import timedelta
+
+    from engine.delivery.claims import Claims
+
+    started(engine, clock, 120)
+    claims = Claims("claimer", 30, timedelta(minutes=5), clock)
+    with engine.uow() as uow:
+        first, second = claims.next_batch(uow.session), claims.next_batch(uow.session)
+        claimed = uow.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == "claimed"))
+    assert (len(first), len(second), claimed) == (30, 30, 60)
+    assert max(row.id for row, _ in first) < min(row.id for row, _ in second)
 
 
 def test_pause_stops_within_a_batch_and_resume_sends_the_rest_once(engine, clock, smtp, pool):
