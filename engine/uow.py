@@ -42,6 +42,11 @@ class UnitOfWork:
         return AccountService(self)
 
     @cached_property
+    def administration(self):
+        from engine.accounts.administration import AdministrationService
+        return AdministrationService(self)
+
+    @cached_property
     def campaigns(self):
         from engine.campaigns.service import CampaignService
         return CampaignService(self)

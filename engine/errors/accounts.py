@@ -58,3 +58,19 @@ class AccountNotActive(DomainError):
 
 class QuotaExceeded(DomainError):
     """The monthly campaign or email quota of the email marketing account is used up."""
+
+
+class AdminNotFound(NotFound):
+    """Administrator not found."""
+
+
+class PasswordResetRefused(DomainError):
+    """Invalid reset token or user not found."""
+
+
+class TooManyRequests(DomainError):
+    """Too many requests; retry later."""
+
+
+class UsersStatusUnavailable(DomainError):
+    """Failed to retrieve users status."""

@@ -27,7 +27,9 @@ def a(command: str, params: dict | None = None, **kwargs) -> Call:
 STEPS = [
     Hook(first_administrator, hide=("SENDMILL_ADMIN_PASSWORD",)),
     Call("Admin.Login", {"Username": "admin", "Password": "{SENDMILL_ADMIN_PASSWORD}"}, session=None,
-         hide={"ADMIN": "SessionID"}),
+         hide={"ADMIN": "SessionID"}, save={"ADMIN_ID": "AdminInfo.AdminID"}),
+    a("Admin.Update", {"AdminID": "{ADMIN_ID}", "Name": "Site Administrator", "Username": "admin",
+                       "EmailAddress": "postmaster@example.com"}),
     a("UserGroups.Get", save={"DEFAULT_GROUP_ID": "UserGroups.0.UserGroupID"}),
     a("UserGroup.Create", {"GroupName": "Newsletter senders", "Permissions": "*", "LimitSubscribers": "5000",
                            "LimitLists": "10"}, save={"GROUP_ID": "UserGroupID"}),
@@ -45,6 +47,7 @@ STEPS = [
     a("User.Get", {"UserID": "{USER_ID}"}),
     a("User.Update", {"UserID": "{USER_ID}", "CompanyName": "Doe Trading"}),
     a("Users.Get", {"RecordsPerRequest": "10", "OrderField": "Username"}),
+    a("Users.Status", {"Duration": "30"}),
     a("Users.Delete", {"Users": "{BOB_ID}"}),
     a("User.EmailAccount.Update", {"UserID": "{USER_ID}", "MonthlyEmailQuota": "50000"}),
     a("User.EmailAccount.Get", {"UserID": "{USER_ID}"}),
