@@ -47,6 +47,11 @@ class UnitOfWork:
         return AdministrationService(self)
 
     @cached_property
+    def password_recovery(self):
+        from engine.accounts.password_reset import PasswordRecovery
+        return PasswordRecovery(self)
+
+    @cached_property
     def campaigns(self):
         from engine.campaigns.service import CampaignService
         return CampaignService(self)

@@ -5,7 +5,7 @@ from protocol.command import ANY, REQUIRED_PERMISSIONS, USER, Command
 from protocol.commands import campaigns, sessions
 from protocol.commands import emails, tags
 from protocol.commands import scheduling
-from protocol.commands import accounts, administration, apikeys
+from protocol.commands import accounts, administration, apikeys, password_reset
 from protocol.commands import audience, segments
 from protocol.commands import custom_fields, lists, subscribers, suppression
 from protocol.commands import public_subscription, subscriber_import
@@ -36,6 +36,7 @@ COMMANDS = index(
     scheduling.COMMANDS,
     accounts.COMMANDS,
     administration.COMMANDS,
+    password_reset.COMMANDS,
     apikeys.COMMANDS,
     segments.COMMANDS,
     audience.COMMANDS,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from tests.reference.recorder import Call, Hook
 
 ADMIN_PASSWORD = "admin-pass-1"
+# base64 of https://app.example/reset?token=%PasswordResetToken%
+RESET_LINK = "aHR0cHM6Ly9hcHAuZXhhbXBsZS9yZXNldD90b2tlbj0lUGFzc3dvcmRSZXNldFRva2VuJQ=="
 ALICE = {"Username": "alice", "Password": "s3cret-pass", "EmailAddress": "alice@example.com"}
 
 
@@ -48,6 +50,17 @@ STEPS = [
     a("User.Update", {"UserID": "{USER_ID}", "CompanyName": "Doe Trading"}),
     a("Users.Get", {"RecordsPerRequest": "10", "OrderField": "Username"}),
     a("Users.Status", {"Duration": "30"}),
+    # Lost passwords: anyone may ask (the answer is the same for an unknown address); the token is mailed.
+    Call("User.PasswordRemind", {"EmailAddress": "bob@example.com"}, session=None),
+    # A client application with the administrator's key gets the token back and has its own link mailed.
+    a("User.PasswordRemind", {"EmailAddress": "bob@example.com", "ReturnParams": "true",
+                              "CustomResetLink": RESET_LINK}, hide={"RESET_TOKEN": "PasswordResetToken"}),
+    Call("User.PasswordReset", {"UserID": "{RESET_TOKEN}", "NewPassword": "bobs-new-pass"}, session=None),
+    Call("User.PasswordReset", {"UserID": "{RESET_TOKEN}", "NewPassword": "once-more-pass"}, session=None,
+         expect=2, note="a token works once: the reset changed the password it was signed with"),
+    Call("Admin.PasswordRemind", {"EmailAddress": "postmaster@example.com"}, session=None),
+    Call("Admin.PasswordReset", {"AdminID": "{RESET_TOKEN}", "NewPassword": "admin-new-pass"}, session=None,
+         expect=2, note="a user's token is no administrator's"),
     a("Users.Delete", {"Users": "{BOB_ID}"}),
     a("User.EmailAccount.Update", {"UserID": "{USER_ID}", "MonthlyEmailQuota": "50000"}),
     a("User.EmailAccount.Get", {"UserID": "{USER_ID}"}),
