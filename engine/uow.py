@@ -52,6 +52,11 @@ class UnitOfWork:
         return PasswordRecovery(self)
 
     @cached_property
+    def two_factor(self):
+        from engine.accounts.two_factor import TwoFactorService
+        return TwoFactorService(self)
+
+    @cached_property
     def campaigns(self):
         from engine.campaigns.service import CampaignService
         return CampaignService(self)

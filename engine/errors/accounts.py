@@ -74,3 +74,15 @@ class TooManyRequests(DomainError):
 
 class UsersStatusUnavailable(DomainError):
     """Failed to retrieve users status."""
+
+
+class TwoFactorRequired(DomainError):
+    """2FA required: this account logs in with a two-factor code (TFACode)."""
+
+
+class TwoFactorCodeInvalid(DomainError):
+    """Invalid 2FA code."""
+
+
+class TwoFactorState(DomainError):
+    """Two-factor login is not in the state this needs."""

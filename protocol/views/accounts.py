@@ -83,7 +83,8 @@ def current_group_info(group: UserGroup) -> dict:
 
 def current_user_info(user: User) -> dict:
     """User.Current's UserInfo: the same profile, its group under `GroupInfo` (v5.9.4 user.current)."""
-    return {**_profile(user), "GroupInfo": current_group_info(user.group)}
+    return {**_profile(user), "2FA_Enabled": "Yes" if user.tfa_enabled else "No",
+            "GroupInfo": current_group_info(user.group)}
 
 
 def limit_utilization(group: UserGroup, usage: dict[str, int]) -> dict:

@@ -21,6 +21,13 @@ def first_administrator(recording) -> dict:
     return {"SENDMILL_ADMIN_PASSWORD": ADMIN_PASSWORD}
 
 
+def authenticator_code(recording) -> dict:
+    """What the user's authenticator app shows now for the secret User.TwoFactor.Setup gave."""
+    import pyotp
+
+    return {"TFA_CODE": pyotp.TOTP(recording.values["TFA_SECRET"]).at(recording.engine.clock())}
+
+
 def a(command: str, params: dict | None = None, **kwargs) -> Call:
     """A call by the administrator."""
     return Call(command, params or {}, session="ADMIN", **kwargs)
@@ -72,6 +79,12 @@ STEPS = [
     Call("User.Login", {"Username": ALICE["Username"], "Password": ALICE["Password"]}, session=None,
          hide={"SID": "SessionID"}),
     Call("User.Current"),
+    # Two-factor login: the secret goes into an authenticator app; its code turns it on. An administrator
+    # turns it off for a user who lost the device (the user would send a current TFACode instead).
+    Call("User.TwoFactor.Setup", hide={"TFA_SECRET": "MFA_SecretKey"}),
+    Hook(authenticator_code, hide=("TFA_CODE",)),
+    Call("User.TwoFactor.Enable", {"TFACode": "{TFA_CODE}"}),
+    a("User.TwoFactor.Disable", {"UserID": "{USER_ID}"}),
     Call("User.APIKey.Create", {"Note": "CRM sync", "BoundIPAddress": "127.0.0.1"}, save={"KEY_ID": "APIKeyID"},
          hide={"API_KEY": "APIKey.Key", "KEY_PREFIX": "APIKey.KeyPrefix"}),
     Call("User.APIKey.List"),
