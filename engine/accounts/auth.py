@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from engine.errors import (
     AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
 )
+from engine.accounts.totp import check_code
 from engine.models import Admin, ApiKey, AuthSession, User
 
 ALL_PERMISSIONS = "*"
@@ -117,7 +118,6 @@ class AuthService:
             raise AccountDisabled()
         if user.tfa_enabled:
             # Only after the password: whether an account uses two-factor login is nobody else's business.
-            from engine.accounts.two_factor import check_code
             if not (tfa_code or "").strip():
                 raise TwoFactorRequired()
             if not check_code(user, tfa_code, self.uow.clock()):

@@ -8,30 +8,12 @@ API-key logins are not affected (v5.9.4 users.md).
 """
 from __future__ import annotations
 
-import pyotp
-
 from engine.accounts.auth import Actor
+from engine.accounts.totp import check_code, new_secret, provisioning_uri
 from engine.errors import NotAccountOwner, TwoFactorCodeInvalid, TwoFactorState
 from engine.models import User
 
 ISSUER = "Sendmill"
-STEP_SECONDS = 30
-DRIFT_STEPS = 1
-
-
-def check_code(user: User, code: str | None, now) -> bool:
-    """Whether `code` is a fresh TOTP code of `user`'s secret at `now`; an accepted code's step is
-    recorded (the caller's transaction stores it), so the same code is refused afterwards."""
-    digits = (code or "").strip().replace(" ", "")
-    if not user.tfa_secret or not digits.isdigit() or len(digits) != 6:
-        return False
-    totp = pyotp.TOTP(user.tfa_secret, interval=STEP_SECONDS)
-    current = int(now.timestamp()) // STEP_SECONDS
-    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if step > (user.tfa_last_step or 0) and totp.verify(digits, for_time=step * STEP_SECONDS):
-            user.tfa_last_step = step
-            return True
-    return False
 
 
 class TwoFactorService:
@@ -45,10 +27,9 @@ class TwoFactorService:
         user = self.s.get(User, actor.id)
         if user.tfa_enabled:
             raise TwoFactorState("two-factor login is already on; turn it off first")
-        user.tfa_secret = pyotp.random_base32()
+        user.tfa_secret = new_secret()
         user.tfa_last_step = 0
-        uri = pyotp.TOTP(user.tfa_secret, interval=STEP_SECONDS).provisioning_uri(
-            name=user.email_address, issuer_name=ISSUER)
+        uri = provisioning_uri(user.tfa_secret, user.email_address, ISSUER)
         return user.tfa_secret, uri
 
     def enable(self, actor: Actor, code: str) -> None:

@@ -4,6 +4,7 @@ production); time moves on the injected clock."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from email import message_from_bytes, policy
 
@@ -212,3 +213,17 @@ def test_documented_code(request, api, admin, user, smtp, engine, command, code,
 def test_every_documented_code_has_a_case():
     for command in password_reset.COMMANDS:
         assert {code for name, code, _, _ in CASES if name == command.name} == set(command.errors), command.name
+
+
+def test_the_hourly_count_survives_the_per_minute_limits_clean_up(api, user, smtp, engine, clock):
+    # A public call opening a new minute window purges that limit's old windows; the hourly reminder
+    # counters are not among them (purge_before's bucket prefix), or the limit would reset every minute.
+    from engine.accounts.ratelimits import RateLimit
+
+    engine.settings = dataclasses.replace(engine.settings, public_rate_limit=RateLimit(60, 60))
+    for _ in range(5):
+        api("User.PasswordRemind", EmailAddress="alice@example.com")
+    clock.advance(minutes=2)
+    assert api("User.Login", Username="alice", Password=user.password)["Success"] is True
+    clock.advance(minutes=2)
+    assert api("User.PasswordRemind", EmailAddress="alice@example.com")["ErrorCode"] == [429]
