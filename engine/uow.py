@@ -42,6 +42,21 @@ class UnitOfWork:
         return AccountService(self)
 
     @cached_property
+    def administration(self):
+        from engine.accounts.administration import AdministrationService
+        return AdministrationService(self)
+
+    @cached_property
+    def password_recovery(self):
+        from engine.accounts.password_reset import PasswordRecovery
+        return PasswordRecovery(self)
+
+    @cached_property
+    def two_factor(self):
+        from engine.accounts.two_factor import TwoFactorService
+        return TwoFactorService(self)
+
+    @cached_property
     def campaigns(self):
         from engine.campaigns.service import CampaignService
         return CampaignService(self)

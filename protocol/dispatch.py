@@ -145,7 +145,7 @@ class Dispatcher:
         decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
         uow.commit()
         if decision.opened_window:
-            uow.rate_limits.purge_before(limit)
+            uow.rate_limits.purge_before(limit, bucket_prefix="api:")
             uow.commit()
         if decision.allowed:
             return None

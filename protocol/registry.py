@@ -5,7 +5,7 @@ from protocol.command import ANY, REQUIRED_PERMISSIONS, USER, Command
 from protocol.commands import campaigns, sessions
 from protocol.commands import emails, tags
 from protocol.commands import scheduling
-from protocol.commands import accounts, apikeys
+from protocol.commands import accounts, administration, apikeys, password_reset, two_factor
 from protocol.commands import audience, segments
 from protocol.commands import custom_fields, lists, subscribers, suppression
 from protocol.commands import public_subscription, subscriber_import
@@ -35,6 +35,9 @@ COMMANDS = index(
     tags.COMMANDS,
     scheduling.COMMANDS,
     accounts.COMMANDS,
+    administration.COMMANDS,
+    password_reset.COMMANDS,
+    two_factor.COMMANDS,
     apikeys.COMMANDS,
     segments.COMMANDS,
     audience.COMMANDS,

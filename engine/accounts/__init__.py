@@ -3,5 +3,7 @@
 users.py (administrators, users, user groups and their permissions and limits), auth.py (password
 hashing, login sessions, API keys, and the Actor a request acts as), email_account.py (the modern
 email-marketing account: its status and monthly quotas), ratelimits.py (the per-client limits of the
-public commands, counted in the database).
+public commands, counted in the database), administration.py (Admin.Update, Users.Status),
+password_reset.py (lost passwords: signed single-use reset tokens, rate-limited reminders), account_mail.py
+(mail to an account holder, delivered off the request), two_factor.py and totp.py (users' TOTP two-factor login).
 """

@@ -11,7 +11,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
 
-from engine.errors import AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin
+from engine.errors import (
+    AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
+)
+from engine.accounts.totp import check_code
 from engine.models import Admin, ApiKey, AuthSession, User
 
 ALL_PERMISSIONS = "*"
@@ -104,7 +107,7 @@ class AuthService:
 
     # --- logins ---------------------------------------------------------------------------
     def login_user(self, username: str, password: str, *, pre_hashed: bool = False,
-                   ip: str = "") -> tuple[str, User]:
+                   ip: str = "", tfa_code: str | None = None) -> tuple[str, User]:
         user = self.s.scalar(select(User).where(or_(
             func.lower(User.username) == username.strip().lower(),
             User.email_normalized == username.strip().lower(),
@@ -113,6 +116,12 @@ class AuthService:
             raise InvalidLogin()
         if user.account_status != "Enabled":
             raise AccountDisabled()
+        if user.tfa_enabled:
+            # Only after the password: whether an account uses two-factor login is nobody else's business.
+            if not (tfa_code or "").strip():
+                raise TwoFactorRequired()
+            if not check_code(user, tfa_code, self.uow.clock()):
+                raise TwoFactorCodeInvalid()
         user.last_activity_at = self.uow.clock()
         return self._open_session(user_id=user.id, ip=ip), user
 

@@ -112,11 +112,15 @@ class RateLimiter:
         retry_after = max(1, math.ceil(start + limit.seconds - now))
         return Decision(allowed=hits <= limit.requests, retry_after=retry_after, opened_window=hits == 1)
 
-    def purge_before(self, limit: RateLimit) -> int:
-        """Delete the counters of windows that are over (of every bucket and client)."""
+    def purge_before(self, limit: RateLimit, *, bucket_prefix: str = "") -> int:
+        """Delete the counters of windows that are over, of every client of the buckets named
+        `bucket_prefix…` (all buckets by default). Buckets with longer windows need their own prefix:
+        another limit's shorter window would call their running window over."""
         start = int(self.uow.clock().timestamp() // limit.seconds) * limit.seconds
-        result = self.s.execute(delete(RateLimitCounter).where(RateLimitCounter.window_start < start),
-                                execution_options={"synchronize_session": False})
+        query = delete(RateLimitCounter).where(RateLimitCounter.window_start < start)
+        if bucket_prefix:
+            query = query.where(RateLimitCounter.bucket.startswith(bucket_prefix, autoescape=True))
+        result = self.s.execute(query, execution_options={"synchronize_session": False})
         return result.rowcount or 0
 
 

@@ -73,6 +73,6 @@ class AutoResponderTestSender:
     def _count_call(self, actor: Actor) -> None:
         decision = self.uow.rate_limits.hit("api:autoresponder.sendtest", f"user:{actor.id}", CALL_LIMIT)
         if decision.opened_window:
-            self.uow.rate_limits.purge_before(CALL_LIMIT)
+            self.uow.rate_limits.purge_before(CALL_LIMIT, bucket_prefix="api:autoresponder.sendtest")
         if not decision.allowed:
             raise SendTestRateLimited(decision.retry_after, CALL_LIMIT.requests, CALL_LIMIT.seconds)

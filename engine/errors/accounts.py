@@ -58,3 +58,31 @@ class AccountNotActive(DomainError):
 
 class QuotaExceeded(DomainError):
     """The monthly campaign or email quota of the email marketing account is used up."""
+
+
+class AdminNotFound(NotFound):
+    """Administrator not found."""
+
+
+class PasswordResetRefused(DomainError):
+    """Invalid reset token or user not found."""
+
+
+class TooManyRequests(DomainError):
+    """Too many requests; retry later."""
+
+
+class UsersStatusUnavailable(DomainError):
+    """Failed to retrieve users status."""
+
+
+class TwoFactorRequired(DomainError):
+    """2FA required: this account logs in with a two-factor code (TFACode)."""
+
+
+class TwoFactorCodeInvalid(DomainError):
+    """Invalid 2FA code."""
+
+
+class TwoFactorState(DomainError):
+    """Two-factor login is not in the state this needs."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, Str, UTCDateTime, utcnow
@@ -51,6 +51,12 @@ class User(Base):
     reputation_level: Mapped[str] = mapped_column(Str(16), default="Trusted")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Two-factor login (engine/accounts/two_factor.py): the TOTP secret (base32; set up but not yet
+    # confirmed while tfa_enabled is false, "" for none), and the last time step a code was accepted
+    # for, so a code works once.
+    tfa_secret: Mapped[str] = mapped_column(Str(64), default="")
+    tfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    tfa_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
 
     group: Mapped[UserGroup] = relationship(lazy="joined")
 

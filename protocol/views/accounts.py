@@ -50,9 +50,41 @@ def user_info(user: User) -> dict:
     return {**_profile(user), "GroupInformation": group_info(user.group)}
 
 
+def current_group_info(group: UserGroup) -> dict:
+    """v5.9.4 user.current's `GroupInfo`: the user-safe projection of the group, numbers as numeric
+    strings and flags as Enabled/Disabled. Options Sendmill does not have answer what an absent option
+    means there ("Disabled", "0" = unlimited, no plan, no default sender domain); the legacy
+    SenderDomainManagement is Sendmill's AllowedSenderDomains (README "From addresses"), also shown."""
+    return {
+        "UserGroupID": str(group.id),
+        "GroupName": group.name,
+        "GroupPlanName": "",
+        "DefaultSenderDomain": None,
+        "Permissions": group.permissions,
+        "ForceUnsubscriptionLink": _enabled(group.force_unsubscription_link),
+        "ForceRejectOptLink": _enabled(group.force_reject_opt_link),
+        "ForceOptInList": "Disabled",
+        "LimitSubscribers": str(group.limit_subscribers),
+        "LimitLists": str(group.limit_lists),
+        "LimitCampaignSendPerPeriod": str(group.limit_campaign_send_per_period),
+        "LimitCampaignSendPeriod": "Monthly",
+        "LimitEmailSendPerPeriod": str(group.limit_email_send_per_period),
+        "LimitEmailSendPerDay": "0",
+        "LimitEmailSendPeriod": "Monthly",
+        "LimitEmailSendLifetime": "0",
+        "LimitEmailGatewaySenderDomains": "0",
+        "SenderDomainManagement": _enabled(bool(group.allowed_sender_domains)),
+        "EnableSenderInfo": "Disabled",
+        "ForcedSenderInfo": "Disabled",
+        "DefaultSenderDomainActivate": "Disabled",
+        "AllowedSenderDomains": group.allowed_sender_domains,
+    }
+
+
 def current_user_info(user: User) -> dict:
-    """User.Current's UserInfo: the same profile, its group under `GroupInfo` (v5.7.3 user.current)."""
-    return {**_profile(user), "GroupInfo": group_info(user.group)}
+    """User.Current's UserInfo: the same profile, its group under `GroupInfo` (v5.9.4 user.current)."""
+    return {**_profile(user), "2FA_Enabled": "Yes" if user.tfa_enabled else "No",
+            "GroupInfo": current_group_info(user.group)}
 
 
 def limit_utilization(group: UserGroup, usage: dict[str, int]) -> dict:

@@ -224,10 +224,15 @@ def test_current_shows_profile_group_permissions_and_limits(api, admin, user, en
     assert (info["UserID"], info["Username"], info["RelUserGroupID"], info["AccountStatus"]) == \
         (user.id, "alice", group_id, "Enabled")
     assert "password_hash" not in str(info) and info["Password"] == "****** masked ******"
+    # v5.9.4's user-safe projection: numbers as numeric strings, options Sendmill lacks as "absent".
     assert info["GroupInfo"] == {
-        "UserGroupID": group_id, "GroupName": "Limited", "Permissions": "Campaign.Create,Campaigns.Get",
-        "LimitSubscribers": 500, "LimitLists": 3, "LimitCampaignSendPerPeriod": 0, "LimitEmailSendPerPeriod": 0,
-        "ForceUnsubscriptionLink": "Enabled", "ForceRejectOptLink": "Disabled",
+        "UserGroupID": str(group_id), "GroupName": "Limited", "GroupPlanName": "", "DefaultSenderDomain": None,
+        "Permissions": "Campaign.Create,Campaigns.Get", "ForceUnsubscriptionLink": "Enabled",
+        "ForceRejectOptLink": "Disabled", "ForceOptInList": "Disabled", "LimitSubscribers": "500",
+        "LimitLists": "3", "LimitCampaignSendPerPeriod": "0", "LimitCampaignSendPeriod": "Monthly",
+        "LimitEmailSendPerPeriod": "0", "LimitEmailSendPerDay": "0", "LimitEmailSendPeriod": "Monthly",
+        "LimitEmailSendLifetime": "0", "LimitEmailGatewaySenderDomains": "0", "SenderDomainManagement": "Enabled",
+        "EnableSenderInfo": "Disabled", "ForcedSenderInfo": "Disabled", "DefaultSenderDomainActivate": "Disabled",
         "AllowedSenderDomains": "shop.example,news.shop.example",
     }
 

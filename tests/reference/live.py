@@ -20,7 +20,9 @@ def new_installation(directory):
     db = make_sa_engine(url)
     Base.metadata.create_all(db)
     settings = Settings(database_url=url, secret_key="reference-example-key", base_url="http://127.0.0.1:8080",
-                        extra={"txt_lookup": lambda name: TXT_RECORDS.get(name, [])})
+                        extra={"txt_lookup": lambda name: TXT_RECORDS.get(name, []),
+                               # account mail (password resets) delivered in the call, not on a thread
+                               "account_mail_runner": lambda job: job()})
     engine = bootstrap(settings, db=db, clock=FakeClock())
     try:
         with loopback_relay(engine) as smtp:

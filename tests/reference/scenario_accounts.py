@@ -7,6 +7,8 @@ from __future__ import annotations
 from tests.reference.recorder import Call, Hook
 
 ADMIN_PASSWORD = "admin-pass-1"
+# base64 of https://app.example/reset?token=%PasswordResetToken%
+RESET_LINK = "aHR0cHM6Ly9hcHAuZXhhbXBsZS9yZXNldD90b2tlbj0lUGFzc3dvcmRSZXNldFRva2VuJQ=="
 ALICE = {"Username": "alice", "Password": "s3cret-pass", "EmailAddress": "alice@example.com"}
 
 
@@ -19,6 +21,13 @@ def first_administrator(recording) -> dict:
     return {"SENDMILL_ADMIN_PASSWORD": ADMIN_PASSWORD}
 
 
+def authenticator_code(recording) -> dict:
+    """What the user's authenticator app shows now for the secret User.TwoFactor.Setup gave."""
+    import pyotp
+
+    return {"TFA_CODE": pyotp.TOTP(recording.values["TFA_SECRET"]).at(recording.engine.clock())}
+
+
 def a(command: str, params: dict | None = None, **kwargs) -> Call:
     """A call by the administrator."""
     return Call(command, params or {}, session="ADMIN", **kwargs)
@@ -27,7 +36,9 @@ def a(command: str, params: dict | None = None, **kwargs) -> Call:
 STEPS = [
     Hook(first_administrator, hide=("SENDMILL_ADMIN_PASSWORD",)),
     Call("Admin.Login", {"Username": "admin", "Password": "{SENDMILL_ADMIN_PASSWORD}"}, session=None,
-         hide={"ADMIN": "SessionID"}),
+         hide={"ADMIN": "SessionID"}, save={"ADMIN_ID": "AdminInfo.AdminID"}),
+    a("Admin.Update", {"AdminID": "{ADMIN_ID}", "Name": "Site Administrator", "Username": "admin",
+                       "EmailAddress": "postmaster@example.com"}),
     a("UserGroups.Get", save={"DEFAULT_GROUP_ID": "UserGroups.0.UserGroupID"}),
     a("UserGroup.Create", {"GroupName": "Newsletter senders", "Permissions": "*", "LimitSubscribers": "5000",
                            "LimitLists": "10"}, save={"GROUP_ID": "UserGroupID"}),
@@ -45,6 +56,18 @@ STEPS = [
     a("User.Get", {"UserID": "{USER_ID}"}),
     a("User.Update", {"UserID": "{USER_ID}", "CompanyName": "Doe Trading"}),
     a("Users.Get", {"RecordsPerRequest": "10", "OrderField": "Username"}),
+    a("Users.Status", {"Duration": "30"}),
+    # Lost passwords: anyone may ask (the answer is the same for an unknown address); the token is mailed.
+    Call("User.PasswordRemind", {"EmailAddress": "bob@example.com"}, session=None),
+    # A client application with the administrator's key gets the token back and has its own link mailed.
+    a("User.PasswordRemind", {"EmailAddress": "bob@example.com", "ReturnParams": "true",
+                              "CustomResetLink": RESET_LINK}, hide={"RESET_TOKEN": "PasswordResetToken"}),
+    Call("User.PasswordReset", {"UserID": "{RESET_TOKEN}", "NewPassword": "bobs-new-pass"}, session=None),
+    Call("User.PasswordReset", {"UserID": "{RESET_TOKEN}", "NewPassword": "once-more-pass"}, session=None,
+         expect=2, note="a token works once: the reset changed the password it was signed with"),
+    Call("Admin.PasswordRemind", {"EmailAddress": "postmaster@example.com"}, session=None),
+    Call("Admin.PasswordReset", {"AdminID": "{RESET_TOKEN}", "NewPassword": "admin-new-pass"}, session=None,
+         expect=2, note="a user's token is no administrator's"),
     a("Users.Delete", {"Users": "{BOB_ID}"}),
     a("User.EmailAccount.Update", {"UserID": "{USER_ID}", "MonthlyEmailQuota": "50000"}),
     a("User.EmailAccount.Get", {"UserID": "{USER_ID}"}),
@@ -56,6 +79,12 @@ STEPS = [
     Call("User.Login", {"Username": ALICE["Username"], "Password": ALICE["Password"]}, session=None,
          hide={"SID": "SessionID"}),
     Call("User.Current"),
+    # Two-factor login: the secret goes into an authenticator app; its code turns it on. An administrator
+    # turns it off for a user who lost the device (the user would send a current TFACode instead).
+    Call("User.TwoFactor.Setup", hide={"TFA_SECRET": "MFA_SecretKey"}),
+    Hook(authenticator_code, hide=("TFA_CODE",)),
+    Call("User.TwoFactor.Enable", {"TFACode": "{TFA_CODE}"}),
+    a("User.TwoFactor.Disable", {"UserID": "{USER_ID}"}),
     Call("User.APIKey.Create", {"Note": "CRM sync", "BoundIPAddress": "127.0.0.1"}, save={"KEY_ID": "APIKeyID"},
          hide={"API_KEY": "APIKey.Key", "KEY_PREFIX": "APIKey.KeyPrefix"}),
     Call("User.APIKey.List"),
