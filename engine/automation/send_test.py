@@ -21,6 +21,7 @@ from engine.models import Subscriber
 from engine.accounts.ratelimits import RateLimit
 
 MAX_RECIPIENTS = 5
+CALL_BUCKET = "autoresponder-sendtest"
 CALL_LIMIT = RateLimit(10, 300)
 
 
@@ -71,8 +72,10 @@ class AutoResponderTestSender:
         return result
 
     def _count_call(self, actor: Actor) -> None:
-        decision = self.uow.rate_limits.hit("api:autoresponder.sendtest", f"user:{actor.id}", CALL_LIMIT)
+        # Not under "api:": the public commands' purge clears that prefix with their 60 s window, which
+        # would call this 300 s window over after a minute.
+        decision = self.uow.rate_limits.hit(CALL_BUCKET, f"user:{actor.id}", CALL_LIMIT)
         if decision.opened_window:
-            self.uow.rate_limits.purge_before(CALL_LIMIT, bucket_prefix="api:autoresponder.sendtest")
+            self.uow.rate_limits.purge_before(CALL_LIMIT, bucket_prefix=CALL_BUCKET)
         if not decision.allowed:
             raise SendTestRateLimited(decision.retry_after, CALL_LIMIT.requests, CALL_LIMIT.seconds)

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from engine.accounts.ratelimits import RateLimit
 from engine.models import AutoResponderSend, RateLimitCounter, TestSend
 from protocol.commands import autoresponder_reports
 from tests.builders import make_custom_field, make_email, make_list, make_subscriber
@@ -81,6 +82,20 @@ def test_send_test_reports_refused_recipients_and_fails_when_none_is_accepted(ap
     assert answer["ErrorCode"] == [11] and answer["RecipientsAccepted"] == 0
     assert answer["RecipientFailures"][0]["Recipient"] == "broken@example.com"
     assert count(engine, TestSend) == 1
+
+
+def test_a_public_commands_new_window_does_not_reset_the_send_test_limit(api, user, engine, shop, relay, clock):
+    responder_id = made(api, user, shop)
+    for _ in range(10):
+        assert api("AutoResponder.SendTest", user.session, AutoResponderID=responder_id,
+                   Recipients="qa@example.com")["Success"]
+    clock.advance(seconds=61)
+    # a minute on, an anonymous public call opens a new 60 s window and purges what it calls over (dispatch.py)
+    with engine.uow() as uow:
+        uow.rate_limits.purge_before(RateLimit(60, 60), bucket_prefix="api:")
+        uow.commit()
+    answer = api("AutoResponder.SendTest", user.session, AutoResponderID=responder_id, Recipients="qa@example.com")
+    assert answer["ErrorCode"] == [429] and len(relay.messages) == 10
 
 
 def test_send_test_is_limited_to_ten_calls_per_five_minutes(api, user, engine, shop, relay, clock):
