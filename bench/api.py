@@ -156,8 +156,9 @@ def wrk(url: str, script: str, seconds: int, connections: int, run: int) -> floa
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", handle.name, url,
-                              "--", str(run)], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                              "-s", handle.name, url, "--", str(run)],
+                             capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(handle.name)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

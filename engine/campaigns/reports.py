@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, distinct, func, not_, or_, select
+from sqlalchemy import and_, case, distinct, func, not_, or_, select
 
 from engine.accounts.auth import Actor
 from engine.models.campaigns import ACCOUNT_HOLD_REASONS
@@ -293,8 +293,18 @@ class CampaignReports:
 
     def ledger_counts(self, campaign_ids: list[int]) -> dict[int, LedgerCounts]:
         """Delivered and in-doubt people of each campaign (no owner check: the caller read the campaigns)."""
-        delivered, unknown = self._people("DELIVERED", campaign_ids), self._people("UNKNOWN", campaign_ids)
-        return {cid: LedgerCounts(delivered.get(cid, 0), unknown.get(cid, 0)) for cid in campaign_ids}
+        if not campaign_ids:
+            return {}
+        # One pass over the ledger for both counts (the hot path of Campaign.Get and Campaigns.Get): the
+        # conditions are DELIVERED's and UNKNOWN's of _ledger(), each counting its people.
+        delivered = case((self._ledger("DELIVERED", campaign_ids).whereclause, Delivery.subscriber_id))
+        unknown = case((Delivery.state == "unknown", Delivery.subscriber_id))
+        counts = {cid: LedgerCounts(d, u) for cid, d, u in self.s.execute(
+            select(SendInstance.campaign_id, func.count(distinct(delivered)), func.count(distinct(unknown)))
+            .select_from(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id)
+            .where(SendInstance.campaign_id.in_(campaign_ids), Delivery.state.in_(("sent", "unknown")))
+            .group_by(SendInstance.campaign_id))}
+        return {cid: counts.get(cid, LedgerCounts(0, 0)) for cid in campaign_ids}
 
     def _people(self, activity: str, campaign_ids: list[int]) -> dict[int, int]:
         if not campaign_ids:
