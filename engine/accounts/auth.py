@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from engine.errors import AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin
 from engine.accounts.credential_use import KeyUse, SessionUse, due
@@ -161,14 +161,12 @@ class AuthService:
         written nowhere: the use is kept for record_use(), which the caller runs when the call counts."""
         now = self.uow.clock()
         if session_id:
-            row = self.s.execute(_credential_query(AuthSession).where(
-                AuthSession.token_digest == digest(session_id))).first()
+            row = self.s.execute(_SESSION_BY_DIGEST, {"digest": digest(session_id)}).first()
             if row is not None and row.expires_at > now:
                 self._use = SessionUse(row.id, row.user_id, now) if due(row.last_used_at, now) else None
                 return _actor_of(row, session_id=row.id)
         if api_key:
-            row = self.s.execute(_credential_query(ApiKey, ApiKey.bound_ip_address).where(
-                ApiKey.key_digest == digest(api_key.strip()))).first()
+            row = self.s.execute(_KEY_BY_DIGEST, {"digest": digest(api_key.strip())}).first()
             if row is not None and not (row.bound_ip_address and
                                         not hmac.compare_digest(row.bound_ip_address, ip or "")):
                 actor = _actor_of(row)
@@ -243,6 +241,11 @@ def _credential_query(table, *extra):
                    *([table.expires_at] if table is AuthSession else []), *extra,
                    User.account_status, User.reputation_level, UserGroup.permissions)
             .outerjoin(User, User.id == table.user_id).outerjoin(UserGroup, UserGroup.id == User.group_id))
+
+
+# Built once: every call runs one of them, and building the expression cost more than running it.
+_SESSION_BY_DIGEST = _credential_query(AuthSession).where(AuthSession.token_digest == bindparam("digest"))
+_KEY_BY_DIGEST = _credential_query(ApiKey, ApiKey.bound_ip_address).where(ApiKey.key_digest == bindparam("digest"))
 
 
 def _actor_of(row, session_id: int | None = None) -> Actor:
