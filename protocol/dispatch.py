@@ -108,7 +108,7 @@ class Dispatcher:
             ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
             try:
                 if command.requires_active_account:
-                    uow.email_account.require_active(actor)
+                    uow.email_account.require_active(actor, status=uow.auth.email_account_status)
                 result = command.run(ctx, values) or {}
             except DomainError as exc:
                 uow.rollback()

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from engine.errors import AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin
 from engine.accounts.credential_use import KeyUse, SessionUse, due
 from engine.models import Admin, ApiKey, AuthSession, User, UserGroup
+from engine.models.senders import EmailMarketingAccount
 
 ALL_PERMISSIONS = "*"
 
@@ -101,6 +102,8 @@ class AuthService:
         self.uow = uow
         self.s = uow.session
         self._use: SessionUse | KeyUse | None = None
+        # The caller's email-marketing account status as resolve() read it (no row yet: ACTIVE).
+        self.email_account_status: str | None = None
 
     # --- logins ---------------------------------------------------------------------------
     def login_user(self, username: str, password: str, *, pre_hashed: bool = False,
@@ -164,6 +167,7 @@ class AuthService:
             row = self.s.execute(_SESSION_BY_DIGEST, {"digest": digest(session_id)}).first()
             if row is not None and row.expires_at > now:
                 self._use = SessionUse(row.id, row.user_id, now) if due(row.last_used_at, now) else None
+                self.email_account_status = row.email_account_status or "ACTIVE"
                 return _actor_of(row, session_id=row.id)
         if api_key:
             row = self.s.execute(_KEY_BY_DIGEST, {"digest": digest(api_key.strip())}).first()
@@ -171,6 +175,7 @@ class AuthService:
                                         not hmac.compare_digest(row.bound_ip_address, ip or "")):
                 actor = _actor_of(row)
                 self._use = KeyUse(row.id, now, ip[:64], due(row.last_used_at, now))
+                self.email_account_status = row.email_account_status or "ACTIVE"
                 return actor
         raise AuthenticationFailed()
 
@@ -236,11 +241,14 @@ class AuthService:
 
 
 def _credential_query(table, *extra):
-    """A session's or key's row with what the Actor needs of its user and group: one statement."""
+    """A session's or key's row with what the Actor needs of its user and group, and the status of the
+    user's email-marketing account (for commands that need it ACTIVE): one statement."""
     return (select(table.id, table.user_id, table.admin_id, table.last_used_at,
                    *([table.expires_at] if table is AuthSession else []), *extra,
-                   User.account_status, User.reputation_level, UserGroup.permissions)
-            .outerjoin(User, User.id == table.user_id).outerjoin(UserGroup, UserGroup.id == User.group_id))
+                   User.account_status, User.reputation_level, UserGroup.permissions,
+                   EmailMarketingAccount.status.label("email_account_status"))
+            .outerjoin(User, User.id == table.user_id).outerjoin(UserGroup, UserGroup.id == User.group_id)
+            .outerjoin(EmailMarketingAccount, EmailMarketingAccount.user_id == table.user_id))
 
 
 # Built once: every call runs one of them, and building the expression cost more than running it.
