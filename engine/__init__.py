@@ -6,13 +6,14 @@ root; the web app, the CLI and the tests all build their Engine through it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import sessionmaker
 
+from engine.accounts.credential_use import KeyUseCounter
 from engine.config import Settings
 from engine.db import make_session_factory, utcnow
 from engine.installation import open_database, signing_key, stored_signing_key
@@ -30,10 +31,12 @@ class Engine:
     session_factory: sessionmaker
     clock: Clock
     timer: Timer = time.monotonic
+    key_uses: KeyUseCounter = field(default_factory=KeyUseCounter)
 
     def uow(self) -> UnitOfWork:
         """One transaction: `with engine.uow() as uow: ...; uow.commit()` (rolls back otherwise)."""
-        return UnitOfWork(self.session_factory, self.clock, self.settings, timer=self.timer)
+        return UnitOfWork(self.session_factory, self.clock, self.settings, timer=self.timer,
+                          key_uses=self.key_uses)
 
 
 def bootstrap(settings: Settings | None = None, *, db: SAEngine | None = None,

@@ -93,7 +93,7 @@ def make_sa_engine(url: str, **kwargs) -> SAEngine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
-        return engine
+        return _track_writes(engine)
     if url.startswith(("mysql", "mariadb")):
         if "charset=" not in url:
             url += ("&" if "?" in url else "?") + "charset=utf8mb4"
@@ -101,7 +101,32 @@ def make_sa_engine(url: str, **kwargs) -> SAEngine:
         # takes no gap locks on plain updates (REPEATABLE READ's gap locks made concurrent delivery workers
         # deadlock on the ledger's secondary index).
         kwargs.setdefault("isolation_level", "READ COMMITTED")
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return _track_writes(create_engine(url, pool_pre_ping=True, **kwargs))
+
+
+_WROTE = "sendmill_wrote"
+# Statements that change nothing a commit would keep; anything else counts as a write.
+_READING = ("SELECT", "BEGIN")
+
+
+def _track_writes(engine: SAEngine) -> SAEngine:
+    """Note on each connection whether its transaction has sent anything but reads, so a unit of work
+    that wrote nothing can end without a commit (UnitOfWork.finish)."""
+    @event.listens_for(engine, "begin")
+    def _reset(conn):
+        conn.info[_WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip()[:6].upper().startswith(_READING):
+            conn.info[_WROTE] = True
+
+    return engine
+
+
+def wrote_since_begin(conn) -> bool:
+    """Whether the connection's transaction may have written (True when the engine does not track it)."""
+    return conn.info.get(_WROTE, True)
 
 
 # Server answers that mean "another transaction got in the way; run yours again": PostgreSQL's

@@ -6,10 +6,16 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.db import READ_ONLY, wrote_since_begin
+
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker, clock, settings, *, timer=time.monotonic):
+    def __init__(self, session_factory: sessionmaker, clock, settings, *, timer=time.monotonic, key_uses=None):
+        from engine.accounts.credential_use import KeyUseCounter
+
         self._session_factory = session_factory
+        # The API-key uses this process answered and has not written yet (shared by the Engine's units).
+        self.key_uses = key_uses if key_uses is not None else KeyUseCounter()
         self.clock = clock
         self.settings = settings
         self.timer = timer  # monotonic seconds for time limits; clock is the domain's wall time
@@ -29,6 +35,19 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def read_only(self) -> None:
+        """Declare, before the first statement, that this unit means only to read: on SQLite its transaction
+        then starts deferred and neither waits for nor holds up writers (engine.db.READ_ONLY)."""
+        self.session.connection(execution_options={READ_ONLY: True})
+
+    def finish(self) -> None:
+        """Commit when anything was written, else end the transaction without a commit."""
+        s = self.session
+        if s.new or s.dirty or s.deleted or not s.in_transaction() or wrote_since_begin(s.connection()):
+            s.commit()
+        else:
+            s.rollback()
 
     # Services are created lazily so a command pays only for what it uses.
     @cached_property

@@ -67,6 +67,9 @@ class Command:
     # The modern Campaign API's rule ("accessible only when email account status = ACTIVE"): the
     # dispatcher checks the caller's account before running; `raises` must map AccountNotActive.
     requires_active_account: bool = False
+    # The command only reads: its transaction starts as a reader (on SQLite it neither waits for nor holds
+    # up writers) and ends without a commit unless something was written after all.
+    read_only: bool = False
 
     def __post_init__(self):
         if self.requires_active_account and self.code_for(AccountNotActive()) is None:

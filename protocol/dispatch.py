@@ -90,6 +90,8 @@ class Dispatcher:
 
     def _run(self, command: Command, params: dict, ip: str) -> Outcome:
         with self.engine.uow() as uow:
+            if command.read_only:
+                uow.read_only()
             try:
                 actor = self._authenticate(uow, command, params, ip)
             except AuthenticationFailed:
@@ -106,7 +108,7 @@ class Dispatcher:
             ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
             try:
                 if command.requires_active_account:
-                    uow.email_account.require_active(actor)
+                    uow.email_account.require_active(actor, status=uow.auth.email_account_status)
                 result = command.run(ctx, values) or {}
             except DomainError as exc:
                 uow.rollback()
@@ -130,7 +132,17 @@ class Dispatcher:
                 # Keys some codes carry beside ErrorCode (e.g. ErrorCustomFieldID on Subscriber.Subscribe).
                 failure.payload.update(getattr(exc, "extra", None) or {})
                 return failure
-            uow.commit()
+            if command.read_only:
+                use = uow.auth.take_use()
+                uow.finish()
+            else:
+                uow.auth.record_use()  # a session's sliding expiry, a key's use count: when the call succeeds
+                uow.commit()
+        if command.read_only and use is not None:
+            # Written in a transaction of its own, so the reading one never has to become a writer.
+            with self.engine.uow() as writer:
+                writer.auth.record_use(use)
+                writer.commit()
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 

@@ -9,17 +9,17 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
+from engine.accounts.credential_use import KeyUse, SessionUse, due
+from engine.accounts.totp import check_code
 from engine.errors import (
     AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
 )
-from engine.accounts.totp import check_code
-from engine.models import Admin, ApiKey, AuthSession, User
+from engine.models import Admin, ApiKey, AuthSession, User, UserGroup
+from engine.models.senders import EmailMarketingAccount
 
 ALL_PERMISSIONS = "*"
-# Session use is recorded at most this often, so a busy API client does not write a row per call.
-SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 
 _hasher = PasswordHasher()
 
@@ -104,6 +104,9 @@ class AuthService:
     def __init__(self, uow):
         self.uow = uow
         self.s = uow.session
+        self._use: SessionUse | KeyUse | None = None
+        # The caller's email-marketing account status as resolve() read it (no row yet: ACTIVE).
+        self.email_account_status: str | None = None
 
     # --- logins ---------------------------------------------------------------------------
     def login_user(self, username: str, password: str, *, pre_hashed: bool = False,
@@ -166,43 +169,51 @@ class AuthService:
 
     # --- resolving credentials on ordinary calls -------------------------------------------
     def resolve(self, *, session_id: str | None, api_key: str | None, ip: str = "") -> Actor:
-        """The caller behind a SessionID or APIKey; the session is tried first."""
+        """The caller behind a SessionID or APIKey (the session is tried first), read in one statement and
+        written nowhere: the use is kept for record_use(), which the caller runs when the call counts."""
+        now = self.uow.clock()
         if session_id:
-            actor = self._actor_from_session(session_id)
-            if actor is not None:
-                return actor
+            row = self.s.execute(_SESSION_BY_DIGEST, {"digest": digest(session_id)}).first()
+            if row is not None and row.expires_at > now:
+                self._use = SessionUse(row.id, row.user_id, now) if due(row.last_used_at, now) else None
+                self.email_account_status = row.email_account_status or "ACTIVE"
+                return _actor_of(row, session_id=row.id)
         if api_key:
-            key = self._find_key(api_key, ip)
-            if key is not None:
-                key.last_used_at = self.uow.clock()
-                key.last_used_ip = ip[:64]
-                key.request_count = (key.request_count or 0) + 1
-                return self._actor(user_id=key.user_id, admin_id=key.admin_id)
+            row = self.s.execute(_KEY_BY_DIGEST, {"digest": digest(api_key.strip())}).first()
+            if row is not None and not (row.bound_ip_address and
+                                        not hmac.compare_digest(row.bound_ip_address, ip or "")):
+                actor = _actor_of(row)
+                self._use = KeyUse(row.id, now, ip[:64], due(row.last_used_at, now))
+                self.email_account_status = row.email_account_status or "ACTIVE"
+                return actor
         raise AuthenticationFailed()
 
-    def _actor_from_session(self, session_id: str) -> Actor | None:
-        row = self.s.scalar(select(AuthSession).where(AuthSession.token_digest == digest(session_id)))
-        now = self.uow.clock()
-        if row is None or row.expires_at <= now:
-            return None
-        # Sessions slide: every use pushes the expiry out again.
-        touched = now - row.last_used_at >= SESSION_TOUCH_INTERVAL
-        if touched:
-            row.last_used_at = now
-            row.expires_at = now + self._lifetime()
-        return self._actor(user_id=row.user_id, admin_id=row.admin_id, session_id=row.id,
-                           active_at=now if touched else None)
+    def take_use(self) -> SessionUse | KeyUse | None:
+        """The use of the credentials resolve() accepted, not yet recorded (None when nothing is due)."""
+        use, self._use = self._use, None
+        return use
 
-    def _actor(self, *, user_id, admin_id, session_id=None, active_at=None) -> Actor:
-        if admin_id is not None:
-            return Actor("admin", admin_id, ALL_PERMISSIONS, session_id=session_id)
-        user = self.s.get(User, user_id)
-        if user is None or user.account_status != "Enabled":
-            raise AuthenticationFailed()
-        if active_at is not None:
-            user.last_activity_at = active_at
-        return Actor("user", user.id, permissions_of(user.group.permissions),
-                     reputation_level=user.reputation_level, session_id=session_id)
+    def record_use(self, use: SessionUse | KeyUse | None = None) -> None:
+        """Record the use of the credentials resolve() accepted (or `use`): slide a session's expiry (only
+        when its recorded use is a minute old), count a key's use (written with the others of this process
+        when its row's recorded use is a minute old). See engine/accounts/credential_use.py."""
+        use = use or self.take_use()
+        if isinstance(use, SessionUse):
+            self.s.execute(update(AuthSession).where(AuthSession.id == use.session_id).values(
+                last_used_at=use.at, expires_at=use.at + self._lifetime()).execution_options(synchronize_session=False))
+            if use.user_id is not None:
+                self.s.execute(update(User).where(User.id == use.user_id).values(
+                    last_activity_at=use.at).execution_options(synchronize_session=False))
+        elif isinstance(use, KeyUse):
+            self.uow.key_uses.add(use)
+            if use.due:
+                self._write_key_uses([use.key_id])
+
+    def _write_key_uses(self, key_ids=None) -> None:
+        for key_id, (count, at, ip) in self.uow.key_uses.take(key_ids).items():
+            self.s.execute(update(ApiKey).where(ApiKey.id == key_id).values(
+                request_count=func.coalesce(ApiKey.request_count, 0) + count, last_used_at=at, last_used_ip=ip,
+            ).execution_options(synchronize_session=False))
 
     def _find_key(self, api_key: str, ip: str) -> ApiKey | None:
         key = self.s.scalar(select(ApiKey).where(ApiKey.key_digest == digest(api_key.strip())))
@@ -225,6 +236,9 @@ class AuthService:
         return token, row
 
     def list_api_keys(self, actor: Actor) -> list[ApiKey]:
+        # The listing shows every use this process has answered, this call's included.
+        self.record_use()
+        self._write_key_uses()
         owner = ApiKey.admin_id if actor.is_admin else ApiKey.user_id
         return list(self.s.scalars(select(ApiKey).where(owner == actor.id).order_by(ApiKey.id)))
 
@@ -233,3 +247,28 @@ class AuthService:
         result = self.s.execute(delete(ApiKey).where(ApiKey.id == key_id, owner == actor.id))
         if result.rowcount != 1:
             raise ApiKeyNotFound()
+
+
+def _credential_query(table, *extra):
+    """A session's or key's row with what the Actor needs of its user and group, and the status of the
+    user's email-marketing account (for commands that need it ACTIVE): one statement."""
+    return (select(table.id, table.user_id, table.admin_id, table.last_used_at,
+                   *([table.expires_at] if table is AuthSession else []), *extra,
+                   User.account_status, User.reputation_level, UserGroup.permissions,
+                   EmailMarketingAccount.status.label("email_account_status"))
+            .outerjoin(User, User.id == table.user_id).outerjoin(UserGroup, UserGroup.id == User.group_id)
+            .outerjoin(EmailMarketingAccount, EmailMarketingAccount.user_id == table.user_id))
+
+
+# Built once: every call runs one of them, and building the expression cost more than running it.
+_SESSION_BY_DIGEST = _credential_query(AuthSession).where(AuthSession.token_digest == bindparam("digest"))
+_KEY_BY_DIGEST = _credential_query(ApiKey, ApiKey.bound_ip_address).where(ApiKey.key_digest == bindparam("digest"))
+
+
+def _actor_of(row, session_id: int | None = None) -> Actor:
+    if row.admin_id is not None:
+        return Actor("admin", row.admin_id, ALL_PERMISSIONS, session_id=session_id)
+    if row.account_status != "Enabled":  # None: the user is gone
+        raise AuthenticationFailed()
+    return Actor("user", row.user_id, permissions_of(row.permissions), reputation_level=row.reputation_level,
+                 session_id=session_id)

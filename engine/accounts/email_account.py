@@ -80,11 +80,18 @@ class EmailAccountService:
             campaigns_used=row.campaigns_used if used else 0, emails_used=row.emails_used if used else 0)
 
     # --- the rules other services enforce ----------------------------------------------------------
-    def require_active(self, actor: Actor | int, *, error: type[AccountNotActive] = AccountNotActive) -> None:
-        """AccountNotActive unless the user's account is ACTIVE."""
-        details = self.details(actor)
-        if details.status != "ACTIVE":
-            raise error(f"the email marketing account is {details.status}; only an ACTIVE account can do this")
+    def require_active(self, actor: Actor | int, *, error: type[AccountNotActive] = AccountNotActive,
+                       status: str | None = None) -> None:
+        """AccountNotActive unless the user's account is ACTIVE. `status`: the one the caller's credentials
+        were read with, in this transaction (AuthService.email_account_status)."""
+        if not isinstance(actor, Actor) or actor.is_admin:
+            status = self.details(actor).status
+        elif status is None:
+            # A resolved caller exists: its status is one column (no row yet: the default, ACTIVE).
+            status = self.s.scalar(select(EmailMarketingAccount.status).where(
+                EmailMarketingAccount.user_id == actor.id)) or "ACTIVE"
+        if status != "ACTIVE":
+            raise error(f"the email marketing account is {status}; only an ACTIVE account can do this")
 
     def require_quota(self, owner_user_id: int, campaigns: int = 1, emails: int = 0, *,
                       error: type[QuotaExceeded] = QuotaExceeded) -> AccountDetails:

@@ -73,6 +73,7 @@ def get(ctx: Context, p: dict) -> dict:
 
 CAMPAIGN_GET = Command(
     name="Campaign.Get", run=get, params=GetParams, error_shape=SCALAR, error_text_key="ErrorMessage",
+    read_only=True,
     errors={
         1: "Required parameter 'campaignid' is missing.",
         2: "The 'campaignid' parameter must be numeric.",

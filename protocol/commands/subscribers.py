@@ -184,6 +184,7 @@ def list_subscribers(ctx: Context, p: dict) -> dict:
 
 SUBSCRIBERS_GET = Command(
     name="Subscribers.Get", run=list_subscribers, params=ListParams, error_shape=SCALAR, success_extra=OK,
+    read_only=True,
     errors={
         1: "SubscriberListID is a required field.",
         2: "SubscriberSegment is a required field.",

@@ -256,6 +256,7 @@ class RestApi:
             if endpoint.auth == PUBLIC:
                 return None
             raise RestError(401, "UNAUTHENTICATED", "Authentication failure or session expired") from None
+        uow.auth.record_use()
         uow.commit()  # the session's sliding expiry and the key's usage count are kept even if run fails
         if endpoint.auth == ADMIN and not actor.is_admin:
             raise RestError(403, "PERMISSION_DENIED", "This endpoint is for administrators")
