@@ -6,20 +6,27 @@ import click
 from scheduler.cli import common
 
 
+def _campaign(uow, campaign_id: int):
+    """The campaign, or the one line saying it does not exist."""
+    from engine.models import Campaign
+
+    campaign = uow.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise click.ClickException(f"campaign {campaign_id} does not exist")
+    return campaign
+
+
 @click.command("schedule")
 @click.argument("campaign_id", type=int)
 @click.option("--next", "count", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="how many send times to show")
 def schedule_command(campaign_id: int, count: int):
     """Show a campaign's next send times, in its own time zone and in UTC."""
-    from engine.models import Campaign
     from scheduler.tick import display_zone, upcoming_sends
 
     engine = common.open_engine()
     with engine.uow() as uow:
-        campaign = uow.session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise click.ClickException(f"campaign {campaign_id} does not exist")
+        campaign = _campaign(uow, campaign_id)
         try:
             zone_name, zone = display_zone(campaign)
             runs = upcoming_sends(campaign, engine.clock(), count)
@@ -43,13 +50,10 @@ def schedule_command(campaign_id: int, count: int):
 def audience_command(campaign_id: int, sample: int):
     """Show whom a campaign would mail now: the count, the first recipients and the SQL (reads only)."""
     from engine.errors import DomainError
-    from engine.models import Campaign
 
     engine = common.open_engine()
     with engine.uow() as uow:
-        campaign = uow.session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise click.ClickException(f"campaign {campaign_id} does not exist")
+        campaign = _campaign(uow, campaign_id)
         try:
             result = uow.audience.preview_campaign(campaign, sample)
         except DomainError as exc:
