@@ -9,15 +9,7 @@ from engine.models import Segment, Subscriber, SubscriberFieldValue, SubscriberL
 from tests.audience_stall import (
     STALLED_ROWS, FakeTimer, limit_audience_queries, make_stalled_audience, stalled_field_values,
 )
-
-
-@pytest.fixture
-def owner_id(engine):
-    with engine.uow() as uow:
-        uow.accounts.ensure_default_group()
-        user = uow.accounts.create_user(username="owner", password="owner-pass-1", email="owner@example.com")
-        uow.commit()
-        return user.id
+from tests.properties.test_audience_differential import owner_id  # noqa: F401 - the fixture
 
 
 def count_lists(uow) -> int:
