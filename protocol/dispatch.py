@@ -98,13 +98,18 @@ class Dispatcher:
                 return scalar_failure(AUTH_FAILED, "Authentication failure or session expired")
             except PermissionDenied:
                 return scalar_failure(NOT_PERMITTED, "Not enough privileges")
-            refusal = self._rate_limited(uow, command, actor, ip, params)
+            # Loaded once, before the count: the rate limit asks whose lists the call names.
+            try:
+                values, problem = self._load(command, params), None
+            except (P.ParamError, ValidationError) as exc:
+                values, problem = None, exc
+            refusal = self._rate_limited(uow, command, actor, ip, values)
             if refusal is not None:
                 return refusal
-            try:
-                values = self._load(command, params)
-            except P.ParamError as exc:
-                return command_failure(command, exc.code, exc.message, exc.also)
+            if isinstance(problem, P.ParamError):
+                return command_failure(command, problem.code, problem.message, problem.also)
+            if problem is not None:
+                raise problem
             ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
             try:
                 if command.requires_active_account:
@@ -146,13 +151,13 @@ class Dispatcher:
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 
-    def _rate_limited(self, uow, command: Command, actor, ip: str, params: dict) -> Outcome | None:
+    def _rate_limited(self, uow, command: Command, actor, ip: str, values: dict | None) -> Outcome | None:
         """Count a call of a public command against its client's limit (Part 1 §12); the refusal when
         over it. Only the owner of the lists the call acts on (an account's own integration, a CRM sync
         subscribing in a loop) or an administrator is not counted: another account's credentials buy
         nothing. The count is committed before the command runs, so failing calls count too."""
         limit = self.engine.settings.public_rate_limit
-        if command.auth != PUBLIC or limit is None or self._owner_call(uow, command, actor, params):
+        if command.auth != PUBLIC or limit is None or self._owner_call(uow, command, actor, values):
             return None
         decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
         uow.commit()
@@ -166,18 +171,17 @@ class Dispatcher:
                                      f"seconds from one address; retry after {decision.retry_after} seconds"},
                        headers={"Retry-After": str(decision.retry_after)})
 
-    def _owner_call(self, uow, command: Command, actor, params: dict) -> bool:
-        """Whether `actor` owns every list this call names (administrators own all). Parameters that do not
-        load, and a missing list, answer False like another account's list: counted, no oracle."""
+    @staticmethod
+    def _owner_call(uow, command: Command, actor, values: dict | None) -> bool:
+        """Whether `actor` owns every list this call names (administrators own all). Parameters that did not
+        load (`values` None), and a missing list, answer False like another account's list: counted, no oracle."""
         if actor is None or command.rate_limit_owner_lists is None:
             return False
         if actor.is_admin:
             return True
-        try:
-            list_ids = command.rate_limit_owner_lists(self._load(command, params))
-        except (P.ParamError, ValidationError):
+        if values is None:
             return False
-        return uow.lists.owns_all(actor, list_ids)
+        return uow.lists.owns_all(actor, command.rate_limit_owner_lists(values))
 
     def _authenticate(self, uow, command: Command, params: dict, ip: str):
         session_id, api_key = _credentials(params)
