@@ -40,7 +40,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import signal
 import socket
 import time
 from collections import Counter
@@ -186,21 +185,6 @@ class DeliveryRunner:
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
                 summary.waiting = waiting_for_retry(s)
         return summary
-
-    def run_forever(self, idle_sleep: float = 5.0, budget_seconds: float = 60.0) -> RunSummary:
-        """Keep sending until stop() (SIGTERM / SIGINT); sleeps `idle_sleep` when there is no work."""
-        total = RunSummary()
-        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            while not self._stop:
-                run = self.run_once(budget_seconds)
-                total.add(run)
-                if run.idle and not self._stop:
-                    time.sleep(idle_sleep)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        return total
 
     # --- sending ---------------------------------------------------------------------------------
     def _process(self, s, batch: list[tuple[Row, int]], summary: RunSummary, deadline: float) -> None:
