@@ -159,6 +159,24 @@ CREATE TABLE email_subscriptions (
 
 CREATE INDEX ix_email_subscriptions_email_normalized ON email_subscriptions (email_normalized);
 
+CREATE TABLE email_templates (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER,
+    name VARCHAR(255) NOT NULL,
+    description TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    html_content TEXT NOT NULL,
+    plain_content TEXT NOT NULL,
+    thumbnail_path VARCHAR(1000) NOT NULL,
+    access_type VARCHAR(8) NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT ck_email_templates_access_type CHECK (access_type IN ('Public','Private')),
+    CONSTRAINT fk_email_templates_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_email_templates_owner_user_id ON email_templates (owner_user_id);
+
 CREATE TABLE emails (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
@@ -166,6 +184,7 @@ CREATE TABLE emails (
     mode VARCHAR(16) NOT NULL,
     template_id INTEGER NOT NULL,
     is_email_template BOOLEAN NOT NULL,
+    content_type VARCHAR(8),
     from_name VARCHAR(255) NOT NULL,
     from_email VARCHAR(255) NOT NULL,
     reply_to_name VARCHAR(255) NOT NULL,

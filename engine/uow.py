@@ -86,6 +86,16 @@ class UnitOfWork:
         return EmailService(self)
 
     @cached_property
+    def templates(self):
+        from engine.campaigns.templates import TemplateService
+        return TemplateService(self)
+
+    @cached_property
+    def user_templates(self):
+        from engine.campaigns.user_templates import UserTemplateService
+        return UserTemplateService(self)
+
+    @cached_property
     def tags(self):
         from engine.campaigns.tags import TagService
         return TagService(self)

@@ -2,6 +2,7 @@
 
 Content: personalize.py (the legacy `%…%` and `{{ }}` tags -> compiled templates; tag_compiler.py,
 tag_names.py, tag_modifiers.py, php_format.py, compiled_template.py, html_scan.py behind it),
+inline_css.py (`<style>` rules into `style` attributes, once per skeleton),
 links.py (click and open tracking), compose.py (the per-campaign MIME skeleton and per-recipient
 bytes; mime_headers.py, mime_bodies.py and html_text.py behind it), dkim.py (signing), skeletons.py
 (a send instance's skeleton, built once).

@@ -1,6 +1,7 @@
-"""The HTML side of an email's bodies: the plain-text alternative derived from HTML, and the hidden
-pre-header. `email_sources()` is the one place both bodies are prepared, so the composer and the event
-pages (engine/tracking/activity.py) find the same links at the same indexes.
+"""The HTML side of an email's bodies: the plain-text alternative derived from HTML, the hidden
+pre-header, and the `<style>` rules inlined (inline_css.py). `email_sources()` is the one place both
+bodies are prepared, so the composer and the event pages (engine/tracking/activity.py) find the same
+links at the same indexes.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 
 import html2text
 
+from engine.delivery import inline_css
 from engine.delivery.html_scan import html_start_tags
 
 _BODY_TAG = re.compile(r"<body(?=[\s/>])", re.I)
@@ -67,11 +69,14 @@ def html_to_text(source: str) -> str:
 
 def email_sources(html_content: str, text_content: str, pre_header: str) -> tuple[str, str]:
     """The HTML and plain bodies as they are sent (before tracking and personalisation): NUL removed
-    (it would forge a tracking marker), plain text derived from the HTML when there is none, and the
-    pre-header as hidden text right after <body>."""
+    (it would forge a tracking marker), plain text derived from the HTML when there is none, the
+    `<style>` rules inlined, and the pre-header as hidden text right after <body>."""
     html_source, text_source = without_nul(html_content), without_nul(text_content)
     if html_source.strip() and not text_source.strip():
         text_source = html_to_text(html_source)
+    if html_source.strip():
+        # Through the module, so a test can count the calls (once per skeleton, never per recipient).
+        html_source = inline_css.inline_css(html_source)
     if html_source.strip() and (pre_header or "").strip():
         hidden = _PRE_HEADER.format(html.escape(without_nul(pre_header), quote=False))
         at = next((end for start, end in html_start_tags(html_source) if _BODY_TAG.match(html_source, start)), 0)

@@ -178,3 +178,28 @@ class CampaignAccountNotActive(AccountNotActive, InvalidCampaignStatus):
 
 class CampaignQuotaExceeded(QuotaExceeded, InvalidCampaignStatus):
     """The monthly campaign or email quota is used up, so the campaign cannot be sent."""
+
+
+# --- email templates (gallery templates and user email templates) --------------------------------
+class TemplateNotFound(NotFound):
+    """Template not found (or it belongs to another account)."""
+
+
+class TemplateAccessDenied(DomainError):
+    """The template is a global one that administrators keep private."""
+
+
+class TemplateOwnerNotFound(NotFound):
+    """The user named as the template's owner does not exist."""
+
+
+class UserTemplateNotFound(NotFound):
+    """Email template not found (or it belongs to another account)."""
+
+
+class SourceUserNotFound(NotFound):
+    """Source user not found."""
+
+
+class TargetUserNotFound(NotFound):
+    """Target user not found."""

@@ -15,6 +15,7 @@ from engine.models.test_sends import TestSend
 from engine.models.installation import InstallationSecret
 from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
 from engine.models.automation import AutoResponder, AutoResponderSend
+from engine.models.templates import EmailTemplate
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -24,5 +25,5 @@ __all__ = [
     "Delivery", "SchedulerLease", "SendInstance", "ThrottleState",
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
     "InstallationSecret",
-    "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend",
+    "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend", "EmailTemplate",
 ]

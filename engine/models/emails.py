@@ -32,6 +32,8 @@ class Email(Base):
     mode: Mapped[str] = mapped_column(Str(16), default="Empty")
     template_id: Mapped[int] = mapped_column(Integer, default=0)
     is_email_template: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A user email template's declared ContentType (HTML, Plain, Both); NULL: derived from the content.
+    content_type: Mapped[str | None] = mapped_column(Str(8), nullable=True, default=None)
     from_name: Mapped[str] = mapped_column(Str(255), default="")
     from_email: Mapped[str] = mapped_column(Str(255), default="")
     reply_to_name: Mapped[str] = mapped_column(Str(255), default="")
