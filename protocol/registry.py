@@ -15,6 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
+from protocol.commands import email_templates, user_email_templates
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -55,6 +56,8 @@ COMMANDS = index(
     subscriber_tags.COMMANDS,
     autoresponders.COMMANDS,
     autoresponder_reports.COMMANDS,
+    email_templates.COMMANDS,
+    user_email_templates.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

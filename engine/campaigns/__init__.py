@@ -6,5 +6,8 @@ account's campaign, and holding back the rest), scheduling.py (send instances, t
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
 operations the legacy chapter has no command for), reports.py (status mapping, statistics,
 recipients by activity), events.py (the modern campaign events written to the outbox), tags.py
-(campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address).
+(campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address),
+templates.py (gallery email templates, and building an email from one), user_templates.py (an
+account's own email templates: emails rows marked as templates), template_preview.py (a user
+template rendered with sample subscriber data).
 """

@@ -26,7 +26,7 @@ EDITABLE_COLUMNS = (
     "reply_to_email", "subject", "pre_header_text", "html_content", "plain_content", "extra_content1",
     "extra_content2", "fetch_url", "fetch_plain_url", "image_embedding", "plain_content_auto_convert",
     "subject_set_to_title_element", "open_tracking", "link_tracking", "utm_tracking", "utm_source",
-    "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_merge_tags",
+    "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_merge_tags", "content_type",
 )
 COPIED_COLUMNS = tuple(c for c in EDITABLE_COLUMNS if c != "email_name")
 # A campaign in one of these states may still send its email, so the email must stay.
@@ -40,6 +40,22 @@ REJECT_LINK = "%Link:Reject%"
 # a confirmation email has no campaign, so no web-browser version).
 SCOPE_LINKS = {"Campaign": ("Unsubscribe", "WebBrowser"), "AutoResponder": ("Unsubscribe", "WebBrowser"),
                "OptIn": ("Confirm", "Reject", "Unsubscribe")}
+
+
+def unknown_content_tags(s, owner_user_id: int | None, scope: str, *, subject: str = "", pre_header: str = "",
+                         html: str = "", plain: str = "") -> list[str]:
+    """The tags of this content that cannot be filled in for `owner_user_id`'s subscribers (None: a
+    global template, which may name no custom field) or are not allowed in `scope`; each once, in order."""
+    fields = s.execute(select(CustomField.id, CustomField.merge_tag_alias)
+                       .where(CustomField.owner_user_id == owner_user_id)).all() if owner_user_id else []
+    ids = [field_id for field_id, _ in fields]
+    aliases = {alias.lower(): field_id for field_id, alias in fields if alias}
+    links = SCOPE_LINKS[scope]
+    found: list[str] = []
+    for text, allowed in ((subject, ()), (pre_header, ()), (html, links), (plain, links)):
+        if text and ("%" in text or "{{" in text or "[" in text):
+            found += find_unknown_tags(text, ids, aliases=aliases, links=allowed)
+    return list(dict.fromkeys(found))
 
 
 class EmailService:
@@ -82,6 +98,10 @@ class EmailService:
             if key not in EDITABLE_COLUMNS:
                 raise ValueError(f"{key!r} is not an editable email column")
             setattr(email, key, value)
+        if ("template_id" in changes or changes.get("mode") == "Template") and email.mode == "Template" \
+                and email.template_id:
+            # Choosing a template (Mode=Template, RelTemplateID) builds the content from it.
+            self.uow.templates.fill_email(actor, email, given=changes.keys())
         self.check_scope(actor, email, scope)
         email.updated_at = self.uow.clock()
         self.s.flush()
@@ -99,25 +119,16 @@ class EmailService:
         """Tags of subject, pre-header and bodies that are misspelt, name no custom field of the owner,
         or are not allowed in `scope`; in order of appearance, each once. Reported at save time so a
         campaign never goes out with a tag nobody can fill in (the content is still saved)."""
-        fields = self.s.execute(select(CustomField.id, CustomField.merge_tag_alias)
-                                .where(CustomField.owner_user_id == e.owner_user_id)).all()
-        ids = [field_id for field_id, _ in fields]
-        aliases = {alias.lower(): field_id for field_id, alias in fields if alias}
-        links = SCOPE_LINKS[scope]
-        found: list[str] = []
-        for text, allowed in ((e.subject, ()), (e.pre_header_text, ()), (e.html_content, links),
-                              (e.plain_content, links)):
-            if text and ("%" in text or "{{" in text or "[" in text):
-                found += find_unknown_tags(text, ids, aliases=aliases, links=allowed)
-        return list(dict.fromkeys(found))
+        return unknown_content_tags(self.s, e.owner_user_id, scope, subject=e.subject, pre_header=e.pre_header_text,
+                                    html=e.html_content, plain=e.plain_content)
 
     def duplicate(self, actor: Actor, email_id: int) -> Email:
         source = self.get(actor, email_id)
         return self.duplicate_row(source, f"Copy of {source.email_name}"[:255].rstrip())
 
-    def duplicate_row(self, source: Email, name: str | None = None) -> Email:
+    def duplicate_row(self, source: Email, name: str | None = None, owner_user_id: int | None = None) -> Email:
         now = self.uow.clock()
-        copy = Email(owner_user_id=source.owner_user_id, email_name=name or source.email_name,
+        copy = Email(owner_user_id=owner_user_id or source.owner_user_id, email_name=name or source.email_name,
                      created_at=now, updated_at=now,
                      **{column: getattr(source, column) for column in COPIED_COLUMNS})
         self.s.add(copy)

@@ -160,12 +160,8 @@ class Skeleton:
         s = self.sending
         subscriber_id = int(ctx[SUBSCRIBER_ID])
         recipient = ascii_address(str(ctx[EMAIL_ADDRESS]))
-        tokens = s.signer.for_recipient(s.instance_id, subscriber_id, ctx.get(LINK_NONCE) or s.link_nonce)
-        unsubscribe_token = tokens.raw(Kind.UNSUBSCRIBE)          # one MAC for the link and the mailto
-        unsubscribe = self._unsubscribe_prefix + url_token(unsubscribe_token)
-        ctx = {**ctx, "Link:Unsubscribe": unsubscribe, tracking_links.RECIPIENT_TOKENS: tokens}
-        for tag, kind, prefix in self._system_links:
-            ctx[tag] = prefix + tokens.token(kind)
+        ctx, tokens, unsubscribe_token = self._with_links(ctx)
+        unsubscribe = ctx["Link:Unsubscribe"]
         mailto = f"unsubscribe+{b32_token(unsubscribe_token)}@{self._bounce_domain}"
         id_prefix, id_suffix = self.message_id_parts(round_token or random_token())
         head = (
@@ -183,6 +179,24 @@ class Skeleton:
         if s.dkim is not None:
             data = sign_dkim(data, s.dkim.selector, s.dkim.domain, s.dkim.private_key_pem)
         return OutgoingMessage(envelope_from=tokens.verp_address(self._bounce_domain), recipient=recipient, data=data)
+
+
+    def _with_links(self, ctx: Mapping):
+        """`ctx` with the recipient's system links (and tokens); also the unsubscribe token's raw bytes."""
+        s = self.sending
+        tokens = s.signer.for_recipient(s.instance_id, int(ctx[SUBSCRIBER_ID]), ctx.get(LINK_NONCE) or s.link_nonce)
+        unsubscribe_token = tokens.raw(Kind.UNSUBSCRIBE)          # one MAC for the link and the mailto
+        ctx = {**ctx, "Link:Unsubscribe": self._unsubscribe_prefix + url_token(unsubscribe_token),
+               tracking_links.RECIPIENT_TOKENS: tokens}
+        for tag, kind, prefix in self._system_links:
+            ctx[tag] = prefix + tokens.token(kind)
+        return ctx, tokens, unsubscribe_token
+
+    def bodies(self, ctx: Mapping) -> tuple[str, str, str]:
+        """Subject, HTML body ("" when there is none) and plain body for one recipient, as text: what
+        `render` encodes (template previews show it)."""
+        ctx, _tokens, _raw = self._with_links(ctx)
+        return self.subject.render(ctx), self.html.render(ctx) if self.html is not None else "", self.text.render(ctx)
 
 
 def random_token() -> str:

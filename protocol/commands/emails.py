@@ -15,7 +15,7 @@ from engine.errors import (
     InvalidFromEmail, InvalidReplyToEmail, ListNotFound, MissingConfirmLinkHTML, MissingConfirmLinkPlain,
     MissingRejectLinkHTML, MissingRejectLinkPlain, MissingTemplateID, MissingUnsubscribeLinkHTML,
     MissingUnsubscribeLinkPlain, MissingUTMCampaign, MissingUTMMedium, MissingUTMSource, SenderNotAllowed,
-    SubscriberNotFound,
+    SubscriberNotFound, TemplateNotFound,
 )
 from engine.models.emails import EMAIL_MODES, MAX_CONTENT_CHARS
 from engine.campaigns.test_sends import (
@@ -29,6 +29,7 @@ from protocol.views.emails import email_row, project, wire_fields
 
 INVALID_VALUE = 21  # Sendmill's code for a malformed optional value (README, "Error codes")
 BEING_SENT = 22     # Sendmill's code: an untrusted account's campaign is sending this email right now
+TEMPLATE_NOT_FOUND = 23  # Sendmill's code: RelTemplateID names no template the account may use
 MAX_BULK_IDS = 100
 
 
@@ -227,9 +228,10 @@ EMAIL_UPDATE = Command(
         INVALID_VALUE: "Invalid parameter value",
         BEING_SENT: "The email is being sent by a campaign of an untrusted account; its content cannot change "
                     "until the send finishes or the campaign is canceled",
+        TEMPLATE_NOT_FOUND: "Template not found (RelTemplateID names no email template this account may use)",
     },
     raises={
-        EmailBeingSent: BEING_SENT, EmailNotFound: 3, MissingTemplateID: 5, InvalidFromEmail: 6, InvalidReplyToEmail: 7,
+        TemplateNotFound: TEMPLATE_NOT_FOUND, EmailBeingSent: BEING_SENT, EmailNotFound: 3, MissingTemplateID: 5, InvalidFromEmail: 6, InvalidReplyToEmail: 7,
         EmptyEmailContent: 8, MissingUnsubscribeLinkHTML: 11, MissingUnsubscribeLinkPlain: 12,
         MissingConfirmLinkHTML: 13, MissingConfirmLinkPlain: 14, MissingRejectLinkHTML: 15,
         MissingRejectLinkPlain: 16, MissingUTMSource: 18, MissingUTMMedium: 19, MissingUTMCampaign: 20,

@@ -137,9 +137,12 @@ def test_update_keeps_a_large_designed_email_whole(api, user, engine):
 
 
 def test_update_template_mode_with_a_template_id(api, user, engine):
-    email_id = new_email(api, user, Mode="Template", RelTemplateID="7", HTMLContent="<p>from template</p>")
+    # Building the content from the template is tested in test_email_templates.py.
+    template_id = api("Email.Template.Create", user.session, TemplateName="T",
+                      TemplatePlainContent="from the template")["TemplateID"]
+    email_id = new_email(api, user, Mode="Template", RelTemplateID=str(template_id), HTMLContent="<p>from template</p>")
     e = load_email(engine, email_id)
-    assert (e.mode, e.template_id) == ("Template", 7)
+    assert (e.mode, e.template_id) == ("Template", template_id)
 
 
 def test_update_import_mode_needs_only_a_fetch_url(api, user, engine):
@@ -402,6 +405,7 @@ ERROR_CASES = [
     ("Email.Update", 21, lambda t: _upd(t, _email(t), HTMLContent="x", ImageEmbedding="sometimes")),
     ("Email.Update", 21, lambda t: _upd(t, _email(t), HTMLContent="x", RelTemplateID="seven")),
     ("Email.Update", 22, lambda t: _upd(t, _sending_for_untrusted(t), HTMLContent="<p>changed</p>")),
+    ("Email.Update", 23, lambda t: _upd(t, _email(t), Mode="Template", RelTemplateID="999999")),
     ("Email.Delete", 1, lambda t: {}),
     ("Email.Delete", 2, lambda t: dict(EmailID=999999)),
     ("Email.Delete", 3, lambda t: dict(EmailID=_campaign_using(t, "Ready"))),
