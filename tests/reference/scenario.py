@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tests.reference import (
     scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_senders,
+    scenario_templates,
 )
 from tests.reference.recorder import Call
 
@@ -16,6 +17,7 @@ STEPS = [
     *scenario_audience.STEPS,
     *scenario_campaigns.STEPS,
     *scenario_automation.STEPS,
+    *scenario_templates.STEPS,
     *scenario_senders.STEPS,
     *scenario_audience.CLOSING,
     *scenario_accounts.CLOSING,
