@@ -6,5 +6,7 @@ account's campaign, and holding back the rest), scheduling.py (send instances, t
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
 operations the legacy chapter has no command for), reports.py (status mapping, statistics,
 recipients by activity), events.py (the modern campaign events written to the outbox), tags.py
-(campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address).
+(campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address),
+variations.py (A/B email variations), split_tests.py (the A/B ledger of a send, the split test and its
+winner), ab_reports.py (what each variation did).
 """

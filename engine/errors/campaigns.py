@@ -178,3 +178,12 @@ class CampaignAccountNotActive(AccountNotActive, InvalidCampaignStatus):
 
 class CampaignQuotaExceeded(QuotaExceeded, InvalidCampaignStatus):
     """The monthly campaign or email quota is used up, so the campaign cannot be sent."""
+
+
+# --- A/B variations and split tests (engine/campaigns/variations.py, split_tests.py) ---------------
+class VariationEmailNotFound(NotFound):
+    """Email variation not found or doesn't belong to user."""
+
+
+class SplitTestLocked(DomainError):
+    """The campaign is being sent or was sent: its split test can no longer be changed."""
