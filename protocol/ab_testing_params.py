@@ -1,7 +1,7 @@
 """Campaign.Update's `ABTesting[Variations][n][emailid|weight]` (campaigns.md, "A/B Testing Parameters").
 
 The shape is checked here, with the codes of the v5.9.4 table (17, 18, 21–25); whether each email is the
-caller's is the engine's question (code 19). An empty `ABTesting` turns A/B testing off ([]).
+caller's is the engine's question (code 19). An empty `ABTesting` array turns A/B testing off ([]).
 """
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ def _whole(value) -> int | None:
 
 class ABTestingField(LegacyField):
     def _deserialize(self, value, attr, data, **kwargs) -> list[VariationSpec]:
-        if isinstance(value, str) and not value.strip():
-            return []   # "ABTesting=" disables A/B testing
+        if value in ([], {}) or (isinstance(value, str) and not value.strip()):
+            # Off. (A form's "ABTesting=" never gets here: empty parameters are dropped for every command;
+            # its RelEmailID, which the spec sends with it, turns A/B testing off in the engine.)
+            return []
         if not isinstance(value, dict):
             raise ParamError(17, "ABTesting must be an array with a Variations array")
         variations = _entries({str(k).lower(): v for k, v in value.items()}.get("variations"))

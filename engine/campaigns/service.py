@@ -157,6 +157,8 @@ class CampaignService:
             campaign.email_id = self._owned_email(actor, changes["email_id"]).id
         if "variations" in changes:   # after RelEmailID: the variations win (their first is the email)
             self.uow.variations.replace(actor, campaign, changes["variations"])
+        elif "email_id" in changes:   # one email again (README "A/B split tests": how A/B testing is turned off)
+            self.uow.variations.replace(actor, campaign, [])
         for key in SETTING_FIELDS + SCHEDULE_FIELDS:
             if key in changes:
                 setattr(campaign, key, changes[key])

@@ -39,7 +39,8 @@ class VariationService:
     def replace(self, actor: Actor, campaign: Campaign, specs: list[VariationSpec]) -> None:
         """Store `specs` as the campaign's variations ([] turns A/B testing off)."""
         emails = {e.id: e for e in self.s.scalars(select(Email).where(
-            Email.id.in_([spec.email_id for spec in specs]), Email.owner_user_id == campaign.owner_user_id))}
+            Email.id.in_([spec.email_id for spec in specs]), Email.owner_user_id == campaign.owner_user_id))} \
+            if specs else {}
         missing = [spec.email_id for spec in specs if spec.email_id not in emails]
         if missing:
             raise VariationEmailNotFound(f"email {missing[0]} does not exist or does not belong to the user")
