@@ -31,6 +31,9 @@ def _whole(value) -> int | None:
 
 
 class ABTestingField(LegacyField):
+    """`ABTesting[Variations][n][emailid]` and `[weight]`: 2–5 variations, each an email ID and a whole-number
+    weight above 0 whose share is at least 1 %; an empty array turns A/B testing off."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> list[VariationSpec]:
         if value in ([], {}) or (isinstance(value, str) and not value.strip()):
             # Off. (A form's "ABTesting=" never gets here: empty parameters are dropped for every command;

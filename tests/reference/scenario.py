@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tests.reference import (
     scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_senders,
+    scenario_split_tests,
 )
 from tests.reference.recorder import Call
 
@@ -15,6 +16,7 @@ STEPS = [
     *scenario_accounts.STEPS,
     *scenario_audience.STEPS,
     *scenario_campaigns.STEPS,
+    *scenario_split_tests.STEPS,
     *scenario_automation.STEPS,
     *scenario_senders.STEPS,
     *scenario_audience.CLOSING,
