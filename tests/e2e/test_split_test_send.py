@@ -5,17 +5,23 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import signal
+import subprocess
+import time
 from collections import Counter
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from engine.campaigns.service import RecipientRef
+from engine.campaigns.variations import VariationSpec
 from engine.delivery.relays import parse_relays
 from engine.delivery.runner import DeliveryRunner
 from engine.delivery.transport import SmtpPool
 from scheduler.tick import tick
 from tests.e2e.support import make_list, make_owner
 
+ROOT = Path(__file__).resolve().parents[2]
 SITE = re.escape("http://sendmill.test")
 PEOPLE = [f"p{i:02d}@example.com" for i in range(40)]
 
@@ -99,3 +105,54 @@ def test_the_winner_by_opens_goes_to_the_rest_and_everyone_gets_one_message(engi
             for v in report["Variations"]] == [(a, 10, 10, 3, 30), (b, 30, 30, 7, 23.3)]
     got = api("Campaign.Get", session, CampaignID=campaign)["Campaign"]
     assert (got["CampaignStatus"], got["TotalSent"], got["UniqueOpens"], got["TotalOpens"]) == ("Sent", 40, 10, 11)
+
+
+def test_workers_killed_in_both_phases_never_send_anyone_two_messages(engine, clock, smtp, database_url, tmp_path):
+    from tests.e2e.test_send import WORKER, expire_leases_of_the_dead, states, worker_env
+
+    everyone = [f"k{i:03d}@example.com" for i in range(160)]
+    owner = make_owner(engine, "bea")
+    list_id = make_list(engine, owner, everyone, "Everyone")
+    a, b = variation(engine, owner, "A"), variation(engine, owner, "B")
+    with engine.uow() as uow:
+        campaign = uow.campaigns.create(owner.actor, "Killed twice")
+        uow.campaigns.update(owner.actor, campaign.id, {
+            "variations": [VariationSpec(a, 1), VariationSpec(b, 1)], "recipients": [RecipientRef(list_id)],
+            "schedule_type": "Immediate"})
+        uow.split_tests.create(owner.actor, campaign.id, test_size=50, test_duration=600,
+                               criterion="Most Unique Clicks")
+        uow.campaigns.update(owner.actor, campaign.id, {"status": "Ready"})
+        uow.commit()
+        campaign_id = campaign.id
+    assert tick(engine, clock()).started == 1
+    smtp.delay = 0.005
+    env = worker_env(database_url, smtp, tmp_path)
+
+    def kill_at(target: int) -> None:
+        worker = subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120   # bounded polling on the real subprocess, generous under load
+        while len(smtp.recipients()) < target and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.01)
+        assert worker.poll() is None, worker.communicate()
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate()
+        expire_leases_of_the_dead(engine)
+
+    def finish() -> None:
+        done = subprocess.run(WORKER, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    kill_at(30)                      # in the test phase
+    finish()
+    assert len(smtp.recipients()) <= 80
+    clock.advance(seconds=600)
+    assert tick(engine, clock()).winners == 1
+    kill_at(110)                     # in the winner phase
+    finish()
+
+    received = Counter(smtp.recipients())
+    assert max(received.values()) == 1
+    ledger = states(engine, campaign_id)
+    unknown = {address for address, state in ledger.items() if state == "unknown"}
+    assert {address for address, state in ledger.items() if state == "sent"} | unknown == set(everyone)
+    assert set(received) <= set(everyone) and set(everyone) - set(received) <= unknown
