@@ -146,8 +146,10 @@ class SplitTestService:
         if decision is None or decision.winner_email_id is not None:
             return None
         winner = pick_winner(self.results(instance_id, decision.campaign_id), decision.winner_criterion)
-        if winner is None:
-            winner = self.uow.variations.of(decision.campaign_id)[0].email_id
+        if winner is None:   # nothing of the test group was written (an empty audience, deleted emails)
+            variations = self.uow.variations.of(decision.campaign_id)
+            winner = variations[0].email_id if variations else \
+                (self.s.get(Campaign, decision.campaign_id).email_id or 0)
         # Compare-and-set: of the ticks racing here, one writes the winner and hands it the waiting rows.
         won = self.s.execute(
             update(SplitTestDecision).where(SplitTestDecision.instance_id == instance_id,

@@ -18,7 +18,7 @@ from tests.helpers import stored_state
 SEEN: dict = {}
 # Campaign.Update's other codes are the campaign tests' (tests/protocol/test_campaigns.py).
 NEVER_EMITTED = {"Campaign.Update": [c for c in campaign_commands.CAMPAIGN_UPDATE.errors
-                                     if c not in (17, 18, 19, 21, 22, 23, 24, 25)]}
+                                     if c not in (17, 18, 19, 21, 22, 23, 24, 25, 31, 32)]}
 
 
 @pytest.fixture
@@ -247,3 +247,22 @@ def test_abtest_get_of_another_accounts_campaign_is_3(api, user, other_user, cam
 
 def test_every_documented_code_is_reached(request):
     assert_codes_reached(request, SEEN, (*commands.COMMANDS, campaign_commands.CAMPAIGN_UPDATE), NEVER_EMITTED)
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"from_email": "news@elsewhere.example"}, 31),
+    ({"subject": "Hello %Subscriber:Nonsense%"}, 32),
+])
+def test_arming_checks_every_variation_not_only_the_first(api, user, engine, campaign, fields, code):
+    list_id = make_list(engine, user)
+    make_subscriber(engine, list_id, "a@example.com")
+    a, b = make_email(engine, user), make_email(engine, user, **fields)
+    assert api("Campaign.Update", user.session, CampaignID=campaign, RecipientListsAndSegments=f"{list_id}:0",
+               ScheduleType="Immediate", **variations((a, 1), (b, 1)))["Success"]
+    before = stored_state(engine)
+    answer = api("Campaign.Update", user.session, CampaignID=campaign, CampaignStatus="Ready")
+    assert (answer["Success"], answer["ErrorCode"]) == (False, code), answer
+    assert stored_state(engine) == before
+    assert api("Campaign.Update", user.session, CampaignID=campaign, CampaignStatus="Ready",
+               **variations((a, 1), (make_email(engine, user), 1)))["Success"]
+    assert load_campaign(engine, campaign).status == "Ready"
