@@ -458,6 +458,21 @@ CREATE TABLE campaign_tags (
 
 CREATE INDEX ix_campaign_tags_tag_id ON campaign_tags (tag_id);
 
+CREATE TABLE campaign_variations (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    campaign_id INTEGER NOT NULL,
+    email_id INTEGER NOT NULL,
+    weight INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    CONSTRAINT uq_campaign_variations_campaign_id_position UNIQUE (campaign_id, position),
+    CONSTRAINT uq_campaign_variations_campaign_id_email_id UNIQUE (campaign_id, email_id),
+    CONSTRAINT ck_campaign_variations_weight CHECK (weight > 0),
+    CONSTRAINT fk_campaign_variations_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE,
+    CONSTRAINT fk_campaign_variations_email_id_emails FOREIGN KEY(email_id) REFERENCES emails (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_campaign_variations_email_id ON campaign_variations (email_id);
+
 CREATE TABLE custom_fields (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
@@ -513,6 +528,20 @@ CREATE TABLE send_instances (
 );
 
 CREATE INDEX ix_send_instances_state_campaign ON send_instances (state, campaign_id);
+
+CREATE TABLE split_tests (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    campaign_id INTEGER NOT NULL,
+    test_size INTEGER NOT NULL,
+    test_duration INTEGER NOT NULL,
+    winner_criterion VARCHAR(32) NOT NULL,
+    seed INTEGER NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT ck_split_tests_winner_criterion CHECK (winner_criterion IN ('Highest Open Rate','Most Unique Clicks')),
+    CONSTRAINT ck_split_tests_test_size CHECK (test_size BETWEEN 1 AND 100),
+    CONSTRAINT uq_split_tests_campaign_id UNIQUE (campaign_id),
+    CONSTRAINT fk_split_tests_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE
+);
 
 CREATE TABLE subscriber_tags (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -648,12 +677,29 @@ CREATE TABLE deliveries (
     last_error TEXT NOT NULL,
     sent_at DATETIME,
     message_id VARCHAR(255) NOT NULL,
+    email_id INTEGER,
     CONSTRAINT uq_deliveries_instance_id_email_normalized UNIQUE (instance_id, email_normalized),
     CONSTRAINT ck_deliveries_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped')),
     CONSTRAINT fk_deliveries_instance_id_send_instances FOREIGN KEY(instance_id) REFERENCES send_instances (id) ON DELETE CASCADE
 );
 
 CREATE INDEX ix_deliveries_instance_state_id ON deliveries (instance_id, state, id);
+
+CREATE TABLE split_test_decisions (
+    instance_id INTEGER NOT NULL,
+    campaign_id INTEGER NOT NULL,
+    winner_criterion VARCHAR(32) NOT NULL,
+    test_ends_at DATETIME NOT NULL,
+    winner_email_id INTEGER,
+    decided_at DATETIME,
+    CONSTRAINT pk_split_test_decisions PRIMARY KEY (instance_id),
+    CONSTRAINT fk_split_test_decisions_instance_id_send_instances FOREIGN KEY(instance_id) REFERENCES send_instances (id) ON DELETE CASCADE,
+    CONSTRAINT fk_split_test_decisions_campaign_id_campaigns FOREIGN KEY(campaign_id) REFERENCES campaigns (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_split_test_decisions_campaign_id ON split_test_decisions (campaign_id);
+
+CREATE INDEX ix_split_test_decisions_test_ends_at ON split_test_decisions (test_ends_at);
 
 CREATE TABLE subscriber_activity (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,

@@ -81,6 +81,16 @@ class UnitOfWork:
         return CampaignService(self)
 
     @cached_property
+    def variations(self):
+        from engine.campaigns.variations import VariationService
+        return VariationService(self)
+
+    @cached_property
+    def split_tests(self):
+        from engine.campaigns.split_tests import SplitTestService
+        return SplitTestService(self)
+
+    @cached_property
     def emails(self):
         from engine.campaigns.emails import EmailService
         return EmailService(self)

@@ -16,6 +16,7 @@ from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
 from protocol.commands import email_templates, user_email_templates
+from protocol.commands import split_tests
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -58,6 +59,7 @@ COMMANDS = index(
     autoresponder_reports.COMMANDS,
     email_templates.COMMANDS,
     user_email_templates.COMMANDS,
+    split_tests.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

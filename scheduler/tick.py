@@ -1,4 +1,5 @@
-"""The cron tick: take the lease, close drained instances, arm Ready campaigns, start the due ones.
+"""The cron tick: take the lease, close drained instances, arm Ready campaigns, start the due ones, pick
+the winners of split tests whose test time is over.
 
 Run it every minute from cron on any number of hosts. Two guards make overlapping runs harmless:
 the `scheduler_leases` row lets one tick work at a time, and every start is a compare-and-set on
@@ -26,6 +27,7 @@ from scheduler.recurrence import (
     RecurringSchedule, future_send_instant, latest_run_at_or_before, next_run_after, next_runs,
     parse_send_time,
 )
+from scheduler.split_tests import choose_winners
 from scheduler.timezones import resolve_timezone
 
 log = logging.getLogger("sendmill.scheduler")
@@ -63,6 +65,7 @@ class TickSummary:
     postponed: int = 0      # due campaigns whose audience took longer than the time limit (retried later)
     waiting_approval: int = 0
     recipients: int = 0     # ledger rows written
+    winners: int = 0        # split tests decided (scheduler/split_tests.py)
     errors: int = 0
 
     def line(self) -> str:
@@ -131,6 +134,7 @@ def run_steps(uow, now: datetime, summary: TickSummary, commit) -> None:
     _hold_inactive(scheduling, now, summary, commit)
     _arm(scheduling, now, summary, commit)
     _start_due(uow, now, summary, commit)
+    choose_winners(uow, now, summary, commit)
     # Again, so that an instance with nobody left to mail closes on the tick that started it.
     _finish(scheduling, now, summary, commit)
     summary.waiting_approval = scheduling.waiting_approval()

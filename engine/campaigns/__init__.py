@@ -9,5 +9,7 @@ recipients by activity), events.py (the modern campaign events written to the ou
 (campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address),
 templates.py (gallery email templates, and building an email from one), user_templates.py (an
 account's own email templates: emails rows marked as templates), template_preview.py (a user
-template rendered with sample subscriber data).
+template rendered with sample subscriber data),
+variations.py (A/B email variations), split_tests.py (the A/B ledger of a send, the split test and its
+winner), ab_reports.py (what each variation did).
 """

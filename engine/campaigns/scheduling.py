@@ -144,7 +144,9 @@ class SchedulingService:
         # status first, so that a suspended account's campaign is held for that.)
         self.uow.email_account.require_active(campaign.owner_user_id)
         self.uow.sender_policy.require_campaign_from_allowed(campaign.owner_user_id, campaign.email_id)
-        instance.total_recipients = self._write_ledger(instance.id, campaign)
+        # An A/B campaign's ledger assigns each row its variation (engine/campaigns/split_tests.py).
+        written = self.uow.split_tests.write_ledger(instance, campaign, self._audience(campaign))
+        instance.total_recipients = self._write_ledger(instance.id, campaign) if written is None else written
         # The account's monthly quota counts this instance as one campaign and its ledger in emails.
         # Not ACTIVE or over quota raises (AccountNotActive / QuotaExceeded): the tick rolls the start
         # back and holds the campaign with hold_for_account().

@@ -146,7 +146,7 @@ class CampaignService:
         campaign = self.get(actor, campaign_id, for_update=True)
         target = changes.get("status")
         touches_setup = any(k in changes for k in (*SCHEDULE_FIELDS, "email_id", "rules_json_bundle",
-                                                   "recipients", "excluded_recipients"))
+                                                   "recipients", "excluded_recipients", "variations"))
         if target is not None and target != campaign.status and \
                 campaign.status not in USER_SETTABLE.get(target, ()):
             raise InvalidCampaignStatus(f"a {campaign.status} campaign cannot be set to {target}")
@@ -155,6 +155,10 @@ class CampaignService:
                 f"a {campaign.status} campaign's content, recipients and schedule cannot be changed")
         if "email_id" in changes:
             campaign.email_id = self._owned_email(actor, changes["email_id"]).id
+        if "variations" in changes:   # after RelEmailID: the variations win (their first is the email)
+            self.uow.variations.replace(actor, campaign, changes["variations"])
+        elif "email_id" in changes:   # one email again (README "A/B split tests": how A/B testing is turned off)
+            self.uow.variations.replace(actor, campaign, [])
         for key in SETTING_FIELDS + SCHEDULE_FIELDS:
             if key in changes:
                 setattr(campaign, key, changes[key])
@@ -260,6 +264,7 @@ class CampaignService:
             # and only with a From the account may use (SenderNotAllowed).
             self.uow.email_account.require_can_send(campaign.owner_user_id)
             self.uow.sender_policy.require_campaign_from_allowed(campaign.owner_user_id, campaign.email_id)
+            self.uow.variations.check_sendable(campaign, allow_unknown_tags)
             if actor.reputation_level == "Untrusted":
                 # Held for an administrator; still Success: true (protocol.md §3.1 behaviour).
                 target = "Pending Approval"

@@ -5,7 +5,7 @@ tag_names.py, tag_modifiers.py, php_format.py, compiled_template.py, html_scan.p
 inline_css.py (`<style>` rules into `style` attributes, once per skeleton),
 links.py (click and open tracking), compose.py (the per-campaign MIME skeleton and per-recipient
 bytes; mime_headers.py, mime_bodies.py and html_text.py behind it), dkim.py (signing), skeletons.py
-(a send instance's skeleton, built once).
+(a send instance's skeleton, built once; one per variation email of an A/B campaign).
 
 Sending: runner.py (claim, check, render, hand over, send, record), claims.py (claiming batches and
 the lease-expiry rule), flight.py (a round with the relays: hand-over only on a connection),

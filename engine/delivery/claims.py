@@ -37,7 +37,8 @@ _CANDIDATES = (select(_d.id)
                .order_by(_d.id).limit(bindparam("b_limit")))
 _CLAIM = update(DELIVERIES).values(state="claimed", worker=bindparam("b_worker"),
                                    lease_until=bindparam("b_lease_until", type_=UTCDateTime))
-_CLAIMED_COLUMNS = (_d.id, _d.instance_id, _d.subscriber_id, _d.attempts)
+# email_id: the A/B variation of the row (NULL = the campaign's email).
+_CLAIMED_COLUMNS = (_d.id, _d.instance_id, _d.subscriber_id, _d.attempts, _d.email_id)
 
 
 def _claim_returning(candidates) -> HotStatement:
@@ -93,7 +94,7 @@ class Claims:
         return lost.rowcount
 
     def next_batch(self, s) -> list[tuple[Row, int]]:
-        """The next batch of rows claimed by this worker: [(row (id, instance_id, subscriber_id, attempts),
+        """The next batch of rows claimed by this worker: [(row (id, instance_id, subscriber_id, attempts, email_id),
         campaign id)], one instance's. The campaigns being sent are read in the claim's transaction: one
         commit."""
         sending = [(row[0], row[1]) for row in _SENDING_INSTANCES.execute(s.connection(), {})]

@@ -148,7 +148,7 @@ class DeliveryRunner:
         self.signer = engine.settings.signer()
         self.bounce_domain = engine.settings.return_path_domain
         self._claims = Claims(self.worker_id, batch_size, lease, self.clock)
-        self._prepared: dict[int, PreparedInstance] = {}
+        self._prepared: dict[tuple[int, int | None], PreparedInstance] = {}   # (instance, variation email)
         self._reader = None                   # the run's read-only connection (see _run)
         self._stop = False
 
@@ -173,7 +173,7 @@ class DeliveryRunner:
             summary.unknown += self._claims.expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
                 batch = retrying(s, lambda: self._claims.next_batch(s))
-                for gone in [i for i in self._prepared if i not in self._claims.live]:
+                for gone in [key for key in self._prepared if key[0] not in self._claims.live]:
                     del self._prepared[gone]     # a long-running worker forgets finished and paused instances
                 if not batch:
                     summary.idle = True
@@ -272,9 +272,12 @@ class DeliveryRunner:
         if not rows:
             return [], ("", ""), []
         instance_id, campaign_id = rows[0][0].instance_id, rows[0][1]   # a batch is one instance's
-        prepared = self._prepare(s, instance_id, campaign_id)
+        # One skeleton per email: an A/B campaign's rows name their variation.
+        variants = {row.email_id: self._prepare(s, instance_id, campaign_id, row.email_id) for row, _ in rows}
+        prepared = next(iter(variants.values()))
+        needs = frozenset().union(*(p.needs for p in variants.values()))
         recipients = load_recipients(self._reader, [row.subscriber_id for row, _ in rows], prepared.owner_id,
-                                     prepared.list_names, needs=prepared.needs)
+                                     prepared.list_names, needs=needs)
         # It must end before the runner waits for the previous round's replies: no transaction may stay
         # open while relays talk.
         self._reader.commit()
@@ -283,6 +286,7 @@ class DeliveryRunner:
         round_token = random_token()
         for position, (row, campaign_id) in enumerate(rows):
             item = Item(row.id, campaign_id, row.subscriber_id, row.attempts)
+            prepared = variants[row.email_id]
             recipient = recipients[row.subscriber_id]
             if recipient.refusal:
                 finished.append(item.outcome(ledger.SKIPPED, recipient.refusal, attempted=False))
@@ -300,7 +304,9 @@ class DeliveryRunner:
             ready.append(item)
         if not ready:
             return ready, ("", ""), finished
-        return ready, prepared.skeleton.message_id_parts(round_token), finished
+        # The Message-ID parts depend on the instance only: any variation's skeleton gives them.
+        skeleton = next(p.skeleton for p in variants.values() if p.skeleton is not None)
+        return ready, skeleton.message_id_parts(round_token), finished
 
     def _outcomes(self, replies: list[tuple[Item, SendResult]]) -> list[ledger.Outcome]:
         return [self._outcome(item, result) for item, result in replies]
@@ -323,11 +329,11 @@ class DeliveryRunner:
             name = _SUMMARY_FIELD[state]
             setattr(summary, name, getattr(summary, name) + count)
 
-    def _prepare(self, s, instance_id: int, campaign_id: int) -> PreparedInstance:
-        prepared = self._prepared.get(instance_id)
+    def _prepare(self, s, instance_id: int, campaign_id: int, email_id: int | None = None) -> PreparedInstance:
+        prepared = self._prepared.get((instance_id, email_id))
         if prepared is None:
-            prepared = self._prepared[instance_id] = prepare_instance(
-                s, self.engine.settings, self.signer, self.bounce_domain, instance_id, campaign_id)
+            prepared = self._prepared[(instance_id, email_id)] = prepare_instance(
+                s, self.engine.settings, self.signer, self.bounce_domain, instance_id, campaign_id, email_id)
             s.commit()
         return prepared
 

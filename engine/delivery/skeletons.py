@@ -1,4 +1,5 @@
-"""What a send instance's messages share: the skeleton built once from the campaign's email."""
+"""What a send instance's messages share: the skeleton built once from the campaign's email (one per
+variation email for an A/B campaign)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,9 +24,12 @@ class PreparedInstance:
         return self.skeleton.needs if self.skeleton is not None else frozenset()
 
 
-def prepare_instance(s, settings, signer, bounce_domain: str, instance_id: int, campaign_id: int) -> PreparedInstance:
+def prepare_instance(s, settings, signer, bounce_domain: str, instance_id: int, campaign_id: int,
+                     email_id: int | None = None) -> PreparedInstance:
+    """`email_id`: an A/B variation's email (its ledger rows'); None = the campaign's email."""
     campaign = s.get(Campaign, campaign_id)
-    email = s.get(Email, campaign.email_id) if campaign.email_id else None
+    email_id = email_id or campaign.email_id
+    email = s.get(Email, email_id) if email_id else None
     owner = s.get(User, campaign.owner_user_id)
     prepared = PreparedInstance(skeleton=None, owner_id=campaign.owner_user_id)
     if email is None:

@@ -203,3 +203,10 @@ class SourceUserNotFound(NotFound):
 
 class TargetUserNotFound(NotFound):
     """Target user not found."""
+# --- A/B variations and split tests (engine/campaigns/variations.py, split_tests.py) ---------------
+class VariationEmailNotFound(NotFound):
+    """Email variation not found or doesn't belong to user."""
+
+
+class SplitTestLocked(DomainError):
+    """The campaign is being sent or was sent: its split test can no longer be changed."""

@@ -16,6 +16,7 @@ from engine.models.installation import InstallationSecret
 from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
 from engine.models.automation import AutoResponder, AutoResponderSend
 from engine.models.templates import EmailTemplate
+from engine.models.split_tests import CampaignVariation, SplitTest, SplitTestDecision
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -26,4 +27,5 @@ __all__ = [
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
     "InstallationSecret",
     "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend", "EmailTemplate",
+    "CampaignVariation", "SplitTest", "SplitTestDecision",
 ]

@@ -101,6 +101,9 @@ class Campaign(LinkTarget, Base):
         cascade="all, delete-orphan", passive_deletes=True, order_by="CampaignRecipient.id"
     )
     tags: Mapped[list["Tag"]] = relationship(secondary="campaign_tags", order_by="Tag.id")
+    # A/B variations (engine/models/split_tests.py); written by engine/campaigns/variations.py only.
+    variations: Mapped[list["CampaignVariation"]] = relationship(
+        order_by="CampaignVariation.position", viewonly=True, lazy="selectin")
 
 
 class CampaignRecipient(Base):

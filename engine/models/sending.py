@@ -74,6 +74,9 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     message_id: Mapped[str] = mapped_column(Str(255), default="")
+    # The A/B variation this recipient gets (engine/models/split_tests.py); NULL = the campaign's email,
+    # or, on a split test's row waiting for the winner (lease_until = HELD_FOR_WINNER), not chosen yet.
+    email_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SchedulerLease(Base):

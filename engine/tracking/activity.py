@@ -59,6 +59,7 @@ class Target:
     instance: SendInstance
     campaign: Campaign
     subscriber: Subscriber
+    email_id: int | None = None   # the email this subscriber was sent: an A/B variation, or the campaign's
 
 
 def _tracked(email: Email | None) -> TrackedContent:
@@ -97,7 +98,12 @@ class EventService:
         list_row = self.s.get(SubscriberList, subscriber.list_id) if subscriber else None
         if campaign is None or list_row is None or list_row.owner_user_id != campaign.owner_user_id:
             raise TrackingTargetGone()
-        return Target(instance, campaign, subscriber)
+        # An A/B campaign's recipient got the variation of their ledger row: its links, its statistics.
+        # Looked up on UNIQUE(instance_id, email_normalized): one index probe per tracked event.
+        variation = self.s.scalar(select(Delivery.email_id).where(
+            Delivery.instance_id == instance.id, Delivery.email_normalized == subscriber.email_normalized,
+            Delivery.subscriber_id == subscriber.id))
+        return Target(instance, campaign, subscriber, variation or campaign.email_id)
 
     def linked(self, instance_id: int, subscriber_id: int, nonce: str | None, *, lock: bool = False) -> Target:
         """What a signed link names, when it was made for that campaign (its `nonce`, engine/tracking/tokens.py);
@@ -137,7 +143,7 @@ class EventService:
 
     def _activity(self, t: Target, kind: str, link_url: str = "") -> None:
         self.s.add(SubscriberActivity(subscriber_id=t.subscriber.id, campaign_id=t.campaign.id,
-                                      email_id=t.campaign.email_id, kind=kind, link_url=link_url,
+                                      email_id=t.email_id, kind=kind, link_url=link_url,
                                       occurred_at=self.uow.clock()))
         self.s.flush()
 
@@ -171,7 +177,7 @@ class EventService:
                      nonce: str | None) -> str | None:
         """The URL to redirect to (personalised), or None when the index is not one of the campaign's links."""
         t = self.linked(instance_id, subscriber_id, nonce, lock=True)
-        email = self.s.get(Email, t.campaign.email_id) if t.campaign.email_id else None
+        email = self.s.get(Email, t.email_id) if t.email_id else None
         urls = content_links(email)
         url = click_target(urls, link_index, self.context(t.subscriber), self.aliases(t.campaign.owner_user_id))
         if url is None:
@@ -195,7 +201,7 @@ class EventService:
     def web_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> str:
         """The campaign's HTML as this subscriber received it; the view is recorded."""
         t = self.record_view(instance_id, subscriber_id, nonce=nonce)
-        email = self.s.get(Email, t.campaign.email_id) if t.campaign.email_id else None
+        email = self.s.get(Email, t.email_id) if t.email_id else None
         if email is None or not self.uow.approval.content_approved(t.campaign):
             # Nothing to show, or an Untrusted account's content no administrator approved (edited after
             # the send): the caller does not commit the count.
@@ -227,7 +233,7 @@ class EventService:
         t = self.linked(instance_id, subscriber_id, nonce)
         try:
             self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
-                                             campaign_id=t.campaign.id, email_id=t.campaign.email_id,
+                                             campaign_id=t.campaign.id, email_id=t.email_id,
                                              channel="Unsubscription link")
         except AlreadyUnsubscribed:
             return False

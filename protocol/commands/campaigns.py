@@ -11,13 +11,15 @@ from engine.errors import (
     AccountNotActive, CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,
     MissingRecurringMinutes, MissingRecurringMonths, MissingSendDate, MissingSendTime, MissingTimeZone,
-    SenderNotAllowed, UnknownPersonalizationTags,
+    SenderNotAllowed, UnknownPersonalizationTags, VariationEmailNotFound,
 )
 from engine.models.campaigns import CAMPAIGN_STATUSES, SCHEDULE_TYPES
 from engine.validation import MAX_ID, as_id
+from protocol.ab_testing_params import ABTestingField
 from protocol.command import ANY, KEYED, LIST, SCALAR, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, Int, JsonValue, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import CommaList, SendDateField, SendTimeField, TimeZoneField
+from protocol.views.split_tests import ab_testing_options
 from protocol.views.campaigns import SORT_FIELDS, as_row_strings, campaign_row, statistics, tags
 
 # Sendmill's addition to the commands the modern Campaign API mirrors (README "Email-marketing account"):
@@ -57,6 +59,7 @@ class GetParams(LegacySchema):
     RetrieveStatistics = Bool()
     RetrieveTags = Bool()
     FailOnNotFound = Bool()  # accepted; a missing campaign is always code 3 (protocol.md Part 1 §3)
+    SplitABTestStatistics = Bool()
 
 
 def get(ctx: Context, p: dict) -> dict:
@@ -67,6 +70,8 @@ def get(ctx: Context, p: dict) -> dict:
         row["Statistics"] = statistics(campaign, ledger)
     if p.get("RetrieveTags"):
         row["Tags"] = tags(campaign)
+    if p.get("SplitABTestStatistics"):
+        row["Options"] = ab_testing_options(ctx.uow.split_tests.report(ctx.actor, campaign.id))
     per_second, duration = ctx.uow.campaigns.throughput(campaign)
     return {"Campaign": row, "CampaignThroughput": {"EmailsPerSecond": per_second, "Duration": duration}}
 
@@ -195,6 +200,7 @@ class UpdateParams(LegacySchema):
     RulesJsonBundle = JsonValue(code=29)
     RecipientListsAndSegments = RecipientRefs(code=28)
     Exclude_RecipientListsAndSegments = RecipientRefs(code=28)
+    ABTesting = ABTestingField(code=17)
     IgnoreUnknownTags = Bool()   # Sendmill's: arm even though the content has tags nobody can fill in (code 31)
 
     @validates_schema
@@ -250,6 +256,8 @@ def update(ctx: Context, p: dict) -> dict:
     changes = {UPDATE_FIELD_MAP[k]: v for k, v in p.items() if k in UPDATE_FIELD_MAP}
     if p.get("RelEmailID"):  # 0 means "none" in legacy clients, not a change
         changes["email_id"] = p["RelEmailID"]
+    if "ABTesting" in p:
+        changes["variations"] = p["ABTesting"]
     if "RulesJsonBundle" in p:
         changes["rules_json_bundle"] = json.dumps(p["RulesJsonBundle"], separators=(",", ":"))
         changes.pop("recipients", None)
@@ -275,6 +283,14 @@ CAMPAIGN_UPDATE = Command(
         11: "Minutes are required for recursive campaigns",
         12: "Maximum instances are required for recursive campaigns",
         13: "Timezone is required for scheduled campaigns",
+        17: "Invalid ABTesting parameter format (must be array)",
+        18: "Invalid ABTesting variations format (must be array)",
+        19: "Email variation not found or doesn't belong to user",
+        21: "Minimum 2 A/B test variations required",
+        22: "Maximum 5 A/B test variations allowed",
+        23: "Missing required fields in A/B variation (EmailID, Weight)",
+        24: "Invalid EmailID or Weight in A/B variation",
+        25: "A/B variation distribution percentage below 1%",
         # Sendmill's additions (README, "Error codes"): the legacy table has no code for these.
         28: "Recipient list or segment does not exist or does not belong to the user",
         29: "RulesJsonBundle is invalid",
@@ -287,7 +303,7 @@ CAMPAIGN_UPDATE = Command(
         CampaignNotFound: 2, InvalidCampaignStatus: 3, EmailNotFound: 4, MissingSendDate: 6,
         MissingSendTime: 7, MissingRecurringDays: 8, MissingRecurringMonths: 9, MissingRecurringHours: 10,
         MissingRecurringMinutes: 11, MissingMaxInstances: 12, MissingTimeZone: 13, InvalidRecipients: 28,
-        InvalidRules: 29, SenderNotAllowed: 31, UnknownPersonalizationTags: 32,
+        InvalidRules: 29, SenderNotAllowed: 31, UnknownPersonalizationTags: 32, VariationEmailNotFound: 19,
     },
 )
 

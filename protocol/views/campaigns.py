@@ -63,7 +63,7 @@ def campaign_row(c: Campaign, ledger: LedgerCounts = NEVER_SENT) -> dict:
     Delivered does); a campaign nothing was sent for has no ledger."""
     row = {wire: _value(getattr(c, attr)) for wire, attr in WIRE_COLUMNS.items()}
     row["TotalDelivered"] = ledger.delivered
-    row["RelEmailID"] = c.email_id or 0
+    row["RelEmailID"] = 0 if c.variations else (c.email_id or 0)   # 0 for an A/B campaign (campaigns.md)
     row["ScheduleRecSendMaxInstance"] = c.schedule_rec_send_max_instance or 0
     row["HardBounceRatio"] = ratio(c.total_hard_bounces, c.total_sent)
     row["SoftBounceRatio"] = ratio(c.total_soft_bounces, c.total_sent)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tests.reference import (
     scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_senders,
     scenario_templates,
+    scenario_split_tests,
 )
 from tests.reference.recorder import Call
 
@@ -16,6 +17,7 @@ STEPS = [
     *scenario_accounts.STEPS,
     *scenario_audience.STEPS,
     *scenario_campaigns.STEPS,
+    *scenario_split_tests.STEPS,
     *scenario_automation.STEPS,
     *scenario_templates.STEPS,
     *scenario_senders.STEPS,

@@ -1,0 +1,55 @@
+"""What an A/B campaign's variations did: Campaign.ABTest.Get and Campaign.Get's SplitABTestStatistics.
+
+Per variation email: the ledger rows that named it (test group and, for the winner, the rest of the
+audience), those sent and failed, and the people among them who opened, clicked or unsubscribed with
+that email (engine/campaigns/split_tests.results). The winner is the split test's decision; for an A/B
+campaign without a split test (everyone got a variation by weight) it is the variation with the highest
+unique-open rate once something was sent, ties to the lowest email id, as a split test would pick it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.campaigns.split_tests import VariationResult, pick_winner
+from engine.models import Campaign, Email
+from engine.models.split_tests import SplitTest
+
+
+@dataclass(frozen=True)
+class VariationReport:
+    email: Email
+    weight: int
+    distribution: int          # percent of the weight, rounded
+    result: VariationResult
+
+
+@dataclass(frozen=True)
+class ABReport:
+    variations: list[VariationReport]
+    split_test: SplitTest | None
+    winner: Email | None
+
+    @property
+    def is_ab_test(self) -> bool:
+        return bool(self.variations)
+
+
+def ab_report(uow, campaign: Campaign) -> ABReport:
+    variations = uow.variations.of(campaign.id)
+    if not variations:
+        return ABReport([], uow.split_tests.of(campaign.id), None)
+    results = {r.email_id: r for r in uow.split_tests.results(None, campaign.id)}
+    total_weight = sum(v.weight for v in variations)
+    rows = [VariationReport(uow.session.get(Email, v.email_id), v.weight, round(v.weight * 100 / total_weight),
+                            results.get(v.email_id, VariationResult(v.email_id, 0, 0, 0, 0, 0)))
+            for v in variations]
+    test = uow.split_tests.of(campaign.id)
+    decision = uow.split_tests.decision(campaign.id)
+    if decision is not None:
+        winner_id = decision.winner_email_id
+    elif test is None and any(r.result.sent for r in rows):
+        winner_id = pick_winner([r.result for r in rows], "Highest Open Rate")
+    else:
+        winner_id = None
+    winner = next((r.email for r in rows if r.email.id == winner_id), None)
+    return ABReport(rows, test, winner)
