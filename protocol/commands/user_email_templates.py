@@ -13,7 +13,7 @@ import json
 from marshmallow import ValidationError, validates_schema
 
 from engine.campaigns.template_preview import render_preview
-from engine.errors import SourceUserNotFound, TargetUserNotFound, UserTemplateNotFound
+from engine.errors import EmailBeingSent, SourceUserNotFound, TargetUserNotFound, UserTemplateNotFound
 from engine.models.emails import MAX_CONTENT_CHARS
 from protocol.command import ADMIN, Command, Context
 from protocol.params import Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
@@ -121,6 +121,7 @@ USER_EMAIL_TEMPLATE_GET = Command(
 
 # --- UserEmailTemplate.Update ------------------------------------------------------------------
 UPDATE_INVALID = 7   # Sendmill's: a value over its length limit
+BEING_SENT = 8       # Sendmill's: an untrusted account's campaign is sending this template as its email
 UpdateParams = LegacySchema.from_dict({
     "EmailID": Id(required=True, code=1, invalid_code=2),
     "EmailName": Text(max_length=255, code=UPDATE_INVALID),
@@ -139,8 +140,10 @@ USER_EMAIL_TEMPLATE_UPDATE = Command(
     errors={1: "Missing EmailID parameter", 2: "Invalid EmailID. Must be a numeric value.",
             3: "Invalid ContentType. Must be one of: HTML, Plain, Both", 4: "Invalid Mode. Must be one of: Stripo, Editor",
             5: "Invalid ImageEmbedding. Must be one of: Enabled, Disabled", 6: TEMPLATE_NOT_FOUND,
-            UPDATE_INVALID: "Invalid parameter value (too long)"},
-    raises={UserTemplateNotFound: 6},
+            UPDATE_INVALID: "Invalid parameter value (too long)",
+            BEING_SENT: "The template is being sent as the email of a campaign of an untrusted account; its content "
+                        "cannot change until the send finishes or the campaign is canceled"},
+    raises={UserTemplateNotFound: 6, EmailBeingSent: BEING_SENT},
 )
 
 

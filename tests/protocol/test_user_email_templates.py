@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.models import Campaign, Email, UserGroup
 from protocol.commands import user_email_templates as template_commands
-from tests.builders import make_custom_field, make_email, make_list
+from tests.builders import make_custom_field, make_email, make_list, set_campaign, set_user
 from tests.helpers import make_user, stored_state
 
 HTML = "<html><body><h1>Welcome!</h1></body></html>"
@@ -204,6 +204,15 @@ def _theirs(t) -> int:
     return create(t.api, t.other)
 
 
+def _sent_by_untrusted(t) -> int:
+    """A template an Untrusted account's campaign is sending as its email right now."""
+    email_id = _mine(t)
+    set_user(t.engine, t.user, reputation_level="Untrusted")
+    campaign = t.api("Campaign.Create", t.user.session, CampaignName="uses it")["CampaignID"]
+    set_campaign(t.engine, campaign, email_id=email_id, status="Sending")
+    return email_id
+
+
 ERROR_CASES = [
     (CREATE, 1, lambda t: dict(Subject="s")),
     (CREATE, 2, lambda t: dict(EmailName="n")),
@@ -222,6 +231,7 @@ ERROR_CASES = [
     (UPDATE, 6, lambda t: dict(EmailID=_theirs(t), EmailName="x")),
     (UPDATE, 6, lambda t: dict(EmailID=make_email(t.engine, t.user), EmailName="x")),
     (UPDATE, 7, lambda t: dict(EmailID=_mine(t), Subject="s" * 999)),
+    (UPDATE, 8, lambda t: dict(EmailID=_sent_by_untrusted(t), HTMLContent="<p>changed</p>")),
     (DELETE, 1, lambda t: dict()),
     (DELETE, 2, lambda t: dict(EmailID=f"{_mine(t)},abc")),
     (COPY, 1, lambda t: dict()),

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 import engine.db
+from engine.migrate import batch_keeping_ids
 
 revision = "0010_templates"
 down_revision = "0007_account_recovery"
@@ -46,6 +47,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('emails') as batch_op:
+    with batch_keeping_ids('emails') as batch_op:   # SQLite rebuilds the table: keep AUTOINCREMENT
         batch_op.drop_column('content_type')
     op.drop_table('email_templates')
