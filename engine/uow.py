@@ -91,6 +91,11 @@ class UnitOfWork:
         return SplitTestService(self)
 
     @cached_property
+    def ab_reports(self):
+        from engine.campaigns.ab_reports import ABReportService
+        return ABReportService(self)
+
+    @cached_property
     def emails(self):
         from engine.campaigns.emails import EmailService
         return EmailService(self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.accounts.auth import Actor
 from engine.campaigns.split_tests import VariationResult, pick_winner
 from engine.models import Campaign, Email
 from engine.models.split_tests import SplitTest
@@ -32,6 +33,15 @@ class ABReport:
     @property
     def is_ab_test(self) -> bool:
         return bool(self.variations)
+
+
+class ABReportService:
+    def __init__(self, uow):
+        self.uow = uow
+
+    def report(self, actor: Actor, campaign_id: int) -> ABReport:
+        """The campaign's A/B report; CampaignNotFound unless it is the actor's."""
+        return ab_report(self.uow, self.uow.campaigns.get(actor, campaign_id))
 
 
 def ab_report(uow, campaign: Campaign) -> ABReport:

@@ -187,11 +187,6 @@ class SplitTestService:
                                 int(unsubs or 0))
                 for e, n, sent, failed, opens, clicks, unsubs in rows]
 
-    def report(self, actor: Actor, campaign_id: int):
-        """The campaign's A/B report (engine/campaigns/ab_reports.py); CampaignNotFound unless it is the actor's."""
-        from engine.campaigns.ab_reports import ab_report
-        return ab_report(self.uow, self.uow.campaigns.get(actor, campaign_id))
-
     def decision(self, campaign_id: int) -> SplitTestDecision | None:
         """The latest instance's decision (None before the first split-tested send)."""
         return self.s.scalar(select(SplitTestDecision).where(SplitTestDecision.campaign_id == campaign_id)

@@ -103,7 +103,7 @@ class Campaign(LinkTarget, Base):
     tags: Mapped[list["Tag"]] = relationship(secondary="campaign_tags", order_by="Tag.id")
     # A/B variations (engine/models/split_tests.py); written by engine/campaigns/variations.py only.
     variations: Mapped[list["CampaignVariation"]] = relationship(
-        order_by="CampaignVariation.position", viewonly=True, lazy="selectin")
+        order_by="CampaignVariation.position", viewonly=True)
 
 
 class CampaignRecipient(Base):

@@ -71,7 +71,7 @@ def get(ctx: Context, p: dict) -> dict:
     if p.get("RetrieveTags"):
         row["Tags"] = tags(campaign)
     if p.get("SplitABTestStatistics"):
-        row["Options"] = ab_testing_options(ctx.uow.split_tests.report(ctx.actor, campaign.id))
+        row["Options"] = ab_testing_options(ctx.uow.ab_reports.report(ctx.actor, campaign.id))
     per_second, duration = ctx.uow.campaigns.throughput(campaign)
     return {"Campaign": row, "CampaignThroughput": {"EmailsPerSecond": per_second, "Duration": duration}}
 

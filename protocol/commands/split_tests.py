@@ -46,7 +46,7 @@ class ABTestGetParams(LegacySchema):
 
 
 def abtest_get(ctx: Context, p: dict) -> dict:
-    report = ctx.uow.split_tests.report(ctx.actor, p["CampaignID"])
+    report = ctx.uow.ab_reports.report(ctx.actor, p["CampaignID"])
     # No auto-resend in Sendmill: AutoResend and ParentCampaign are always null (not applicable).
     return {"CampaignID": p["CampaignID"], "ABTest": ab_test(report), "AutoResend": None, "ParentCampaign": None}
 
