@@ -111,6 +111,13 @@ class EventService:
             raise TrackingTargetGone()
         return t
 
+    def linked_subscriber(self, instance_id: int, subscriber_id: int, nonce: str | None) -> Subscriber:
+        """The subscriber a signed link of a campaign's or an autoresponder's message names (TrackingTargetGone
+        otherwise)."""
+        if autoresponder_of(instance_id) is not None:
+            return self.uow.autoresponder_tracking.target(instance_id, subscriber_id, nonce).subscriber
+        return self.linked(instance_id, subscriber_id, nonce).subscriber
+
     def context(self, subscriber: Subscriber) -> dict:
         """The personalisation context of one subscriber, as delivery builds it."""
         fields = {f"Subscriber:CustomField{field_id}": text for field_id, text in self.s.execute(
