@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import Integer, String, and_, exists, extract, insert, literal, or_, select, true, union_all, update
+from sqlalchemy import Integer, String, and_, exists, extract, insert, literal, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Select
 
@@ -63,22 +63,26 @@ def _plan(responders: Iterable[AutoResponder], trigger_at: datetime, anchor: str
             for r in responders for n, due in enumerate(due_times(trigger_at, r, tz))]
 
 
-def _plan_table(plan: list[tuple]):
-    """The plan as a derived table of bound literals (a UNION ALL: portable to all three databases)."""
-    rows = [select(literal(ar, Integer).label("ar"), literal(email, Integer).label("email"),
-                   literal(occurrence, String(40)).label("occ"), literal(due, UTCDateTime).label("due"))
-            for ar, email, occurrence, due in plan]
+def _plan_table(plan: list[tuple], keys: tuple = ()):
+    """The plan as a derived table of bound literals (a UNION ALL: portable to all three databases);
+    `keys` names and types the extra columns the date pass matches subscribers on."""
+    columns = (("ar", Integer), ("email", Integer), ("occ", String(40)), ("due", UTCDateTime), *keys)
+    rows = [select(*(literal(value, type_).label(name) for value, (name, type_) in zip(row, columns)))
+            for row in plan]
     return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("plan")
 
 
-def _insert(session, plan: list[tuple], who: Select | None, now: datetime, *, where=()) -> int:
-    """INSERT … SELECT of plan × the subscribers `who` (ids) selects, Subscribed ones only. Two
-    transactions enqueueing the same occurrence at once both pass NOT EXISTS; the UNIQUE key then refuses
-    the second, which must be a no-op (ON CONFLICT DO NOTHING / INSERT IGNORE), not an error that undoes
-    the triggering event."""
+def _insert(session, plan: list[tuple], who: Select | None, now: datetime, *, where=(), dated=None) -> int:
+    """INSERT … SELECT of plan × the subscribers `who` (ids) selects, Subscribed ones only; or, with
+    `dated` = (field id, key columns, match(plan, value)), × the subscribers whose date value matches a plan
+    row (one scan of the field's values for every day and Repeat send at once).
+
+    Two transactions enqueueing the same occurrence at once both pass NOT EXISTS; the UNIQUE key then
+    refuses the second, which must be a no-op (ON CONFLICT DO NOTHING / INSERT IGNORE), not an error that
+    undoes the triggering event."""
     if not plan:
         return 0
-    p = _plan_table(plan)
+    p = _plan_table(plan, dated[1] if dated else ())
     s = SENDS.c
     already = exists().where(s.autoresponder_id == p.c.ar, s.subscriber_id == Subscriber.id, s.occurrence == p.c.occ)
     conditions = [Subscriber.subscription_status == "Subscribed", ~already, *where]
@@ -86,8 +90,15 @@ def _insert(session, plan: list[tuple], who: Select | None, now: datetime, *, wh
         conditions.append(Subscriber.id.in_(who))
     source = select(p.c.ar, Subscriber.id, Subscriber.email_address, p.c.occ, p.c.email, p.c.due,
                     literal("pending"), literal(""), literal(0), literal(""), literal(""), literal(0), literal(0),
-                    literal(""), literal(now, UTCDateTime)).select_from(p).join(Subscriber, true()).where(
-        *conditions)
+                    literal(""), literal(now, UTCDateTime)).select_from(p)
+    if dated is None:
+        source = source.join(Subscriber, true())
+    else:
+        field_id, _keys, match = dated
+        value = SubscriberFieldValue
+        source = source.join(value, and_(value.field_id == field_id, value.value_date.is_not(None), match(p, value))) \
+            .join(Subscriber, Subscriber.id == value.subscriber_id)
+    source = source.where(*conditions)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         # psycopg answers rowcount -1 for INSERT … SELECT … ON CONFLICT: count what RETURNING gives back.
@@ -154,7 +165,7 @@ def on_left(session, subscriber_ids, at: datetime, reason: str = "the subscriber
 # --- the tick's date pass ----------------------------------------------------------------------------
 def enqueue_date_triggers(session, now: datetime) -> int:
     """Ledger rows for every Enabled OnSubscriberDate autoresponder whose date falls on today's local
-    day (or the day before, when the scheduler missed it): one INSERT … SELECT per autoresponder and day."""
+    day (or the day before, when the scheduler missed it): one INSERT … SELECT per autoresponder."""
     written = 0
     responders = session.scalars(select(AutoResponder).where(
         AutoResponder.trigger_type == "OnSubscriberDate", AutoResponder.status == "Enabled",
@@ -168,24 +179,38 @@ def enqueue_date_triggers(session, now: datetime) -> int:
         tz = _owner_zone(session, responder.owner_user_id)
         today = local_day(now, tz)
         first_day = max(today - timedelta(days=DATE_CATCH_UP_DAYS), local_day(responder.enabled_at, tz))
-        day = first_day
-        while day <= today:
-            written += _enqueue_day(session, responder, field_id, schedule, day, tz, now)
-            day += timedelta(days=1)
+        days = [first_day + timedelta(days=n) for n in range((today - first_day).days + 1)]
+        written += _enqueue_days(session, responder, field_id, schedule, days, tz, now)
     return written
 
 
-def _enqueue_day(session, responder: AutoResponder, field_id: int, schedule, day: date, tz, now: datetime) -> int:
-    # The stored date the day answers: the offset says "N days before / after" the date.
-    target = day - timedelta(days=schedule.offset_days)
-    value = SubscriberFieldValue
+def _enqueue_days(session, responder: AutoResponder, field_id: int, schedule, days: list[date], tz,
+                  now: datetime) -> int:
+    """One INSERT … SELECT for every day (and Repeat send) of one date autoresponder."""
+    plan = []
+    for day in days:
+        # The stored date the day answers: the offset says "N days before / after" the date.
+        target = day - timedelta(days=schedule.offset_days)
+        sends = _plan([responder], day_start(day, tz), day.isoformat(), tz)
+        if schedule.yearly:
+            plan += [(*send, month, dom) for send in sends for month, dom in anniversary_days(target)]
+        else:   # dates are stored as midnight UTC of the day (engine/audience/custom_fields/rules.py)
+            plan += [(*send, *day_bounds(target)) for send in sends]
+    # Each match also carries constant bounds, so the scan drops the other 99% of the dates before joining
+    # the plan (one-off dates: an index range).
     if schedule.yearly:
-        matches = or_(*(and_(extract("month", value.value_date) == month, extract("day", value.value_date) == dom)
-                        for month, dom in anniversary_days(target)))
-    else:   # dates are stored as midnight UTC of the day (engine/audience/custom_fields/rules.py)
-        low, high = day_bounds(target)
-        matches = and_(value.value_date >= low, value.value_date < high)
-    dated = select(value.subscriber_id).where(value.field_id == field_id, value.value_date.is_not(None), matches)
-    plan = _plan([responder], day_start(day, tz), day.isoformat(), tz)
-    return _insert(session, plan, dated, now, where=(Subscriber.list_id == responder.list_id,))
+        keys = (("month", Integer), ("dom", Integer))
+        months, doms = sorted({row[4] for row in plan}), sorted({row[5] for row in plan})
 
+        def match(p, value):
+            month, dom = extract("month", value.value_date), extract("day", value.value_date)
+            return and_(month.in_(months), dom.in_(doms), month == p.c.month, dom == p.c.dom)
+    else:
+        keys = (("low", UTCDateTime), ("high", UTCDateTime))
+        lowest, highest = min(row[4] for row in plan), max(row[5] for row in plan)
+
+        def match(p, value):
+            return and_(value.value_date >= lowest, value.value_date < highest,
+                        value.value_date >= p.c.low, value.value_date < p.c.high)
+    return _insert(session, plan, None, now, where=(Subscriber.list_id == responder.list_id,),
+                   dated=(field_id, keys, match))
