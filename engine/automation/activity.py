@@ -1,6 +1,6 @@
 """What an autoresponder sent: its ledger rows (AutoResponder.Activity.Get) and counters over a
-rolling window (AutoResponder.Stats.Window.Get). Both read `autoresponder_sends` only; until the
-sending side writes it they answer honestly with no rows and zero counters.
+rolling window (AutoResponder.Stats.Window.Get). Both read `autoresponder_sends` only, which the
+sending side (enqueue.py, sending.py, tracking.py) writes.
 
 A ledger row's activity status: pending → Pending, claimed → Sending, sent → Sent, and failed,
 unknown (a crash after handing the message over) and skipped → Failed. The Status filter also knows

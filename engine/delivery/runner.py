@@ -182,15 +182,18 @@ class DeliveryRunner:
                 batch = retrying(s, lambda: self._claims.next_batch(s))
                 for gone in [i for i in self._prepared if i not in self._claims.live]:
                     del self._prepared[gone]     # a long-running worker forgets finished and paused instances
-                if not batch:
-                    if self._send_autoresponders(s, reader, summary):
-                        continue
+                if batch:
+                    summary.batches += 1
+                    self._process(s, batch, summary, deadline)
+                    if self.progress:
+                        self.progress(summary)
+                # One batch of due autoresponder sends after each campaign batch: a long campaign does not
+                # hold a welcome email back.
+                sent_autoresponders = not self._stop and time.monotonic() < deadline and \
+                    self._send_autoresponders(s, reader, summary)
+                if not batch and not sent_autoresponders:
                     summary.idle = True
                     break
-                summary.batches += 1
-                self._process(s, batch, summary, deadline)
-                if self.progress:
-                    self.progress(summary)
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
                 summary.waiting = waiting_for_retry(s)
         return summary
