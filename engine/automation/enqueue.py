@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import Integer, String, and_, exists, extract, insert, literal, select, true, union_all, update
+from sqlalchemy import Integer, String, and_, exists, extract, insert, literal, select, true, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Select
 
@@ -84,7 +84,17 @@ def _insert(session, plan: list[tuple], who: Select | None, now: datetime, *, wh
         return 0
     p = _plan_table(plan, dated[1] if dated else ())
     s = SENDS.c
-    already = exists().where(s.autoresponder_id == p.c.ar, s.subscriber_id == Subscriber.id, s.occurrence == p.c.occ)
+    if dated is None:   # a few subscribers: one probe of the UNIQUE key each
+        already = exists().where(s.autoresponder_id == p.c.ar, s.subscriber_id == Subscriber.id,
+                                 s.occurrence == p.c.occ)
+    else:
+        # Thousands of subscribers: the rows already written for the plan's due times, read once through the
+        # (autoresponder_id, due_at) index and hashed, instead of a probe per subscriber (a correlated NOT
+        # EXISTS, which PostgreSQL runs as a nested loop when it underestimates the date matches).
+        written = select(s.subscriber_id, s.occurrence).where(
+            s.autoresponder_id.in_({row[0] for row in plan}),
+            s.due_at.between(min(row[3] for row in plan), max(row[3] for row in plan)))
+        already = tuple_(Subscriber.id, p.c.occ).in_(written)
     conditions = [Subscriber.subscription_status == "Subscribed", ~already, *where]
     if who is not None:
         conditions.append(Subscriber.id.in_(who))

@@ -422,3 +422,15 @@ def test_the_tick_enqueues_date_autoresponders(api, engine, clock, shop, birthda
     summary = tick(engine, clock())
     assert summary.autoresponder_sends == 1 and "1 autoresponder sends queued" in summary.line()
     assert tick(engine, clock()).autoresponder_sends == 0
+
+
+def test_subscriber_get_shows_the_subscribers_autoresponder_mail(api, engine, clock, shop):
+    welcome = responder(api, shop)
+    later = responder(api, shop, AutoResponderName="Later", TriggerTimeType="Days later", TriggerTime=2)
+    ann = subscribe(api, shop, "ann@example.com")["SubscriberID"]
+    worker(engine, Capture(), clock).run_once()
+    got = api("Subscriber.Get", shop.user.session, ListID=shop.list_id, SubscriberID=ann)
+    assert [(a["Type"], a["AutoResponderID"], a["AutoResponderName"], a["Status"], a["SentAt"])
+            for a in got["SubscriberActivity"]] == [
+        ("AutoResponder", later, "Later", "Pending", None),
+        ("AutoResponder", welcome, "Welcome", "Sent", "2026-11-23 12:00:00")]
