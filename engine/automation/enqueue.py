@@ -72,7 +72,7 @@ def _plan_table(plan: list[tuple], keys: tuple = ()):
     return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("plan")
 
 
-def _insert(session, plan: list[tuple], who: Select | None, now: datetime, *, where=(), dated=None) -> int:
+def _insert(session, plan: list[tuple], who, now: datetime, *, where=(), dated=None) -> int:
     """INSERT … SELECT of plan × the subscribers `who` (ids) selects, Subscribed ones only; or, with
     `dated` = (field id, key columns, match(plan, value)), × the subscribers whose date value matches a plan
     row (one scan of the field's values for every day and Repeat send at once).
@@ -118,10 +118,9 @@ def _insert(session, plan: list[tuple], who: Select | None, now: datetime, *, wh
     return max(conn.execute(insert(SENDS).from_select(_INSERTED, source).prefix_with(ignore)).rowcount or 0, 0)
 
 
-def _ids(subscribers) -> Select:
-    if isinstance(subscribers, Select):
-        return subscribers
-    return select(Subscriber.id).where(Subscriber.id.in_(list(subscribers)))
+def _ids(subscribers) -> Select | list[int]:
+    """What `Subscriber.id.in_()` takes: a select of ids as it is, any other iterable as a list."""
+    return subscribers if isinstance(subscribers, Select) else list(subscribers)
 
 
 # --- the event sites ---------------------------------------------------------------------------------
@@ -165,8 +164,7 @@ def on_left(session, subscriber_ids, at: datetime, reason: str = "the subscriber
     """Rows left their list (ids, or a select of ids): their pending sends will never go out."""
     s = AutoResponderSend
     result = session.execute(
-        update(s).where(s.subscriber_id.in_(subscriber_ids if isinstance(subscriber_ids, Select)
-                                            else list(subscriber_ids)), s.state == "pending")
+        update(s).where(s.subscriber_id.in_(_ids(subscriber_ids)), s.state == "pending")
         .values(state="skipped", last_error=reason, lease_until=None)
         .execution_options(synchronize_session=False))
     return max(result.rowcount or 0, 0)

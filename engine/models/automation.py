@@ -4,8 +4,8 @@ An autoresponder mails one email to a list's subscribers when a trigger happens 
 (subscription, a click, an open, a date in a custom field), after a delay, optionally repeated.
 Its content is a row of `emails`, as a campaign's is.
 
-`autoresponder_sends` is the ledger the sending side (engine/automation/enqueue.py, sending.py) writes: one row per
-(autoresponder, subscriber, occurrence), UNIQUE, so however many ticks and workers race, one
+`autoresponder_sends` is the ledger the sending side (engine/automation/enqueue.py, sending.py) writes:
+one row per (autoresponder, subscriber, occurrence), UNIQUE, so however many ticks and workers race, one
 occurrence of one autoresponder reaches one subscriber row at most once. Its states and lease
 follow the campaign ledger (engine/models/sending.py): pending → claimed → sent | failed |
 unknown, or skipped when the send must not happen any more.

@@ -17,7 +17,9 @@ from engine.automation.enqueue import enqueue_date_triggers
 from engine.delivery.flight import OneByOne
 from engine.delivery.runner import DeliveryRunner
 from engine.delivery.smtp_transaction import SendResult
-from engine.models import AutoResponder, AutoResponderSend, Segment, Subscriber, SubscriberFieldValue, SubscriberList, User
+from engine.models import (
+    AutoResponder, AutoResponderSend, Segment, Subscriber, SubscriberFieldValue, SubscriberList, User,
+)
 from engine.models.senders import EmailMarketingAccount
 from tests.builders import load_row, make_custom_field, make_email, make_list, make_subscriber
 from tests.helpers import stored_state
@@ -182,7 +184,8 @@ def test_a_drip_of_two_autoresponders_arrives_in_order_and_a_late_joiner_gets_it
     t = NOW
     assert [tuple(row) for row in order] == [
         (first, "ann@example.com", t + timedelta(seconds=30)), (first, "bob@example.com", t + timedelta(seconds=60)),
-        (second, "ann@example.com", t + timedelta(seconds=120)), (second, "bob@example.com", t + timedelta(seconds=150))]
+        (second, "ann@example.com", t + timedelta(seconds=120)),
+        (second, "bob@example.com", t + timedelta(seconds=150))]
     assert capture.recipients() == ["ann@example.com", "bob@example.com", "ann@example.com", "bob@example.com"]
 
 
@@ -287,7 +290,8 @@ def test_a_temporary_failure_is_retried_later_and_a_permanent_one_fails(api, eng
     with engine.uow() as uow:
         rows = {r.email_address: (r.state, r.attempts, r.last_error) for r in
                 uow.session.scalars(select(AutoResponderSend))}
-    assert rows == {"ann@example.com": ("pending", 1, "451 try later"), "bob@example.com": ("failed", 1, "550 no such user")}
+    assert rows == {"ann@example.com": ("pending", 1, "451 try later"),
+                    "bob@example.com": ("failed", 1, "550 no such user")}
     assert load_row(engine, AutoResponder, welcome).total_failed == 1
     capture.answers.clear()
     worker(engine, capture, clock).run_once()
