@@ -3,13 +3,14 @@ opens, clicks, opt-outs and bounces of their own messages are credited to their 
 from __future__ import annotations
 
 import email
+import json
 import email.policy
 import re
 
 import pytest
 from sqlalchemy import select
 
-from engine.models import AutoResponder, AutoResponderSend, Subscriber, Suppression
+from engine.models import AutoResponder, AutoResponderSend, OutboxEvent, Subscriber, Suppression
 from engine.tracking.tokens import Kind
 from tests.builders import load_row, make_email
 from tests.engine.test_autoresponder_sending import Capture, worker
@@ -105,6 +106,11 @@ def test_opens_and_clicks_of_an_autoresponder_message_count_on_its_row(client, a
     assert window["Success"] is True, window
     counters = window["Counters"]
     assert (counters["TotalSent"], counters["UniqueOpens"], counters["UniqueClicks"]) == (1, 1, 1)
+    with engine.uow() as uow:   # the modern email_activity_updated webhook event, naming the autoresponder
+        events = [json.loads(e.payload) for e in uow.session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))]
+    events = [e for e in events if "autoResponderId" in e]
+    assert [(e["activityType"], e["autoResponderId"], e["recipientEmailAddress"]) for e in events] == \
+        [("OPEN", str(ar), "alice@example.org")] * 2 + [("CLICK", str(ar), "alice@example.org")]
 
 
 def test_a_tampered_autoresponder_token_counts_nothing(client, api, user, engine, clock, sent, follow_up):
