@@ -141,6 +141,11 @@ class UnitOfWork:
         return AutoResponderTestSender(self)
 
     @cached_property
+    def autoresponder_tracking(self):
+        from engine.automation.tracking import AutoResponderTracking
+        return AutoResponderTracking(self)
+
+    @cached_property
     def lists(self):
         from engine.audience.lists import ListService
         return ListService(self)

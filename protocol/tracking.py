@@ -120,10 +120,10 @@ def unsubscribe(token: str):
         ids = _ids(uow, token, Kind.UNSUBSCRIBE)
         if ids["instance_id"] == 0:   # a confirmation email's link: no campaign behind it
             return _opt_in_link(uow, Kind.UNSUBSCRIBE, ids["subscriber_id"], ids["nonce"])
-        target = uow.events.linked(**ids)
-        address = html.escape(target.subscriber.email_address)
+        subscriber = uow.events.linked_subscriber(**ids)
+        address = html.escape(subscriber.email_address)
         if request.method != "POST":
-            if target.subscriber.subscription_status == "Unsubscribed":
+            if subscriber.subscription_status == "Unsubscribed":
                 return _page("You are unsubscribed", f"<p>{address} receives no more of these emails.</p>")
             # A form, not a link: only a person pressing the button unsubscribes (scanners GET links).
             return _page("Unsubscribe", f"<p>Stop sending these emails to {address}?</p>"

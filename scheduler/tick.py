@@ -22,6 +22,7 @@ from engine.models.campaigns import ACCOUNT_NOT_ACTIVE_REASON, QUOTA_EXCEEDED_RE
 from engine.errors import (
     AccountNotActive, AudienceQueryTimeout, AwaitingApproval, DomainError, QuotaExceeded, SenderNotAllowed,
 )
+from engine.automation.enqueue import enqueue_date_triggers
 from engine.models import Campaign, SchedulerLease, SendInstance
 from scheduler.recurrence import (
     RecurringSchedule, future_send_instant, latest_run_at_or_before, next_run_after, next_runs,
@@ -66,6 +67,7 @@ class TickSummary:
     waiting_approval: int = 0
     recipients: int = 0     # ledger rows written
     winners: int = 0        # split tests decided (scheduler/split_tests.py)
+    autoresponder_sends: int = 0   # autoresponder ledger rows written by date triggers
     errors: int = 0
 
     def line(self) -> str:
@@ -75,7 +77,8 @@ class TickSummary:
         text = f"tick {stamp}: {self.started} started, {self.finished} finished, " \
                f"{self.waiting_approval} waiting approval"
         for count, what in ((self.canceled, "canceled"), (self.failed, "failed"), (self.paused, "paused"),
-                            (self.postponed, "postponed"), (self.errors, "errors")):
+                            (self.postponed, "postponed"), (self.autoresponder_sends, "autoresponder sends queued"),
+                            (self.errors, "errors")):
             if count:
                 text += f", {count} {what}"
         return text + (" (dry run: nothing written)" if self.dry_run else "")
@@ -137,6 +140,7 @@ def run_steps(uow, now: datetime, summary: TickSummary, commit) -> None:
     choose_winners(uow, now, summary, commit)
     # Again, so that an instance with nobody left to mail closes on the tick that started it.
     _finish(scheduling, now, summary, commit)
+    _enqueue_date_autoresponders(uow, now, summary, commit)
     summary.waiting_approval = scheduling.waiting_approval()
 
 
@@ -275,6 +279,17 @@ def _start_due(uow, now: datetime, summary: TickSummary, commit) -> None:
         summary.recipients += instance.total_recipients
         log.info("campaign %s: instance #%s for %s started, %s recipients in the ledger",
                  campaign.id, instance.number, _iso(instance.scheduled_for), instance.total_recipients)
+
+
+def _enqueue_date_autoresponders(uow, now: datetime, summary: TickSummary, commit) -> None:
+    """OnSubscriberDate autoresponders: today's (local) ledger rows, idempotent across ticks."""
+    try:
+        summary.autoresponder_sends += enqueue_date_triggers(uow.session, now)
+        commit()
+    except DBAPIError:
+        uow.rollback()
+        summary.errors += 1
+        log.exception("enqueueing date autoresponders failed; the next tick retries")
 
 
 # --- pure planning (also used by the preview command and the CLI) -----------------------------------

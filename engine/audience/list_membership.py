@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import object_session
 
+from engine.automation import enqueue as autoresponders
 from engine.errors import InvalidEmailAddress
 from engine.models import Campaign, Subscriber, SubscriberActivity, SubscriberList
 from engine.validation import normalize_email
@@ -44,6 +46,7 @@ class ListMembership:
 
     # --- list behaviours (protocol.md §6.3) --------------------------------------------------------
     def after_opt_in(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, now: datetime) -> None:
+        autoresponders.on_subscribed(self.s, list_row.id, [subscriber.id], now)
         if list_row.opt_in_subscribe_to_list_id:
             self._ensure_subscribed(list_row.opt_in_subscribe_to_list_id, subscriber, ip, now)
         if list_row.opt_in_unsubscribe_from_list_id:
@@ -79,6 +82,9 @@ class ListMembership:
                               subscription_ip=ip, opt_in_date=now, unsubscription_ip="", source=like.source,
                               source_ref=like.source_ref))
         self.s.flush()
+        added = self.s.scalar(select(Subscriber.id).where(Subscriber.list_id == target_list_id,
+                                                          Subscriber.email_normalized == like.email_normalized))
+        autoresponders.on_subscribed(self.s, target_list_id, [added], now)
 
     def _ensure_unsubscribed(self, list_ids: list[int], like: Subscriber, ip: str, now: datetime) -> None:
         if not list_ids:
@@ -100,6 +106,9 @@ def enter_list(list_row: SubscriberList, subscriber: Subscriber, now: datetime) 
 
 def leave_list(subscriber: Subscriber, ip: str, now: datetime, *, campaign_id: int = 0, email_id: int = 0,
                channel: str = "") -> None:
+    session = object_session(subscriber)
+    if session is not None and subscriber.id is not None:
+        autoresponders.on_left(session, [subscriber.id], now)
     subscriber.subscription_status = "Unsubscribed"
     subscriber.unsubscription_date, subscriber.unsubscription_ip = now, ip
     subscriber.unsubscription_campaign_id, subscriber.unsubscription_email_id = campaign_id, email_id

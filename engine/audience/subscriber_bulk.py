@@ -11,6 +11,7 @@ from engine.audience.sqlfuncs import prepare_connection
 from engine.accounts.auth import Actor
 from engine.errors import AuthenticationFailed, CampaignNotFound, EmailNotFound
 from engine.audience.list_membership import ListMembership, narrowed
+from engine.automation import enqueue as autoresponders
 from engine.models import (
     Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList, SubscriberTagAssignment,
 )
@@ -90,4 +91,5 @@ class BulkSubscriberService:
             self.s.execute(delete(SubscriberTagAssignment).where(SubscriberTagAssignment.subscriber_id.in_(chunk)),
                            execution_options=NO_SYNC)
             self.s.execute(delete(Subscriber).where(Subscriber.id.in_(chunk)), execution_options=NO_SYNC)
+            autoresponders.on_left(self.s, chunk, self.uow.clock(), "the subscriber was deleted")
         return len(ids)

@@ -27,6 +27,7 @@ from engine.errors import (
 )
 from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList, User
 from engine.audience.list_membership import ListMembership, enter_list, leave_list, narrowed
+from engine.automation import enqueue as autoresponders
 from engine.validation import normalize_email
 
 
@@ -234,6 +235,7 @@ class SubscriberService:
             elif status == "Subscribed":
                 subscriber.subscription_status, subscriber.confirmation_due_at = "Subscribed", None
                 subscriber.opt_in_date = subscriber.opt_in_date or now
+                autoresponders.on_subscribed(self.s, list_row.id, [subscriber.id], now)
             else:  # Opt-In Pending: the owner asks for a (new) confirmation
                 subscriber.subscription_status, subscriber.opt_in_date = "Opt-In Pending", None
                 subscriber.confirmation_due_at = now

@@ -8,9 +8,14 @@ Map of the package:
 * queries.py   — finding them (one list, or every list of the owner), filtered, ordered, paged;
 * activity.py  — what the send ledger (`autoresponder_sends`) says: activity rows and windowed counters;
 * send_test.py — a test copy of an autoresponder's email through the test-send pipeline;
+* schedule.py  — when sends are due: delays, Repeat, DST, month ends, 29 February (pure);
+* enqueue.py   — triggers → ledger rows: the one-line entry points event sites call (`on_subscribed`,
+                 `on_opened`, `on_clicked`, `on_left`) and the tick's date pass (`enqueue_date_triggers`);
+* send_ledger.py — the ledger's state changes as workers send: claim, hand-over, record, lease expiry;
+* sending.py   — what a delivery worker does with due rows: send-time checks, compose, send, record;
+* tracking.py  — opens, clicks, opt-outs, bounces and complaints of autoresponder mail, credited to the
+                 ledger row and the autoresponder's counters;
 * errors.py    — what can go wrong.
 
-Not built yet: the sending side (triggers → ledger rows → workers). An Enabled autoresponder is stored
-and listed, but nothing enqueues or mails it; the models (engine/models/automation.py) carry what that
-side needs (`enabled_at`, the ledger's unique occurrence key, its states and lease).
+README "Autoresponders" says how sending works and every decision taken where the spec is silent.
 """

@@ -1,6 +1,6 @@
 """What an autoresponder sent: its ledger rows (AutoResponder.Activity.Get) and counters over a
-rolling window (AutoResponder.Stats.Window.Get). Both read `autoresponder_sends` only; until the
-sending side writes it they answer honestly with no rows and zero counters.
+rolling window (AutoResponder.Stats.Window.Get). Both read `autoresponder_sends` only, which the
+sending side (enqueue.py, sending.py, tracking.py) writes.
 
 A ledger row's activity status: pending → Pending, claimed → Sending, sent → Sent, and failed,
 unknown (a crash after handing the message over) and skipped → Failed. The Status filter also knows
@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, select
 
 from engine.accounts.auth import Actor
-from engine.models import AutoResponderSend
+from engine.models import AutoResponder, AutoResponderSend
 
 FAILED_STATES = ("failed", "unknown", "skipped")
 STATUS_OF_STATE = {"pending": "Pending", "claimed": "Sending", "sent": "Sent", **{s: "Failed" for s in FAILED_STATES}}
@@ -64,6 +64,15 @@ class AutoResponderActivity:
         rows = self.s.scalars(query.order_by(AutoResponderSend.due_at.desc(), AutoResponderSend.id.desc())
                               .offset(offset).limit(limit))
         return list(rows), total
+
+    def of_subscriber(self, subscriber_id: int, limit: int = 50) -> list[tuple[AutoResponderSend, str]]:
+        """A subscriber row's autoresponder mail, newest due time first, with each autoresponder's name (for
+        Subscriber.Get's SubscriberActivity; the caller has checked the subscriber is the actor's)."""
+        rows = self.s.execute(select(AutoResponderSend, AutoResponder.name).join(
+            AutoResponder, AutoResponder.id == AutoResponderSend.autoresponder_id).where(
+            AutoResponderSend.subscriber_id == subscriber_id).order_by(
+            AutoResponderSend.due_at.desc(), AutoResponderSend.id.desc()).limit(limit))
+        return [(row, name) for row, name in rows]
 
     def window_stats(self, actor: Actor, responder_id: int, days: int = 30) -> WindowStats:
         """Counters of the rows due in the last `days` days (1–365), the last send and the next one due."""

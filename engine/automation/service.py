@@ -3,9 +3,8 @@
 Every write checks the autoresponder as it will be stored: its list, segment, email and the campaign
 or custom field its trigger names must be the owner's and fit the list, so a stored autoresponder is
 always one the sending side can act on. Copies (Duplicate, AutoResponders.Copy) get their own copy
-of the email and start Disabled, to be reviewed before they fire. Nothing here sends: an Enabled
-autoresponder is stored, and the sending side (not built yet) will only act on triggers at or after
-its `enabled_at`.
+of the email and start Disabled, to be reviewed before they fire. Nothing here sends: the sending
+side (enqueue.py, sending.py) acts on an Enabled autoresponder's triggers at or after its `enabled_at`.
 """
 from __future__ import annotations
 

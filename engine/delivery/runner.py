@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import READ_ONLY, is_transient_conflict
 from engine.delivery import ledger
+from engine.automation.sending import AutoResponderDelivery
 from engine.delivery.claims import Claims, waiting_for_retry
 from engine.delivery.compose import random_token
 from engine.delivery.flight import Flight, Item
@@ -148,6 +149,11 @@ class DeliveryRunner:
         self.signer = engine.settings.signer()
         self.bounce_domain = engine.settings.return_path_domain
         self._claims = Claims(self.worker_id, batch_size, lease, self.clock)
+        # Autoresponder sends go out when no campaign has anything to claim (engine/automation/sending.py).
+        self._autoresponders = AutoResponderDelivery(
+            engine, transport, worker_id=self.worker_id, batch_size=batch_size, lease=lease, clock=self.clock,
+            signer=self.signer, bounce_domain=self.bounce_domain, max_attempts=max_attempts, backoff=backoff,
+            concurrency=concurrency, retrying=retrying)
         self._prepared: dict[tuple[int, int | None], PreparedInstance] = {}   # (instance, variation email)
         self._reader = None                   # the run's read-only connection (see _run)
         self._stop = False
@@ -171,20 +177,38 @@ class DeliveryRunner:
             reader.execution_options(**{READ_ONLY: True})
             self._reader = reader
             summary.unknown += self._claims.expire_leases(s)
+            summary.unknown += self._autoresponders.expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
                 batch = retrying(s, lambda: self._claims.next_batch(s))
                 for gone in [key for key in self._prepared if key[0] not in self._claims.live]:
                     del self._prepared[gone]     # a long-running worker forgets finished and paused instances
-                if not batch:
+                if batch:
+                    summary.batches += 1
+                    self._process(s, batch, summary, deadline)
+                    if self.progress:
+                        self.progress(summary)
+                # One batch of due autoresponder sends after each campaign batch: a long campaign does not
+                # hold a welcome email back.
+                sent_autoresponders = not self._stop and time.monotonic() < deadline and \
+                    self._send_autoresponders(s, reader, summary)
+                if not batch and not sent_autoresponders:
                     summary.idle = True
                     break
-                summary.batches += 1
-                self._process(s, batch, summary, deadline)
-                if self.progress:
-                    self.progress(summary)
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
                 summary.waiting = waiting_for_retry(s)
         return summary
+
+    def _send_autoresponders(self, s, reader, summary: RunSummary) -> bool:
+        """One batch of due autoresponder sends; False when none is due."""
+        counts = self._autoresponders.send_batch(s, reader)
+        if counts is None:
+            return False
+        summary.batches += 1
+        for name in ("sent", "failed", "retried", "skipped", "unknown"):
+            setattr(summary, name, getattr(summary, name) + getattr(counts, name))
+        if self.progress:
+            self.progress(summary)
+        return True
 
     # --- sending ---------------------------------------------------------------------------------
     def _process(self, s, batch: list[tuple[Row, int]], summary: RunSummary, deadline: float) -> None:

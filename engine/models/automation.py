@@ -4,8 +4,8 @@ An autoresponder mails one email to a list's subscribers when a trigger happens 
 (subscription, a click, an open, a date in a custom field), after a delay, optionally repeated.
 Its content is a row of `emails`, as a campaign's is.
 
-`autoresponder_sends` is the ledger the sending side (not built yet) writes: one row per
-(autoresponder, subscriber, occurrence), UNIQUE, so however many ticks and workers race, one
+`autoresponder_sends` is the ledger the sending side (engine/automation/enqueue.py, sending.py) writes:
+one row per (autoresponder, subscriber, occurrence), UNIQUE, so however many ticks and workers race, one
 occurrence of one autoresponder reaches one subscriber row at most once. Its states and lease
 follow the campaign ledger (engine/models/sending.py): pending → claimed → sent | failed |
 unknown, or skipped when the send must not happen any more.
@@ -127,8 +127,8 @@ class AutoResponderSend(Base):
     subscriber_id: Mapped[int] = mapped_column(Integer)
     email_address: Mapped[str] = mapped_column(Str(255))
     # Which send of the autoresponder this is for the subscriber: "{anchor}/{n}", where n counts the
-    # Repeat sends from 0 and anchor is "" for once-per-subscriber triggers, the trigger's local day
-    # (YYYY-MM-DD) for date triggers, and the triggering event's id for click / open triggers.
+    # Repeat sends from 0 and anchor is "" for once-per-subscriber triggers (subscription, click, open:
+    # a second click does not mail again) and the trigger's local day (YYYY-MM-DD) for date triggers.
     occurrence: Mapped[str] = mapped_column(Str(40))
     email_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # what was (to be) sent
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)                 # the legacy TimeToSend

@@ -27,6 +27,7 @@ from datetime import timezone
 
 from sqlalchemy import select, update
 
+from engine.automation import enqueue as autoresponders
 from engine.events import outbox
 from engine.bounces.events import BounceEvent, ComplaintEvent
 from engine.bounces.origin import verp_decoder
@@ -40,7 +41,7 @@ from engine.models import Campaign, CustomField, Email, Subscriber, SubscriberFi
 from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
 from engine.tracking.public_html import public_page
-from engine.tracking.tokens import Kind, Signer
+from engine.tracking.tokens import Kind, Signer, autoresponder_of
 
 # protocol.md §6.2 (bounce-processing.md): soft bounces escalate to hard after the soft-to-hard
 # threshold, 3 by default. Lower would drop people over one full mailbox week; higher keeps
@@ -92,6 +93,8 @@ class EventService:
         double-clicked link) then run one after the other, so "is this the first open?" is
         answered once and a unique counter cannot move twice.
         """
+        if autoresponder_of(instance_id) is not None:
+            raise TrackingTargetGone()   # an autoresponder's message (engine/automation/tracking.py)
         instance = self.s.get(SendInstance, instance_id) if instance_id else None
         campaign = self.s.get(Campaign, instance.campaign_id) if instance else None
         subscriber = self.s.get(Subscriber, subscriber_id, with_for_update=lock) if subscriber_id else None
@@ -113,6 +116,13 @@ class EventService:
         if not t.campaign.made_for(nonce) or (nonce is None and not t.subscriber.made_for(None)):
             raise TrackingTargetGone()
         return t
+
+    def linked_subscriber(self, instance_id: int, subscriber_id: int, nonce: str | None) -> Subscriber:
+        """The subscriber a signed link of a campaign's or an autoresponder's message names (TrackingTargetGone
+        otherwise)."""
+        if autoresponder_of(instance_id) is not None:
+            return self.uow.autoresponder_tracking.target(instance_id, subscriber_id, nonce).subscriber
+        return self.linked(instance_id, subscriber_id, nonce).subscriber
 
     def context(self, subscriber: Subscriber) -> dict:
         """The personalisation context of one subscriber, as delivery builds it."""
@@ -164,6 +174,7 @@ class EventService:
         self._bump(t.campaign.id, "total_opens", *(("unique_opens",) if first else ()))
         if first:
             self._deliverability(t, "VALID")   # it arrived (engine/audience/email_subscriptions.py)
+        autoresponders.on_opened(self.s, t.campaign.id, t.subscriber.id, self.uow.clock())
 
     def _deliverability(self, t: Target, status: str) -> None:
         self.uow.email_subscriptions.reported(t.campaign.owner_user_id, t.subscriber.email_address,
@@ -171,11 +182,15 @@ class EventService:
 
     # --- opens, clicks, views ---------------------------------------------------------------------
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
+        if autoresponder_of(instance_id) is not None:
+            return self.uow.autoresponder_tracking.record_open(instance_id, subscriber_id, nonce=nonce)
         self._open(self.linked(instance_id, subscriber_id, nonce, lock=True))
 
     def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *,
                      nonce: str | None) -> str | None:
         """The URL to redirect to (personalised), or None when the index is not one of the campaign's links."""
+        if autoresponder_of(instance_id) is not None:
+            return self.uow.autoresponder_tracking.record_click(instance_id, subscriber_id, link_index, nonce=nonce)
         t = self.linked(instance_id, subscriber_id, nonce, lock=True)
         email = self.s.get(Email, t.email_id) if t.email_id else None
         urls = content_links(email)
@@ -188,6 +203,7 @@ class EventService:
         self._activity(t, "click", urls[link_index])
         self._activity_event(t, "CLICK", "click", {"url": url})   # as the recipient followed it
         self._bump(t.campaign.id, "total_clicks", *(("unique_clicks",) if first else ()))
+        autoresponders.on_clicked(self.s, t.campaign.id, t.subscriber.id, urls[link_index], self.uow.clock())
         return url
 
     def record_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> Target:
@@ -230,6 +246,8 @@ class EventService:
     # --- opting out -----------------------------------------------------------------------------
     def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str, *, nonce: str | None) -> bool:
         """Opt the subscriber out of their list (with its opt-out behaviours); False when already out."""
+        if autoresponder_of(instance_id) is not None:
+            return self.uow.autoresponder_tracking.unsubscribe(instance_id, subscriber_id, ip, nonce=nonce)
         t = self.linked(instance_id, subscriber_id, nonce)
         try:
             self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
@@ -283,6 +301,9 @@ class EventService:
 
     def record_bounce(self, event: BounceEvent) -> bool:
         """Apply one bounce; False when it names nobody we mailed or repeats a report already counted."""
+        mine = self.uow.autoresponder_tracking.event_target(event)
+        if mine is not None:
+            return self.uow.autoresponder_tracking.record_bounce(mine, event)
         t = self._event_target(event)
         if t is None or self._duplicate(t, "bounce", event.report_id):
             return False
@@ -316,6 +337,9 @@ class EventService:
 
     def record_complaint(self, event: ComplaintEvent) -> bool:
         """Apply one spam complaint: the address is suppressed account-wide at once."""
+        mine = self.uow.autoresponder_tracking.event_target(event)
+        if mine is not None:
+            return self.uow.autoresponder_tracking.record_complaint(mine, event)
         t = self._event_target(event)
         if t is None or self._duplicate(t, "complaint", event.report_id):
             return False

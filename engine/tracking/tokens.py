@@ -28,7 +28,7 @@ from enum import IntEnum
 
 from engine.errors import BadToken
 
-__all__ = ["BadToken", "Kind", "NO_NONCE", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token",
+__all__ = ["AUTORESPONDER_INSTANCES", "BadToken", "Kind", "autoresponder_instance", "autoresponder_of", "NO_NONCE", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token",
            "token_url", "url_token"]
 
 MAC_BYTES = 12          # 96 bits: forging one token takes ~2^96 tries against an online check
@@ -55,6 +55,21 @@ class Kind(IntEnum):
     # An account-wide unsubscribe link (modern Generate Unsubscribe Link): instance_id 0,
     # subscriber_id = the email_subscriptions row. Served by the same /t/u/ page.
     ACCOUNT_UNSUBSCRIBE = 8
+
+
+# Autoresponder messages have no send instance: their tokens carry AUTORESPONDER_INSTANCES + the
+# autoresponder's id as the instance id. Campaign instance ids never come near 2^62, so every token
+# signed before keeps its meaning, and the payload format is unchanged (the id is still a varint).
+AUTORESPONDER_INSTANCES = 1 << 62
+
+
+def autoresponder_instance(autoresponder_id: int) -> int:
+    return AUTORESPONDER_INSTANCES + autoresponder_id
+
+
+def autoresponder_of(instance_id: int) -> int | None:
+    """The autoresponder a token's instance id names, or None for a campaign's (or no) instance."""
+    return instance_id - AUTORESPONDER_INSTANCES if instance_id > AUTORESPONDER_INSTANCES else None
 
 
 # Path segment of each kind's public URL: `{base_url}/t/{segment}/{token}`.

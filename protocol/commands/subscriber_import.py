@@ -52,6 +52,8 @@ class ImportParams(LegacySchema):
     MappedFields = Mapping(code=13)
     UpdateDuplicates = Bool()
     UpdateExisting = Bool()
+    TriggerAutoResponders = Bool()
+    TriggerActions = Bool()
     FieldTerminator = Text(strip=False, max_length=4, code=5)
     FieldEncloser = Text(strip=False, max_length=1, code=5)
 
@@ -69,7 +71,8 @@ class ImportParams(LegacySchema):
 def import_subscribers(ctx: Context, p: dict) -> dict:
     options = ImportOptions(mapping=p.get("MappedFields"), delimiter=p.get("FieldTerminator", ","),
                             quotechar=p.get("FieldEncloser", '"'),
-                            update_existing=p.get("UpdateDuplicates", False) or p.get("UpdateExisting", False))
+                            update_existing=p.get("UpdateDuplicates", False) or p.get("UpdateExisting", False),
+                            trigger_autoresponders=p.get("TriggerAutoResponders", False) or p.get("TriggerActions", False))
     source = p.get("ImportFile", p.get("ImportData"))
     report = ctx.uow.subscribers.import_csv(ctx.actor, p.get("ListID") or p["SubscriberListID"], source, options)
     return import_report(report)

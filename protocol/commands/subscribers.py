@@ -25,6 +25,7 @@ from protocol.commands.subscriber_params import (
     rules_operator,
 )
 from protocol.params import Bool, Choice, Id, IdList, Int, LegacyField, LegacySchema, ParamError, Text
+from protocol.views.autoresponders import subscriber_activity_row
 from protocol.views.subscriber_tags import subscriber_tag
 from protocol.views.subscribers import subscriber_row
 
@@ -62,7 +63,9 @@ def get(ctx: Context, p: dict) -> dict:
     tags = ctx.uow.subscriber_tags.tags_of([subscriber.id])[subscriber.id]
     return {"SubscriberInformation": info, "Suppressed": suppressed,
             "SubscriberTags": [subscriber_tag(t) for t in tags],
-            "SubscriberSegments": [], "SubscriberJourneys": [], "SubscriberActivity": [],
+            "SubscriberSegments": [], "SubscriberJourneys": [],
+            "SubscriberActivity": [subscriber_activity_row(row, name) for row, name in
+                                   ctx.uow.autoresponder_activity.of_subscriber(subscriber.id)],
             "SubscriberWebsiteEvents": [], "TotalRevenue": 0}
 
 

@@ -50,6 +50,13 @@ def activity_row(row: AutoResponderSend) -> dict:
             "Bounced": bool(row.bounce_type), "Opened": row.opens > 0, "Clicked": row.clicks > 0}
 
 
+def subscriber_activity_row(row: AutoResponderSend, name: str) -> dict:
+    """One autoresponder mail in Subscriber.Get's SubscriberActivity."""
+    return {"Type": "AutoResponder", "AutoResponderID": row.autoresponder_id, "AutoResponderName": name,
+            **{k: v for k, v in activity_row(row).items() if k not in ("SubscriberID", "Email")},
+            "Unsubscribed": row.unsubscribed_at is not None}
+
+
 def window(stats: WindowStats) -> dict:
     return {"Window": {"Days": stats.days, "From": stats.start.isoformat(), "To": stats.end.isoformat()},
             "Counters": {COUNTER_NAMES[name]: value for name, value in stats.counters.items()},

@@ -91,8 +91,8 @@ def _warn_when_campaigns_wait(ctx: click.Context, engine) -> None:
               help="longest pause between two looks for work while idle (the pause doubles from 1 s)")
 def worker_command(once: bool, budget: float | None, batch: int, lease: float, concurrency: int | None,
                    max_wait: float):
-    """Deliver the pending recipients of Sending campaigns through SENDMILL_SMTP_URL, and the due
-    double opt-in confirmations.
+    """Deliver the pending recipients of Sending campaigns through SENDMILL_SMTP_URL, the due
+    autoresponder sends, and the due double opt-in confirmations.
 
     Runs until stopped (SIGTERM or Ctrl-C: the message in flight goes out, the rest of its batch is
     handed back): while there is nothing to send it looks again after 1 s, then 2, 4, … up to
