@@ -5,6 +5,7 @@ content records campaigns point at), approval.py (what an administrator approved
 account's campaign, and holding back the rest), scheduling.py (send instances, the delivery ledger
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
 operations the legacy chapter has no command for), reports.py (status mapping, statistics,
-recipients by activity), events.py (the modern campaign events written to the outbox), tags.py
+recipients by activity), link_reports.py (clicks per link or person, who did what on a sent campaign,
+the status counts of the campaign sidebar), exports.py (the Campaigns.Export job's rows), events.py (the modern campaign events written to the outbox), tags.py
 (campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address).
 """
