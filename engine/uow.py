@@ -241,6 +241,11 @@ class UnitOfWork:
         return ExportService(self)
 
     @cached_property
+    def campaign_exports(self):
+        from engine.campaigns.exports import CampaignExports
+        return CampaignExports(self)
+
+    @cached_property
     def usage(self):
         from engine.accounts.usage import UsageReports
         return UsageReports(self)

@@ -15,7 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
-from protocol.commands import campaign_reports, subscriber_reports
+from protocol.commands import campaign_reports, exports, subscriber_reports
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -58,6 +58,7 @@ COMMANDS = index(
     autoresponder_reports.COMMANDS,
     campaign_reports.COMMANDS,
     subscriber_reports.COMMANDS,
+    exports.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

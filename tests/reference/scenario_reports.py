@@ -22,4 +22,13 @@ STEPS = [
     Call("Subscriber.Get.Activity", {"SubscriberID": "{SUBSCRIBER_ID}", "SubscriberListID": "{LIST_ID}"}),
     Call("Subscribers.Search", {"ListID": "{LIST_ID}", "Operator": "and", "RulesJSON": ORG,
                                 "RecordsPerRequest": "10"}),
+
+    # Exports: a job, its status (Download=1 streams the file instead)
+    Call("Subscribers.Export.Post", {"ListID": "{LIST_ID}", "RulesJSON": "[]", "RulesOperator": "and",
+                                     "ExportFormat": "csv", "FieldsToExport": "EmailAddress,SubscriptionDate",
+                                     "Target": "Active"}, save={"EXPORT_ID": "ExportID"}),
+    Call("Subscribers.Export.Get", {"ListID": "{LIST_ID}", "ExportID": "{EXPORT_ID}"}),
+    Call("Campaigns.Export.Post", {"CampaignStatus": "All", "FieldsToExport": "CampaignID,CampaignName,TotalSent"},
+         save={"CAMPAIGN_EXPORT_ID": "JobID"}),
+    Call("Campaigns.Export.Get", {"JobID": "{CAMPAIGN_EXPORT_ID}"}),
 ]
