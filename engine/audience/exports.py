@@ -19,20 +19,24 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Callable, Iterator
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from engine.accounts.auth import Actor
 from engine.audience import compiler
-from engine.audience.sqlfuncs import prepare_connection
+from engine.audience.sqlfuncs import datetime_text, prepare_connection
+from engine.db import UTCDateTime
+from engine.hot_sql import HotStatement
 from engine.errors import ExportExpired, ExportJobNotFound, ExportJobOtherModule, UnknownExportField
 from engine.models import Subscriber, SubscriberFieldValue, SubscriberList
 from engine.models.exports import ExportJob
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 10_000
+COPY_BATCH_ROWS = 50_000
+MAX_ID = 2**31 - 1   # subscribers.id is a 32-bit integer
 RETENTION = timedelta(days=30)   # the legacy EXPORT_FILE_RETENTION_DAYS default
 SUBSCRIBER_COLUMNS = {
     "SubscriberID": Subscriber.id, "EmailAddress": Subscriber.email_address,
@@ -131,26 +135,41 @@ class ExportService:
         options = json.loads(job.options)
         list_row = self.s.get(SubscriberList, job.list_id)
         where = self._where(list_row, options["Target"], options.get("RulesJSON"), options.get("RulesOperator", "and"))
-        columns, joins = [Subscriber.id], []
+        after = bindparam("after", type_=Integer)
+        columns, joins = [], []
         for name in options["Fields"]:
-            if name in SUBSCRIBER_COLUMNS:
-                columns.append(SUBSCRIBER_COLUMNS[name])
+            column = SUBSCRIBER_COLUMNS.get(name)
+            if column is not None:
+                columns.append(datetime_text(column) if isinstance(column.type, UTCDateTime) else column)
                 continue
             field_id = int(name[len("CustomField"):])
             value = aliased(SubscriberFieldValue, name=f"cf{field_id}")
             columns.append(func.coalesce(value.value_text, ""))
-            joins.append((value, and_(value.subscriber_id == Subscriber.id, value.field_id == field_id)))
-        query = select(*columns).select_from(Subscriber)
+            # `subscriber_id > after` repeats the batch's lower bound on the joined table: without it PostgreSQL
+            # merge-joins from the table's first row in every batch (quadratic over a big list).
+            joins.append((value, and_(value.subscriber_id == Subscriber.id, value.field_id == field_id,
+                                      value.subscriber_id > after)))
+        # The keyset id comes last: the writers drop it, and the next batch starts after it.
+        query = select(*columns, Subscriber.id).select_from(Subscriber)
         for target, on in joins:
             query = query.outerjoin(target, on)
+        query = query.where(*where, Subscriber.id > after).order_by(Subscriber.id)
+        # PostgreSQL: a batch's rows are the ids in (after, upto], upto found first by an index scan; the rows
+        # themselves (without the id) then come from the database already as CSV (copy_batch).
+        boundary = (select(Subscriber.id).where(*where, Subscriber.id > after).order_by(Subscriber.id)
+                    .offset(bindparam("batch") - 1).limit(1))
+        ranged = query.with_only_columns(*columns).where(Subscriber.id <= bindparam("upto", type_=Integer))
         # Criteria and segment targets run under the audience time limit, batch by batch.
         limited = options.get("RulesJSON") not in (None, [], "", "[]") or isinstance(options["Target"], int)
-        return ExportPlan(query.where(*where), options["Fields"], job.file_format, limited)
+        return ExportPlan(HotStatement(query.limit(bindparam("batch"))), HotStatement(boundary), HotStatement(ranged),
+                          options["Fields"], job.file_format, limited)
 
 
 @dataclass(frozen=True)
 class ExportPlan:
-    query: object
+    statement: HotStatement     # one batch: rows after `after`, at most `batch` of them, keyset id last
+    boundary: HotStatement      # the id ending the batch after `after` (None: the rest is the last batch)
+    ranged: HotStatement        # the rows with ids in (after, upto], without the id
     fields: list[str]
     file_format: str
     has_criteria: bool
@@ -162,34 +181,59 @@ def subscriber_chunks(open_uow: Callable, owner_id: int, job_id: int) -> Iterato
         uow.read_only()
         job = uow.session.scalar(select(ExportJob).where(ExportJob.id == job_id, ExportJob.owner_user_id == owner_id))
         plan = uow.exports.subscriber_plan(job)
+        dialect = uow.session.get_bind().dialect.name
     writer = CsvRows(plan.fields) if plan.file_format == "csv" else JsonRows(plan.fields)
     yield writer.start()
+    if plan.file_format == "csv" and dialect == "postgresql":
+        yield from _copied_batches(open_uow, plan)
+        return
     last = 0
     while True:
         with open_uow() as uow:
             uow.read_only()
             prepare_connection(uow.session)
             with uow.audience.time_limit() if plan.has_criteria else nullcontext():
-                rows = uow.session.execute(plan.query.where(Subscriber.id > last)
-                                           .order_by(Subscriber.id).limit(BATCH_ROWS)).all()
+                # The driver's own tuples, straight from its cursor: every value is already text, a number or
+                # NULL, and building SQLAlchemy rows would cost more than the query.
+                result = plan.statement.execute(uow.session.connection(), {"after": last, "batch": BATCH_ROWS})
+                rows = result.cursor.fetchall()
+                result.close()
         if not rows:
             break
-        last = rows[-1][0]
+        last = rows[-1][-1]
         yield writer.rows(rows)
     yield writer.end()
 
 
-def _cell(value):
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return "" if value is None else value
+def _copied_batches(open_uow: Callable, plan: ExportPlan) -> Iterator[bytes]:
+    """PostgreSQL: each batch as `COPY (SELECT …) TO STDOUT WITH (FORMAT csv)`, the database writing the CSV
+    (Python would spend 3× the query's time building and quoting rows). The arguments are bound by psycopg,
+    as for any statement. A batch is read whole (a few MB) before it is yielded: the transaction never waits
+    for the client."""
+    after = 0
+    while True:
+        with open_uow() as uow:
+            uow.read_only()
+            conn = uow.session.connection()
+            with uow.audience.time_limit() if plan.has_criteria else nullcontext():
+                upto = plan.boundary.execute(conn, {"after": after, "batch": COPY_BATCH_ROWS}).scalar()
+                sql, args = plan.ranged.bound(conn.dialect, {"after": after, "upto": upto or MAX_ID})
+                with conn.connection.driver_connection.cursor() as cursor, \
+                        cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", args) as copy:
+                    blocks = [bytes(block) for block in copy]
+        if blocks:
+            yield b"".join(blocks)
+        if upto is None:
+            return
+        after = upto
 
 
 class CsvRows:
     def __init__(self, fields: list[str]):
         self.fields = fields
         self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+        # "\n", as PostgreSQL's COPY ends its lines: a file is alike whichever database wrote it.
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
 
     def _take(self) -> bytes:
         text = self.buffer.getvalue()
@@ -202,8 +246,8 @@ class CsvRows:
         return self._take()
 
     def rows(self, rows) -> bytes:
-        # Column 0 is the keyset id, not necessarily exported.
-        self.writer.writerows([_cell(v) for v in row[1:]] for row in rows)
+        # The last column is the keyset id, not necessarily exported; csv writes NULL as an empty cell.
+        self.writer.writerows(row[:-1] for row in rows)
         return self._take()
 
     def end(self) -> bytes:
@@ -219,7 +263,7 @@ class JsonRows:
         return b"["
 
     def rows(self, rows) -> bytes:
-        parts = [json.dumps(dict(zip(self.fields, (_cell(v) for v in row[1:]))), ensure_ascii=False) for row in rows]
+        parts = [json.dumps(dict(zip(self.fields, row)), ensure_ascii=False) for row in rows]
         text = ("" if self.first else ",") + ",".join(parts)
         self.first = False
         return text.encode("utf-8")

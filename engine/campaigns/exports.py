@@ -96,8 +96,12 @@ class CampaignExports:
                       "TotalRevenue": "0.00", "RecipientLists": "; ".join(dict.fromkeys(lists[c.id])),
                       "RecipientSegments": "; ".join(dict.fromkeys(segments[c.id]))}
             values.update({name: getattr(c, column) for name, column in COUNTERS.items()})
-            out.append([c.id, *(values[f] for f in fields)])
+            out.append([_text(values[f]) for f in fields] + [c.id])   # the keyset id last, as CsvRows expects
         return out
+
+
+def _text(value):
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
 def conditions(owner_id: int, f: CampaignFilters) -> list:

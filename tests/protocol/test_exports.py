@@ -70,6 +70,7 @@ def jobs(engine) -> list[tuple]:
 def test_export_a_whole_list_as_csv(api, client, engine, user, members, monkeypatch):
     list_id, city, ids = members
     monkeypatch.setattr(subscriber_exports, "BATCH_ROWS", 3)  # several keyset batches
+    monkeypatch.setattr(subscriber_exports, "COPY_BATCH_ROWS", 3)  # PostgreSQL's COPY batches
     answer = post(api, user, list_id, FieldsToExport=f"SubscriberID,EmailAddress,CustomField{city},SubscriptionStatus")
     assert answer == {"Success": True, "ErrorCode": 0, "ExportID": answer["ExportID"]}
     assert jobs(engine) == [("SubscriberExport", list_id, 4)]
@@ -104,7 +105,7 @@ def test_export_a_segment(api, client, engine, user, members):
     answer = post(api, user, list_id, Target=str(segment_id), FieldsToExport="EmailAddress")
     body = download(client, user, "Subscribers.Export.Get", ListID=list_id, ExportID=answer["ExportID"]).get_data(
         as_text=True)
-    assert body == "EmailAddress\r\ncy@other.org\r\n"
+    assert body == "EmailAddress\ncy@other.org\n"
 
 
 def test_export_status_and_job_list(api, user, members, other_user):
