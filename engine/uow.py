@@ -256,6 +256,11 @@ class UnitOfWork:
         return ListAnalytics(self)
 
     @cached_property
+    def list_engagement(self):
+        from engine.audience.list_engagement import ListEngagement
+        return ListEngagement(self)
+
+    @cached_property
     def modern_campaigns(self):
         from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)

@@ -15,7 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
-from protocol.commands import campaign_reports, exports, subscriber_reports
+from protocol.commands import campaign_reports, exports, list_reports, subscriber_reports, usage
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -59,6 +59,8 @@ COMMANDS = index(
     campaign_reports.COMMANDS,
     subscriber_reports.COMMANDS,
     exports.COMMANDS,
+    list_reports.COMMANDS,
+    usage.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

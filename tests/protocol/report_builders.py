@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.models import Campaign, Delivery, SendInstance
+from engine.models import Campaign, CampaignRecipient, Delivery, SendInstance
 from engine.models.activity import SubscriberActivity
 
 
-def campaign(engine, owner, name: str = "Spring sale", **columns) -> int:
+def campaign(engine, owner, name: str = "Spring sale", *, lists: tuple[int, ...] = (), **columns) -> int:
+    """A campaign row of `owner` sent to the whole of each of `lists`."""
     with engine.uow() as uow:
         now = uow.clock()
         row = Campaign(owner_user_id=owner.id, name=name, created_at=now, last_activity_at=now, **columns)
         uow.session.add(row)
+        uow.session.flush()
+        for list_id in lists:
+            uow.session.add(CampaignRecipient(campaign_id=row.id, list_id=list_id, segment_id=0))
         uow.commit()
         return row.id
 
