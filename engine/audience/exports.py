@@ -135,34 +135,41 @@ class ExportService:
         options = json.loads(job.options)
         list_row = self.s.get(SubscriberList, job.list_id)
         where = self._where(list_row, options["Target"], options.get("RulesJSON"), options.get("RulesOperator", "and"))
-        after = bindparam("after", type_=Integer)
-        columns, joins = [], []
-        for name in options["Fields"]:
-            column = SUBSCRIBER_COLUMNS.get(name)
-            if column is not None:
-                columns.append(datetime_text(column) if isinstance(column.type, UTCDateTime) else column)
-                continue
-            field_id = int(name[len("CustomField"):])
-            value = aliased(SubscriberFieldValue, name=f"cf{field_id}")
-            columns.append(func.coalesce(value.value_text, ""))
-            # `subscriber_id > after` repeats the batch's lower bound on the joined table: without it PostgreSQL
-            # merge-joins from the table's first row in every batch (quadratic over a big list).
-            joins.append((value, and_(value.subscriber_id == Subscriber.id, value.field_id == field_id,
-                                      value.subscriber_id > after)))
+        after, upto = bindparam("after", type_=Integer), bindparam("upto", type_=Integer)
+        names = options["Fields"]
         # The keyset id comes last: the writers drop it, and the next batch starts after it.
-        query = select(*columns, Subscriber.id).select_from(Subscriber)
-        for target, on in joins:
-            query = query.outerjoin(target, on)
-        query = query.where(*where, Subscriber.id > after).order_by(Subscriber.id)
+        query = _rows(names, after, None).add_columns(Subscriber.id).where(*where).order_by(Subscriber.id)
         # PostgreSQL: a batch's rows are the ids in (after, upto], upto found first by an index scan; the rows
-        # themselves (without the id) then come from the database already as CSV (copy_batch).
+        # themselves (without the id) then come from the database already as CSV (_copied_batches).
         boundary = (select(Subscriber.id).where(*where, Subscriber.id > after).order_by(Subscriber.id)
                     .offset(bindparam("batch") - 1).limit(1))
-        ranged = query.with_only_columns(*columns).where(Subscriber.id <= bindparam("upto", type_=Integer))
+        ranged = _rows(names, after, upto).where(*where).order_by(Subscriber.id)
         # Criteria and segment targets run under the audience time limit, batch by batch.
         limited = options.get("RulesJSON") not in (None, [], "", "[]") or isinstance(options["Target"], int)
         return ExportPlan(HotStatement(query.limit(bindparam("batch"))), HotStatement(boundary), HotStatement(ranged),
                           options["Fields"], job.file_format, limited)
+
+
+def _rows(names: list[str], after, upto):
+    """The exported columns of the subscribers with ids in (after, upto] (no upper bound when upto is None)."""
+    columns, joins = [], []
+    for name in names:
+        column = SUBSCRIBER_COLUMNS.get(name)
+        if column is not None:
+            columns.append(datetime_text(column) if isinstance(column.type, UTCDateTime) else column)
+            continue
+        field_id = int(name[len("CustomField"):])
+        value = aliased(SubscriberFieldValue, name=f"cf{field_id}")
+        columns.append(func.coalesce(value.value_text, ""))
+        # The batch's bounds repeated on the joined table: without them PostgreSQL merge-joins from the value
+        # table's first row, or hashes all of it, in every batch (quadratic over a big list).
+        bounds = [value.subscriber_id > after] + ([value.subscriber_id <= upto] if upto is not None else [])
+        joins.append((value, and_(value.subscriber_id == Subscriber.id, value.field_id == field_id, *bounds)))
+    query = select(*columns).select_from(Subscriber)
+    for target, on in joins:
+        query = query.outerjoin(target, on)
+    query = query.where(Subscriber.id > after)
+    return query.where(Subscriber.id <= upto) if upto is not None else query
 
 
 @dataclass(frozen=True)
