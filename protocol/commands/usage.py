@@ -2,6 +2,7 @@
 additions (README, "Error codes Sendmill adds")."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 
 from marshmallow import ValidationError
@@ -14,6 +15,7 @@ from protocol.commands.list_reports import weighted_rates
 from protocol.params import Choice, Id, IdList, LegacyField, LegacySchema, ParamError, Text
 
 MAX_DAYS = 5 * 366
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?")
 SOURCE = "subscribers (live count)"
 DEFINITION = "SubscribedNotHardBounced,ArchivedExcluded"
 
@@ -24,7 +26,9 @@ class Day(LegacyField):
     def _deserialize(self, value, attr, data, **kwargs) -> date:
         text = self._scalar_text(value).strip()
         try:
-            return date.fromisoformat(text[:10]) if len(text) in (10, 19) else date.fromisoformat(text)
+            if not _DAY.fullmatch(text):
+                raise ValueError(text)
+            return date.fromisoformat(text[:10])
         except ValueError:
             raise ValidationError("must be YYYY-MM-DD")
 
