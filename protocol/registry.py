@@ -15,7 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
-from protocol.commands import campaign_reports, exports, list_reports, subscriber_reports, usage
+from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -60,6 +60,7 @@ COMMANDS = index(
     subscriber_reports.COMMANDS,
     exports.COMMANDS,
     list_reports.COMMANDS,
+    list_overview.COMMANDS,
     usage.COMMANDS,
 )
 

@@ -210,3 +210,9 @@ class ListAnalytics:
             select(s.source_ref, func.count()).where(s.list_id == list_row.id, s.source == "Other")
             .group_by(s.source_ref).order_by(func.count().desc(), s.source_ref).limit(10))]
         return buckets, series, refs
+
+    # --- Lists.Overview -------------------------------------------------------------------------
+    def overview(self, actor: Actor, **options):
+        """engine/audience/list_overview.py: the lists with their fields, segments and tags."""
+        from engine.audience.list_overview import overview
+        return overview(self.s, actor, **options)

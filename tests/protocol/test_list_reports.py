@@ -189,3 +189,29 @@ def test_unsupported_events_are_2(api, user, garden):
 
 def test_every_documented_code_is_reached(request):
     assert_codes_reached(request, SEEN, list_reports.COMMANDS, {})
+
+
+# --- Lists.Overview ----------------------------------------------------------------------------
+def test_lists_overview_with_fields_segments_and_tags(api, engine, user, other_user):
+    from tests.builders import make_custom_field, make_segment
+    news = make_list(engine, user, "Newsletter")
+    buyers = make_list(engine, user, "Buyers")
+    make_list(engine, other_user, "Not mine")
+    tier = make_custom_field(engine, user, news, "Tier", field_type="Drop down",
+                             options=[{"label": "Gold", "value": "gold", "selected": True}])
+    segment = make_segment(engine, user, news, "Gold members")
+    tag = api("Subscriber.Tags.Create", user.session, ListID=news, TagName="VIP")["TagID"]
+    bare = api("Lists.Overview", user.session)
+    assert bare == {"Success": True, "ErrorCode": 0, "ErrorText": "", "TotalListCount": 2,
+                    "Lists": [{"ListID": buyers, "Name": "Buyers"}, {"ListID": news, "Name": "Newsletter"}]}
+    full = api("Lists.Overview", user.session, IncludeCustomFields="true", IncludeSegments="1",
+               IncludeSubscriberTags="yes", Search="news", OrderField="ListID", OrderType="DESC")
+    assert full["Lists"] == [{"ListID": news, "Name": "Newsletter", "CustomFields": [
+        {"CustomFieldID": tier, "RelListID": news, "FieldName": "Tier", "FieldType": "Drop down",
+         "ValidationMethod": "Disabled", "MergeTagAlias": "", "Options": [
+             {"label": "Gold", "value": "gold", "is_selected": "true"}], "SQLDataType": "enum",
+         "SQLDataTypeValues": ["Gold"]}],
+        "Segments": [{"SegmentID": segment, "RelListID": news, "SegmentName": "Gold members",
+                      "SegmentOperator": "and"}],
+        "SubscriberTags": [{"TagID": tag, "Tag": "vip"}]}]  # tag names are stored lower-cased
+    assert api("Lists.Overview", user.session, Archived="archived")["Lists"] == []

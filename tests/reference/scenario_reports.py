@@ -23,6 +23,26 @@ STEPS = [
     Call("Subscribers.Search", {"ListID": "{LIST_ID}", "Operator": "and", "RulesJSON": ORG,
                                 "RecordsPerRequest": "10"}),
 
+    # Accounts' usage and figures
+    Call("User.Stats", {"StartDate": "2026-11-01", "EndDate": "2026-11-30", "Aggregation": "weekly"}),
+    Call("User.Usage.Get", {"UserID": "{USER_ID}"}, session="ADMIN"),
+    Call("Users.Usage.Get", {"StartDate": "2026-11-01", "EndDate": "2026-11-30", "Aggregation": "daily"},
+         session="ADMIN"),
+
+    # List analytics
+    Call("Lists.Stats", {"Days": "30"}),
+    Call("Lists.Overview", {"IncludeCustomFields": "true", "IncludeSegments": "true",
+                            "IncludeSubscriberTags": "true"}),
+    Call("List.GetActivitySeries", {"ListID": "{LIST_ID}", "Days": "7"}),
+    Call("List.GetBounceTrend", {"ListID": "{LIST_ID}", "Weeks": "2"}),
+    Call("List.GetSubscriberStatusBreakdown", {"ListID": "{LIST_ID}"}),
+    Call("List.GetEngagementTiers", {"ListID": "{LIST_ID}"}),
+    Call("List.GetSendTimeHeatmap", {"ListID": "{LIST_ID}", "Days": "30", "Event": "open"}),
+    Call("List.GetESPBreakdown", {"ListID": "{LIST_ID}", "Event": "subscribers", "Top": "5"}),
+    Call("List.GetTenureDistribution", {"ListID": "{LIST_ID}"}),
+    Call("List.GetCTRRetentionMatrix", {"ListID": "{LIST_ID}", "LastNCampaigns": "5", "CohortDepth": "3"}),
+    Call("List.GetSourceBreakdown", {"ListID": "{LIST_ID}"}),
+
     # Exports: a job, its status (Download=1 streams the file instead)
     Call("Subscribers.Export.Post", {"ListID": "{LIST_ID}", "RulesJSON": "[]", "RulesOperator": "and",
                                      "ExportFormat": "csv", "FieldsToExport": "EmailAddress,SubscriptionDate",
