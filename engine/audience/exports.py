@@ -187,6 +187,8 @@ def subscriber_chunks(open_uow: Callable, owner_id: int, job_id: int) -> Iterato
     with open_uow() as uow:
         uow.read_only()
         job = uow.session.scalar(select(ExportJob).where(ExportJob.id == job_id, ExportJob.owner_user_id == owner_id))
+        if job is None:   # deleted (with its list) since the request checked it: an empty file, not a broken one
+            return
         plan = uow.exports.subscriber_plan(job)
         dialect = uow.session.get_bind().dialect.name
     writer = CsvRows(plan.fields) if plan.file_format == "csv" else JsonRows(plan.fields)

@@ -122,6 +122,7 @@ def subscriber_export(ctx: Context, p: dict):
     if not p.get("Download"):
         return {"ExportJob": _job_row(job)}
     ctx.uow.exports.downloadable(job)
+    ctx.uow.exports.subscriber_plan(job)   # criteria that no longer apply fail here, not halfway through the file
     owner_id, job_id = ctx.actor.id, job.id
     return Download(f"subscribers-{job.list_id}-{job.id}.{job.file_format}", job.file_format,
                     lambda open_uow: subscriber_chunks(open_uow, owner_id, job_id))
@@ -132,8 +133,11 @@ SUBSCRIBERS_EXPORT_GET = Command(
     permission="Subscribers.Import", error_shape=ERRORS,
     errors={1: "Missing ListID parameter", 2: "Invalid ListID parameter", 3: "Invalid ExportID parameter",
             4: "List not found", 5: "Invalid ExportID parameter", 6: "Export job not found",
-            7: "Export file has expired and is no longer available for download"},
-    raises={ListNotFound: 4, ExportJobNotFound: 6, ExportJobOtherModule: 6, ExportExpired: 7},
+            7: "Export file has expired and is no longer available for download",
+            # 8: Sendmill's addition (the file is made on download, README "Reports and exports").
+            8: "The export's criteria no longer apply (a field or segment they name is gone); submit it again"},
+    raises={ListNotFound: 4, ExportJobNotFound: 6, ExportJobOtherModule: 6, ExportExpired: 7, InvalidRules: 8,
+            SegmentUnavailable: 8},
 )
 
 

@@ -167,6 +167,20 @@ def test_subscriber_export_get_codes(api, client, engine, user, other_user, memb
     assert stored_state(engine) == before
 
 
+def test_a_download_whose_criteria_no_longer_apply_is_8(api, client, engine, user, members):
+    list_id, city, _ = members
+    rules = json.dumps([[{"type": "fields", "field_id": f"CustomField{city}", "operator": "is", "value": "Rome"}]])
+    export_id = post(api, user, list_id, RulesJSON=rules)["ExportID"]
+    assert download(client, user, "Subscribers.Export.Get", ListID=list_id, ExportID=export_id).get_data(
+        as_text=True).count("\n") == 2
+    assert api("CustomFields.Delete", user.session, CustomFields=str(city))["Success"]
+    before = stored_state(engine)
+    answer = download(client, user, "Subscribers.Export.Get", ListID=list_id, ExportID=export_id).get_json()
+    assert answer["ErrorCode"] == 8 and answer["Errors"][0]["Code"] == 8
+    SEEN.setdefault("Subscribers.Export.Get", set()).add(8)
+    assert stored_state(engine) == before
+
+
 # --- Campaigns.Export.Post / Get ---------------------------------------------------------------
 def test_campaign_export_filters_and_figures(api, client, engine, user, other_user):
     list_id = make_list(engine, user, "Buyers")
