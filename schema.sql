@@ -497,6 +497,24 @@ CREATE INDEX ix_custom_fields_list_id ON custom_fields (list_id);
 
 CREATE INDEX ix_custom_fields_owner_user_id ON custom_fields (owner_user_id);
 
+CREATE TABLE export_jobs (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    module VARCHAR(32) NOT NULL,
+    list_id INTEGER,
+    options TEXT NOT NULL,
+    file_format VARCHAR(8) NOT NULL,
+    row_count INTEGER NOT NULL,
+    submitted_at DATETIME NOT NULL,
+    finished_at DATETIME,
+    expires_at DATETIME NOT NULL,
+    CONSTRAINT ck_export_jobs_module CHECK (module IN ('SubscriberExport','CampaignExport')),
+    CONSTRAINT fk_export_jobs_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_export_jobs_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_export_jobs_owner_list ON export_jobs (owner_user_id, list_id);
+
 CREATE TABLE segments (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     list_id INTEGER NOT NULL,

@@ -27,7 +27,13 @@ class HotStatement:
 
     def execute(self, conn, params: Mapping[str, Any]):
         """The CursorResult; rows hold the driver's values (see `rows` for typed ones)."""
-        sql, positional, plan = self._form(conn.dialect, params)
+        sql, args = self.bound(conn.dialect, params)
+        return conn.exec_driver_sql(sql, args)
+
+    def bound(self, dialect, params: Mapping[str, Any]) -> tuple[str, tuple | dict]:
+        """The SQL in the driver's paramstyle and its arguments, lined up as `execute` sends them (for a
+        caller that hands both to a driver call of its own, such as psycopg's COPY)."""
+        sql, positional, plan = self._form(dialect, params)
         if positional:
             args: list = []
             for kind, source, processor in plan:
@@ -37,7 +43,7 @@ class HotStatement:
                 else:
                     value = source if kind == _CONSTANT else params[source]
                     args.append(value if processor is None or kind == _CONSTANT else processor(value))
-            return conn.exec_driver_sql(sql, tuple(args))
+            return sql, tuple(args)
         named: dict = {}
         for kind, (name, source), processor in plan:
             if kind == _LIST:
@@ -50,7 +56,7 @@ class HotStatement:
             else:
                 value = params[source]
                 named[name] = value if processor is None else processor(value)
-        return conn.exec_driver_sql(sql, named)
+        return sql, named
 
     def rows(self, conn, params: Mapping[str, Any]) -> list[tuple]:
         """The selected rows as tuples, each value converted by its column's type (a SELECT only)."""

@@ -256,6 +256,41 @@ class UnitOfWork:
         return CampaignReports(self)
 
     @cached_property
+    def campaign_activity(self):
+        from engine.campaigns.link_reports import CampaignActivityReports
+        return CampaignActivityReports(self)
+
+    @cached_property
+    def subscriber_reports(self):
+        from engine.audience.subscriber_reports import SubscriberReports
+        return SubscriberReports(self)
+
+    @cached_property
+    def exports(self):
+        from engine.audience.exports import ExportService
+        return ExportService(self)
+
+    @cached_property
+    def campaign_exports(self):
+        from engine.campaigns.exports import CampaignExports
+        return CampaignExports(self)
+
+    @cached_property
+    def usage(self):
+        from engine.accounts.usage import UsageReports
+        return UsageReports(self)
+
+    @cached_property
+    def list_analytics(self):
+        from engine.audience.list_analytics import ListAnalytics
+        return ListAnalytics(self)
+
+    @cached_property
+    def list_engagement(self):
+        from engine.audience.list_engagement import ListEngagement
+        return ListEngagement(self)
+
+    @cached_property
     def modern_campaigns(self):
         from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Engine, bootstrap
 from protocol.body_limits import BodyLimits
+from protocol.downloads import Download
 from protocol.dispatch import BAD_JSON, REQUEST_TOO_LARGE, Dispatcher, hard_failure
 from protocol.limits import MAX_BODY_BYTES, MAX_VALUES, TooManyValues
 from protocol.reference.page import bp as reference_blueprint
@@ -54,6 +55,8 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
         # Several X-Forwarded-For lines are one comma list (RFC 9110 §5.3); the dispatcher decides whom to trust.
         forwarded_for = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
         outcome = dispatcher.dispatch(params, ip=request.remote_addr or "", forwarded_for=forwarded_for)
+        if outcome.download is not None:
+            return _download(outcome.download, dispatcher.engine)
         response_format = params.get("responseformat")
         callback = params.get("jsonpcallback")
         return render(outcome.payload, status=outcome.status, headers=outcome.headers,
@@ -81,6 +84,14 @@ def use_engine(app: Flask, engine: Engine) -> None:
     app.extensions["sendmill.engine"] = engine
     app.extensions["sendmill.dispatcher"].engine = engine
     app.extensions["sendmill.rest"].engine = engine
+
+
+def _download(download: Download, engine: Engine) -> Response:
+    """Stream a command's file; its chunks open their own short transactions (protocol/downloads.py)."""
+    response = Response(download.chunks(engine.uow), mimetype=download.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _version() -> str:

@@ -18,6 +18,8 @@ ANY = "any"        # a user or an administrator
 SCALAR = "scalar"  # "ErrorCode": 1
 LIST = "list"      # "ErrorCode": [1], "ErrorText": ["..."]
 KEYED = "keyed"    # "ErrorCode": {"campaigns": 1}
+# SCALAR plus the v1 REST pages' "Errors": [{"Code": 1, "Message": "..."}] (the export and stats pages).
+ERRORS = "errors"
 # LIST whose missing-parameter codes are the parameter's lower-case name, as the v5.9.4 autoresponder
 # pages document them: "ErrorCode": ["subscriberlistid"] or [6], "ErrorText": ["..."].
 NAMED = "named"

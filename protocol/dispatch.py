@@ -11,7 +11,8 @@ from engine import Engine
 from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, PermissionDenied
 from engine.accounts.ratelimits import client_ip
 from protocol import params as P
-from protocol.command import ADMIN, ANY, KEYED, NAMED, PUBLIC, SCALAR, USER, Command, Context
+from protocol.command import ADMIN, ANY, ERRORS, KEYED, NAMED, PUBLIC, SCALAR, USER, Command, Context
+from protocol.downloads import Download
 
 log = logging.getLogger("sendmill.api")
 
@@ -36,6 +37,7 @@ class Outcome:
     payload: dict
     status: int = 200
     headers: dict | None = None
+    download: Download | None = None   # a file to stream instead of the envelope
 
 
 def hard_failure(code: int, text: str) -> Outcome:
@@ -55,6 +57,9 @@ def command_failure(command: Command, code: int, detail: str = "",
     text = _error_text(command, code, detail)
     if command.error_shape == SCALAR:
         return Outcome({"Success": False, "ErrorCode": code, command.error_text_key: text})
+    if command.error_shape == ERRORS:
+        return Outcome({"Success": False, "ErrorCode": code, command.error_text_key: text,
+                        "Errors": [{"Code": code, "Message": text}]})
     if command.error_shape == KEYED:
         key = command.error_keys.get(code, str(code))
         return Outcome({"Success": False, "ErrorCode": {key: code}, command.error_text_key: text})
@@ -130,6 +135,8 @@ class Dispatcher:
                 failure = command_failure(command, code, exc.detail)
                 # Keys some codes carry beside ErrorCode (e.g. CampaignStatus on Campaign.Recipients.Get).
                 failure.payload.update(getattr(exc, "extra", None) or {})
+                # A status some pages document for a code (an expired export file: 410 Gone).
+                failure.status = getattr(exc, "http_status", 200)
                 return failure
             except P.ParamError as exc:
                 uow.rollback()
@@ -148,6 +155,8 @@ class Dispatcher:
             with self.engine.uow() as writer:
                 writer.auth.record_use(use)
                 writer.commit()
+        if isinstance(result, Download):
+            return Outcome({}, download=result)
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 

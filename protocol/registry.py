@@ -17,6 +17,7 @@ from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
 from protocol.commands import email_templates, user_email_templates
 from protocol.commands import split_tests
+from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -60,6 +61,12 @@ COMMANDS = index(
     email_templates.COMMANDS,
     user_email_templates.COMMANDS,
     split_tests.COMMANDS,
+    campaign_reports.COMMANDS,
+    subscriber_reports.COMMANDS,
+    exports.COMMANDS,
+    list_reports.COMMANDS,
+    list_overview.COMMANDS,
+    usage.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

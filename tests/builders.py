@@ -93,8 +93,8 @@ def make_subscriber(engine, list_id: int, email: str, values: dict | None = None
     from engine.validation import normalize_email
 
     with engine.uow() as uow:
-        row = Subscriber(list_id=list_id, email_address=email, email_normalized=normalize_email(email),
-                         subscription_date=uow.clock(), **columns)
+        columns.setdefault("subscription_date", uow.clock())
+        row = Subscriber(list_id=list_id, email_address=email, email_normalized=normalize_email(email), **columns)
         uow.session.add(row)
         uow.session.flush()
         for field_id, text in (values or {}).items():

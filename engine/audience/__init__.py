@@ -7,6 +7,10 @@ criteria), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ 
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
 importer.py and csv_records.py (streamed CSV imports).
 
+Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity, the RulesJSON search),
+exports.py (export jobs and the streamed CSV / JSON of a list or segment), list_analytics.py (the
+per-list statistics, series and breakdowns, each one GROUP BY).
+
 Criteria: rules.py and catalog.py (RulesJson → a validated AST), regex.py (the portable `matches
 regex` subset and its cost bound), compiler.py and sqlfuncs.py (the AST → SQL, alike on SQLite,
 PostgreSQL and MariaDB), segments.py (named criteria), service.py (who a segment or a campaign

@@ -59,6 +59,11 @@ class SubscriberSearchService:
             rows = list(self.s.scalars(ordered.offset(q.offset).limit(q.limit))) if q.limit else []
         return rows, total
 
+    def target_filter(self, list_row: SubscriberList, segment: str | int):
+        """The condition selecting a named segment (NAMED_SEGMENTS values) or a segment's members of the list
+        (SegmentUnavailable when the segment is not the list's); exports select their Target with it."""
+        return self._segment_filter(list_row, segment)
+
     def _segment_filter(self, list_row: SubscriberList, segment: str | int):
         if isinstance(segment, int):
             return Subscriber.id.in_(self._segment_members(list_row, segment))

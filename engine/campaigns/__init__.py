@@ -5,11 +5,12 @@ content records campaigns point at), approval.py (what an administrator approved
 account's campaign, and holding back the rest), scheduling.py (send instances, the delivery ledger
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
 operations the legacy chapter has no command for), reports.py (status mapping, statistics,
-recipients by activity), events.py (the modern campaign events written to the outbox), tags.py
-(campaign tags), test_sends.py (one message rendered by the delivery pipeline to one address),
-templates.py (gallery email templates, and building an email from one), user_templates.py (an
-account's own email templates: emails rows marked as templates), template_preview.py (a user
-template rendered with sample subscriber data),
-variations.py (A/B email variations), split_tests.py (the A/B ledger of a send, the split test and its
-winner), ab_reports.py (what each variation did).
+recipients by activity), link_reports.py (clicks per link or person, who did what on a sent campaign,
+the status counts of the campaign sidebar), exports.py (the Campaigns.Export job's rows), events.py (the
+modern campaign events written to the outbox), tags.py (campaign tags), test_sends.py (one message
+rendered by the delivery pipeline to one address), templates.py (gallery email templates, and building
+an email from one), user_templates.py (an account's own email templates: emails rows marked as
+templates), template_preview.py (a user template rendered with sample subscriber data), variations.py
+(A/B email variations), split_tests.py (the A/B ledger of a send, the split test and its winner),
+ab_reports.py (what each variation did).
 """

@@ -181,3 +181,25 @@ class AudienceQueryTimeout(DomainError):
         super().__init__(f"the audience query took longer than its time limit of {seconds:g} s; simplify the "
                          "criteria (fewer or cheaper regular expressions) or try again later")
         self.seconds = seconds
+
+
+class ExportJobNotFound(NotFound):
+    """Export job not found."""
+
+
+class ExportJobOtherModule(NotFound):
+    """Export job not found (it is another kind of export)."""
+
+
+class ExportExpired(DomainError):
+    """Export file has expired and is no longer available for download."""
+
+    http_status = 410
+
+
+class ExportNotFinished(DomainError):
+    """Download requested but the job is not finished yet."""
+
+
+class UnknownExportField(DomainError):
+    """FieldsToExport contains unknown field(s)."""

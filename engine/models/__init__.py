@@ -17,6 +17,7 @@ from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
 from engine.models.automation import AutoResponder, AutoResponderSend
 from engine.models.templates import EmailTemplate
 from engine.models.split_tests import CampaignVariation, SplitTest, SplitTestDecision
+from engine.models.exports import ExportJob
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -28,4 +29,5 @@ __all__ = [
     "InstallationSecret",
     "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend", "EmailTemplate",
     "CampaignVariation", "SplitTest", "SplitTestDecision",
+    "ExportJob",
 ]
