@@ -15,6 +15,8 @@ from engine.models.test_sends import TestSend
 from engine.models.installation import InstallationSecret
 from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
 from engine.models.automation import AutoResponder, AutoResponderSend
+from engine.models.imports import ImportJob, ImportUploadChunk
+from engine.models.reports import AutomatedReport, AutomatedReportRun
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -25,4 +27,5 @@ __all__ = [
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
     "InstallationSecret",
     "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend",
+    "ImportJob", "ImportUploadChunk", "AutomatedReport", "AutomatedReportRun",
 ]
