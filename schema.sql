@@ -305,7 +305,7 @@ CREATE TABLE automated_report_runs (
     state VARCHAR(16) NOT NULL,
     detail TEXT NOT NULL,
     created_at DATETIME NOT NULL,
-    CONSTRAINT uq_automated_report_runs_report_id_period_start UNIQUE (report_id, period_start),
+    CONSTRAINT uq_automated_report_runs_report_id_period_start_period_end UNIQUE (report_id, period_start, period_end),
     CONSTRAINT fk_automated_report_runs_report_id_automated_reports FOREIGN KEY(report_id) REFERENCES automated_reports (id) ON DELETE CASCADE
 );
 

@@ -15,6 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
+from protocol.commands import automated_reports
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -56,6 +57,7 @@ COMMANDS = index(
     subscriber_tags.COMMANDS,
     autoresponders.COMMANDS,
     autoresponder_reports.COMMANDS,
+    automated_reports.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

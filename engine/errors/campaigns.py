@@ -178,3 +178,19 @@ class CampaignAccountNotActive(AccountNotActive, InvalidCampaignStatus):
 
 class CampaignQuotaExceeded(QuotaExceeded, InvalidCampaignStatus):
     """The monthly campaign or email quota is used up, so the campaign cannot be sent."""
+
+
+class ReportNotFound(NotFound):
+    """Report not found or access denied."""
+
+
+class InvalidReportTag(DomainError):
+    """Invalid tag ID (tag not found or does not belong to user)."""
+
+
+class InvalidReportEmail(DomainError):
+    """Invalid email address."""
+
+
+class NothingToUpdate(DomainError):
+    """No data to update."""

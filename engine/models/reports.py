@@ -40,7 +40,8 @@ class AutomatedReportRun(Base):
     """One period of one report, mailed (or being mailed): the exactly-once key."""
 
     __tablename__ = "automated_report_runs"
-    __table_args__ = (UniqueConstraint("report_id", "period_start"),)
+    # period_end too: after a change of frequency, a day and the week that starts on it are different periods.
+    __table_args__ = (UniqueConstraint("report_id", "period_start", "period_end"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("automated_reports.id", ondelete="CASCADE"))

@@ -37,7 +37,7 @@ def imports_pass(engine, *, budget: float, quiet: bool):
 
 def reports_pass(engine, *, quiet: bool):
     """Mail the automated reports whose period is over (engine/campaigns/automated_reports.py)."""
-    from engine.campaigns.automated_reports import send_due_reports
+    from engine.campaigns.report_mail import send_due_reports
 
     summary = send_due_reports(engine)
     if summary.sent or summary.failed or not quiet:

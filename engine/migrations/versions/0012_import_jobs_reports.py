@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['report_id'], ['automated_reports.id'], name=op.f('fk_automated_report_runs_report_id_automated_reports'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_automated_report_runs')),
-    sa.UniqueConstraint('report_id', 'period_start', name=op.f('uq_automated_report_runs_report_id_period_start')),
+    sa.UniqueConstraint('report_id', 'period_start', 'period_end', name=op.f('uq_automated_report_runs_report_id_period_start_period_end')),
     sqlite_autoincrement=True,
     )
 
