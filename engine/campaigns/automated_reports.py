@@ -94,7 +94,7 @@ class AutomatedReports:
                                  filter_type=settings["filter_type"], status=settings.get("status", "enabled"),
                                  created_at=now)
         self._apply(actor, report, settings)
-        report.next_run_at = next_run(report.frequency, now, self._zone(actor.id))
+        report.next_run_at = next_run(report.frequency, now, self.owner_zone(actor.id))
         self.s.add(report)
         self.s.flush()
         return report
@@ -109,7 +109,7 @@ class AutomatedReports:
         self._apply(actor, report, settings)
         if "frequency" in settings:
             # The new period starts now; one already mailed is not mailed again (ledger key).
-            report.next_run_at = next_run(report.frequency, self.uow.clock(), self._zone(actor.id))
+            report.next_run_at = next_run(report.frequency, self.uow.clock(), self.owner_zone(actor.id))
         return report
 
     def toggle(self, actor: Actor, report_id: int) -> AutomatedReport:
@@ -117,7 +117,7 @@ class AutomatedReports:
         report.status = "disabled" if report.status == "enabled" else "enabled"
         if report.status == "enabled":
             # Periods that ended while it was off are not mailed afterwards.
-            report.next_run_at = next_run(report.frequency, self.uow.clock(), self._zone(actor.id))
+            report.next_run_at = next_run(report.frequency, self.uow.clock(), self.owner_zone(actor.id))
         return report
 
     def delete(self, actor: Actor, report_id: int) -> None:
@@ -165,5 +165,6 @@ class AutomatedReports:
             raise InvalidReportTag(f"Invalid tag ID {missing[0]} (tag not found or does not belong to user)")
         return ",".join(str(t) for t in wanted)
 
-    def _zone(self, owner_id: int):
+    def owner_zone(self, owner_id: int):
+        """The time zone the owner's reports are shown and cut into periods in."""
         return zone_of(self.s.get(User, owner_id))

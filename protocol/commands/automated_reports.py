@@ -11,8 +11,6 @@ from __future__ import annotations
 from marshmallow import validates_schema
 
 from engine.errors import InvalidReportEmail, InvalidReportTag, NothingToUpdate, ReportNotFound
-from engine.campaigns.automated_reports import zone_of
-from engine.models import User
 from engine.models.reports import REPORT_FILTER_TYPES, REPORT_FREQUENCIES, REPORT_STATUSES
 from protocol.command import SCALAR, Command, Context
 from protocol.params import Choice, Id, IdList, LegacySchema, ParamError, Text
@@ -33,13 +31,9 @@ def _settings(p: dict) -> dict:
     return out
 
 
-def _zone(ctx: Context):
-    return zone_of(ctx.uow.session.get(User, ctx.actor.id))
-
-
 def _answer(ctx: Context, reports, *, listed: bool = False):
     names = ctx.uow.automated_reports.tag_names(reports)
-    zone = _zone(ctx)
+    zone = ctx.uow.automated_reports.owner_zone(ctx.actor.id)
     return [report_object(r, names, zone, listed=listed) for r in reports]
 
 

@@ -12,7 +12,8 @@ import json
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.audience.import_jobs import SYNC_ROWS, JobOptions
+from engine.audience.import_jobs import SYNC_ROWS
+from engine.audience.import_uploads import JobOptions
 from engine.errors import (
     EmailMappedTwice, EmailNotMapped, ImportFormatError, ImportJobNotFound, InvalidFieldMapping, ListNotFound,
     UploadTooLarge,

@@ -11,7 +11,9 @@ import json
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.audience.import_jobs import SYNC_BYTES, JobOptions, job_report
+from engine.audience.import_jobs import SYNC_BYTES
+from engine.audience.import_runner import job_report
+from engine.audience.import_uploads import JobOptions
 from engine.errors import (
     EmailMappedTwice, EmailNotMapped, ImportAlreadyProcessed, ImportFormatError, ImportJobNotFound, InvalidFieldMapping,
     ListNotFound, UploadTooLarge,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.audience.import_jobs import job_report
+from engine.audience.import_runner import job_report
 from engine.models.imports import ImportJob
 from protocol.views.subscribers import import_report
 

@@ -27,7 +27,7 @@ def confirmations_pass(engine, *, quiet: bool):
 
 def imports_pass(engine, *, budget: float, quiet: bool):
     """Work on queued subscriber imports (engine/audience/import_jobs.py) for up to `budget` seconds."""
-    from engine.audience.import_jobs import run_import_jobs
+    from engine.audience.import_runner import run_import_jobs
 
     summary = run_import_jobs(engine, budget_seconds=budget)
     if summary.jobs or not quiet:

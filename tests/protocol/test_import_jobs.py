@@ -7,12 +7,16 @@ import json
 
 import pytest
 
-import engine.audience.import_jobs as import_jobs
-from engine.audience.import_jobs import LEASE, run_import_jobs
+import engine.audience.import_hooks as import_hooks
+import engine.audience.import_uploads as import_uploads
+from engine.audience.import_runner import LEASE, claim, run_import_jobs, run_job
+from engine.audience.import_uploads import JobOptions
 from engine.models import ImportJob, ImportUploadChunk, Subscriber
 from protocol.commands import import_jobs as modern
 from protocol.commands import subscriber_import as legacy
-from tests.builders import CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_subscriber
+from tests.builders import (
+    CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_subscriber, user_actor,
+)
 from tests.helpers import stored_state
 
 SEEN: dict = {}
@@ -115,7 +119,7 @@ def test_step_1_errors_store_nothing(api, engine, user, list_id, params, code):
 
 
 def test_an_upload_over_the_cap_is_18_and_nothing_is_kept(api, engine, user, list_id, monkeypatch):
-    monkeypatch.setattr(import_jobs, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(import_uploads, "MAX_UPLOAD_BYTES", 1000)
     before = stored_state(engine)
     answer = api("Subscribers.Import", user.session, ListID=list_id, ImportData=csv_rows(100))
     assert answer["ErrorCode"] == [18] and "over" in answer["ErrorText"][0]
@@ -149,9 +153,6 @@ def test_a_job_killed_mid_way_resumes_at_its_cursor_without_duplicates(engine, u
     make_subscriber(engine, list_id, "user5@example.com")      # already there: a duplicate
     data = csv_rows(3_500) + "user10@example.com,Again\nuser3200@example.com,Again\n"   # repeats: duplicates
     with engine.uow() as uow:
-        from engine.audience.import_jobs import JobOptions
-        from tests.builders import user_actor
-
         job, _ = uow.import_jobs.upload(user_actor(user), list_id, data, JobOptions(), mapped=True)
         uow.commit()
         job_id = job.id
@@ -161,7 +162,7 @@ def test_a_job_killed_mid_way_resumes_at_its_cursor_without_duplicates(engine, u
         calls.append(len(ids))
         if len(calls) == 3:
             raise Crash()
-    monkeypatch.setattr(import_jobs, "subscribed_by_import", dies_on_the_third_batch)
+    monkeypatch.setattr(import_hooks, "subscribed_by_import", dies_on_the_third_batch)
     with pytest.raises(Crash):
         run_import_jobs(engine, budget_seconds=3600, batch_size=1000)
     job = the_job(engine, job_id)
@@ -179,9 +180,6 @@ def test_a_job_killed_mid_way_resumes_at_its_cursor_without_duplicates(engine, u
 
 
 def test_a_runner_whose_lease_was_taken_over_writes_nothing(engine, user, list_id, clock):
-    from engine.audience.import_jobs import JobOptions, claim, run_job
-    from tests.builders import user_actor
-
     with engine.uow() as uow:
         job, _ = uow.import_jobs.upload(user_actor(user), list_id, csv_rows(10), JobOptions(), mapped=True)
         assert claim(uow, job, "first", clock())
@@ -202,9 +200,6 @@ def test_the_worker_stops_at_its_budget_and_the_next_pass_goes_on(engine, user, 
     ticks = iter(range(1000))
     engine.timer = lambda: next(ticks)          # every reading of the timer is one second later
     with engine.uow() as uow:
-        from engine.audience.import_jobs import JobOptions
-        from tests.builders import user_actor
-
         job, _ = uow.import_jobs.upload(user_actor(user), list_id, csv_rows(25), JobOptions(), mapped=True)
         uow.commit()
     first = run_import_jobs(engine, budget_seconds=3, batch_size=10)
