@@ -27,6 +27,8 @@ log = logging.getLogger("sendmill.imports")
 
 # A runner that stops renewing its lease (killed) loses the job to another after this long.
 LEASE = timedelta(minutes=5)
+# A step-1 upload whose step 2 never came is discarded after this long (the job says so).
+PENDING_KEPT = timedelta(days=7)
 NO_SYNC = {"synchronize_session": False}
 
 
@@ -105,6 +107,24 @@ def claim(uow, job: ImportJob, holder: str, now: datetime) -> bool:
     return taken.rowcount == 1
 
 
+def discard_abandoned(engine) -> int:
+    """Fail the step-1 uploads left Pending longer than PENDING_KEPT and delete their data; how many."""
+    with engine.uow() as uow:
+        now = uow.clock()
+        old = select(ImportJob.id).where(ImportJob.status == "Pending", ImportJob.created_at < now - PENDING_KEPT)
+        ids = list(uow.session.scalars(old.limit(1000)))
+        if not ids:
+            return 0
+        uow.session.execute(update(ImportJob).where(ImportJob.id.in_(ids), ImportJob.status == "Pending").values(
+            status="Failed", finished_at=now, error=f"step 2 (MappedFields) never came within "
+                                                    f"{PENDING_KEPT.days} days; the upload was discarded")
+            .execution_options(**NO_SYNC))
+        uow.session.execute(delete(ImportUploadChunk).where(ImportUploadChunk.job_id.in_(ids))
+                            .execution_options(**NO_SYNC))
+        uow.commit()
+        return len(ids)
+
+
 @dataclass
 class ImportRunSummary:
     jobs: int = 0
@@ -123,6 +143,7 @@ def run_import_jobs(engine, *, budget_seconds: float = 50.0, holder: str = "", b
 
     holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
     summary = ImportRunSummary()
+    discard_abandoned(engine)
     deadline = engine.timer() + budget_seconds
     tried: set[int] = set()
     while engine.timer() < deadline:

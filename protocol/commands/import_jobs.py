@@ -13,9 +13,10 @@ import json
 from marshmallow import ValidationError, validates_schema
 
 from engine.audience.import_jobs import SYNC_ROWS
+from engine.audience.subscriber_tags import clean_name
 from engine.audience.import_uploads import JobOptions
 from engine.errors import (
-    EmailMappedTwice, EmailNotMapped, ImportFormatError, ImportJobNotFound, InvalidFieldMapping, ListNotFound,
+    DomainError, EmailMappedTwice, EmailNotMapped, ImportFormatError, ImportJobNotFound, InvalidFieldMapping, ListNotFound,
     UploadTooLarge,
 )
 from protocol.command import SCALAR, Command, Context
@@ -55,7 +56,8 @@ class JsonObject(LegacyField):
 
 
 class TagNames(LegacyField):
-    """Tags: an array of names, its JSON, or a comma list; an empty array is allowed."""
+    """Tags: an array of names, its JSON, or a comma list; an empty array is allowed. Each name is cleaned
+    as Subscriber.Tags.Create cleans it, so a bad one refuses the request instead of failing every row."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> tuple[str, ...]:
         if isinstance(value, str) and value.strip().startswith("["):
@@ -66,7 +68,10 @@ class TagNames(LegacyField):
         items = self._list_items(value) if value != "" else []
         if any(isinstance(item, (list, dict)) for item in items):
             raise ValidationError("must be an array of tag names")
-        return tuple(str(item) for item in items if str(item).strip())
+        try:
+            return tuple(dict.fromkeys(clean_name(str(item)) for item in items if str(item).strip()))
+        except DomainError as exc:   # EmptyTagName, InvalidTagName
+            raise ValidationError(f"{str(exc.message)}") from None
 
 
 # --- subscribers.import.post ---------------------------------------------------------------------
@@ -76,7 +81,7 @@ class PostParams(LegacySchema):
     AddToSuppressionList = StrictBool(required=True, code=5, invalid_code=10)
     UpdateDuplicates = StrictBool(required=True, code=6, invalid_code=11)
     TriggerActions = StrictBool(required=True, code=7, invalid_code=12)
-    Tags = TagNames(required=True, code=21)
+    Tags = TagNames(required=True, code=21, invalid_code=22)
     ImportFrom = JsonObject(required=True, code=14)
 
     @validates_schema
@@ -143,6 +148,7 @@ SUBSCRIBERS_IMPORT_POST = Command(
         19: "List not found",
         20: "Invalid ListID parameter / Failed to create import record",
         21: "Missing Tags parameter",
+        22: "Invalid Tags parameter (a tag name that is too long or has characters tags cannot have)",
     },
     raises={ListNotFound: 19, ImportFormatError: 20, UploadTooLarge: 20, EmailNotMapped: 15, EmailMappedTwice: 17,
             InvalidFieldMapping: 17},

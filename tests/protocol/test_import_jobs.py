@@ -126,6 +126,23 @@ def test_an_upload_over_the_cap_is_18_and_nothing_is_kept(api, engine, user, lis
     assert stored_state(engine) == before
 
 
+def test_a_step_1_upload_never_mapped_is_discarded_after_a_week(api, engine, user, list_id, clock):
+    step1 = api("Subscribers.Import", user.session, ImportStep=1, ListID=list_id, ImportType="Copy",
+                ImportData="email\nuser@example.com")
+    clock.advance(days=6)
+    run_import_jobs(engine, budget_seconds=10)
+    assert the_job(engine, step1["ImportID"]).status == "Pending"
+    clock.advance(days=1, seconds=1)
+    run_import_jobs(engine, budget_seconds=10)
+    job = the_job(engine, step1["ImportID"])
+    assert job.status == "Failed" and "never came" in job.error
+    with engine.uow() as uow:
+        assert uow.session.query(ImportUploadChunk).count() == 0
+    again = api("Subscribers.Import", user.session, ImportStep=2, ImportID=step1["ImportID"],
+                **{"MappedFields[FIELD1]": "EmailAddress"})
+    assert again["ErrorCode"] == [6] and count(engine) == 0
+
+
 # --- large files: queued, then the worker --------------------------------------------------------
 @pytest.mark.slow
 def test_50000_rows_are_answered_with_a_job_and_imported_by_the_worker(api, engine, user, list_id, backend):
@@ -241,6 +258,7 @@ def _csv(**changes) -> str:
     ({"AddToSuppressionList": None}, 5), ({"AddToSuppressionList": "maybe"}, 10),
     ({"UpdateDuplicates": None}, 6), ({"UpdateDuplicates": "maybe"}, 11),
     ({"TriggerActions": None}, 7), ({"TriggerActions": "maybe"}, 12), ({"Tags": None}, 21),
+    ({"Tags": '["fine", "not<ok>"]'}, 22),
     ({"ImportFrom": None}, 14), ({"ImportFrom": '{"Mailchimp": {}}'}, 14),
     ({"ImportFrom": _csv(FieldTerminator=None)}, 2), ({"ImportFrom": _csv(EscapedBy=None)}, 16),
     ({"ImportFrom": _csv(MappedFields=None)}, 8), ({"ImportFrom": _csv(MappedFields="nope")}, 13),
