@@ -126,6 +126,25 @@ CREATE INDEX ix_auth_sessions_admin_id ON auth_sessions (admin_id);
 
 CREATE INDEX ix_auth_sessions_user_id ON auth_sessions (user_id);
 
+CREATE TABLE automated_reports (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    frequency VARCHAR(16) NOT NULL,
+    filter_type VARCHAR(8) NOT NULL,
+    filter_tags TEXT NOT NULL,
+    recipient_emails TEXT NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    last_run_at DATETIME,
+    next_run_at DATETIME NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT fk_automated_reports_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_automated_reports_owner_user_id ON automated_reports (owner_user_id);
+
+CREATE INDEX ix_automated_reports_status_next ON automated_reports (status, next_run_at);
+
 CREATE TABLE email_marketing_accounts (
     user_id INTEGER NOT NULL,
     status VARCHAR(32) NOT NULL,
@@ -296,6 +315,18 @@ CREATE TABLE webhook_endpoints (
 );
 
 CREATE INDEX ix_webhook_endpoints_owner_user_id ON webhook_endpoints (owner_user_id, id);
+
+CREATE TABLE automated_report_runs (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    report_id INTEGER NOT NULL,
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    detail TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT uq_automated_report_runs_report_id_period_start_period_end UNIQUE (report_id, period_start, period_end),
+    CONSTRAINT fk_automated_report_runs_report_id_automated_reports FOREIGN KEY(report_id) REFERENCES automated_reports (id) ON DELETE CASCADE
+);
 
 CREATE TABLE campaigns (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -515,6 +546,37 @@ CREATE TABLE export_jobs (
 
 CREATE INDEX ix_export_jobs_owner_list ON export_jobs (owner_user_id, list_id);
 
+CREATE TABLE import_jobs (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    options TEXT NOT NULL,
+    header TEXT NOT NULL,
+    upload_bytes BIGINT NOT NULL,
+    cursor INTEGER NOT NULL,
+    watermark BIGINT NOT NULL,
+    total_rows INTEGER NOT NULL,
+    imported INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    failures TEXT NOT NULL,
+    error TEXT NOT NULL,
+    lease_holder VARCHAR(64) NOT NULL,
+    lease_until DATETIME,
+    created_at DATETIME NOT NULL,
+    finished_at DATETIME,
+    CONSTRAINT fk_import_jobs_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_import_jobs_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_import_jobs_list_id ON import_jobs (list_id);
+
+CREATE INDEX ix_import_jobs_owner_user_id ON import_jobs (owner_user_id);
+
+CREATE INDEX ix_import_jobs_status_id ON import_jobs (status, id);
+
 CREATE TABLE segments (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     list_id INTEGER NOT NULL,
@@ -702,6 +764,14 @@ CREATE TABLE deliveries (
 );
 
 CREATE INDEX ix_deliveries_instance_state_id ON deliveries (instance_id, state, id);
+
+CREATE TABLE import_upload_chunks (
+    job_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    CONSTRAINT pk_import_upload_chunks PRIMARY KEY (job_id, seq),
+    CONSTRAINT fk_import_upload_chunks_job_id_import_jobs FOREIGN KEY(job_id) REFERENCES import_jobs (id) ON DELETE CASCADE
+);
 
 CREATE TABLE split_test_decisions (
     instance_id INTEGER NOT NULL,

@@ -156,6 +156,16 @@ class UnitOfWork:
         return SubscriberService(self)
 
     @cached_property
+    def import_jobs(self):
+        from engine.audience.import_jobs import ImportJobs
+        return ImportJobs(self)
+
+    @cached_property
+    def automated_reports(self):
+        from engine.campaigns.automated_reports import AutomatedReports
+        return AutomatedReports(self)
+
+    @cached_property
     def subscriber_search(self):
         from engine.audience.subscriber_search import SubscriberSearchService
         return SubscriberSearchService(self)

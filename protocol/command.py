@@ -55,7 +55,8 @@ class Command:
     permission: str | None = None
     error_shape: str = LIST
     error_text_key: str = "ErrorText"
-    # KEYED / NAMED shapes: the lower-case parameter name each code is reported under (as) on the wire.
+    # KEYED / NAMED shapes (and SCALAR ones whose page names missing parameters): the lower-case parameter
+    # name each code is reported under (as) on the wire.
     error_keys: Mapping[int, str] = field(default_factory=dict)
     # Keys every successful answer carries besides Success/ErrorCode (e.g. "ErrorText": "").
     success_extra: Mapping[str, Any] = field(default_factory=dict)

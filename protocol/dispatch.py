@@ -56,7 +56,8 @@ def command_failure(command: Command, code: int, detail: str = "",
     A command whose codes are a list also names the `also` codes (every missing required parameter)."""
     text = _error_text(command, code, detail)
     if command.error_shape == SCALAR:
-        return Outcome({"Success": False, "ErrorCode": code, command.error_text_key: text})
+        # error_keys: a missing parameter's code is its name on some pages (reports.md: "reportname").
+        return Outcome({"Success": False, "ErrorCode": command.error_keys.get(code, code), command.error_text_key: text})
     if command.error_shape == ERRORS:
         return Outcome({"Success": False, "ErrorCode": code, command.error_text_key: text,
                         "Errors": [{"Code": code, "Message": text}]})
@@ -71,7 +72,8 @@ def command_failure(command: Command, code: int, detail: str = "",
 
 def _error_text(command: Command, code: int, detail: str) -> str:
     documented = command.errors.get(code, "")
-    return f"{documented} ({detail})" if detail and documented and detail != documented else documented or detail
+    same = detail.lower() == documented.lower()
+    return f"{documented} ({detail})" if detail and documented and not same else documented or detail
 
 
 class Dispatcher:

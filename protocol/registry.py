@@ -8,7 +8,7 @@ from protocol.commands import scheduling
 from protocol.commands import accounts, administration, apikeys, password_reset, two_factor
 from protocol.commands import audience, segments
 from protocol.commands import custom_fields, lists, subscribers, suppression
-from protocol.commands import public_subscription, subscriber_import
+from protocol.commands import import_jobs, public_subscription, subscriber_import
 from protocol.commands import email_subscriptions
 from protocol.commands import email_account, senders
 from protocol.commands import modern_campaigns
@@ -18,6 +18,7 @@ from protocol.commands import autoresponder_reports, autoresponders
 from protocol.commands import email_templates, user_email_templates
 from protocol.commands import split_tests
 from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
+from protocol.commands import automated_reports
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -49,6 +50,7 @@ COMMANDS = index(
     subscribers.COMMANDS,
     public_subscription.COMMANDS,
     subscriber_import.COMMANDS,
+    import_jobs.COMMANDS,
     suppression.COMMANDS,
     email_subscriptions.COMMANDS,
     email_account.COMMANDS,
@@ -67,6 +69,7 @@ COMMANDS = index(
     list_reports.COMMANDS,
     list_overview.COMMANDS,
     usage.COMMANDS,
+    automated_reports.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

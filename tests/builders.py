@@ -149,6 +149,7 @@ class CodeRecorder:
         if answer["Success"] is False:
             code = answer["ErrorCode"]
             code = next(iter(code.values())) if isinstance(code, dict) else code[0] if isinstance(code, list) else code
+            code = {key: number for number, key in spec.error_keys.items()}.get(code, code)   # a name → its code
             assert code in spec.errors or code in self.GLOBAL, f"{command} answered undocumented code {code}"
             self.seen.setdefault(spec.name, set()).add(code)
         return answer

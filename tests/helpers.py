@@ -61,7 +61,7 @@ class ApiCaller:
 
         spec = COMMANDS.get(command.lower())
         if spec is not None and not answer["Success"]:
-            names = set(spec.error_keys.values()) if spec.error_shape == "named" else set()
+            names = set(spec.error_keys.values()) if spec.error_shape in ("named", "scalar") else set()
             assert all(c in spec.errors or c in names or c in DISPATCHER_CODES for c in codes(answer)), answer
 
     def __call__(self, command: str, session: str | None = None, *, method: str = "POST", **params):

@@ -5,7 +5,9 @@ owner's edits), list_membership.py (the columns entering and leaving a list sets
 (double opt-in mails and their links), subscriber_search.py, subscriber_bulk.py (many subscribers by
 criteria), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
-importer.py and csv_records.py (streamed CSV imports).
+importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports as jobs: upload, mapping,
+small files at once), import_uploads.py (the stored upload), import_runner.py (the tick's and worker's
+batches, resumable), import_hooks.py (what a batch of newly Subscribed subscribers triggers).
 
 Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity, the RulesJSON search),
 exports.py (export jobs and the streamed CSV / JSON of a list or segment), list_analytics.py (the

@@ -29,7 +29,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -123,46 +123,83 @@ class SubscriberImporter:
     def run(self, actor: Actor, list_id: int, stream, options: ImportOptions,
             progress: Callable[[ImportReport], None] | None = None) -> ImportReport:
         list_row = self.uow.lists.get(actor, list_id)
+        importing = self.open(list_row, stream, options)
+        for _created in importing.batches():
+            if progress:
+                progress(importing.report)
+        return importing.report
+
+    def open(self, list_row, stream, options: ImportOptions, *, watermark: int | None = None,
+             report: ImportReport | None = None, extra_tags: tuple[str, ...] = ()) -> "ImportPass":
+        """An import of `stream` into `list_row` whose header is read and mapping resolved (the file-wide
+        errors are raised here, before anything is written); `batches()` does the rest. A resumed job
+        passes the watermark and the report it stored."""
         fields = self.uow.custom_fields.values_for(list_row)
         counting = CountingReader(io.BytesIO(stream.encode("utf-8")) if isinstance(stream, str) else stream)
         # Undecodable bytes become U+FFFD so that one bad row fails alone instead of the whole file.
         text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", errors="replace", newline="")
         records = CsvRecords(text, _dialect(options))
-        try:
-            header = records.header()
-        except StopIteration:
-            raise ImportFormatError("the file is empty; it needs a header row and one row per subscriber")
-        except csv.Error as exc:
-            raise ImportFormatError(f"the header row cannot be read ({exc})")
+        header = read_header(records)
         email_col, field_cols, tag_col = resolve_mapping(header, options.mapping, fields)
+        tagging = tag_col is not None or bool(extra_tags)
         job = _Job(self.s, list_row, fields, options, field_cols, self.uow.clock(),
-                   tags=(tag_col, ImportTags(self.s, list_row, self.uow.clock())) if tag_col is not None else None,
+                   tags=(tag_col, ImportTags(self.s, list_row, self.uow.clock())) if tagging else None,
                    room=lambda: self.uow.lists.subscriber_room(list_row.owner_user_id),
-                   subscribed=lambda emails: self.uow.email_subscriptions.imported(list_row.owner_user_id, emails))
-        report = job.report
+                   subscribed=lambda emails: self.uow.email_subscriptions.imported(list_row.owner_user_id, emails),
+                   watermark=watermark, report=report, extra_tags=extra_tags)
+        return ImportPass(job, records, len(header), email_col, counting)
+
+
+def read_header(records: CsvRecords) -> list[str]:
+    """The header row; ImportFormatError when the file has none or it cannot be read."""
+    try:
+        return records.header()
+    except StopIteration:
+        raise ImportFormatError("the file is empty; it needs a header row and one row per subscriber")
+    except csv.Error as exc:
+        raise ImportFormatError(f"the header row cannot be read ({exc})")
+
+
+class ImportPass:
+    """The rows of one file, checked and written batch by batch."""
+
+    def __init__(self, job: "_Job", records: CsvRecords, width: int, email_col: int, counting: CountingReader):
+        self.job, self.records, self.width, self.email_col, self.counting = job, records, width, email_col, counting
+        self.report = job.report
+        self.consumed = 0   # records of the file after the header handled so far (the resumable cursor)
+
+    @property
+    def watermark(self) -> int:
+        return self.job.watermark
+
+    def batches(self, skip: int = 0) -> Iterator[list[int]]:
+        """Write the rows batch by batch, yielding after each write the IDs of the subscribers it created
+        (the rows it made Subscribed); `consumed` then counts the records the written batches covered.
+        The first `skip` records were handled by an earlier pass: they are read, not applied."""
+        job, report, size = self.job, self.job.report, self.job.options.batch_size
         batch: list[_Row] = []
-        for number, cells, problem in records.rows(len(header)):
+        for number, cells, problem in self.records.rows(self.width):
+            if self.consumed < skip:
+                self.consumed += 1
+                continue
+            self.consumed += 1
             if problem:
                 report.total_rows += 1
                 job.fail(number, "", problem)
-                continue
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            report.total_rows += 1
-            row = job.read_row(number, cells, email_col)
-            if row is not None:
-                batch.append(row)
-            if len(batch) >= options.batch_size:
-                job.flush(batch)
+            elif cells and not all(not c.strip() for c in cells):
+                report.total_rows += 1
+                row = job.read_row(number, cells, self.email_col)
+                if row is not None:
+                    batch.append(row)
+            if len(batch) >= size:
+                yield self._write(batch)
                 batch = []
-                report.bytes_read = counting.count
-                if progress:
-                    progress(report)
-        job.flush(batch)
-        report.bytes_read = counting.count
-        if progress:
-            progress(report)
-        return report
+        yield self._write(batch)
+
+    def _write(self, batch: list[_Row]) -> list[int]:
+        created = self.job.flush(batch)
+        self.report.bytes_read = self.counting.count
+        return created
 
 
 def _dialect(options: ImportOptions) -> dict:
@@ -242,7 +279,9 @@ class _Job:
     def __init__(self, session, list_row, fields: FieldValues, options: ImportOptions, field_cols, now,
                  tags: tuple[int, ImportTags] | None = None,
                  room: Callable[[], tuple[int, int] | None] = lambda: None,
-                 subscribed: Callable[[list[str]], None] = lambda emails: None):
+                 subscribed: Callable[[list[str]], None] = lambda emails: None,
+                 watermark: int | None = None, report: ImportReport | None = None,
+                 extra_tags: tuple[str, ...] = ()):
         self.s = session
         self.subscribed = subscribed   # keeps the modern subscription status in step (email_subscriptions)
         # Asked again for every batch: the CLI commits between batches, and sign-ups keep coming.
@@ -252,12 +291,14 @@ class _Job:
         self.fields = fields
         self.options = options
         self.field_cols = field_cols
-        self.tags = tags   # (column, ImportTags) when a column holds subscriber tags
-        self.report = ImportReport()
+        self.tags = tags   # (column or None, ImportTags) when rows get subscriber tags
+        self.extra_tags = extra_tags   # put on every imported row (subscribers.import.post's Tags)
+        self.report = report or ImportReport()
         self.defaults = fields.defaults({fid: None for _, fid in field_cols})
         # Rows this import creates get IDs above this mark: finding one of them again means the
         # file repeats an address, which is a duplicate even when updating is on.
-        self.watermark = session.scalar(select(func.max(Subscriber.id))) or 0
+        self.watermark = watermark if watermark is not None else \
+            session.scalar(select(func.max(Subscriber.id))) or 0
 
     def fail(self, number: int, email: str, reason: str) -> None:
         self.report.failed += 1
@@ -286,15 +327,17 @@ class _Job:
         if self.tags is not None:
             column, importer = self.tags
             try:
-                tags = importer.names(cells[column] if column < len(cells) else "")
+                tags = importer.names(cells[column] if column is not None and column < len(cells) else "")
             except (InvalidTagName, EmptyTagName) as exc:
                 self.fail(number, email, f"tags: {exc.message}")
                 return None
+            tags = tuple(dict.fromkeys(tags + self.extra_tags))
         return _Row(number, email, normalized, values, tags)
 
-    def flush(self, batch: list[_Row], *, retry: bool = True) -> None:
+    def flush(self, batch: list[_Row], *, retry: bool = True) -> list[int]:
+        """Write a batch; the IDs of the subscribers it created."""
         if not batch:
-            return
+            return []
         before = (self.report.duplicates, self.report.failed, len(self.report.failures))
         unique: dict[str, _Row] = {}
         for row in batch:
@@ -317,7 +360,7 @@ class _Job:
         updates = self._check_unique(updates)
         try:
             with self.s.begin_nested():
-                self._write(new_rows, updates)
+                created = self._write(new_rows, updates)
                 self.subscribed([r.normalized for r in new_rows])
         except IntegrityError:
             if not retry:
@@ -325,10 +368,10 @@ class _Job:
             # Someone subscribed one of these addresses meanwhile: classify the batch again.
             self.report.duplicates, self.report.failed = before[:2]
             del self.report.failures[before[2]:]
-            self.flush(batch, retry=False)
-            return
+            return self.flush(batch, retry=False)
         self.report.imported += len(new_rows)
         self.report.updated += len(updates)
+        return created
 
     def _within_quota(self, rows: list[_Row]) -> list[_Row]:
         room = self.room() if rows else None
@@ -380,8 +423,9 @@ class _Job:
             pairs = kept
         return pairs
 
-    def _write(self, new_rows: list[_Row], updates: list[tuple[int, _Row]]) -> None:
+    def _write(self, new_rows: list[_Row], updates: list[tuple[int, _Row]]) -> list[int]:
         now = self.now
+        ids: dict[str, int] = {}
         if new_rows:
             self.s.execute(Subscriber.__table__.insert(), [{
                 "list_id": self.list.id, "email_address": r.email[:255], "email_normalized": r.normalized,
@@ -412,3 +456,4 @@ class _Job:
         if self.tags is not None:
             tagged = [(ids[r.normalized], r.tags) for r in new_rows if r.tags]
             self.tags[1].apply(tagged + [(sid, r.tags) for sid, r in updates if r.tags])
+        return sorted(ids.values())

@@ -12,5 +12,6 @@ rendered by the delivery pipeline to one address), templates.py (gallery email t
 an email from one), user_templates.py (an account's own email templates: emails rows marked as
 templates), template_preview.py (a user template rendered with sample subscriber data), variations.py
 (A/B email variations), split_tests.py (the A/B ledger of a send, the split test and its winner),
-ab_reports.py (what each variation did).
+ab_reports.py (what each variation did), automated_reports.py (scheduled
+campaign summaries: settings and periods) and report_mail.py (mailing them once per period).
 """

@@ -162,6 +162,18 @@ class EmailMappedTwice(InvalidFieldMapping):
     """EmailAddress field mapped more than once."""
 
 
+class ImportJobNotFound(NotFound):
+    """Import job not found (or it belongs to another account or list)."""
+
+
+class ImportAlreadyProcessed(DomainError):
+    """Import record already processed."""
+
+
+class UploadTooLarge(DomainError):
+    """File size exceeds maximum allowed size."""
+
+
 class ConfirmationCodeRequired(DomainError):
     """A confirmation code is required to confirm or reject a subscription."""
 

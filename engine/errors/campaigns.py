@@ -210,3 +210,19 @@ class VariationEmailNotFound(NotFound):
 
 class SplitTestLocked(DomainError):
     """The campaign is being sent or was sent: its split test can no longer be changed."""
+
+
+class ReportNotFound(NotFound):
+    """Report not found or access denied."""
+
+
+class InvalidReportTag(DomainError):
+    """Invalid tag ID (tag not found or does not belong to user)."""
+
+
+class InvalidReportEmail(DomainError):
+    """Invalid email address."""
+
+
+class NothingToUpdate(DomainError):
+    """No data to update."""

@@ -18,6 +18,8 @@ from engine.models.automation import AutoResponder, AutoResponderSend
 from engine.models.templates import EmailTemplate
 from engine.models.split_tests import CampaignVariation, SplitTest, SplitTestDecision
 from engine.models.exports import ExportJob
+from engine.models.imports import ImportJob, ImportUploadChunk
+from engine.models.reports import AutomatedReport, AutomatedReportRun
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -30,4 +32,5 @@ __all__ = [
     "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend", "EmailTemplate",
     "CampaignVariation", "SplitTest", "SplitTestDecision",
     "ExportJob",
+    "ImportJob", "ImportUploadChunk", "AutomatedReport", "AutomatedReportRun",
 ]

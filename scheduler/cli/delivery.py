@@ -1,5 +1,5 @@
 """What the tick and the worker share: the delivery runner with its SMTP pool and saved rates, the double
-opt-in and webhook passes, stopping on SIGTERM, and the worker's report of its own memory."""
+opt-in, import, automated-report and webhook passes, stopping on SIGTERM, and the worker's report of its own memory."""
 from __future__ import annotations
 
 import gc
@@ -22,6 +22,26 @@ def confirmations_pass(engine, *, quiet: bool):
         raise click.ClickException(exc.message) from None
     if not quiet or summary.sent or summary.failed or summary.retried:
         click.echo(f"confirmations: {summary.line()}")
+    return summary
+
+
+def imports_pass(engine, *, budget: float, quiet: bool):
+    """Work on queued subscriber imports (engine/audience/import_jobs.py) for up to `budget` seconds."""
+    from engine.audience.import_runner import run_import_jobs
+
+    summary = run_import_jobs(engine, budget_seconds=budget)
+    if summary.jobs or not quiet:
+        click.echo(summary.line())
+    return summary
+
+
+def reports_pass(engine, *, quiet: bool):
+    """Mail the automated reports whose period is over (engine/campaigns/automated_reports.py)."""
+    from engine.campaigns.report_mail import send_due_reports
+
+    summary = send_due_reports(engine)
+    if summary.sent or summary.failed or not quiet:
+        click.echo(summary.line())
     return summary
 
 

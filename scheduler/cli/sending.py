@@ -7,7 +7,8 @@ import click
 
 from scheduler.cli import common
 from scheduler.cli.delivery import (
-    confirmations_pass, deliver, delivery_runner, peak_memory_mb, stopped_by_signals, webhooks_pass,
+    confirmations_pass, deliver, delivery_runner, imports_pass, peak_memory_mb, reports_pass, stopped_by_signals,
+    webhooks_pass,
 )
 
 
@@ -22,7 +23,8 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
 
     Closes instances whose recipients are all processed, computes the next send time of armed
     campaigns, and starts the due ones (writing their delivery ledger). Then it runs one webhook
-    pass (at most 10 s, like `sendmill webhooks --once`) and delivers for up to --send-budget
+    pass (at most 10 s, like `sendmill webhooks --once`), works on queued subscriber imports for up to
+    20 s, mails the automated reports that are due, and delivers for up to --send-budget
     seconds, like `sendmill worker --once`, and closes the instances that sending finished, so
     their campaigns are Sent in this tick.
 
@@ -44,6 +46,7 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
         webhooks_pass(engine, budget=10.0, quiet=True)
     except Exception as exc:  # noqa: BLE001 - a webhook problem must not stop this tick's sending
         click.echo(f"webhooks: pass failed, retried on the next tick: {exc}", err=True)
+    _background(engine, import_budget=20.0)
     if send_budget <= 0:
         return
     if not engine.settings.smtp_url:
@@ -61,6 +64,22 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
     if closed.finished or closed.canceled:
         click.echo(f"after sending: {closed.finished} finished" + (f", {closed.canceled} canceled" if closed.canceled
                                                                    else ""))
+
+
+def _background(engine, *, import_budget: float) -> bool:
+    """Queued imports, then the automated reports that are due (when a relay is configured); a failure is
+    reported and retried on the next pass, never stops the sending. Answers whether anything was done."""
+    done = False
+    try:
+        done = imports_pass(engine, budget=import_budget, quiet=True).jobs > 0
+    except Exception as exc:  # noqa: BLE001 - the committed batches stay; the next pass resumes
+        click.echo(f"imports: pass failed, resumed on the next pass: {exc}", err=True)
+    if engine.settings.smtp_url:
+        try:
+            done = reports_pass(engine, quiet=True).sent > 0 or done
+        except Exception as exc:  # noqa: BLE001
+            click.echo(f"automated reports: pass failed, retried on the next pass: {exc}", err=True)
+    return done
 
 
 def _warn_when_campaigns_wait(ctx: click.Context, engine) -> None:
@@ -92,7 +111,8 @@ def _warn_when_campaigns_wait(ctx: click.Context, engine) -> None:
 def worker_command(once: bool, budget: float | None, batch: int, lease: float, concurrency: int | None,
                    max_wait: float):
     """Deliver the pending recipients of Sending campaigns through SENDMILL_SMTP_URL, the due
-    autoresponder sends, and the due double opt-in confirmations.
+    autoresponder sends, the due double opt-in confirmations and automated reports, and run queued
+    subscriber imports.
 
     Runs until stopped (SIGTERM or Ctrl-C: the message in flight goes out, the rest of its batch is
     handed back): while there is nothing to send it looks again after 1 s, then 2, 4, … up to
@@ -101,6 +121,7 @@ def worker_command(once: bool, budget: float | None, batch: int, lease: float, c
     """
     engine = common.open_engine()
     if once:
+        _background(engine, import_budget=budget or 3600.0)
         if engine.settings.smtp_url:
             confirmations_pass(engine, quiet=False)
         summary = deliver(engine, budget=budget or 3600.0, batch=batch, lease=lease, quiet=False,
@@ -120,6 +141,7 @@ def _run_until_stopped(engine, *, budget: float | None, batch: int, lease: float
     with delivery_runner(engine, batch=batch, lease=lease, quiet=False, concurrency=concurrency) as (runner, save), \
             stopped_by_signals(stop.set, runner.stop):
         def one_pass(seconds: float) -> bool:
+            background = _background(engine, import_budget=min(seconds, 30.0))
             if engine.settings.smtp_url:
                 try:
                     confirmations_pass(engine, quiet=True)
@@ -129,7 +151,7 @@ def _run_until_stopped(engine, *, budget: float | None, batch: int, lease: float
             total.add(run)
             if run.batches:
                 save()           # a worker killed later keeps what it learnt about the relays' rates
-            return run.batches > 0 or not run.idle
+            return background or run.batches > 0 or not run.idle
 
         def on_idle(pause: float) -> None:
             click.echo(f"nothing to send; looking again in {pause:g} s, then less often (up to every "

@@ -368,8 +368,8 @@ def check(command, encoding, params, response, before: Snapshot, after: Snapshot
     codes = error_codes(answer)
     assert INTERNAL_ERROR not in codes, f"internal error (a bug) for {where}: {answer}"
     allowed = set(command.errors) | DISPATCHER_CODES
-    # The v5.9.4 autoresponder pages name missing parameters instead of numbering them (NAMED shape).
-    names = set(command.error_keys.values()) if command.error_shape == "named" else set()
+    # The v5.9.4 autoresponder and report pages name missing parameters instead of numbering them.
+    names = set(command.error_keys.values()) if command.error_shape in ("named", "scalar") else set()
     assert codes and all((type(c) is int and c in allowed) or c in names for c in codes), \
         f"undocumented code {codes} for {where}: {answer} (table: {sorted(command.errors)})"
     assert (after.counts, after.digest) == (before.counts, before.digest), \

@@ -1,7 +1,7 @@
 """A/B testing: campaign variations, split tests, split-test decisions; deliveries.email_id
 
 Revision ID: 0013_split_tests
-Revises: 0011_exports
+Revises: 0012_import_jobs_reports
 
 New tables, and one nullable column on the ledger (NULL = the campaign's own email, which is what
 every existing row was sent with): no existing row changes.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import engine.db
 
 revision = "0013_split_tests"
-down_revision = "0011_exports"
+down_revision = "0012_import_jobs_reports"
 branch_labels = None
 depends_on = None
 
