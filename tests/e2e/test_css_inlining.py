@@ -123,3 +123,21 @@ def test_broken_css_leaves_the_message_as_written():
     # An unterminated rule is the inliner's to tolerate; whatever it does, nothing raises.
     assert "x" in inline_css.inline_css("<style>p { color: </style><p>x</p>")
     assert inline_css.inline_css("<p>no style</p>") == "<p>no style</p>"
+
+
+def test_the_event_pages_find_the_links_where_the_inlined_message_has_them():
+    """The parser may move markup (a link straight inside <table> goes before it): the click tokens'
+    link indexes come from the inlined body on both sides, the composer's and the event pages'."""
+    from engine.delivery.compose import Content, Sending, build_skeleton
+    from engine.models import Email
+    from engine.tracking.activity import content_links
+    from engine.tracking.tokens import NO_NONCE, Signer
+
+    html = ('<style>a { color: red }</style><p><a href="https://example.com/first">1</a></p>'
+            '<table><a href="https://example.com/moved">2</a><tr><td>x</td></tr></table>')
+    stored = Email(html_content=html, plain_content="", pre_header_text="", link_tracking=True)
+    sending = Sending(signer=Signer(b"k" * 32), base_url="http://sendmill.test", bounce_domain="sendmill.test",
+                      campaign_id=1, instance_id=1, link_nonce=NO_NONCE)
+    skeleton = build_skeleton(Content(subject="s", from_email="news@sender.example", html=html), sending)
+    assert skeleton.links == content_links(stored)
+    assert {"https://example.com/first", "https://example.com/moved"} <= set(skeleton.links)
