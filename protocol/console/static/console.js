@@ -11,7 +11,7 @@
     function show(data) {
       Object.keys(data).forEach(function (name) {
         var field = box.querySelector('[data-field="' + name + '"]');
-        if (field) { field.textContent = String(data[name]); }
+        if (field) { field.textContent = name === "per_second" ? Number(data[name]).toFixed(2) : String(data[name]); }
       });
       bar.max = Math.max(data.total, 1);
       bar.value = data.done;
