@@ -1,5 +1,5 @@
-"""What a campaign report shows beyond the counters on the campaign row: delivery progress of the current
-send, opens and clicks over time, clicks per link, and deliveries and bounces by recipient domain.
+"""What a campaign report shows: its figures from the ledger and the activity, delivery progress of the
+current send, opens and clicks over time, clicks per link, and deliveries and bounces by recipient domain.
 
 Every figure is one aggregate statement over the campaign's rows (never a statement per recipient or
 per link), so a report costs the same with ten recipients or a million. No owner check here: the
@@ -18,6 +18,9 @@ from sqlalchemy.types import String
 from engine.models import Campaign, Delivery, SendInstance, SubscriberActivity, Subscriber
 
 PENDING_STATES = ("pending", "claimed")
+# Activity kinds counted in people, and the ReportFigures field of each.
+PEOPLE_KINDS = {"open": "opened", "click": "clicked", "bounce": "bounced", "complaint": "complained",
+                "unsubscribe": "unsubscribed"}
 
 
 class email_domain(FunctionElement):
@@ -86,10 +89,22 @@ class LinkFigures:
 
 
 @dataclass
+class ReportFigures:
+    sent: int = 0          # messages (a person of a recurring campaign counts once per send)
+    not_sent: int = 0      # ledger rows failed or skipped
+    delivered: int = 0     # sent less bounced
+    opened: int = 0        # people
+    clicked: int = 0
+    bounced: int = 0
+    complained: int = 0
+    unsubscribed: int = 0
+
+
+@dataclass
 class ReportDetails:
+    figures: ReportFigures
     timeline: list[TimeSlot] = field(default_factory=list)
     links: list[LinkFigures] = field(default_factory=list)
-    domains: list[DomainFigures] = field(default_factory=list)
 
 
 class CampaignReportDetails:
@@ -99,15 +114,18 @@ class CampaignReportDetails:
 
     def progress(self, campaign: Campaign) -> Progress:
         """The latest send instance's ledger by state, and its rate in messages per second so far."""
-        out = Progress(campaign.status)
         instance = self.s.execute(select(SendInstance.id, SendInstance.started_at, SendInstance.finished_at)
                                   .where(SendInstance.campaign_id == campaign.id)
                                   .order_by(SendInstance.number.desc()).limit(1)).first()
         if instance is None:
-            return out
-        out.started_at = instance.started_at
-        for state, count in self.s.execute(select(Delivery.state, func.count()).where(
-                Delivery.instance_id == instance.id).group_by(Delivery.state)):
+            return Progress(campaign.status)
+        states = self.s.execute(select(Delivery.state, func.count()).where(Delivery.instance_id == instance.id)
+                                .group_by(Delivery.state)).all()
+        return self._progress(campaign, instance, states)
+
+    def _progress(self, campaign: Campaign, instance, states) -> Progress:
+        out = Progress(campaign.status, started_at=instance.started_at)
+        for state, count in states:
             out.total += count
             if state == "sent":
                 out.sent += count
@@ -117,16 +135,52 @@ class CampaignReportDetails:
                 out.pending += count
             else:
                 out.failed += count
-        end = instance.finished_at or self.uow.clock()
-        seconds = (end - instance.started_at).total_seconds()
+        seconds = ((instance.finished_at or self.uow.clock()) - instance.started_at).total_seconds()
         out.per_second = round(out.sent / seconds, 2) if seconds > 0 else 0.0
         return out
 
-    def details(self, campaign: Campaign, slots: int = 12) -> ReportDetails:
-        return ReportDetails(self.timeline(campaign, slots), self.links(campaign), self.domains(campaign))
+    def details(self, campaign: Campaign, slots: int = 12) -> tuple[ReportDetails, Progress]:
+        """The report, and the latest send's progress from the same pass over the ledger."""
+        instances = self.s.execute(select(SendInstance.id, SendInstance.started_at, SendInstance.finished_at)
+                                   .where(SendInstance.campaign_id == campaign.id)
+                                   .order_by(SendInstance.number)).all()
+        ledger: dict[int, list] = {i.id: [] for i in instances}
+        if instances:
+            # Every send's ledger by state at once: an IN over the campaign's instances walks the
+            # (instance_id, state, id) index alone, where a join with send_instances reads the rows.
+            for instance_id, state, count in self.s.execute(
+                    select(Delivery.instance_id, Delivery.state, func.count())
+                    .where(Delivery.instance_id.in_([i.id for i in instances]))
+                    .group_by(Delivery.instance_id, Delivery.state)):
+                ledger[instance_id].append((state, count))
+        progress = self._progress(campaign, instances[-1], ledger[instances[-1].id]) if instances \
+            else Progress(campaign.status)
+        figures = self.figures(campaign, [row for rows in ledger.values() for row in rows])
+        return ReportDetails(figures, self.timeline(campaign, slots), self.links(campaign)), progress
+
+    def figures(self, campaign: Campaign, ledger_states) -> ReportFigures:
+        """Messages by ledger state (`ledger_states`: (state, count) pairs of every send) and people by what
+        they did (one grouped statement).
+
+        Not CampaignReports.figures(): its "not sent" count looks for another ledger row of each person,
+        which SQLite answers by scanning the ledger once per failed row."""
+        out = ReportFigures()
+        for state, count in ledger_states:
+            if state == "sent":
+                out.sent += count
+            elif state in ("failed", "skipped"):
+                out.not_sent += count
+        a = SubscriberActivity
+        for kind, people in self.s.execute(
+                select(a.kind, func.count(distinct(a.subscriber_id)))
+                .where(a.campaign_id == campaign.id, a.kind.in_(PEOPLE_KINDS)).group_by(a.kind)):
+            setattr(out, PEOPLE_KINDS[kind], people)
+        # A bounce comes back for a message that was sent: delivered is sent less bounced.
+        out.delivered = max(out.sent - out.bounced, 0)
+        return out
 
     def timeline(self, campaign: Campaign, slots: int = 12) -> list[TimeSlot]:
-        """Opens and clicks in `slots` equal periods from the first to the last of them (or to now)."""
+        """Opens and clicks in `slots` equal periods from the first to the last of them (at least a minute)."""
         a = SubscriberActivity
         mine = (a.campaign_id == campaign.id, a.kind.in_(("open", "click")))
         first, last = self.s.execute(select(func.min(a.occurred_at), func.max(a.occurred_at)).where(*mine)).one()
@@ -134,16 +188,12 @@ class CampaignReportDetails:
             return []
         span = max((last - first).total_seconds(), 60.0)
         edges = [first + timedelta(seconds=span * i / slots) for i in range(slots + 1)]
-        # Cumulative counts below each edge in one statement (a portable stand-in for date_trunc /
-        # DATE_FORMAT bucketing): slot i holds below(edge i+1) - below(edge i); the last edge is inclusive.
-        columns = []
-        for kind in ("open", "click"):
-            for i, edge in enumerate(edges[1:], start=1):
-                below = a.occurred_at <= edge if i == slots else a.occurred_at < edge
-                columns.append(func.sum(case((a.kind == kind, case((below, 1), else_=0)), else_=0)))
-        row = [int(v or 0) for v in self.s.execute(select(*columns).where(*mine)).one()]
-        opens, clicks = [0] + row[:slots], [0] + row[slots:]
-        return [TimeSlot(edges[i], edges[i + 1], opens[i + 1] - opens[i], clicks[i + 1] - clicks[i])
+        # The slot of each event as a CASE over the edges, grouped: portable where date_trunc / DATE_FORMAT
+        # bucketing is not, and one pass over the campaign's (campaign_id, kind) index range.
+        slot = case(*[(a.occurred_at < edge, i) for i, edge in enumerate(edges[1:-1])], else_=slots - 1)
+        counts = {(kind, index): n for kind, index, n in self.s.execute(
+            select(a.kind, slot, func.count()).where(*mine).group_by(a.kind, slot))}
+        return [TimeSlot(edges[i], edges[i + 1], counts.get(("open", i), 0), counts.get(("click", i), 0))
                 for i in range(slots)]
 
     def links(self, campaign: Campaign, limit: int = 100) -> list[LinkFigures]:
@@ -155,7 +205,10 @@ class CampaignReportDetails:
         return [LinkFigures(url, total, people) for url, total, people in rows]
 
     def domains(self, campaign: Campaign, limit: int = 50) -> list[DomainFigures]:
-        """Messages sent and failed per recipient domain (every send of the campaign), and bounces."""
+        """Messages sent and failed per recipient domain (every send of the campaign), and bounced people.
+
+        The costliest figure of a report (a string expression grouped over the whole ledger of the
+        campaign), so the console shows it on a page of its own."""
         domain = email_domain(Delivery.email_normalized)
         out: dict[str, DomainFigures] = {}
         sent = func.sum(case((Delivery.state == "sent", 1), else_=0))

@@ -12,16 +12,22 @@ from protocol.console.web import page, render
 @page(admin=None)
 def report(uow, actor, campaign_id: int):
     c = uow.campaigns.get(actor, campaign_id)
-    figures = uow.campaign_reports.figures([c])[c.id]
-    details = uow.report_details.details(c)
+    details, progress = uow.report_details.details(c)
+    f = details.figures
     totals = [
-        ("Sent", c.total_sent), ("Delivered", figures.delivered), ("Opens", c.total_opens),
-        ("Unique opens", figures.opened), ("Clicks", c.total_clicks), ("Unique clicks", figures.clicked),
-        ("Unsubscribes", c.total_unsubscriptions), ("Bounces", c.total_hard_bounces + c.total_soft_bounces),
-        ("Complaints", max(c.total_complaints, figures.complained)),
+        ("Sent", f.sent), ("Not sent", f.not_sent), ("Delivered", f.delivered), ("Opens", c.total_opens),
+        ("Unique opens", f.opened), ("Clicks", c.total_clicks), ("Unique clicks", f.clicked),
+        ("Unsubscribes", f.unsubscribed), ("Bounces", f.bounced), ("Complaints", f.complained),
     ]
     return render("console/report.html", c=c, totals=totals, details=details, chart=draw(details.timeline),
-                  progress=uow.report_details.progress(c))
+                  progress=progress)
+
+
+@bp.get("/campaigns/<int:campaign_id>/report/domains")
+@page(admin=None)
+def report_domains(uow, actor, campaign_id: int):
+    c = uow.campaigns.get(actor, campaign_id)
+    return render("console/report_domains.html", c=c, domains=uow.report_details.domains(c))
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress.json")

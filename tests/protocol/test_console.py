@@ -139,6 +139,7 @@ def test_another_accounts_objects_are_404(engine, console, user, other_user):
     campaign_id = make_campaign(engine, other_user, "Theirs", status="Sending")
     console.login(user.username, user.password)
     for path in (f"/console/campaigns/{campaign_id}", f"/console/campaigns/{campaign_id}/report",
+                 f"/console/campaigns/{campaign_id}/report/domains",
                  f"/console/campaigns/{campaign_id}/progress.json", f"/console/lists/{list_id}",
                  f"/console/lists/{list_id}/import", f"/console/lists/{list_id}/subscribers/{subscriber_id}"):
         assert console.get(path).status_code == 404, path
@@ -211,17 +212,17 @@ def test_new_campaign_with_a_bad_from_address_is_refused_whole(engine, console, 
 
 def test_report_shows_figures_chart_table_links_and_domains(engine, console, user, clock):
     list_id = make_list(engine, user)
-    ids = add_subscribers(engine, list_id, ["a@one.example", "b@one.example", "c@two.example"])
+    addresses = ["a@one.example", "b@one.example", "c@two.example", "d@two.example"]
+    ids = add_subscribers(engine, list_id, addresses)
     campaign_id = make_campaign(engine, user, "Reported", list_id=list_id, status="Sent", total_sent=3,
                                 total_opens=3, total_clicks=2, total_hard_bounces=1)
     with engine.uow() as uow:
         s = uow.session
         instance = SendInstance(campaign_id=campaign_id, number=1, scheduled_for=clock(), started_at=clock(),
-                                finished_at=clock() + timedelta(seconds=30), state="done", total_recipients=3)
+                                finished_at=clock() + timedelta(seconds=30), state="done", total_recipients=4)
         s.add(instance)
         s.flush()
-        for sid, email, state in zip(ids, ["a@one.example", "b@one.example", "c@two.example"],
-                                     ["sent", "sent", "failed"]):
+        for sid, email, state in zip(ids, addresses, ["sent", "sent", "sent", "failed"]):
             s.add(Delivery(instance_id=instance.id, subscriber_id=sid, email_normalized=email, state=state,
                            sent_at=clock() if state == "sent" else None))
         events = [(ids[0], "open", "", 5), (ids[1], "open", "", 65), (ids[0], "open", "", 125),
@@ -235,13 +236,22 @@ def test_report_shows_figures_chart_table_links_and_domains(engine, console, use
     html = console.text(f"/console/campaigns/{campaign_id}/report")
     assert '<dd data-figure="sent">3</dd>' in html and '<dd data-figure="unique-opens">2</dd>' in html
     assert '<dd data-figure="delivered">2</dd>' in html and '<dd data-figure="bounces">1</dd>' in html
+    assert '<dd data-figure="opens">3</dd>' in html   # the campaign's counter of every open
     assert "<svg" in html and "<polyline" in html and 'id="timeline-table"' in html
     assert "<td>https://example.com/a</td><td>2</td><td>2</td>" in html.replace('<td class="url">', "<td>")
-    assert "<td>one.example</td><td>2</td><td>0</td><td>0</td>" in html
-    assert "<td>two.example</td><td>0</td><td>1</td><td>1</td>" in html
+    assert '<dd data-figure="not-sent">1</dd>' in html and '<dd data-figure="unique-clicks">2</dd>' in html
+    timeline = html.split('id="timeline-table"')[1].split("</table>")[0]
+    # Opens at +5, +65 and +125 min, clicks at +70 and +130: 12 slots of 10 min 25 s from 12:05 to 14:10
+    # (the last one holds the last event).
+    assert timeline.count("<tr>") == 13
+    assert "<td>2026-11-23 12:05 UTC</td><td>2026-11-23 12:15 UTC</td><td>1</td><td>0</td>" in timeline
+    assert "<td>2026-11-23 13:59 UTC</td><td>2026-11-23 14:10 UTC</td><td>1</td><td>1</td>" in timeline
+    domains = console.text(f"/console/campaigns/{campaign_id}/report/domains")
+    assert "<td>one.example</td><td>2</td><td>0</td><td>0</td>" in domains
+    assert "<td>two.example</td><td>1</td><td>1</td><td>1</td>" in domains
     progress = console.get(f"/console/campaigns/{campaign_id}/progress.json").get_json()
-    assert progress == {"status": "Sent", "total": 3, "sent": 2, "failed": 1, "unknown": 0, "pending": 0,
-                        "done": 3, "per_second": round(2 / 30, 2)}
+    assert progress == {"status": "Sent", "total": 4, "sent": 3, "failed": 1, "unknown": 0, "pending": 0,
+                        "done": 4, "per_second": round(3 / 30, 2)}
 
 
 # --- lists, subscribers, imports -------------------------------------------------------------------------
@@ -321,7 +331,23 @@ def _statements(engine, console, path: str) -> int:
     return counter.count
 
 
-@pytest.mark.parametrize("page", ["campaigns", "lists", "subscribers", "history", "autoresponders", "approvals"])
+def add_ledger_and_clicks(engine, campaign_id: int, subscriber_ids: list[int], clock) -> None:
+    """A finished send to these subscribers (each at its own domain), each clicking a link of their own."""
+    with engine.uow() as uow:
+        instance = SendInstance(campaign_id=campaign_id, number=1, scheduled_for=clock(), started_at=clock(),
+                                state="done", total_recipients=len(subscriber_ids))
+        uow.session.add(instance)
+        uow.session.flush()
+        for sid in subscriber_ids:
+            uow.session.add(Delivery(instance_id=instance.id, subscriber_id=sid, state="sent",
+                                     email_normalized=f"p{sid}@d{sid}.example", sent_at=clock()))
+            uow.session.add(SubscriberActivity(subscriber_id=sid, campaign_id=campaign_id, kind="click",
+                                               link_url=f"https://example.com/{sid}", occurred_at=clock()))
+        uow.commit()
+
+
+@pytest.mark.parametrize("page", ["campaigns", "lists", "subscribers", "history", "autoresponders", "approvals",
+                                  "campaign", "report", "domains", "progress"])
 def test_a_page_runs_as_many_statements_for_1_row_as_for_50(engine, client, api, page, clock):
     from tests.helpers import make_admin, make_user
     counts = []
@@ -344,6 +370,8 @@ def test_a_page_runs_as_many_statements_for_1_row_as_for_50(engine, client, api,
                 uow.session.add(AutoResponder(owner_user_id=owner.id, list_id=list_id, name=f"A{i}",
                                               trigger_type="OnSubscription", created_at=clock(), updated_at=clock()))
             uow.commit()
+        if page in ("campaign", "report", "domains", "progress"):
+            add_ledger_and_clicks(engine, campaigns[0], ids, clock)
         console = Console(client)
         if page == "approvals":
             account = make_admin(engine, api)
@@ -352,7 +380,10 @@ def test_a_page_runs_as_many_statements_for_1_row_as_for_50(engine, client, api,
             console.login(owner.username, owner.password)
         path = {"campaigns": "/console/campaigns", "lists": "/console/lists",
                 "subscribers": f"/console/lists/{list_id}", "history": f"/console/lists/{list_id}/subscribers/{ids[0]}",
-                "autoresponders": "/console/autoresponders", "approvals": "/console/admin/approvals"}[page]
+                "autoresponders": "/console/autoresponders", "approvals": "/console/admin/approvals",
+                "campaign": f"/console/campaigns/{campaigns[0]}", "report": f"/console/campaigns/{campaigns[0]}/report",
+                "domains": f"/console/campaigns/{campaigns[0]}/report/domains",
+                "progress": f"/console/campaigns/{campaigns[0]}/progress.json"}[page]
         console.get(path)   # the first request of a session records its use; count a steady one
         counts.append(_statements(engine, console, path))
-    assert counts[0] == counts[1], counts
+    assert counts[0] == counts[1] and counts[0] > 0, counts
