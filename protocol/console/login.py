@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
+from engine.accounts.ratelimits import client_ip
 from engine.errors import AccountDisabled, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired
 from protocol.console import bp
 from protocol.console.web import (
@@ -42,12 +43,26 @@ def login_post():
     username, password = request.form.get("username", ""), request.form.get("password", "")
     if not username.strip() or not password:
         return _login_form("Enter your username and your password.", 400, username)
+    admin = request.form.get("account_kind") == "admin"
+    settings = engine().settings
+    ip = client_ip(request.remote_addr or "", ", ".join(request.headers.getlist("X-Forwarded-For")) or None,
+                   settings.trusted_proxies)
     with engine().uow() as uow:
+        limit = settings.public_rate_limit
+        if limit is not None:
+            # The API's own counter of User.Login / Admin.Login: guessing passwords here costs the same.
+            decision = uow.rate_limits.hit("api:admin.login" if admin else "api:user.login", ip, limit)
+            uow.commit()
+            if not decision.allowed:
+                response = _login_form(f"Too many sign-in attempts from your address; try again in "
+                                       f"{decision.retry_after} seconds.", 429, username)
+                response.headers["Retry-After"] = str(decision.retry_after)
+                return response
         try:
-            if request.form.get("account_kind") == "admin":
-                token, _account = uow.auth.login_admin(username, password, ip=request.remote_addr or "")
+            if admin:
+                token, _account = uow.auth.login_admin(username, password, ip=ip)
             else:
-                token, _account = uow.auth.login_user(username, password, ip=request.remote_addr or "",
+                token, _account = uow.auth.login_user(username, password, ip=ip,
                                                       tfa_code=request.form.get("tfa_code") or None)
         except tuple(FAILURES) as exc:
             return _login_form(FAILURES[type(exc)], 401, username)

@@ -87,6 +87,21 @@ def test_sign_in_without_the_form_token_is_refused(engine, console, user):
     assert stored_state(engine, AuthSession) == before
 
 
+def test_sign_in_shares_the_login_rate_limit_of_the_api(engine, console, user):
+    import dataclasses
+    from engine.accounts.ratelimits import RateLimit
+    engine.settings = dataclasses.replace(engine.settings, public_rate_limit=RateLimit(2, 60))
+    assert console.login(user.username, "wrong-1").status_code == 401
+    assert console.login(user.username, "wrong-2").status_code == 401
+    before = stored_state(engine, AuthSession)
+    answer = console.login(user.username, user.password)   # the right password, but over the limit
+    assert answer.status_code == 429 and "Too many sign-in attempts" in answer.get_data(as_text=True)
+    assert stored_state(engine, AuthSession) == before
+    api_answer = console.client.post("/api.php", data={"Command": "User.Login", "Username": user.username,
+                                                        "Password": user.password})
+    assert api_answer.get_json()["Success"] is False   # one counter for both surfaces
+
+
 def test_sign_out_ends_the_session(engine, console, user):
     console.login(user.username, user.password)
     sessions = len(stored_state(engine, AuthSession)["auth_sessions"])
