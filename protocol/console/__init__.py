@@ -30,7 +30,7 @@ def _register_views() -> None:
     bp.add_app_template_filter(console_time, "console_time")
     bp.add_app_template_filter(pager_query, "pager_query")
     bp.after_request(after_request)
-    for code in (400, 404, 405):
+    for code in (400, 403, 404, 405):
         bp.register_error_handler(code, error_page)
 
 

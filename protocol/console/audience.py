@@ -20,7 +20,7 @@ PAGE_SIZE = 50
 
 
 @bp.get("/lists")
-@page()
+@page(commands=("Lists.Get",))
 def lists(uow, actor):
     rows, total = uow.lists.search(actor, ListQuery(order_field="name", search=request.args.get("q") or None))
     return render("console/lists.html", lists=rows, total=total, counts=uow.lists.counts([r.id for r in rows]),
@@ -28,7 +28,7 @@ def lists(uow, actor):
 
 
 @bp.post("/lists")
-@page()
+@page(commands=("List.Create",))
 def create_list(uow, actor):
     name = request.form.get("name", "").strip()
     if not name:
@@ -38,7 +38,7 @@ def create_list(uow, actor):
 
 
 @bp.get("/lists/<int:list_id>")
-@page()
+@page(commands=("Subscribers.Get",))
 def subscribers(uow, actor, list_id: int):
     list_row = uow.lists.get(actor, list_id)
     segment = request.args.get("segment", "All")
@@ -54,7 +54,7 @@ def subscribers(uow, actor, list_id: int):
 
 
 @bp.get("/lists/<int:list_id>/subscribers/<int:subscriber_id>")
-@page()
+@page(commands=("Subscriber.Get",))
 def subscriber(uow, actor, list_id: int, subscriber_id: int):
     list_row = uow.lists.get(actor, list_id)
     row, history = uow.subscriber_history.of(actor, list_id, subscriber_id)
@@ -62,13 +62,13 @@ def subscriber(uow, actor, list_id: int, subscriber_id: int):
 
 
 @bp.get("/lists/<int:list_id>/import")
-@page()
+@page(commands=("Subscribers.Import",))
 def import_form(uow, actor, list_id: int):
     return render("console/import.html", list_row=uow.lists.get(actor, list_id), report=None, error="")
 
 
 @bp.post("/lists/<int:list_id>/import")
-@page()
+@page(commands=("Subscribers.Import",))
 def import_csv(uow, actor, list_id: int):
     list_row = uow.lists.get(actor, list_id)
     upload = request.files.get("csv_file")

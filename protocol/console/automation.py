@@ -8,7 +8,7 @@ from protocol.console.web import page, render
 
 
 @bp.get("/autoresponders")
-@page()
+@page(commands=("AutoResponders.Get",))
 def autoresponders(uow, actor):
     rows, total = uow.autoresponder_queries.search(actor, AutoResponderQuery(limit=500), list_required=False)
     lists, _ = uow.lists.search(actor, ListQuery())

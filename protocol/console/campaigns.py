@@ -10,7 +10,7 @@ from engine.campaigns.service import CampaignQuery, RecipientRef
 from engine.errors import DomainError
 from engine.models import Email
 from protocol.console import bp
-from protocol.console.web import back, page, render
+from protocol.console.web import back, page, render, require
 from scheduler.tick import display_zone, upcoming_sends
 
 STATUS_FILTERS = ("All", "Draft", "Ready", "Scheduled", "Pending Approval", "Sending", "Paused", "Sent", "Failed")
@@ -31,7 +31,7 @@ def _page_number() -> int:
 
 
 @bp.get("/campaigns")
-@page()
+@page(commands=("Campaigns.Get",))
 def campaigns(uow, actor):
     status = request.args.get("status", "All")
     status = status if status in STATUS_FILTERS else "All"
@@ -43,7 +43,7 @@ def campaigns(uow, actor):
 
 
 @bp.get("/campaigns/<int:campaign_id>")
-@page(admin=None)
+@page(admin=None, commands=("Campaign.Get",))
 def campaign(uow, actor, campaign_id: int):
     c = uow.campaigns.get(actor, campaign_id)
     email = uow.session.get(Email, c.email_id) if c.email_id else None
@@ -67,19 +67,20 @@ def campaign(uow, actor, campaign_id: int):
 @page(admin=None)
 def campaign_action(uow, actor, campaign_id: int, action: str):
     method, done = ACTIONS[action]
+    require(actor, "Campaign.Approve" if action == "approve" else f"Campaign.{action.capitalize()}")
     getattr(uow.campaigns, method)(actor, campaign_id)
     return back(done, "console.campaign", campaign_id=campaign_id)
 
 
 @bp.get("/campaigns/new")
-@page()
+@page(commands=("Campaign.Create", "Campaign.Update", "Lists.Get"))
 def new_campaign(uow, actor):
     lists, _total = uow.lists.search(actor, ListQuery(order_field="name"))
     return render("console/campaign_new.html", lists=lists, form={"html": DEFAULT_HTML}, error="")
 
 
 @bp.post("/campaigns/new")
-@page()
+@page(commands=("Campaign.Create", "Campaign.Update", "Email.Create", "Email.Update"))
 def create_campaign(uow, actor):
     form = {k: request.form.get(k, "").strip() for k in ("name", "subject", "from_name", "from_email", "list_id")}
     form["html"] = request.form.get("html", "")
@@ -87,7 +88,7 @@ def create_campaign(uow, actor):
     try:
         if not form["name"]:
             raise DomainError("Give the campaign a name.")
-        if not form["list_id"].isdigit():
+        if not form["list_id"].isdigit() or len(form["list_id"]) > 9:
             raise DomainError("Choose a list to send to.")
         email = uow.emails.create(actor, form["name"][:255])
         uow.emails.update(actor, email.id, {

@@ -9,7 +9,7 @@ from protocol.console.web import page, render
 
 
 @bp.get("/campaigns/<int:campaign_id>/report")
-@page(admin=None)
+@page(admin=None, commands=("Campaign.Get",))
 def report(uow, actor, campaign_id: int):
     c = uow.campaigns.get(actor, campaign_id)
     details, progress = uow.report_details.details(c)
@@ -24,14 +24,14 @@ def report(uow, actor, campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>/report/domains")
-@page(admin=None)
+@page(admin=None, commands=("Campaign.Get",))
 def report_domains(uow, actor, campaign_id: int):
     c = uow.campaigns.get(actor, campaign_id)
     return render("console/report_domains.html", c=c, domains=uow.report_details.domains(c))
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress.json")
-@page(admin=None)
+@page(admin=None, commands=("Campaign.Get",))
 def progress(uow, actor, campaign_id: int):
     p = uow.report_details.progress(uow.campaigns.get(actor, campaign_id))
     return jsonify(status=p.status, total=p.total, sent=p.sent, failed=p.failed, unknown=p.unknown,

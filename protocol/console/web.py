@@ -86,11 +86,23 @@ def _take_notice() -> str:
         return ""
 
 
-def page(*, admin: bool | None = False):
+def require(actor, *commands: str) -> None:
+    """Refuse (403) a user whose group lacks the permission any of these commands requires: a page may do
+    only what the caller could do through /api.php."""
+    from protocol.registry import COMMANDS
+
+    for name in commands:
+        permission = COMMANDS[name.lower()].required_permission
+        if permission and not actor.is_admin and not actor.can(permission):
+            abort(403, f"Your user group does not have the {permission} permission.")
+
+
+def page(*, admin: bool | None = False, commands: tuple[str, ...] = ()):
     """A console view: `view(uow, actor, **url_values)` inside one unit of work, signed in, POSTs CSRF-checked.
 
     `admin`: False = users' pages (an administrator is sent to the administration page), True =
-    administrators only, None = both. Another account's object (NotFound) is a 404."""
+    administrators only, None = both. `commands`: the API commands whose permissions the page needs.
+    Another account's object (NotFound) is a 404."""
     def wrap(view):
         @functools.wraps(view)
         def run(**values):
@@ -110,6 +122,7 @@ def page(*, admin: bool | None = False):
                     return redirect(url_for("console.approvals"), code=303)
                 if admin is True and not actor.is_admin:
                     abort(404)
+                require(actor, *commands)
                 use = uow.auth.take_use()
                 if not reading:
                     uow.auth.record_use(use)
@@ -120,9 +133,9 @@ def page(*, admin: bool | None = False):
                     abort(404)
                 except DomainError as exc:
                     # An action the engine refused: nothing it did is kept; the page says why.
-                    if request.method != "POST":
-                        raise
                     uow.rollback()
+                    if request.method != "POST":
+                        abort(400, exc.message)
                     return notice(redirect(_same_site_referrer() or url_for("console.campaigns"), code=303),
                                   exc.message)
                 uow.finish()
@@ -144,7 +157,7 @@ def _same_site_referrer() -> str | None:
 def after_request(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if g.get("clear_notice") and NOTICE_COOKIE not in response.headers.get("Set-Cookie", ""):
+    if g.get("clear_notice") and not any(c.startswith(NOTICE_COOKIE + "=") for c in response.headers.getlist("Set-Cookie")):
         response.delete_cookie(NOTICE_COOKIE, path="/console", httponly=True, samesite="Lax", secure=secure_cookies())
     return response
 

@@ -179,6 +179,24 @@ def test_pause_and_resume_call_the_campaign_services(engine, console, user):
         assert uow.session.get(Campaign, campaign_id).status == "Sending"
 
 
+def test_a_page_needs_the_permission_its_command_needs(engine, console, api):
+    from tests.helpers import make_user
+    with engine.uow() as uow:
+        group = uow.accounts.create_group("Watchers", permissions="Campaigns.Get,Campaign.Get")
+        uow.commit()
+        group_id = group.id
+    watcher = make_user(engine, api, "watcher", group_id=group_id)
+    campaign_id = make_campaign(engine, watcher, "Going", status="Sending")
+    console.login(watcher.username, watcher.password)
+    assert console.get(f"/console/campaigns/{campaign_id}").status_code == 200
+    before = stored_state(engine)
+    answer = console.post(f"/console/campaigns/{campaign_id}/pause")
+    assert answer.status_code == 403 and "Campaign.Update" in answer.get_data(as_text=True)
+    assert stored_state(engine) == before
+    assert console.get("/console/lists").status_code == 403
+    assert console.get("/console/autoresponders").status_code == 403
+
+
 def test_an_action_without_the_csrf_token_changes_nothing(engine, console, user):
     campaign_id = make_campaign(engine, user, "Going", status="Sending")
     console.login(user.username, user.password)
