@@ -7,8 +7,7 @@ from flask import request, url_for
 from engine.audience.lists import ListQuery
 from engine.audience.service import PREVIEWABLE
 from engine.campaigns.service import CampaignQuery, RecipientRef
-from engine.errors import DomainError
-from engine.models import Email
+from engine.errors import DomainError, EmailNotFound
 from protocol.console import bp
 from protocol.console.web import back, page, render, require
 from scheduler.tick import display_zone, upcoming_sends
@@ -46,7 +45,12 @@ def campaigns(uow, actor):
 @page(admin=None, commands=("Campaign.Get",))
 def campaign(uow, actor, campaign_id: int):
     c = uow.campaigns.get(actor, campaign_id)
-    email = uow.session.get(Email, c.email_id) if c.email_id else None
+    email = None
+    if c.email_id:
+        try:
+            email = uow.emails.get(actor, c.email_id)
+        except EmailNotFound:
+            pass   # a page without its email still shows the campaign
     audience, audience_error = None, ""
     if c.status in PREVIEWABLE:
         try:
