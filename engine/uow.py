@@ -301,6 +301,16 @@ class UnitOfWork:
         return ListEngagement(self)
 
     @cached_property
+    def report_details(self):
+        from engine.campaigns.report_details import CampaignReportDetails
+        return CampaignReportDetails(self)
+
+    @cached_property
+    def subscriber_history(self):
+        from engine.audience.subscriber_history import SubscriberHistory
+        return SubscriberHistory(self)
+
+    @cached_property
     def modern_campaigns(self):
         from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)

@@ -1,5 +1,5 @@
 """The Flask application: one view on /api.php (and /api.php/<anything>); the REST surface, the public
-tracking pages and the command reference (/docs, /commands.json) are blueprints."""
+tracking pages, the command reference (/docs, /commands.json) and the web console (/console/) are blueprints."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from engine import Engine, bootstrap
 from protocol.body_limits import BodyLimits
 from protocol.downloads import Download
+from protocol.console import bp as console_blueprint
 from protocol.dispatch import BAD_JSON, REQUEST_TOO_LARGE, Dispatcher, hard_failure
 from protocol.limits import MAX_BODY_BYTES, MAX_VALUES, TooManyValues
 from protocol.reference.page import bp as reference_blueprint
@@ -33,6 +34,7 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
     dispatcher = Dispatcher(engine, COMMANDS)
     app.register_blueprint(tracking_blueprint)
     app.register_blueprint(reference_blueprint)   # /docs and /commands.json
+    app.register_blueprint(console_blueprint)     # /console/
     endpoints = all_endpoints() if rest_endpoints is None else rest_endpoints
     rest_api = RestApi(engine, endpoints)
     app.register_blueprint(rest_api.blueprint())

@@ -2,7 +2,8 @@
 
 Lists and people: lists.py, subscribers.py (the public subscribe / confirm / unsubscribe flow and the
 owner's edits), list_membership.py (the columns entering and leaving a list sets), confirmations.py
-(double opt-in mails and their links), subscriber_search.py, subscriber_bulk.py (many subscribers by
+(double opt-in mails and their links), subscriber_search.py, subscriber_history.py (what happened to
+one subscriber, campaign by campaign), subscriber_bulk.py (many subscribers by
 criteria), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
 importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports as jobs: upload, mapping,

@@ -2,10 +2,12 @@
 
 service.py (creation, editing, the status machine, copies, listing, deletion), emails.py (the
 content records campaigns point at), approval.py (what an administrator approved of an Untrusted
-account's campaign, and holding back the rest), scheduling.py (send instances, the delivery ledger
+account's campaign, holding back the rest, and the queue of campaigns waiting), scheduling.py (send instances, the delivery ledger
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
 operations the legacy chapter has no command for), reports.py (status mapping, statistics,
-recipients by activity), link_reports.py (clicks per link or person, who did what on a sent campaign,
+recipients by activity), report_details.py (the console's report: figures from one pass
+over the ledger, live progress, opens and clicks over time, clicks per link, recipients by domain),
+link_reports.py (clicks per link or person, who did what on a sent campaign,
 the status counts of the campaign sidebar), exports.py (the Campaigns.Export job's rows), events.py (the
 modern campaign events written to the outbox), tags.py (campaign tags), test_sends.py (one message
 rendered by the delivery pipeline to one address), templates.py (gallery email templates, and building

@@ -114,6 +114,12 @@ class ApprovalService:
         return [seen[k] for k in sorted(seen)]
 
     # --- reading ---------------------------------------------------------------------------------------
+    def queue(self, limit: int = 200) -> list[tuple[Campaign, str]]:
+        """Campaigns waiting for an administrator's approval, oldest first, with their owner's username."""
+        return [(c, owner) for c, owner in self.s.execute(
+            select(Campaign, User.username).join(User, User.id == Campaign.owner_user_id)
+            .where(Campaign.status == PENDING).order_by(Campaign.last_activity_at, Campaign.id).limit(limit))]
+
     def _untrusted(self, owner_id: int) -> bool:
         return self.s.scalar(select(User.reputation_level).where(User.id == owner_id)) == UNTRUSTED
 

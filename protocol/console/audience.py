@@ -1,0 +1,88 @@
+"""Lists, their subscribers (search, one subscriber's history) and CSV imports.
+
+Imports run synchronously through the engine's streaming importer (Subscribers.Import's service); the
+page shows a progress element filled from the importer's report. When background import jobs exist, the
+form posts to them instead and the same element follows the job (the seam: `_import_report`).
+"""
+from __future__ import annotations
+
+from flask import request
+
+from engine.audience.importer import ImportOptions
+from engine.audience.lists import ListQuery
+from engine.audience.subscriber_search import SubscriberQuery
+from engine.errors import DomainError
+from protocol.console import bp
+from protocol.console.web import back, page, render
+
+SEGMENTS = ("All", "Active", "Unsubscribed", "Opt-In Pending", "Soft bounced", "Hard bounced", "Suppressed")
+PAGE_SIZE = 50
+
+
+@bp.get("/lists")
+@page(commands=("Lists.Get",))
+def lists(uow, actor):
+    rows, total = uow.lists.search(actor, ListQuery(order_field="name", search=request.args.get("q") or None))
+    return render("console/lists.html", lists=rows, total=total, counts=uow.lists.counts([r.id for r in rows]),
+                  keyword=request.args.get("q", ""))
+
+
+@bp.post("/lists")
+@page(commands=("List.Create",))
+def create_list(uow, actor):
+    name = request.form.get("name", "").strip()
+    if not name:
+        return back("Give the list a name.", "console.lists")
+    created = uow.lists.create(actor, name[:255])
+    return back(f"List “{created.name}” created.", "console.subscribers", list_id=created.id)
+
+
+@bp.get("/lists/<int:list_id>")
+@page(commands=("Subscribers.Get",))
+def subscribers(uow, actor, list_id: int):
+    list_row = uow.lists.get(actor, list_id)
+    segment = request.args.get("segment", "All")
+    segment = segment if segment in SEGMENTS else "All"
+    keyword = request.args.get("q", "").strip()
+    raw_page = request.args.get("page", "1")
+    number = max(int(raw_page), 1) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    rows, total = uow.subscriber_search.search(actor, list_id, SubscriberQuery(
+        segment=segment, keyword=keyword or None, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE))
+    return render("console/subscribers.html", list_row=list_row, subscribers=rows, total=total, segment=segment,
+                  segments=SEGMENTS, keyword=keyword, page_number=number,
+                  pages=max((total - 1) // PAGE_SIZE + 1, 1))
+
+
+@bp.get("/lists/<int:list_id>/subscribers/<int:subscriber_id>")
+@page(commands=("Subscriber.Get",))
+def subscriber(uow, actor, list_id: int, subscriber_id: int):
+    list_row = uow.lists.get(actor, list_id)
+    row, history = uow.subscriber_history.of(actor, list_id, subscriber_id)
+    return render("console/subscriber.html", list_row=list_row, s=row, history=history)
+
+
+@bp.get("/lists/<int:list_id>/import")
+@page(commands=("Subscribers.Import",))
+def import_form(uow, actor, list_id: int):
+    return render("console/import.html", list_row=uow.lists.get(actor, list_id), report=None, error="")
+
+
+@bp.post("/lists/<int:list_id>/import")
+@page(commands=("Subscribers.Import",))
+def import_csv(uow, actor, list_id: int):
+    list_row = uow.lists.get(actor, list_id)
+    upload = request.files.get("csv_file")
+    if upload is None or not upload.filename:
+        return render("console/import.html", http_status=400, list_row=list_row, report=None,
+                      error="Choose a CSV file to import.")
+    try:
+        report = _import_report(uow, actor, list_id, upload.stream, request.form.get("update_existing") == "on")
+    except DomainError as exc:
+        uow.rollback()
+        return render("console/import.html", http_status=400, list_row=list_row, report=None, error=exc.message)
+    return render("console/import.html", list_row=list_row, report=report, error="")
+
+
+def _import_report(uow, actor, list_id: int, stream, update_existing: bool):
+    """Run the import now and return its report (the importer maps the header names itself)."""
+    return uow.subscribers.import_csv(actor, list_id, stream, ImportOptions(update_existing=update_existing))

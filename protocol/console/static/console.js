@@ -1,0 +1,50 @@
+// The console's only script (the Content-Security-Policy allows no inline script).
+// 1. While a campaign sends, refresh its delivery progress from progress.json every 2 seconds.
+// 2. While a CSV file uploads, show an indeterminate progress bar.
+(function () {
+  "use strict";
+  var FINISHED = { "Sent": true, "Failed": true, "Draft": true };
+
+  function follow(box) {
+    var url = box.getAttribute("data-progress-url");
+    var bar = box.querySelector("progress");
+    function show(data) {
+      Object.keys(data).forEach(function (name) {
+        var field = box.querySelector('[data-field="' + name + '"]');
+        if (field) { field.textContent = name === "per_second" ? Number(data[name]).toFixed(2) : String(data[name]); }
+      });
+      bar.max = Math.max(data.total, 1);
+      bar.value = data.done;
+      bar.textContent = data.done + " of " + data.total;
+      box.setAttribute("data-status", data.status);
+      var status = document.getElementById("campaign-status");
+      if (status && status.textContent.indexOf(data.status) === -1) { status.textContent = data.status; }
+    }
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) {
+          var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+          return response.ok && json ? response.json() : null;
+        })
+        .then(function (data) {
+          if (data) { show(data); }
+          if (!data || !FINISHED[data.status]) { window.setTimeout(poll, 2000); }
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    }
+    if (!FINISHED[box.getAttribute("data-status")]) { window.setTimeout(poll, 2000); }
+  }
+
+  function uploads(form) {
+    form.addEventListener("submit", function () {
+      var bar = document.getElementById("upload-progress");
+      if (bar) { bar.hidden = false; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-progress-url]"), follow);
+    var form = document.getElementById("import-form");
+    if (form) { uploads(form); }
+  });
+}());
