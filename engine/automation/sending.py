@@ -71,8 +71,9 @@ class AutoResponderDelivery:
     def expire_leases(self, s) -> int:
         return ledger.expire_leases(s, self.clock())
 
-    def send_batch(self, s, reader) -> BatchCounts | None:
-        """Claim and send one batch; None when nothing is due."""
+    def send_batch(self, s, reader, stop=lambda: False) -> BatchCounts | None:
+        """Claim and send one batch; None when nothing is due. When `stop()` turns true (the worker is asked
+        to stop, its budget is spent) the rows not yet handed over go back to `pending`."""
         rows = self.retrying(s, lambda: ledger.claim(s, self.worker_id, self.clock(), self.lease, self.batch_size))
         if not rows:
             return None
@@ -81,11 +82,19 @@ class AutoResponderDelivery:
         for row in rows:
             groups[row.autoresponder_id].append(row)
         for responder_id, group in groups.items():
-            self._send_group(s, reader, responder_id, group, counts)
+            if stop():
+                self._release(s, group)
+                continue
+            self._send_group(s, reader, responder_id, group, counts, stop)
         return counts
 
+    def _release(self, s, rows: list[ledger.Claimed]) -> None:
+        ledger.release(s, self.worker_id, [row.id for row in rows])
+        s.commit()
+
     # --- one autoresponder's rows ----------------------------------------------------------------
-    def _send_group(self, s, reader, responder_id: int, group: list[ledger.Claimed], counts: BatchCounts) -> None:
+    def _send_group(self, s, reader, responder_id: int, group: list[ledger.Claimed], counts: BatchCounts,
+                    stop) -> None:
         prepared = self._prepare(s, responder_id)
         outcomes: list[ledger.Outcome] = []
         if prepared.skeleton is None:
@@ -110,6 +119,9 @@ class AutoResponderDelivery:
                 ready.append((row, {**recipient.context, LINK_NONCE: nonces.get(row.subscriber_id) or NO_NONCE}))
         self._store(s, outcomes, counts)
         for start in range(0, len(ready), self.concurrency):
+            if stop():
+                self._release(s, [row for row, _ in ready[start:]])
+                return
             self._send_round(s, prepared.skeleton, ready[start:start + self.concurrency], now, counts)
 
     def _send_round(self, s, skeleton: Skeleton, round_: list, now, counts: BatchCounts) -> None:

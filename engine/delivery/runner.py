@@ -190,7 +190,7 @@ class DeliveryRunner:
                 # One batch of due autoresponder sends after each campaign batch: a long campaign does not
                 # hold a welcome email back.
                 sent_autoresponders = not self._stop and time.monotonic() < deadline and \
-                    self._send_autoresponders(s, reader, summary)
+                    self._send_autoresponders(s, reader, summary, deadline)
                 if not batch and not sent_autoresponders:
                     summary.idle = True
                     break
@@ -198,9 +198,9 @@ class DeliveryRunner:
                 summary.waiting = waiting_for_retry(s)
         return summary
 
-    def _send_autoresponders(self, s, reader, summary: RunSummary) -> bool:
+    def _send_autoresponders(self, s, reader, summary: RunSummary, deadline: float) -> bool:
         """One batch of due autoresponder sends; False when none is due."""
-        counts = self._autoresponders.send_batch(s, reader)
+        counts = self._autoresponders.send_batch(s, reader, lambda: self._stop or time.monotonic() >= deadline)
         if counts is None:
             return False
         summary.batches += 1

@@ -438,3 +438,26 @@ def test_subscriber_get_shows_the_subscribers_autoresponder_mail(api, engine, cl
             for a in got["SubscriberActivity"]] == [
         ("AutoResponder", later, "Later", "Pending", None),
         ("AutoResponder", welcome, "Welcome", "Sent", "2026-11-23 12:00:00")]
+
+
+def test_a_worker_asked_to_stop_hands_the_rest_of_its_batch_back(api, engine, clock, shop):
+    responder(api, shop)
+    for address in ("ann@example.com", "bob@example.com", "cy@example.com"):
+        subscribe(api, shop, address)
+    capture = Capture()
+    run = worker(engine, capture, clock, concurrency=1)
+    original = capture._send
+
+    def send_then_stop(envelope):
+        run.stop()          # SIGTERM while the first message is with the relay
+        return original(envelope)
+    capture._send = send_then_stop
+    run.run_once()
+    assert capture.recipients() == ["ann@example.com"]
+    with engine.uow() as uow:
+        rows = {r.email_address: (r.state, r.worker) for r in uow.session.scalars(select(AutoResponderSend))}
+    assert rows == {"ann@example.com": ("sent", "w1"), "bob@example.com": ("pending", ""),
+                    "cy@example.com": ("pending", "")}
+    capture._send = original
+    worker(engine, capture, clock, worker_id="w2").run_once()
+    assert sorted(capture.recipients()) == ["ann@example.com", "bob@example.com", "cy@example.com"]

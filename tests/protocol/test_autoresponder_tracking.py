@@ -172,3 +172,25 @@ def test_a_web_view_link_of_an_autoresponder_message_is_not_served(client, api, 
     before = stored_state(engine)
     assert client.get(f"/t/w/{view}").status_code == 404
     assert stored_state(engine) == before
+
+
+def test_a_spam_complaint_about_an_autoresponder_message_suppresses_the_address(api, user, engine, clock, sent,
+                                                                                follow_up, client):
+    ar, capture, run = mailed(engine, clock, api, user, sent, follow_up)
+    client.get(sent.url(Kind.OPEN, sent.alice))
+    run.run_once()
+    original = email.message_from_bytes(capture.sent[0].message, policy=email.policy.default)
+    report = ("From: fbl@isp.example\r\nTo: fbl@example.com\r\nSubject: report\r\nMIME-Version: 1.0\r\n"
+              "Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\r\n"
+              "--F\r\nContent-Type: text/plain\r\n\r\nA report.\r\n"
+              "--F\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+              "User-Agent: SomeISP/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: alice@example.org\r\n\r\n"
+              "--F\r\nContent-Type: message/rfc822\r\n\r\nFrom: news@example.com\r\nTo: alice@example.org\r\n"
+              f"Message-ID: {original['Message-ID']}\r\n\r\n--F--\r\n").encode()
+    with engine.uow() as uow:
+        assert uow.events.record_message(report, ["fbl@example.com"]) == (1, 1)
+        uow.commit()
+    assert load_row(engine, Subscriber, sent.alice).complained_at == clock()
+    with engine.uow() as uow:
+        assert [(s.email_normalized, s.source) for s in uow.session.scalars(select(Suppression))] == \
+            [("alice@example.org", "SPAM complaint")]
