@@ -46,6 +46,8 @@ def run_job(uow, job: ImportJob, *, holder: str, deadline: float | None, commit,
     job_id, cursor = job.id, job.cursor
     options = JobOptions.load(job.options)
     list_row = s.get(SubscriberList, job.list_id)
+    if list_row is None:   # the list (and with it the job) was deleted meanwhile
+        return True
     report = job_report(job)
     try:
         importing = SubscriberImporter(uow).open(
