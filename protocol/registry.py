@@ -15,6 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
+from protocol.commands import journey_actions, journeys, subscriber_journeys
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -55,6 +56,9 @@ COMMANDS = index(
     subscriber_tags.COMMANDS,
     autoresponders.COMMANDS,
     autoresponder_reports.COMMANDS,
+    journeys.COMMANDS,
+    journey_actions.COMMANDS,
+    subscriber_journeys.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

@@ -8,7 +8,8 @@ Map of the package:
 * queries.py   — finding them (one list, or every list of the owner), filtered, ordered, paged;
 * activity.py  — what the send ledger (`autoresponder_sends`) says: activity rows and windowed counters;
 * send_test.py — a test copy of an autoresponder's email through the test-send pipeline;
-* errors.py    — what can go wrong.
+* errors.py    — what can go wrong;
+* journeys/    — journeys: triggers, action trees, enrollments, set-based progression (its own map).
 
 Not built yet: the sending side (triggers → ledger rows → workers). An Enabled autoresponder is stored
 and listed, but nothing enqueues or mails it; the models (engine/models/automation.py) carry what that
