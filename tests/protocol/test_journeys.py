@@ -175,6 +175,7 @@ def test_update_changes_only_what_is_given(call, user, engine, list_id):
     ({"JourneyID": "{j}", "Trigger": "JourneyCompleted", "Trigger_Value": "x"}, 16),
     ({"JourneyID": "{j}", "Trigger": "JourneyCompleted", "Trigger_Value": "9999"}, 17),
     ({"JourneyID": "{j}", "Trigger": "JourneyCompleted", "Trigger_Value": "{j}"}, 22),
+    ({"JourneyID": "{j}", "Trigger_ListID": "list"}, 5), ({"JourneyID": "{j}", "Trigger_EmailID": "-2"}, 8),
     ({"JourneyID": "{j}", "Rate_Limit_Per_Hour": "-5"}, 18), ({"JourneyID": "{j}", "Rate_Limit_Per_Day": "-5"}, 19),
     ({"JourneyID": "{j}", "Trigger": "ScheduledPull", "Trigger_ListID": 0}, 20),
     ({"JourneyID": "{j}", "Trigger": "ScheduledPull", "Trigger_ListID": 9999}, 21),
