@@ -15,6 +15,7 @@ from sqlalchemy import and_, false, or_, true
 
 from engine.audience import compiler, rules
 from engine.audience.service import DbLookup
+from engine.audience.sqlfuncs import prepare_connection
 from engine.errors import DomainError
 from engine.models import Subscriber
 
@@ -27,6 +28,7 @@ def predicate(session, owner_id: int, list_id: int, raw: str | list, connector: 
     doc = json.loads(raw) if isinstance(raw, str) else raw
     if not doc:
         return true()
+    prepare_connection(session)  # SQLite: the Unicode-aware lower() and regexp behind text rules
     try:
         group = rules.parse_criteria(doc, connector or "and", DbLookup(session, owner_id), list_id=list_id, strict=False)
     except DomainError as exc:

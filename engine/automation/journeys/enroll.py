@@ -65,7 +65,9 @@ def enroll(session, journey: Journey, list_id: int, who, now: datetime, *, subsc
         query = query.limit(cap)
     try:
         with session.begin_nested():
-            result = session.execute(insert(JourneyEnrollment).from_select(COLUMNS, query))
+            # SQLAlchemy drops an INSERT … SELECT's row count unless asked to keep it.
+            entered = session.execute(insert(JourneyEnrollment.__table__).from_select(COLUMNS, query)
+                                      .execution_options(preserve_rowcount=True)).rowcount
     except IntegrityError:
         return 0  # a concurrent trigger enrolled the same row first; theirs stands
-    return result.rowcount or 0
+    return max(entered or 0, 0)
