@@ -89,3 +89,22 @@ def on_completed(session, journey: Journey, list_id: int, subscriber_ids, at: da
     journeys = _journeys(session, journey.owner_user_id, "JourneyCompleted", Journey.trigger_value == str(journey.id),
                          Journey.id != journey.id)
     return _run(session, journeys, list_id, subscriber_ids, at)
+
+
+def on_tag_pairs(session, pairs: list[tuple[int, int]], at: datetime) -> int:
+    """Tags just put on subscribers, as (tag ID, subscriber ID) pairs (Subscriber.Tag)."""
+    by_tag: dict[int, list[int]] = {}
+    for tag_id, subscriber_id in pairs:
+        by_tag.setdefault(tag_id, []).append(subscriber_id)
+    return sum(on_tagged(session, tag_id, ids, at) for tag_id, ids in by_tag.items())
+
+
+def before_untag(session, tag_ids, subscriber_ids: list[int], at: datetime) -> int:
+    """Tags about to be taken off (Subscriber.Untag): the UnTag journeys take in those who carry them now."""
+    from engine.models import SubscriberTagAssignment as A
+
+    entered = 0
+    for tag_id in sorted(tag_ids):
+        carriers = select(A.subscriber_id).where(A.tag_id == tag_id, A.subscriber_id.in_(subscriber_ids))
+        entered += on_untagged(session, tag_id, carriers, at)
+    return entered
