@@ -22,7 +22,8 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
 
     Closes instances whose recipients are all processed, computes the next send time of armed
     campaigns, and starts the due ones (writing their delivery ledger). Then it runs one webhook
-    pass (at most 10 s, like `sendmill webhooks --once`) and delivers for up to --send-budget
+    pass (at most 10 s, like `sendmill webhooks --once`), moves journeys (due ScheduledPull pulls,
+    then every due step: README "Journeys") and delivers for up to --send-budget
     seconds, like `sendmill worker --once`, and closes the instances that sending finished, so
     their campaigns are Sent in this tick.
 
@@ -44,6 +45,13 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
         webhooks_pass(engine, budget=10.0, quiet=True)
     except Exception as exc:  # noqa: BLE001 - a webhook problem must not stop this tick's sending
         click.echo(f"webhooks: pass failed, retried on the next tick: {exc}", err=True)
+    try:
+        from scheduler.journeys import journeys_pass
+
+        pulled, moved = journeys_pass(engine)
+        click.echo(f"journeys: {pulled} pulled, {moved.steps} steps, {moved.held} held for a window")
+    except Exception as exc:  # noqa: BLE001 - like webhooks: campaigns still go out this tick
+        click.echo(f"journeys: pass failed, retried on the next tick: {exc}", err=True)
     if send_budget <= 0:
         return
     if not engine.settings.smtp_url:
