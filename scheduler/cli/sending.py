@@ -49,7 +49,8 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
         from scheduler.journeys import journeys_pass
 
         pulled, moved = journeys_pass(engine)
-        click.echo(f"journeys: {pulled} pulled, {moved.steps} steps, {moved.held} held for a window")
+        if pulled or moved.steps or moved.held:  # an idle tick stays one line
+            click.echo(f"journeys: {pulled} pulled, {moved.steps} steps, {moved.held} held for a window")
     except Exception as exc:  # noqa: BLE001 - like webhooks: campaigns still go out this tick
         click.echo(f"journeys: pass failed, retried on the next tick: {exc}", err=True)
     if send_budget <= 0:
