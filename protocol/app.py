@@ -19,6 +19,7 @@ from protocol.rest.core import Endpoint, RestApi
 from protocol.rest.openapi import build_openapi
 from protocol.rest.registry import all_endpoints
 from protocol.tracking import bp as tracking_blueprint
+from protocol.v1 import register_v1
 
 
 def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | None = None) -> Flask:
@@ -59,6 +60,8 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
         return render(outcome.payload, status=outcome.status, headers=outcome.headers,
                       response_format="XML" if response_format == "XML" else "JSON",
                       jsonp=callback if isinstance(callback, str) else None)
+
+    register_v1(app, dispatcher, _api_parameters)   # /api/v1/… aliases of commands (protocol/v1.py)
 
     @app.route("/health")
     def health():
