@@ -7,7 +7,7 @@ again: python -m pytest tests/reference --update-reference --db=sqlite
 from __future__ import annotations
 
 from tests.reference import (
-    scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_senders,
+    scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_journeys, scenario_senders,
 )
 from tests.reference.recorder import Call
 
@@ -16,6 +16,7 @@ STEPS = [
     *scenario_audience.STEPS,
     *scenario_campaigns.STEPS,
     *scenario_automation.STEPS,
+    *scenario_journeys.STEPS,
     *scenario_senders.STEPS,
     *scenario_audience.CLOSING,
     *scenario_accounts.CLOSING,
