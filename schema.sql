@@ -452,6 +452,8 @@ CREATE TABLE journey_enrollments (
 
 CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_action_id, state, due_at);
 
+CREATE INDEX ix_journey_enrollments_claim ON journey_enrollments (claim);
+
 CREATE INDEX ix_journey_enrollments_journey_state ON journey_enrollments (journey_id, state, created_at);
 
 CREATE INDEX ix_journey_enrollments_subscriber ON journey_enrollments (subscriber_id, state);

@@ -98,6 +98,8 @@ class JourneyEnrollment(Base):
         Index("ix_journey_enrollments_action_due", "current_action_id", "state", "due_at"),
         Index("ix_journey_enrollments_journey_state", "journey_id", "state", "created_at"),
         Index("ix_journey_enrollments_subscriber", "subscriber_id", "state"),
+        # Every statement of a step after the claim finds its batch by the claim token.
+        Index("ix_journey_enrollments_claim", "claim"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

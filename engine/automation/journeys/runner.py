@@ -47,21 +47,22 @@ def due_actions(session, now: datetime, limit: int = 200) -> list[int]:
 
 
 def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_after_effect=None) -> PassSummary:
-    """Advance every due enrollment of every enabled journey, a batch per transaction, until none is due."""
+    """Advance every due enrollment of every enabled journey, a batch per transaction, until none is due
+    (or MAX_BATCHES were taken: the rest is the next pass's)."""
     summary = PassSummary()
     now = now or engine.clock()
     while summary.batches < MAX_BATCHES:
         with engine.uow() as uow:
             actions = due_actions(uow.session, now)
-        if not actions:
-            break
         moved = 0
         for action_id in actions:
-            with engine.uow() as uow:
-                taken = step(uow.session, action_id, now, batch, summary, fail_after_effect=fail_after_effect)
-                uow.commit()
-            summary.batches += 1
-            moved += taken
+            taken = batch
+            while taken == batch and summary.batches < MAX_BATCHES:
+                with engine.uow() as uow:
+                    taken = step(uow.session, action_id, now, batch, summary, fail_after_effect=fail_after_effect)
+                    uow.commit()
+                summary.batches += 1
+                moved += taken
         if not moved:
             break
     return summary

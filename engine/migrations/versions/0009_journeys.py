@@ -134,6 +134,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('journey_enrollments', schema=None) as batch_op:
         batch_op.create_index('ix_journey_enrollments_action_due', ['current_action_id', 'state', 'due_at'], unique=False)
+        batch_op.create_index('ix_journey_enrollments_claim', ['claim'], unique=False)
         batch_op.create_index('ix_journey_enrollments_journey_state', ['journey_id', 'state', 'created_at'], unique=False)
         batch_op.create_index('ix_journey_enrollments_subscriber', ['subscriber_id', 'state'], unique=False)
 
@@ -143,6 +144,7 @@ def downgrade() -> None:
     with op.batch_alter_table('journey_enrollments', schema=None) as batch_op:
         batch_op.drop_index('ix_journey_enrollments_subscriber')
         batch_op.drop_index('ix_journey_enrollments_journey_state')
+        batch_op.drop_index('ix_journey_enrollments_claim')
         batch_op.drop_index('ix_journey_enrollments_action_due')
 
     op.drop_table('journey_enrollments')
