@@ -75,8 +75,6 @@ def step(session, action_id: int, now: datetime, batch: int, summary: PassSummar
     mine = f"{token}-A"
     first = (select(E.id).where(E.current_action_id == action_id, E.state == "active", E.due_at <= now)
              .order_by(E.id).limit(batch))
-    if session.bind.dialect.name == "postgresql":
-        first = first.with_for_update(skip_locked=True)
     # The derived table lets MariaDB update the table it selects from (and take a LIMIT in it).
     won = session.execute(update(E).where(E.id.in_(select(first.subquery().c.id)),
                                           E.current_action_id == action_id, E.state == "active", E.due_at <= now)
