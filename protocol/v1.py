@@ -32,6 +32,7 @@ def _nf(*codes: int) -> frozenset[int]:
 ROUTES = (
     Route("POST", "journey", "Journey.Create", _nf(6, 9, 11, 13, 17, 21)),
     Route("POST", "journey.clone", "Journey.Clone", _nf(3)),
+    Route("POST", "journey.copytouser", "Journey.CopyToUser", _nf(7, 8, 9)),
     Route("GET", "journey", "Journey.Get", _nf(3)),
     Route("GET", "journeys", "Journey.List"),
     Route("GET", "journey.sendemailactions", "Journey.SendEmailActions"),
@@ -43,6 +44,7 @@ ROUTES = (
     Route("PATCH", "journey.actions.published", "Journey.Actions.Published", _nf(5, 6)),
     Route("GET", "journey.action.subscribers", "Journey.Action.Subscribers", _nf(5, 6)),
     Route("GET", "journey.stats.byaction", "Journey.Stats.ByAction", _nf(3)),
+    Route("GET", "account.journey.benchmark", "Account.Journey.Benchmark"),
     Route("POST", "journeys.enable", "Journeys.Enable"),
     Route("POST", "journeys.disable", "Journeys.Disable"),
     Route("POST", "journeys.clone", "Journeys.Clone"),

@@ -1,6 +1,7 @@
 """Example calls: a welcome journey on the newsletter, from creation to deletion.
 
-Uses LIST_ID, SUBSCRIBER_ID (ada on it) and WELCOME_EMAIL_ID (scenario_automation)."""
+Uses LIST_ID, SUBSCRIBER_ID (ada on it), WELCOME_EMAIL_ID (scenario_automation), USER_ID and ADMIN
+(scenario_accounts)."""
 from __future__ import annotations
 
 import json
@@ -43,9 +44,13 @@ STEPS = [
          save={"JOURNEY_COPY_ID": "Journey.JourneyID"}),
     Call("Journeys.Clone", {"JourneyIDs": "{JOURNEY_ID}", "NameSuffix": "(backup)"},
          save={"JOURNEY_BACKUP_ID": "ClonedJourneys.0.NewJourneyID"}),
+    Call("Journey.CopyToUser", {"JourneyID": "{JOURNEY_ID}", "SourceUserID": "{USER_ID}", "TargetUserID": "{USER_ID}",
+                                "NewJourneyName": "Welcome Series (template)"}, session="ADMIN",
+         save={"JOURNEY_TEMPLATE_ID": "JourneyID"}),
+    Call("Account.Journey.Benchmark", {}),
     Call("Journey.Disable", {"JourneyID": "{JOURNEY_ID}"}),
     Call("Journeys.Enable", {"JourneyIDs": "{JOURNEY_ID},{JOURNEY_COPY_ID}"}),
     Call("Journeys.Disable", {"JourneyIDs": "{JOURNEY_ID},{JOURNEY_COPY_ID}"}),
     Call("Journey.Delete", {"JourneyID": "{JOURNEY_COPY_ID}"}),
-    Call("Journeys.Delete", {"Journeys": "{JOURNEY_ID},{JOURNEY_BACKUP_ID}"}),
+    Call("Journeys.Delete", {"Journeys": "{JOURNEY_ID},{JOURNEY_BACKUP_ID},{JOURNEY_TEMPLATE_ID}"}),
 ]

@@ -134,3 +134,16 @@ class JourneyStats:
 
 def _when(value):
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
+
+
+def benchmark(session, owner_id: int, start, end) -> dict:
+    """Account.Journey.Benchmark: send-weighted rates over every journey of the owner, ledger rows due in
+    [start, end). Opens, clicks, bounces, complaints and revenue are 0 until journey mail is sent and tracked."""
+    sent, journeys = session.execute(
+        select(func.count(), func.count(func.distinct(JourneySend.journey_id)))
+        .join(Journey, Journey.id == JourneySend.journey_id)
+        .where(Journey.owner_user_id == owner_id, JourneySend.state != "skipped",
+               JourneySend.due_at >= start, JourneySend.due_at < end)).one()
+    return {"OpenRate": 0.0, "ClickRate": 0.0, "ClickToOpenRate": 0.0, "BounceRate": 0.0, "UnsubscribeRate": 0.0,
+            "ComplaintRate": 0.0, "RevenuePerSubscriber": 0.0, "JourneyCount": int(journeys or 0),
+            "TotalSent": int(sent or 0)}
