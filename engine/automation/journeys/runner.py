@@ -9,6 +9,9 @@ A step is one transaction over a batch of enrollments waiting at the same action
 4. move: UPDATE … SET current_action_id=next, due_at=…, step_seq=step_seq+1, claim=NULL WHERE claim=token.
 All four commit together. A runner killed anywhere before the commit leaves nothing behind (the claim is
 never committed), so the batch is simply taken again by the next pass: no step twice, none lost.
+An action that changes nothing but the enrollment (an open Wait, Debug, an unpublished action) takes the
+hot path: claim and move in ONE compare-and-set UPDATE, then the log (`_pass_through`). A subscriber row
+deleted meanwhile is noticed at the next action with an effect (its run exits there).
 """
 from __future__ import annotations
 
@@ -76,9 +79,12 @@ def step(session, action_id: int, now: datetime, batch: int, summary: PassSummar
     first = (select(E.id).where(E.current_action_id == action_id, E.state == "active", E.due_at <= now)
              .order_by(E.id).limit(batch))
     # The derived table lets MariaDB update the table it selects from (and take a LIMIT in it).
-    won = session.execute(update(E).where(E.id.in_(select(first.subquery().c.id)),
-                                          E.current_action_id == action_id, E.state == "active", E.due_at <= now)
-                          .values(claim=mine).execution_options(synchronize_session=False)).rowcount
+    chosen = [E.id.in_(select(first.subquery().c.id)), E.current_action_id == action_id, E.state == "active",
+              E.due_at <= now]
+    if _passes_through(session, action, now):
+        return _pass_through(session, action, chosen, mine, now, summary)
+    won = session.execute(update(E).where(*chosen).values(claim=mine)
+                          .execution_options(synchronize_session=False)).rowcount
     if not won:
         return 0
     if action is None:  # deleted under a running journey: the runs end here
@@ -107,6 +113,41 @@ def step(session, action_id: int, now: datetime, batch: int, summary: PassSummar
     _move(session, mine, action.next_action_id, now)
     summary.steps += won
     summary.by_action[action_id] = summary.by_action.get(action_id, 0) + won
+    return won
+
+
+def _passes_through(session, action: JourneyAction | None, now: datetime) -> bool:
+    """Whether taking `action` changes nothing but the enrollment itself (a Wait whose window is open or
+    absent, a Debug, an unpublished action) and leads to another action: then claim and move are one UPDATE."""
+    if action is None or not action.next_action_id:
+        return False
+    if not action.published:
+        return True
+    if action.action == "Debug":
+        return True
+    return action.action == "Wait" and window_start(json.loads(action.parameters or "{}"), now) <= now
+
+
+def _pass_through(session, action: JourneyAction, chosen: list, mine: str, now: datetime, summary) -> int:
+    """The hot path (a million subscribers leaving one Wait): ONE compare-and-set UPDATE claims and moves the
+    batch, then the step log is written from the rows that carry this batch's token (their step number is
+    the one before the move). The token stays on the rows: it is unique to the batch, so a stale one names
+    nothing later, and clearing it would cost a second write of every row."""
+    target = session.get(JourneyAction, action.next_action_id)
+    won = session.execute(update(E).where(*chosen).values(
+        claim=mine, current_action_id=action.next_action_id, due_at=arrival_due(target, now),
+        step_seq=E.step_seq + 1).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        return 0
+    outcome = "done" if action.published else "skipped"
+    session.execute(insert(JourneyStep).from_select(
+        ("enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at"),
+        select(E.id, E.journey_id, literal(action.id), E.step_seq - 1, E.subscriber_id, literal(outcome),
+               literal(now, JourneyStep.created_at.type)).where(E.claim == mine)))
+    if action.published and action.action == "Debug":
+        EFFECTS["Debug"](session, mine, action, json.loads(action.parameters or "{}"), now)
+    summary.steps += won
+    summary.by_action[action.id] = summary.by_action.get(action.id, 0) + won
     return won
 
 

@@ -122,15 +122,6 @@ class JourneyStats:
                         "OrderNo": action.order_no, "Published": bool(action.published)})
         return out
 
-    def sends_by_action(self, journey_id: int, start, end) -> dict[int, dict]:
-        """action ID → {"SendCount", "DeliveryCount"} from the ledger, sends due inside [start, end)."""
-        rows = self.s.execute(
-            select(JourneySend.action_id, func.count(),
-                   func.sum(func.cast(JourneySend.state == "sent", JourneySend.attempts.type)))
-            .where(JourneySend.journey_id == journey_id, JourneySend.due_at >= start, JourneySend.due_at < end)
-            .group_by(JourneySend.action_id))
-        return {action_id: {"SendCount": int(total), "DeliveryCount": int(sent or 0)} for action_id, total, sent in rows}
-
 
 def _when(value):
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
