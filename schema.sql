@@ -240,6 +240,27 @@ CREATE TABLE emails (
 
 CREATE INDEX ix_emails_owner_user_id ON emails (owner_user_id);
 
+CREATE TABLE journey_exports (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    status VARCHAR(12) NOT NULL,
+    options TEXT NOT NULL,
+    content TEXT NOT NULL,
+    error TEXT NOT NULL,
+    submitted_at DATETIME NOT NULL,
+    started_at DATETIME,
+    updated_at DATETIME NOT NULL,
+    finished_at DATETIME,
+    expires_at DATETIME NOT NULL,
+    download_size INTEGER NOT NULL,
+    CONSTRAINT ck_journey_exports_status CHECK (status IN ('Pending','Processing','Completed','Failed')),
+    CONSTRAINT fk_journey_exports_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_journey_exports_owner_user_id ON journey_exports (owner_user_id);
+
+CREATE INDEX ix_journey_exports_status ON journey_exports (status, id);
+
 CREATE TABLE journeys (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,

@@ -19,7 +19,7 @@ from protocol.rest.core import Endpoint, RestApi
 from protocol.rest.openapi import build_openapi
 from protocol.rest.registry import all_endpoints
 from protocol.tracking import bp as tracking_blueprint
-from protocol.v1 import register_v1
+from protocol.v1 import DOWNLOAD, file_response, register_v1
 
 
 def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | None = None) -> Flask:
@@ -55,6 +55,8 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
         # Several X-Forwarded-For lines are one comma list (RFC 9110 §5.3); the dispatcher decides whom to trust.
         forwarded_for = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
         outcome = dispatcher.dispatch(params, ip=request.remote_addr or "", forwarded_for=forwarded_for)
+        if DOWNLOAD in outcome.payload:  # a file, not an envelope (Journey.Export.Get download=1)
+            return file_response(*outcome.payload[DOWNLOAD])
         response_format = params.get("responseformat")
         callback = params.get("jsonpcallback")
         return render(outcome.payload, status=outcome.status, headers=outcome.headers,

@@ -15,7 +15,7 @@ from protocol.commands import modern_campaigns
 from protocol.commands import webhooks
 from protocol.commands import subscriber_tags
 from protocol.commands import autoresponder_reports, autoresponders
-from protocol.commands import journey_actions, journey_admin, journeys, subscriber_journeys
+from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -60,6 +60,7 @@ COMMANDS = index(
     journey_actions.COMMANDS,
     subscriber_journeys.COMMANDS,
     journey_admin.COMMANDS,
+    journey_exports.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from protocol.dispatch import AUTH_FAILED, NOT_PERMITTED, UNKNOWN_COMMAND, Dispatcher, hard_failure
 from protocol.render import render
+
+DOWNLOAD = "__download__"  # a command's answer that is a file: (name, text); see journey_exports.py
+
+
+def file_response(name: str, text: str) -> Response:
+    """A CSV answered as an attachment (Journey.Export.Get download=1)."""
+    response = Response(text.encode("utf-8"), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ ROUTES = (
     Route("GET", "journey.action.subscribers", "Journey.Action.Subscribers", _nf(5, 6)),
     Route("GET", "journey.stats.byaction", "Journey.Stats.ByAction", _nf(3)),
     Route("GET", "account.journey.benchmark", "Account.Journey.Benchmark"),
+    Route("POST", "journey.export", "Journey.Export.Submit"),
+    Route("GET", "journey.export", "Journey.Export.Get", _nf(3, 4), _nf(5)),
     Route("POST", "journeys.enable", "Journeys.Enable"),
     Route("POST", "journeys.disable", "Journeys.Disable"),
     Route("POST", "journeys.clone", "Journeys.Clone"),
@@ -102,6 +115,8 @@ def register_v1(app: Flask, dispatcher: Dispatcher, read_parameters) -> None:
         params["command"] = route.command
         forwarded_for = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
         outcome = dispatcher.dispatch(params, ip=request.remote_addr or "", forwarded_for=forwarded_for)
+        if DOWNLOAD in outcome.payload:
+            return file_response(*outcome.payload[DOWNLOAD])
         payload = v1_envelope(outcome.payload)
         status = outcome.status if outcome.status != 200 else status_of(route, payload)
         return render(payload, status=status, headers=outcome.headers)

@@ -1,6 +1,6 @@
 """When journeys move: ScheduledPull pulls whose interval has passed (inside their time window), then one
-runner pass over every due enrollment (engine/automation/journeys/runner.py). Called by `sendmill tick`
-and by `sendmill worker` between delivery passes."""
+runner pass over every due enrollment (engine/automation/journeys/runner.py), then the pending CSV exports.
+Called by `sendmill tick`."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
+from engine.automation.journeys import exports
 from engine.automation.journeys.pull import pull
 from engine.automation.journeys.runner import PassSummary, run_pass
 from engine.automation.journeys.triggers import DAYS, pull_interval_seconds
@@ -39,4 +40,7 @@ def journeys_pass(engine, now: datetime | None = None) -> tuple[int, PassSummary
             if pull_due(json.loads(journey.trigger_parameters or "{}"), journey.last_pull_at, now):
                 pulled += pull(uow.session, journey, now)
         uow.commit()
-    return pulled, run_pass(engine, now)
+    summary = run_pass(engine, now)
+    with engine.uow() as uow:
+        exports.process_pending(uow)   # Journey.Export.Submit jobs, oldest first
+    return pulled, summary

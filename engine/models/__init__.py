@@ -15,7 +15,9 @@ from engine.models.test_sends import TestSend
 from engine.models.installation import InstallationSecret
 from engine.models.subscriber_tags import SubscriberTag, SubscriberTagAssignment
 from engine.models.automation import AutoResponder, AutoResponderSend
-from engine.models.journeys import Journey, JourneyAction, JourneyEnrollment, JourneySend, JourneyStep
+from engine.models.journeys import (
+    Journey, JourneyAction, JourneyEnrollment, JourneyExport, JourneySend, JourneyStep,
+)
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -26,5 +28,5 @@ __all__ = [
     "SubscriberActivity", "OutboxEvent", "WebhookDelivery", "WebhookEndpoint", "WebhookEventType", "EmailSubscription", "RateLimitCounter", "TestSend",
     "InstallationSecret",
     "SubscriberTag", "SubscriberTagAssignment", "AutoResponder", "AutoResponderSend",
-    "Journey", "JourneyAction", "JourneyEnrollment", "JourneySend", "JourneyStep",
+    "Journey", "JourneyAction", "JourneyEnrollment", "JourneyExport", "JourneySend", "JourneyStep",
 ]

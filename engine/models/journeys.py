@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, BigIntPK, Str, UTCDateTime, utcnow
+from engine.models.emails import LongText
 
 JOURNEY_STATUSES = ("Enabled", "Disabled")
 ENROLLMENT_STATES = ("active", "completed", "exited")
@@ -164,3 +165,29 @@ class JourneySend(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     message_id: Mapped[str] = mapped_column(Str(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+EXPORT_STATUSES = ("Pending", "Processing", "Completed", "Failed")
+
+
+class JourneyExport(Base):
+    """A Journey.Export.Submit job: the CSV of the owner's journeys with their figures, made by the tick."""
+
+    __tablename__ = "journey_exports"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(EXPORT_STATUSES)})", name="status"),
+        Index("ix_journey_exports_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(Str(12), default="Pending")
+    options: Mapped[str] = mapped_column(Text, default="{}")   # ExportOptions, as answered
+    content: Mapped[str] = mapped_column(LongText, default="")   # the CSV once Completed
+    error: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    download_size: Mapped[int] = mapped_column(Integer, default=0)

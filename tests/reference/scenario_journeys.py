@@ -48,6 +48,8 @@ STEPS = [
                                 "NewJourneyName": "Welcome Series (template)"}, session="ADMIN",
          save={"JOURNEY_TEMPLATE_ID": "JourneyID"}),
     Call("Account.Journey.Benchmark", {}),
+    Call("Journey.Export.Submit", {"Status": "Enabled", "IncludeActions": "1"}, save={"JOURNEY_EXPORT_ID": "ExportID"}),
+    Call("Journey.Export.Get", {"ExportID": "{JOURNEY_EXPORT_ID}"}),
     Call("Journey.Disable", {"JourneyID": "{JOURNEY_ID}"}),
     Call("Journeys.Enable", {"JourneyIDs": "{JOURNEY_ID},{JOURNEY_COPY_ID}"}),
     Call("Journeys.Disable", {"JourneyIDs": "{JOURNEY_ID},{JOURNEY_COPY_ID}"}),

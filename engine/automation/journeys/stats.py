@@ -138,3 +138,21 @@ def benchmark(session, owner_id: int, start, end) -> dict:
     return {"OpenRate": 0.0, "ClickRate": 0.0, "ClickToOpenRate": 0.0, "BounceRate": 0.0, "UnsubscribeRate": 0.0,
             "ComplaintRate": 0.0, "RevenuePerSubscriber": 0.0, "JourneyCount": int(journeys or 0),
             "TotalSent": int(sent or 0)}
+
+
+def send_counts(session, journey: Journey, start: datetime, end: datetime) -> list[dict]:
+    """Per SendEmail action of the journey: ledger rows due in [start, end) (not skipped) and those sent."""
+    rows = dict(((a, (n, sent)) for a, n, sent in session.execute(
+        select(JourneySend.action_id, func.count(), func.sum(func.cast(JourneySend.state == "sent", JourneySend.attempts.type)))
+        .where(JourneySend.journey_id == journey.id, JourneySend.state != "skipped", JourneySend.due_at >= start,
+               JourneySend.due_at < end).group_by(JourneySend.action_id))))
+    out = []
+    for action in session.scalars(select(JourneyAction).where(JourneyAction.journey_id == journey.id,
+                                                              JourneyAction.action == "SendEmail")
+                                  .order_by(JourneyAction.order_no, JourneyAction.id)):
+        email_id = int(json.loads(action.parameters or "{}").get("EmailID", 0))
+        email = session.get(Email, email_id) if email_id else None
+        n, sent = rows.get(action.id, (0, 0))
+        out.append({"ActionID": action.id, "EmailName": email.email_name if email else "",
+                    "SendCount": int(n), "DeliveryCount": int(sent or 0)})
+    return out

@@ -1,4 +1,4 @@
-"""journeys: journeys, their actions, enrollments, step log and SendEmail ledger
+"""journeys: journeys, their actions, enrollments, step log, SendEmail ledger and CSV export jobs
 
 Revision ID: 0009_journeys
 Revises: 0007_account_recovery
@@ -7,6 +7,7 @@ New tables only (engine/models/journeys.py): no existing row changes.
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 import engine.db
 
 
@@ -138,9 +139,36 @@ def upgrade() -> None:
         batch_op.create_index('ix_journey_enrollments_journey_state', ['journey_id', 'state', 'created_at'], unique=False)
         batch_op.create_index('ix_journey_enrollments_subscriber', ['subscriber_id', 'state'], unique=False)
 
+    op.create_table('journey_exports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('options', sa.Text(), nullable=False),
+    sa.Column('content', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('submitted_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('started_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('download_size', sa.Integer(), nullable=False),
+    sa.CheckConstraint("status IN ('Pending','Processing','Completed','Failed')", name=op.f('ck_journey_exports_status')),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_journey_exports_owner_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_exports')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('journey_exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journey_exports_owner_user_id'), ['owner_user_id'], unique=False)
+        batch_op.create_index('ix_journey_exports_status', ['status', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('journey_exports', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_exports_status')
+        batch_op.drop_index(batch_op.f('ix_journey_exports_owner_user_id'))
+
+    op.drop_table('journey_exports')
+
     with op.batch_alter_table('journey_enrollments', schema=None) as batch_op:
         batch_op.drop_index('ix_journey_enrollments_subscriber')
         batch_op.drop_index('ix_journey_enrollments_journey_state')
