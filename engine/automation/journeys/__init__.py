@@ -11,6 +11,10 @@ Map of the package:
 * waits.py     — when an arriving subscriber is due (Wait, Debug) and Wait's delivery window (pure);
 * effects.py   — what each action does to a claimed batch, set-based;
 * runner.py    — the step: claim (compare-and-set), log, effect, move — one transaction per batch;
-* stats.py     — activity counters and per-action figures from the step log and the send ledger.
+* sends.py     — the SendEmail ledger's worker seam: claim (compare-and-set, lease), settle, expire;
+* stats.py     — activity counters and per-action figures from the step log and the send ledger;
+* pull.py      — one ScheduledPull (scheduler/journeys.py decides when);
+* membership.py — Subscriber.Journey.Trigger / Exit / Remove / List;
+* copying.py   — Journey.CopyToUser; exports.py — Journey.Export jobs and their CSV.
 The models are engine/models/journeys.py; the errors engine/errors/journeys.py.
 """
