@@ -19,6 +19,48 @@ CREATE TABLE installation_secrets (
     CONSTRAINT pk_installation_secrets PRIMARY KEY (name)
 );
 
+CREATE TABLE journey_sends (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    journey_id INTEGER NOT NULL,
+    action_id INTEGER NOT NULL,
+    enrollment_id BIGINT NOT NULL,
+    step_seq INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    email_address VARCHAR(255) NOT NULL,
+    email_id INTEGER NOT NULL,
+    due_at DATETIME NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    lease_until DATETIME,
+    worker VARCHAR(128) NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    sent_at DATETIME,
+    message_id VARCHAR(255) NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT uq_journey_sends_enrollment_id_action_id_step_seq UNIQUE (enrollment_id, action_id, step_seq),
+    CONSTRAINT ck_journey_sends_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped'))
+);
+
+CREATE INDEX ix_journey_sends_action ON journey_sends (action_id, created_at);
+
+CREATE INDEX ix_journey_sends_state_due ON journey_sends (state, due_at);
+
+CREATE TABLE journey_steps (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    enrollment_id BIGINT NOT NULL,
+    journey_id INTEGER NOT NULL,
+    action_id INTEGER NOT NULL,
+    step_seq INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    outcome VARCHAR(16) NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT uq_journey_steps_enrollment_id_action_id_step_seq UNIQUE (enrollment_id, action_id, step_seq)
+);
+
+CREATE INDEX ix_journey_steps_action_at ON journey_steps (action_id, created_at);
+
+CREATE INDEX ix_journey_steps_journey_at ON journey_steps (journey_id, created_at);
+
 CREATE TABLE rate_limit_counters (
     bucket VARCHAR(64) NOT NULL,
     client VARCHAR(64) NOT NULL,
@@ -236,6 +278,56 @@ CREATE TABLE emails (
 
 CREATE INDEX ix_emails_owner_user_id ON emails (owner_user_id);
 
+CREATE TABLE journey_exports (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    status VARCHAR(12) NOT NULL,
+    options TEXT NOT NULL,
+    content TEXT NOT NULL,
+    error TEXT NOT NULL,
+    submitted_at DATETIME NOT NULL,
+    started_at DATETIME,
+    updated_at DATETIME NOT NULL,
+    finished_at DATETIME,
+    expires_at DATETIME NOT NULL,
+    download_size INTEGER NOT NULL,
+    CONSTRAINT ck_journey_exports_status CHECK (status IN ('Pending','Processing','Completed','Failed')),
+    CONSTRAINT fk_journey_exports_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_journey_exports_owner_user_id ON journey_exports (owner_user_id);
+
+CREATE INDEX ix_journey_exports_status ON journey_exports (status, id);
+
+CREATE TABLE journeys (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    notes TEXT NOT NULL,
+    "trigger" VARCHAR(40) NOT NULL,
+    trigger_list_id INTEGER NOT NULL,
+    trigger_email_id INTEGER NOT NULL,
+    trigger_value VARCHAR(255) NOT NULL,
+    trigger_parameters TEXT NOT NULL,
+    trigger_criteria TEXT NOT NULL,
+    run_criteria TEXT NOT NULL,
+    run_criteria_operator VARCHAR(3) NOT NULL,
+    rate_limit_per_hour INTEGER NOT NULL,
+    rate_limit_per_day INTEGER NOT NULL,
+    status VARCHAR(8) NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    enabled_at DATETIME,
+    last_pull_at DATETIME,
+    CONSTRAINT ck_journeys_status CHECK (status IN ('Enabled','Disabled')),
+    CONSTRAINT ck_journeys_run_criteria_operator CHECK (run_criteria_operator IN ('and','or')),
+    CONSTRAINT fk_journeys_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_journeys_owner_trigger_status ON journeys (owner_user_id, "trigger", status);
+
+CREATE INDEX ix_journeys_owner_user_id ON journeys (owner_user_id);
+
 CREATE TABLE outbox_events (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     event_id VARCHAR(36) NOT NULL,
@@ -390,6 +482,52 @@ CREATE INDEX ix_campaigns_next_send_at ON campaigns (next_send_at);
 CREATE INDEX ix_campaigns_owner_user_id ON campaigns (owner_user_id);
 
 CREATE INDEX ix_campaigns_status ON campaigns (status);
+
+CREATE TABLE journey_actions (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    journey_id INTEGER NOT NULL,
+    parent_action_id INTEGER NOT NULL,
+    branch VARCHAR(8) NOT NULL,
+    order_no INTEGER NOT NULL,
+    action VARCHAR(32) NOT NULL,
+    parameters TEXT NOT NULL,
+    published BOOLEAN NOT NULL,
+    notes TEXT NOT NULL,
+    next_action_id INTEGER NOT NULL,
+    true_action_id INTEGER NOT NULL,
+    false_action_id INTEGER NOT NULL,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT ck_journey_actions_branch CHECK (branch IN ('','True','False','Yes','No')),
+    CONSTRAINT fk_journey_actions_journey_id_journeys FOREIGN KEY(journey_id) REFERENCES journeys (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_journey_actions_journey_parent ON journey_actions (journey_id, parent_action_id, branch, order_no);
+
+CREATE TABLE journey_enrollments (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    journey_id INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    run_no INTEGER NOT NULL,
+    state VARCHAR(12) NOT NULL,
+    current_action_id INTEGER NOT NULL,
+    due_at DATETIME NOT NULL,
+    step_seq INTEGER NOT NULL,
+    claim VARCHAR(32),
+    created_at DATETIME NOT NULL,
+    finished_at DATETIME,
+    CONSTRAINT uq_journey_enrollments_journey_id_subscriber_id_run_no UNIQUE (journey_id, subscriber_id, run_no),
+    CONSTRAINT ck_journey_enrollments_state CHECK (state IN ('active','completed','exited')),
+    CONSTRAINT fk_journey_enrollments_journey_id_journeys FOREIGN KEY(journey_id) REFERENCES journeys (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_action_id, state, due_at);
+
+CREATE INDEX ix_journey_enrollments_claim ON journey_enrollments (claim);
+
+CREATE INDEX ix_journey_enrollments_journey_state ON journey_enrollments (journey_id, state, created_at);
+
+CREATE INDEX ix_journey_enrollments_subscriber ON journey_enrollments (subscriber_id, state);
 
 CREATE TABLE subscriber_lists (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,

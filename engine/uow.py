@@ -146,6 +146,21 @@ class UnitOfWork:
         return AutoResponderTracking(self)
 
     @cached_property
+    def journeys(self):
+        from engine.automation.journeys.service import JourneyService
+        return JourneyService(self)
+
+    @cached_property
+    def journey_stats(self):
+        from engine.automation.journeys.stats import JourneyStats
+        return JourneyStats(self)
+
+    @cached_property
+    def journey_members(self):
+        from engine.automation.journeys.membership import Membership
+        return Membership(self)
+
+    @cached_property
     def lists(self):
         from engine.audience.lists import ListService
         return ListService(self)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Engine, bootstrap
 from protocol.body_limits import BodyLimits
-from protocol.downloads import Download
+from protocol.downloads import download_response
 from protocol.console import bp as console_blueprint
 from protocol.dispatch import BAD_JSON, REQUEST_TOO_LARGE, Dispatcher, hard_failure
 from protocol.limits import MAX_BODY_BYTES, MAX_VALUES, TooManyValues
@@ -21,6 +21,7 @@ from protocol.rest.core import Endpoint, RestApi
 from protocol.rest.openapi import build_openapi
 from protocol.rest.registry import all_endpoints
 from protocol.tracking import bp as tracking_blueprint
+from protocol.v1 import register_v1
 
 
 def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | None = None) -> Flask:
@@ -58,12 +59,14 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
         forwarded_for = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
         outcome = dispatcher.dispatch(params, ip=request.remote_addr or "", forwarded_for=forwarded_for)
         if outcome.download is not None:
-            return _download(outcome.download, dispatcher.engine)
+            return download_response(outcome.download, dispatcher.engine)
         response_format = params.get("responseformat")
         callback = params.get("jsonpcallback")
         return render(outcome.payload, status=outcome.status, headers=outcome.headers,
                       response_format="XML" if response_format == "XML" else "JSON",
                       jsonp=callback if isinstance(callback, str) else None)
+
+    register_v1(app, dispatcher, _api_parameters)   # /api/v1/… aliases of commands (protocol/v1.py)
 
     @app.route("/health")
     def health():
@@ -86,14 +89,6 @@ def use_engine(app: Flask, engine: Engine) -> None:
     app.extensions["sendmill.engine"] = engine
     app.extensions["sendmill.dispatcher"].engine = engine
     app.extensions["sendmill.rest"].engine = engine
-
-
-def _download(download: Download, engine: Engine) -> Response:
-    """Stream a command's file; its chunks open their own short transactions (protocol/downloads.py)."""
-    response = Response(download.chunks(engine.uow), mimetype=download.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{download.filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def _version() -> str:

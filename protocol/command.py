@@ -23,6 +23,9 @@ ERRORS = "errors"
 # LIST whose missing-parameter codes are the parameter's lower-case name, as the v5.9.4 autoresponder
 # pages document them: "ErrorCode": ["subscriberlistid"] or [6], "ErrorText": ["..."].
 NAMED = "named"
+# LIST with the /api/v1 envelope beside it, as the v5.9.4 journey pages document their errors:
+# "ErrorCode": [4, 5], "ErrorText": [...], "Errors": [{"Code": 4, "Message": "..."}, ...].
+V1 = "v1"
 
 
 # The permissions users' commands require, lower-case name → canonical spelling. protocol/registry.py

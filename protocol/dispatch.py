@@ -11,7 +11,7 @@ from engine import Engine
 from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, PermissionDenied
 from engine.accounts.ratelimits import client_ip
 from protocol import params as P
-from protocol.command import ADMIN, ANY, ERRORS, KEYED, NAMED, PUBLIC, SCALAR, USER, Command, Context
+from protocol.command import ADMIN, ANY, ERRORS, KEYED, NAMED, PUBLIC, SCALAR, USER, V1, Command, Context
 from protocol.downloads import Download
 
 log = logging.getLogger("sendmill.api")
@@ -66,8 +66,11 @@ def command_failure(command: Command, code: int, detail: str = "",
         return Outcome({"Success": False, "ErrorCode": {key: code}, command.error_text_key: text})
     codes = [(code, detail), *also]
     shown = (lambda c: command.error_keys.get(c, c)) if command.error_shape == NAMED else (lambda c: c)
-    return Outcome({"Success": False, "ErrorCode": [shown(c) for c, _ in codes],
-                    command.error_text_key: [_error_text(command, c, d) for c, d in codes]})
+    texts = [_error_text(command, c, d) for c, d in codes]
+    payload = {"Success": False, "ErrorCode": [shown(c) for c, _ in codes], command.error_text_key: texts}
+    if command.error_shape == V1:
+        payload["Errors"] = [{"Code": c, "Message": text} for (c, _), text in zip(codes, texts)]
+    return Outcome(payload)
 
 
 def _error_text(command: Command, code: int, detail: str) -> str:

@@ -19,6 +19,7 @@ from protocol.commands import email_templates, user_email_templates
 from protocol.commands import split_tests
 from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 from protocol.commands import automated_reports
+from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -70,6 +71,11 @@ COMMANDS = index(
     list_overview.COMMANDS,
     usage.COMMANDS,
     automated_reports.COMMANDS,
+    journeys.COMMANDS,
+    journey_actions.COMMANDS,
+    subscriber_journeys.COMMANDS,
+    journey_admin.COMMANDS,
+    journey_exports.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import object_session
 
 from engine.automation import enqueue as autoresponders
+from engine.automation.journeys import hooks as journey_hooks
 from engine.errors import InvalidEmailAddress
 from engine.models import Campaign, Subscriber, SubscriberActivity, SubscriberList
 from engine.validation import normalize_email
@@ -31,6 +32,7 @@ class ListMembership:
             self.s.add(SubscriberActivity(subscriber_id=subscriber.id, campaign_id=campaign.id,
                                           email_id=email_id or None, kind="unsubscribe", occurred_at=now))
         self._after_opt_out(list_row, subscriber, ip, now, add_to_global_suppression)
+        journey_hooks.on_unsubscribed(self.s, list_row.id, [subscriber.id], now)
         self.uow.email_subscriptions.legacy_unsubscribed(
             list_row.owner_user_id, subscriber,
             account_wide=add_to_global_suppression or list_row.opt_out_add_to_global_suppression_list)
@@ -47,6 +49,7 @@ class ListMembership:
     # --- list behaviours (protocol.md §6.3) --------------------------------------------------------
     def after_opt_in(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, now: datetime) -> None:
         autoresponders.on_subscribed(self.s, list_row.id, [subscriber.id], now)
+        journey_hooks.on_subscribed(self.s, list_row.id, [subscriber.id], now)
         if list_row.opt_in_subscribe_to_list_id:
             self._ensure_subscribed(list_row.opt_in_subscribe_to_list_id, subscriber, ip, now)
         if list_row.opt_in_unsubscribe_from_list_id:

@@ -17,6 +17,7 @@ from engine.accounts.auth import Actor
 from engine.errors import AlreadyExists, NotFound, SubscriberNotFound
 from engine.models import Subscriber, SubscriberList, SubscriberTag, SubscriberTagAssignment
 from engine.campaigns.tags import clean_tag_name
+from engine.automation.journeys import hooks as journey_hooks
 
 MAX_NAME_LENGTH = 250
 CHUNK = 1000  # IDs per IN list: a whole list's subscribers would exceed the bind-parameter limits
@@ -129,6 +130,7 @@ class SubscriberTagService:
                        for sid in chunk for tid in sorted(tags) if (sid, tid) not in present]
             if missing:
                 self.s.execute(SubscriberTagAssignment.__table__.insert(), missing)
+                journey_hooks.on_tag_pairs(self.s, [(m["tag_id"], m["subscriber_id"]) for m in missing], now)
         return len(chosen)
 
     def untag(self, actor: Actor, list_id: int, tag_ids: list[int], subscriber_ids: list[int] | None = None,
@@ -138,6 +140,7 @@ class SubscriberTagService:
         tags = self._tags_on(list_row, tag_ids)
         chosen = self._chosen(list_row, subscriber_ids, rules)
         for start in range(0, len(chosen), CHUNK):
+            journey_hooks.before_untag(self.s, tags, chosen[start:start + CHUNK], self.uow.clock())
             self.s.execute(delete(SubscriberTagAssignment).where(
                 SubscriberTagAssignment.tag_id.in_(tags),
                 SubscriberTagAssignment.subscriber_id.in_(chosen[start:start + CHUNK])), execution_options=NO_SYNC)

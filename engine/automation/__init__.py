@@ -15,7 +15,8 @@ Map of the package:
 * sending.py   — what a delivery worker does with due rows: send-time checks, compose, send, record;
 * tracking.py  — opens, clicks, opt-outs, bounces and complaints of autoresponder mail, credited to the
                  ledger row and the autoresponder's counters;
-* errors.py    — what can go wrong.
+* errors.py    — what can go wrong;
+* journeys/    — journeys: triggers, action trees, enrollments, set-based progression (its own map).
 
 README "Autoresponders" says how sending works and every decision taken where the spec is silent.
 """

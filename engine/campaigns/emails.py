@@ -135,6 +135,13 @@ class EmailService:
         self.s.flush()
         return copy
 
+    def duplicate_row_for(self, source: Email, owner_user_id: int) -> Email:
+        """A copy of `source` owned by another account (Journey.CopyToUser copies a journey's emails)."""
+        copy = self.duplicate_row(source)
+        copy.owner_user_id = owner_user_id
+        self.s.flush()
+        return copy
+
     def delete(self, actor: Actor, email_id: int) -> None:
         """Delete an email; refused while a campaign that may still send, or an Enabled autoresponder, uses it.
 

@@ -20,6 +20,9 @@ from engine.models.split_tests import CampaignVariation, SplitTest, SplitTestDec
 from engine.models.exports import ExportJob
 from engine.models.imports import ImportJob, ImportUploadChunk
 from engine.models.reports import AutomatedReport, AutomatedReportRun
+from engine.models.journeys import (
+    Journey, JourneyAction, JourneyEnrollment, JourneyExport, JourneySend, JourneyStep,
+)
 
 __all__ = [
     "EmailMarketingAccount", "SenderDetails", "SenderEmail",
@@ -33,4 +36,5 @@ __all__ = [
     "CampaignVariation", "SplitTest", "SplitTestDecision",
     "ExportJob",
     "ImportJob", "ImportUploadChunk", "AutomatedReport", "AutomatedReportRun",
+    "Journey", "JourneyAction", "JourneyEnrollment", "JourneyExport", "JourneySend", "JourneyStep",
 ]

@@ -42,6 +42,7 @@ from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
 from engine.tracking.public_html import public_page
 from engine.tracking.tokens import Kind, Signer, autoresponder_of
+from engine.automation.journeys import hooks as journey_hooks
 
 # protocol.md §6.2 (bounce-processing.md): soft bounces escalate to hard after the soft-to-hard
 # threshold, 3 by default. Lower would drop people over one full mailbox week; higher keeps
@@ -171,6 +172,7 @@ class EventService:
         first = not self._seen(t, "open")
         self._activity(t, "open", link_url)
         self._activity_event(t, "OPEN", "open", {})
+        journey_hooks.on_opened(self.s, t.subscriber.list_id, t.campaign.email_id, [t.subscriber.id], self.uow.clock())
         self._bump(t.campaign.id, "total_opens", *(("unique_opens",) if first else ()))
         if first:
             self._deliverability(t, "VALID")   # it arrived (engine/audience/email_subscriptions.py)
@@ -201,6 +203,7 @@ class EventService:
             self._open(t)
         first = not self._seen(t, "click")
         self._activity(t, "click", urls[link_index])
+        journey_hooks.on_clicked(self.s, t.subscriber.list_id, t.campaign.email_id, [t.subscriber.id], self.uow.clock())
         self._activity_event(t, "CLICK", "click", {"url": url})   # as the recipient followed it
         self._bump(t.campaign.id, "total_clicks", *(("unique_clicks",) if first else ()))
         autoresponders.on_clicked(self.s, t.campaign.id, t.subscriber.id, urls[link_index], self.uow.clock())

@@ -24,7 +24,8 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
     Closes instances whose recipients are all processed, computes the next send time of armed
     campaigns, and starts the due ones (writing their delivery ledger). Then it runs one webhook
     pass (at most 10 s, like `sendmill webhooks --once`), works on queued subscriber imports for up to
-    20 s, mails the automated reports that are due, and delivers for up to --send-budget
+    20 s, mails the automated reports that are due, moves journeys (due ScheduledPull pulls, then
+    every due step: README "Journeys") and delivers for up to --send-budget
     seconds, like `sendmill worker --once`, and closes the instances that sending finished, so
     their campaigns are Sent in this tick.
 
@@ -47,6 +48,14 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
     except Exception as exc:  # noqa: BLE001 - a webhook problem must not stop this tick's sending
         click.echo(f"webhooks: pass failed, retried on the next tick: {exc}", err=True)
     _background(engine, import_budget=20.0)
+    try:
+        from scheduler.journeys import journeys_pass
+
+        pulled, moved = journeys_pass(engine)
+        if pulled or moved.steps or moved.held:  # an idle tick stays one line
+            click.echo(f"journeys: {pulled} pulled, {moved.steps} steps, {moved.held} held for a window")
+    except Exception as exc:  # noqa: BLE001 - like webhooks: campaigns still go out this tick
+        click.echo(f"journeys: pass failed, retried on the next tick: {exc}", err=True)
     if send_budget <= 0:
         return
     if not engine.settings.smtp_url:

@@ -7,9 +7,8 @@ again: python -m pytest tests/reference --update-reference --db=sqlite
 from __future__ import annotations
 
 from tests.reference import (
-    scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_reports,
-    scenario_senders, scenario_split_tests,
-    scenario_imports_reports, scenario_templates,
+    scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_imports_reports,
+    scenario_journeys, scenario_reports, scenario_senders, scenario_split_tests, scenario_templates,
 )
 from tests.reference.recorder import Call
 
@@ -22,6 +21,7 @@ STEPS = [
     *scenario_templates.STEPS,
     *scenario_reports.STEPS,
     *scenario_imports_reports.STEPS,
+    *scenario_journeys.STEPS,
     *scenario_senders.STEPS,
     *scenario_audience.CLOSING,
     *scenario_accounts.CLOSING,

@@ -1,7 +1,7 @@
 """email templates: the gallery templates table, and a user email template's declared ContentType
 
 Revision ID: 0010_templates
-Revises: 0007_account_recovery
+Revises: 0009_journeys
 
 A new table (engine/models/templates.py) and one nullable column on emails: existing emails keep
 NULL, which means their content type is derived from their content as before.
@@ -14,7 +14,7 @@ import engine.db
 from engine.migrate import batch_keeping_ids
 
 revision = "0010_templates"
-down_revision = "0007_account_recovery"
+down_revision = "0009_journeys"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,20 @@
+"""Journeys (v5.9.4 journeys.md, journey-actions.md, criteria-syntax.md; README "Journeys").
+
+Map of the package:
+* triggers.py  — the trigger names, which ones Sendmill can observe, ScheduledPull's settings (pure);
+* actions.py   — what an action may be: types, parameters, branches, limits (pure);
+* tree.py      — saving the action tree and the successor pointers the runner follows; cloning it;
+* service.py   — create / read / update / enable / clone / delete journeys, with the owner checks;
+* criteria.py  — Run_Criteria, Trigger_Criteria and Decision criteria compiled per list (audience compiler);
+* enroll.py    — enrolling subscribers: one INSERT … SELECT per (journey, list), re-entry and rate limits;
+* hooks.py     — what the event sites call (subscribed, unsubscribed, tagged, opened, clicked, …);
+* waits.py     — when an arriving subscriber is due (Wait, Debug) and Wait's delivery window (pure);
+* effects.py   — what each action does to a claimed batch, set-based;
+* runner.py    — the step: claim (compare-and-set), log, effect, move — one transaction per batch;
+* sends.py     — the SendEmail ledger's worker seam: claim (compare-and-set, lease), settle, expire;
+* stats.py     — activity counters and per-action figures from the step log and the send ledger;
+* pull.py      — one ScheduledPull (scheduler/journeys.py decides when);
+* membership.py — Subscriber.Journey.Trigger / Exit / Remove / List;
+* copying.py   — Journey.CopyToUser; exports.py — Journey.Export jobs and their CSV.
+The models are engine/models/journeys.py; the errors engine/errors/journeys.py.
+"""

@@ -1,0 +1,201 @@
+"""Moving subscribers through journeys: set-based, each step taken at most once.
+
+A step is one transaction over a batch of enrollments waiting at the same action and due:
+1. claim: UPDATE … SET claim=token WHERE id IN (the first N due at action A) AND current_action_id=A AND
+   state='active' — a compare-and-set: a concurrent runner that read the same rows finds them moved
+   (PostgreSQL and MariaDB re-check the WHERE on the row they waited for; SQLite runs one writer at a time);
+2. log: INSERT … SELECT one `journey_steps` row per claimed enrollment (UNIQUE enrollment, action, step);
+3. effect: a bounded number of set-based statements (effects.py);
+4. move: UPDATE … SET current_action_id=next, due_at=…, step_seq=step_seq+1, claim=NULL WHERE claim=token.
+All four commit together. A runner killed anywhere before the commit leaves nothing behind (the claim is
+never committed), so the batch is simply taken again by the next pass: no step twice, none lost.
+An action that changes nothing but the enrollment (an open Wait, Debug, an unpublished action) takes the
+hot path: claim and move in ONE compare-and-set UPDATE, then the log (`_pass_through`). A subscriber row
+deleted meanwhile is noticed at the next action with an effect (its run exits there).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, insert, literal, select, update
+
+from engine.automation.journeys import hooks
+from engine.automation.journeys.criteria import predicate, yesno_criteria
+from engine.automation.journeys.effects import EFFECTS, claimed
+from engine.automation.journeys.waits import arrival_due, window_start
+from engine.models import Journey, JourneyAction, JourneyEnrollment as E, JourneyStep, Subscriber
+
+log = logging.getLogger("sendmill.journeys")
+BATCH = 5_000
+MAX_BATCHES = 1_000  # per pass: a pass always ends; what is left is the next pass's
+
+
+@dataclass
+class PassSummary:
+    steps: int = 0
+    batches: int = 0
+    held: int = 0  # waiting for a Wait's delivery window
+    by_action: dict[int, int] = field(default_factory=dict)
+
+
+def due_actions(session, now: datetime, limit: int = 200) -> list[int]:
+    """The actions of enabled journeys with enrollments due now."""
+    return list(session.scalars(
+        select(E.current_action_id).join(Journey, Journey.id == E.journey_id)
+        .where(E.state == "active", E.due_at <= now, Journey.status == "Enabled").distinct().limit(limit)))
+
+
+def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_after_effect=None) -> PassSummary:
+    """Advance every due enrollment of every enabled journey, a batch per transaction, until none is due
+    (or MAX_BATCHES were taken: the rest is the next pass's)."""
+    summary = PassSummary()
+    now = now or engine.clock()
+    while summary.batches < MAX_BATCHES:
+        with engine.uow() as uow:
+            actions = due_actions(uow.session, now)
+        moved = 0
+        for action_id in actions:
+            taken = batch
+            while taken == batch and summary.batches < MAX_BATCHES:
+                with engine.uow() as uow:
+                    taken = step(uow.session, action_id, now, batch, summary, fail_after_effect=fail_after_effect)
+                    uow.commit()
+                summary.batches += 1
+                moved += taken
+        if not moved:
+            break
+    return summary
+
+
+def step(session, action_id: int, now: datetime, batch: int, summary: PassSummary, *, fail_after_effect=None) -> int:
+    """Take action `action_id` for up to `batch` due enrollments; the number taken (or held)."""
+    action = session.get(JourneyAction, action_id)
+    token = uuid.uuid4().hex[:30]
+    mine = f"{token}-A"
+    # No ORDER BY: any N due rows will do, read straight from the (action, state, due) index. Ordering by
+    # id made every batch walk past the rows earlier batches had moved (quadratic over a million rows).
+    first = (select(E.id).where(E.current_action_id == action_id, E.state == "active", E.due_at <= now)
+             .limit(batch))
+    # The derived table lets MariaDB update the table it selects from (and take a LIMIT in it).
+    chosen = [E.id.in_(select(first.subquery().c.id)), E.current_action_id == action_id, E.state == "active",
+              E.due_at <= now]
+    if _passes_through(session, action, now):
+        return _pass_through(session, action, chosen, mine, now, summary)
+    won = session.execute(update(E).where(*chosen).values(claim=mine)
+                          .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        return 0
+    if action is None:  # deleted under a running journey: the runs end here
+        _move(session, mine, None, now, "exited")
+        return won
+    p = json.loads(action.parameters or "{}")
+    if action.published and action.action == "Wait":
+        opening = window_start(p, now)
+        if opening > now:
+            session.execute(update(E).where(E.claim == mine).values(due_at=opening, claim=None)
+                            .execution_options(synchronize_session=False))
+            summary.held += won
+            return won
+    gone = ~select(Subscriber.id).where(Subscriber.id == E.subscriber_id).exists()
+    session.execute(update(E).where(E.claim == mine, gone).values(state="exited", current_action_id=0, finished_at=now)
+                    .execution_options(synchronize_session=False))
+    if action.published and action.action in ("Decision", "YesNo"):
+        _decide(session, action, p, mine, token, now)
+        return won
+    outcome = "done" if action.published else "skipped"
+    _log(session, action, [mine], literal(outcome), now)
+    if action.published:
+        EFFECTS[action.action](session, mine, action, p, now)
+    if fail_after_effect is not None:
+        fail_after_effect(action)
+    _move(session, mine, action.next_action_id, now)
+    summary.steps += won
+    summary.by_action[action_id] = summary.by_action.get(action_id, 0) + won
+    return won
+
+
+def _passes_through(session, action: JourneyAction | None, now: datetime) -> bool:
+    """Whether taking `action` changes nothing but the enrollment itself (a Wait whose window is open or
+    absent, a Debug, an unpublished action) and leads to another action: then claim and move are one UPDATE."""
+    if action is None or not action.next_action_id:
+        return False
+    if not action.published:
+        return True
+    if action.action == "Debug":
+        return True
+    return action.action == "Wait" and window_start(json.loads(action.parameters or "{}"), now) <= now
+
+
+def _pass_through(session, action: JourneyAction, chosen: list, mine: str, now: datetime, summary) -> int:
+    """The hot path (a million subscribers leaving one Wait): ONE compare-and-set UPDATE claims and moves the
+    batch, then the step log is written from the rows that carry this batch's token (their step number is
+    the one before the move). The token stays on the rows: it is unique to the batch, so a stale one names
+    nothing later, and clearing it would cost a second write of every row."""
+    target = session.get(JourneyAction, action.next_action_id)
+    won = session.execute(update(E).where(*chosen).values(
+        claim=mine, current_action_id=action.next_action_id, due_at=arrival_due(target, now),
+        step_seq=E.step_seq + 1).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        return 0
+    outcome = "done" if action.published else "skipped"
+    session.execute(insert(JourneyStep).from_select(
+        ("enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at"),
+        select(E.id, E.journey_id, literal(action.id), E.step_seq - 1, E.subscriber_id, literal(outcome),
+               literal(now, JourneyStep.created_at.type)).where(E.claim == mine)))
+    if action.published and action.action == "Debug":
+        EFFECTS["Debug"](session, mine, action, json.loads(action.parameters or "{}"), now)
+    summary.steps += won
+    summary.by_action[action.id] = summary.by_action.get(action.id, 0) + won
+    return won
+
+
+def _decide(session, action: JourneyAction, p: dict, mine: str, token: str, now: datetime) -> None:
+    """One compiled statement per list in the batch marks the rows whose subscriber matches (claim …-T)."""
+    yes = f"{token}-T"
+    criteria = p.get("Criteria", []) if action.action == "Decision" else yesno_criteria(p)
+    connector = p.get("CriteriaOperator", "and") if action.action == "Decision" else "and"
+    journey = session.get(Journey, action.journey_id)
+    # No criteria: nobody matches, everybody takes the False branch.
+    for list_id in list(session.scalars(select(E.list_id).where(E.claim == mine).distinct())) if criteria else []:
+        matches = predicate(session, journey.owner_user_id, list_id, criteria, connector, now)
+        session.execute(update(E).where(E.claim == mine, E.list_id == list_id, E.subscriber_id.in_(
+            select(Subscriber.id).where(Subscriber.list_id == list_id, matches))).values(claim=yes)
+            .execution_options(synchronize_session=False))
+    _log(session, action, [mine, yes], case((E.claim == yes, literal("true")), else_=literal("false")), now)
+    _move(session, yes, action.true_action_id, now)
+    _move(session, mine, action.false_action_id, now)
+
+
+def _log(session, action: JourneyAction, tokens: list[str], outcome, now: datetime) -> None:
+    session.execute(insert(JourneyStep).from_select(
+        ("enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at"),
+        select(E.id, E.journey_id, literal(action.id), E.step_seq, E.subscriber_id, outcome,
+               literal(now, JourneyStep.created_at.type)).where(E.claim.in_(tokens), E.state == "active")))
+
+
+def _move(session, token: str, next_id: int | None, now: datetime, end_state: str = "completed") -> None:
+    """Send the claimed, still active rows to `next_id` (0/None: the run ends), then release the claim."""
+    if next_id:
+        target = session.get(JourneyAction, next_id)
+        session.execute(update(E).where(E.claim == token, E.state == "active")
+                        .values(current_action_id=next_id, due_at=arrival_due(target, now), step_seq=E.step_seq + 1,
+                                claim=None).execution_options(synchronize_session=False))
+    else:
+        # Read only when a journey waits for this one's completion (JourneyCompleted): at most one batch.
+        chained = session.scalar(select(Journey.id).join(E, E.claim == token).where(
+            Journey.trigger == "JourneyCompleted", Journey.status == "Enabled",
+            Journey.trigger_value == func.cast(E.journey_id, Journey.trigger_value.type)).limit(1))
+        finished = list(session.execute(select(E.journey_id, E.list_id, E.subscriber_id)
+                                        .where(E.claim == token, E.state == "active"))) if chained else []
+        session.execute(update(E).where(E.claim == token, E.state == "active")
+                        .values(state=end_state, current_action_id=0, finished_at=now, step_seq=E.step_seq + 1,
+                                claim=None).execution_options(synchronize_session=False))
+        if end_state == "completed" and finished:
+            journey = session.get(Journey, finished[0][0])
+            for list_id in {row[1] for row in finished}:
+                hooks.on_completed(session, journey, list_id, [r[2] for r in finished if r[1] == list_id], now)
+    session.execute(update(E).where(E.claim == token).values(claim=None).execution_options(synchronize_session=False))
