@@ -56,19 +56,22 @@ class StaticLookup:
 
 def copy_rows(conn, table, rows, fixed: dict) -> None:
     """COPY `rows` (dicts) into `table`, filling every other NOT NULL column with its model default."""
-    columns = []
+    columns, per_row = [], {}
     for column in table.columns:
         if column.name in fixed or column.name in rows.columns:
             columns.append(column.name)
         elif not column.nullable:
-            default = column.default.arg if column.default is not None and not callable(column.default.arg) else None
-            if default is None:
+            if column.default is None:
                 raise SystemExit(f"{table.name}.{column.name} needs a value")
-            fixed[column.name] = default
+            if column.default.is_callable:   # e.g. a link nonce: a new value for every row
+                per_row[column.name] = column.default.arg
+            else:
+                fixed[column.name] = column.default.arg
             columns.append(column.name)
     with conn.cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[c] if c in rows.columns else fixed[c] for c in columns])
+            copy.write_row([row[c] if c in rows.columns else per_row[c](None) if c in per_row else fixed[c]
+                            for c in columns])
 
 
 class Rows:
