@@ -326,9 +326,14 @@ def _eligible(s, included: list[Source], excluded: list[Source], ctx: CompileCon
             x.email_normalized == s.email_normalized, or_(*[_source(src, x, ctx) for src in excluded])).exists())
     b = aliased(Subscriber)
     owner_lists = select(SubscriberList.id).where(SubscriberList.owner_user_id == ctx.owner_user_id)
+    undeliverable = or_(b.bounce_type == "Hard", b.complained_at.isnot(None))
+    if _one_list(included):
+        # The candidate is the address's only row in its list: its own flags, then the owner's *other*
+        # lists only (by the list index), instead of every hard-bounced or complained row in the table.
+        conditions += [s.bounce_type != "Hard", s.complained_at.is_(None)]
+        owner_lists = owner_lists.where(SubscriberList.id != included[0].list_id)
     conditions.append(~select(b.id).where(
-        b.email_normalized == s.email_normalized, b.list_id.in_(owner_lists),
-        or_(b.bounce_type == "Hard", b.complained_at.isnot(None))).exists())
+        b.email_normalized == s.email_normalized, b.list_id.in_(owner_lists), undeliverable).exists())
     conditions.append(~_suppressed(s, ctx))
     return conditions
 
