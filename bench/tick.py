@@ -124,8 +124,8 @@ def load(url: str, dsn: str, recipients: int) -> dict:
             conn.execute(CreateIndex(index))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    print(f"loaded {len(kinds):,} subscribers, {recipients:,} of them to mail, in {time.perf_counter() - started:.1f} s",
-          flush=True)
+    print(f"loaded {len(kinds):,} subscribers, {recipients:,} of them to mail, in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
     with engine.uow() as uow:
         email = uow.emails.create(owner, "Weekly")
         email.subject = "Your weekly news"

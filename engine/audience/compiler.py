@@ -286,7 +286,8 @@ def audience_query(included: list[Source], excluded: list[Source], ctx: CompileC
     and it is not suppressed account-wide or for the row's list.
     """
     if _one_list(included):
-        return select(Subscriber).where(*_eligible(Subscriber, included, excluded, ctx, operator)).order_by(Subscriber.id)
+        return (select(Subscriber).where(*_eligible(Subscriber, included, excluded, ctx, operator))
+                .order_by(Subscriber.id))
     s = aliased(Subscriber, name="candidate")
     chosen = select(func.min(s.id)).where(*_eligible(s, included, excluded, ctx, operator)).group_by(s.email_normalized)
     return select(Subscriber).where(Subscriber.id.in_(chosen)).order_by(Subscriber.id)
