@@ -1,7 +1,7 @@
 """Peak memory of a delivery worker at 1,000,000 recipients and of a web worker after 10,000 mixed requests.
 
     .venv/bin/python bench/memory.py [--recipients 1000000] [--budget 60] [--requests 10000]
-                                     [--database-url URL] [--only worker|web]
+                                     [--database-url URL] [--only worker|web|logins]
 
 Delivery worker (as bench/send.py --memory): a 10,000-recipient campaign and a `--recipients` one (the tick
 writes each ledger), each sent by one `sendmill worker --once` process to Postfix's smtp-sink with 100
@@ -15,7 +15,8 @@ kind of request was answered once (warm), and again after `--requests` more, 8 k
 at once, cycling through Campaign.Get (session and API key), Subscribers.Get, Lists.Get, List.Get,
 Campaigns.Get, Subscriber.Subscribe (authenticated and public, a new address each) and a Campaign.Get of
 a campaign that does not exist (an error answer), with a login with a wrong password every 100th request.
-Target: every worker's peak under 120 MB.
+Target: every worker's peak under 120 MB. Logins: eight threads of one process checking a password at once, through the engine (one argon2
+computation at a time) and straight through the hasher (all at once).
 
 It prints both sides (10,000 against 1,000,000 recipients; warm against after the requests) and their
 ratios. The database is SQLite in a scratch folder unless `--database-url` names a PostgreSQL or MariaDB
@@ -28,6 +29,7 @@ import http.client
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -147,6 +149,46 @@ def web(args, scratch: str) -> None:
         server.wait()
 
 
+# Run in a fresh interpreter: eight threads check a wrong password at once, through verify_password
+# (one argon2 computation at a time) or straight through the hasher (all at once); prints VmHWM in MB
+# before (after one hash was made) and after.
+LOGINS_AT_ONCE = """
+import sys, threading
+from argon2.exceptions import VerificationError
+from engine.accounts import auth
+
+def hwm():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+
+stored = auth.hash_password("the-password")
+
+def bypassing_the_lock():
+    try:
+        auth._hasher.verify(stored, "wrong")
+    except VerificationError:
+        pass
+
+check = (lambda: auth.verify_password(stored, "wrong")) if sys.argv[1] == "serialized" else bypassing_the_lock
+before = hwm()
+threads = [threading.Thread(target=check) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(before, hwm())
+"""
+
+
+def logins_at_once() -> None:
+    peaks = {}
+    for mode in ("all at once", "serialized"):
+        out = subprocess.run([sys.executable, "-c", LOGINS_AT_ONCE, mode.split()[0]], cwd=api.ROOT, check=True,
+                             capture_output=True, text=True).stdout.split()
+        peaks[mode] = (float(out[0]), float(out[1]))
+    print("eight password checks at once in one process: peak " + "; ".join(
+        f"{mode} {before:.1f} → {after:.1f} MB" for mode, (before, after) in peaks.items()))
+
+
 def delivery(args, scratch: str) -> None:
     sink = send.Sink()
     try:
@@ -173,14 +215,16 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds the big campaign is sent for (0: all)")
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--database-url", default="", help="default: SQLite in a scratch folder")
-    parser.add_argument("--only", choices=("worker", "web"))
+    parser.add_argument("--only", choices=("worker", "web", "logins"))
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="sendmill-memory-")
     try:
         print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs", flush=True)
-        if args.only != "worker":
+        if args.only in (None, "logins"):
+            logins_at_once()
+        if args.only in (None, "web"):
             web(args, scratch)
-        if args.only != "web":
+        if args.only in (None, "worker"):
             delivery(args, scratch)
         print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
