@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.audience import rules  # noqa: E402
 from engine.audience.compiler import (  # noqa: E402
-    CompileContext, Source, audience_query, count_query, criteria_query, render_sql,
+    CompileContext, Source, audience_rows, count_query, criteria_query, render_sql,
 )
 from engine.db import Base, make_sa_engine  # noqa: E402
 import engine.models  # noqa: E402,F401 - registers every table
@@ -199,7 +199,8 @@ def measure(url: str, ids: dict, repeat: int, explain: bool = False) -> None:
         for label, source in (("whole list", Source(ids["list"], whole_list=True)),
                               ("the segment", Source(ids["list"], criteria(ids, ids["list"])))):
             started = time.perf_counter()
-            total = conn.execute(count_query(audience_query([source], [], CompileContext(ids["user"], NOW)))).scalar()
+            # Counted as Campaign.Recipients counts it (engine/audience/service.preview_campaign).
+            total = conn.execute(count_query(audience_rows([source], [], CompileContext(ids["user"], NOW)))).scalar()
             print(f"campaign audience of {label}: {total:,} recipients counted in "
                   f"{(time.perf_counter() - started) * 1000:.0f} ms")
     db.dispose()
