@@ -120,18 +120,25 @@ class AudienceService:
 
     def campaign_audience_query(self, campaign: Campaign) -> Select:
         """The subscriber rows the campaign would mail now: one per address (Part 1 §9)."""
+        return compiler.audience_query(*self._campaign_sources(campaign))
+
+    def campaign_audience_rows(self, campaign: Campaign) -> Select:
+        """The same people as (subscriber_id, email_normalized), unordered: for the ledger and counts."""
+        return compiler.audience_rows(*self._campaign_sources(campaign))
+
+    def _campaign_sources(self, campaign: Campaign) -> tuple[list[Source], list[Source], CompileContext, str]:
         prepare_connection(self.s)
         owner_id = campaign.owner_user_id
         if (campaign.rules_json_bundle or "").strip():
             bundle = rules.parse_bundle(campaign.rules_json_bundle,
                                         lambda list_id: self._list_lookup(owner_id, list_id), strict=False)
             included = [Source(c.list_id, c.criteria) for c in bundle.criteria]
-            return compiler.audience_query(included, [], self.context(owner_id), operator=bundle.operator)
+            return included, [], self.context(owner_id), bundle.operator
         included = [self._recipient_source(owner_id, r) for r in campaign.recipients if not r.excluded]
         if not included:
             raise NoAudience()
         excluded = [self._recipient_source(owner_id, r) for r in campaign.recipients if r.excluded]
-        return compiler.audience_query(included, excluded, self.context(owner_id))
+        return included, excluded, self.context(owner_id), "or"
 
     def preview(self, actor: Actor, campaign_id: int, sample: int = 10, offset: int = 0) -> AudiencePreview:
         """Count, first recipients and SQL of an unsent campaign's audience (campaign.recipients.get)."""
@@ -142,9 +149,11 @@ class AudienceService:
         return self.preview_campaign(campaign, sample, offset)
 
     def preview_campaign(self, campaign: Campaign, sample: int = 10, offset: int = 0) -> AudiencePreview:
-        query = self.campaign_audience_query(campaign)
+        sources = self._campaign_sources(campaign)
+        query = compiler.audience_query(*sources)
         with self.time_limit():
-            total = self.s.scalar(compiler.count_query(query))
+            # Counted from the (subscriber_id, address) rows: the same people without reading each row again.
+            total = self.s.scalar(compiler.count_query(compiler.audience_rows(*sources)))
             recipients = list(self.s.scalars(query.offset(offset).limit(sample))) if sample > 0 else []
         sql = compiler.render_sql(query, self.s.get_bind().dialect)
         return AudiencePreview(campaign.id, total, recipients, sql)
