@@ -284,7 +284,7 @@ class CampaignReports:
                                "complaint": "complained"}[kind], people)
         for cid, counts in self.ledger_counts(ids).items():
             out[cid].delivered, out[cid].unknown = counts.delivered, counts.unknown
-        for cid, people in self._people("NOT_SENT", ids).items():
+        for cid, people in self._not_sent_people(ids).items():
             out[cid].not_sent = people
         for cid, rows in self.s.execute(
                 select(SendInstance.campaign_id, func.count(Delivery.id))
@@ -301,12 +301,19 @@ class CampaignReports:
                                                                          {"campaign_ids": list(campaign_ids)})}
         return {cid: counts.get(cid, LedgerCounts(0, 0)) for cid in campaign_ids}
 
-    def _people(self, activity: str, campaign_ids: list[int]) -> dict[int, int]:
+    def _not_sent_people(self, campaign_ids: list[int]) -> dict[int, int]:
+        """People of each campaign with a failed or skipped ledger row and no sent one: one pass over the
+        campaigns' ledger grouped by person. (A NOT EXISTS probe per failed row rescans the ledger for each
+        one, since nothing indexes deliveries by subscriber: 65 s for 100,000 failed rows on SQLite.)"""
         if not campaign_ids:
             return {}
-        return dict(self.s.execute(self._ledger(activity, campaign_ids).with_only_columns(
-            SendInstance.campaign_id, func.count(distinct(Delivery.subscriber_id))).group_by(SendInstance.campaign_id)
-        ).all())
+        people = (select(SendInstance.campaign_id.label("campaign_id"))
+                  .select_from(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id)
+                  .where(SendInstance.campaign_id.in_(campaign_ids))
+                  .group_by(SendInstance.campaign_id, Delivery.subscriber_id)
+                  .having(func.sum(case((Delivery.state == "sent", 1), else_=0)) == 0,
+                          func.sum(case((Delivery.state.in_(NOT_SENT_STATES), 1), else_=0)) > 0)).subquery()
+        return dict(self.s.execute(select(people.c.campaign_id, func.count()).group_by(people.c.campaign_id)).all())
 
     @staticmethod
     def _ledger(activity: str, campaign_ids: list[int]):

@@ -160,6 +160,26 @@ def test_created_event_on_create_carries_the_campaign_object(t):
 
 
 # --- statistics and recipients ----------------------------------------------------------------------
+def test_not_sent_counts_people_no_instance_reached(t):
+    """notSent counts a person once, and not at all when another instance of the campaign sent to them."""
+    cid, ids = sent_campaign(t, {"a@x.test": "failed", "b@x.test": "failed", "c@x.test": "skipped",
+                                 "d@x.test": "sent"})
+    with t.engine.uow() as uow:
+        now = uow.clock()
+        again = SendInstance(campaign_id=cid, number=2, scheduled_for=now, started_at=now, finished_at=now,
+                             state="done", total_recipients=2)
+        uow.session.add(again)
+        uow.session.flush()
+        uow.session.add_all([
+            Delivery(instance_id=again.id, subscriber_id=ids["a@x.test"], email_normalized="a@x.test",
+                     state="sent", sent_at=now),
+            Delivery(instance_id=again.id, subscriber_id=ids["b@x.test"], email_normalized="b@x.test",
+                     state="failed")])
+        uow.commit()
+    answer = t.rest.get(f"{BASE}/statistics", t.user.session, campaignIds=[str(cid)])
+    assert answer.body["statistics"][0]["email"]["notSent"] == 2    # b (failed twice) and c
+
+
 def test_list_statistics_counts_people_from_the_ledger_and_activity(t):
     cid, ids = sent_campaign(t, {"a@x.test": "sent", "b@x.test": "sent", "c@x.test": "sent",
                                  "d@x.test": "failed", "e@x.test": "skipped"})
