@@ -31,7 +31,7 @@ from engine.campaigns.service import EDITABLE
 from engine.errors import SplitTestLocked
 from engine.models import Campaign, Delivery, SendInstance, Subscriber
 from engine.models.activity import SubscriberActivity
-from engine.models.split_tests import CampaignVariation, SplitTest, SplitTestDecision
+from engine.models.split_tests import SplitTest, SplitTestDecision
 
 # A ledger row that waits for the split test's winner: "not before the end of time" for every claim.
 HELD_FOR_WINNER = datetime(9999, 1, 1, tzinfo=timezone.utc)

@@ -2,7 +2,7 @@
 its actions) and a new campaign. Actions call the services of Campaign.Pause / Resume / Cancel / Approve."""
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import request
 
 from engine.audience.lists import ListQuery
 from engine.audience.service import PREVIEWABLE
