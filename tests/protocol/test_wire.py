@@ -643,12 +643,12 @@ def test_non_ascii_text_is_sent_as_utf8(client, user):
 # --- the command table itself --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_has_a_consistent_error_table(name):
-    from protocol.command import ANY, KEYED, LIST, NAMED, PUBLIC, SCALAR
+    from protocol.command import ANY, KEYED, LIST, NAMED, PUBLIC, SCALAR, V1
 
     command = COMMANDS[name]
     assert name == command.name.lower()
     assert command.auth in (USER, ADMIN, ANY, PUBLIC)
-    assert command.error_shape in (SCALAR, LIST, KEYED, NAMED)
+    assert command.error_shape in (SCALAR, LIST, KEYED, NAMED, V1)
     errors = command.errors
     assert hasattr(errors, "items"), "errors must be a {code: text} table"
     for code, text in errors.items():
