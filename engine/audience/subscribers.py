@@ -29,6 +29,7 @@ from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, Sub
 from engine.audience.list_membership import ListMembership, enter_list, leave_list, narrowed
 from engine.automation import enqueue as autoresponders
 from engine.validation import normalize_email
+from engine.automation.journeys import hooks as journey_hooks
 
 
 @dataclass
@@ -222,6 +223,7 @@ class SubscriberService:
         if subscriber is None:
             raise SubscriberNotFound()
         fields = self.uow.custom_fields.values_for(list_row)
+        status_before = subscriber.subscription_status
         if "email" in changes:
             self._change_email(list_row, subscriber, changes["email"])
         checked = fields.check(values or {}, subscriber_id=subscriber.id, strict=True,
@@ -244,8 +246,11 @@ class SubscriberService:
             subscriber.bounce_type = changes["bounce_type"]
             if changes["bounce_type"] == "Not Bounced":
                 subscriber.soft_bounce_count = 0
+        texts_before = journey_hooks.field_texts(self.s, subscriber.id, list(checked))
         fields.store(subscriber.id, checked)
         self.s.flush()
+        journey_hooks.after_update(self.s, list_row.id, subscriber.id, status_before, subscriber.subscription_status,
+                                   texts_before, checked, now)
         return subscriber
 
     def _change_email(self, list_row: SubscriberList, subscriber: Subscriber, email: str) -> None:

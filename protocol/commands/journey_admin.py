@@ -40,13 +40,11 @@ class BenchmarkParams(LegacySchema):
 
 
 def benchmark(ctx: Context, p: dict) -> dict:
-    from engine.automation.journeys.stats import benchmark as figures
-
     first, last = window(p, ctx.now.date(), "StartDate", "EndDate", 3)
     start = datetime.combine(first, time(), tzinfo=timezone.utc)
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=timezone.utc)
     return {"StartDate": first.isoformat(), "EndDate": last.isoformat(),
-            "Benchmark": figures(ctx.uow.session, ctx.actor.id, start, end)}
+            "Benchmark": ctx.uow.journey_stats.benchmark(ctx.actor, start, end)}
 
 
 ACCOUNT_JOURNEY_BENCHMARK = Command(

@@ -147,7 +147,7 @@ class TaggingParams(OnList):
     SubscriberID = IdList(code=5)
     RulesJSON = RulesJsonText(code=7)
     RulesOperator = Text(lenient=True)
-    TriggerEvents = Raw()  # accepted: there are no journeys to trigger
+    TriggerEvents = Raw()  # accepted and ignored: tagging always fires the Tag / UnTag journeys (README "Journeys")
 
     @validates_schema
     def selector(self, data, **kwargs):

@@ -251,3 +251,24 @@ def test_subscribe_unsubscribe_tag_and_untag_enroll(call, api, user, engine, lis
 
 def test_every_code_is_reached(request):
     assert_codes_reached(request, SEEN, A.COMMANDS + S.COMMANDS, NEVER_EMITTED)
+
+
+def test_subscriber_update_fires_status_and_field_triggers(call, api, user, engine, list_id):
+    from tests.builders import make_custom_field
+
+    field_id = make_custom_field(engine, user, list_id, "Plan")
+    sid = make_subscriber(engine, list_id, "u@example.com")
+    journeys = {}
+    for trigger, extra in (("CustomFieldValueChanged", {"Trigger_Value": field_id}),
+                           ("ListUnsubscription", {}), ("ListSubscription", {"Trigger_ListID": list_id})):
+        journey_id = new_journey(call, user, Trigger=trigger, **extra)
+        set_actions(call, user, journey_id, [{"Action": "Wait", "WaitAmount": 1, "Published": True}])
+        call("Journey.Enable", user.session, JourneyID=journey_id)
+        journeys[trigger] = journey_id
+    update = {"SubscriberID": sid, "SubscriberListID": list_id}
+    assert api("Subscriber.Update", user.session, **update, **{f"Fields[CustomField{field_id}]": "Gold"})["Success"]
+    assert api("Subscriber.Update", user.session, **update, **{f"Fields[CustomField{field_id}]": "Gold"})["Success"]
+    assert enrollments(engine) == [(journeys["CustomFieldValueChanged"], sid, "active")]  # the same value: once
+    assert api("Subscriber.Update", user.session, **update, SubscriptionStatus="Unsubscribed")["Success"]
+    assert api("Subscriber.Update", user.session, **update, SubscriptionStatus="Subscribed")["Success"]
+    assert {j for j, s, state in enrollments(engine)} == set(journeys.values())

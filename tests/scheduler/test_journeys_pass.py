@@ -61,3 +61,28 @@ def test_scheduled_pull_enrolls_batches_under_the_frequency_cap(engine, user, cl
     assert journeys_pass(engine, clock())[0] == 2
     with engine.uow() as uow:
         assert uow.session.get(Journey, journey_id).last_pull_at == clock()
+
+
+def test_a_pull_already_taken_by_another_tick_pulls_nobody(engine, user, clock):
+    from engine.automation.journeys.pull import pull
+
+    list_id = make_list(engine, user, "Race")
+    make_subscriber(engine, list_id, "r@example.com")
+    with engine.uow() as uow:
+        actor = user_actor(user)
+        journey = uow.journeys.create(actor, {"name": "R", "trigger": "ScheduledPull", "trigger_list_id": list_id})
+        uow.journeys.set_status(actor, journey.id, True)
+        uow.commit()
+        journey_id = journey.id
+    with engine.uow() as reader:           # a tick reads the journey as due (never pulled) ...
+        stale = reader.session.get(Journey, journey_id)
+        reader.session.expunge(stale)
+    assert stale.last_pull_at is None
+    with engine.uow() as fast:             # ... while another tick pulls first
+        assert pull(fast.session, fast.session.get(Journey, journey_id), clock()) == 1
+        fast.commit()
+    with engine.uow() as slow:             # the first tick, acting on what it read, pulls nobody
+        assert pull(slow.session, slow.session.merge(stale, load=False), clock()) == 0
+        slow.commit()
+    with engine.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(JourneyEnrollment)) == 1

@@ -108,3 +108,27 @@ def before_untag(session, tag_ids, subscriber_ids: list[int], at: datetime) -> i
         carriers = select(A.subscriber_id).where(A.tag_id == tag_id, A.subscriber_id.in_(subscriber_ids))
         entered += on_untagged(session, tag_id, carriers, at)
     return entered
+
+
+def field_texts(session, subscriber_id: int, field_ids: list[int]) -> dict[int, str]:
+    """The subscriber's stored texts of these fields (absent: no value), read before they change."""
+    from engine.models import SubscriberFieldValue as V
+
+    if not field_ids:
+        return {}
+    return dict(session.execute(select(V.field_id, V.value_text).where(
+        V.subscriber_id == subscriber_id, V.field_id.in_(field_ids))).all())
+
+
+def after_update(session, list_id: int, subscriber_id: int, status_before: str, status_after: str,
+                 texts_before: dict[int, str], values: dict, at: datetime) -> int:
+    """Subscriber.Update: a status change fires the list triggers, a changed custom field its trigger."""
+    entered = 0
+    if status_after != status_before and status_after == "Subscribed":
+        entered += on_subscribed(session, list_id, [subscriber_id], at)
+    if status_after != status_before and status_after == "Unsubscribed":
+        entered += on_unsubscribed(session, list_id, [subscriber_id], at)
+    for field_id, value in values.items():
+        if (getattr(value, "text", None) if value is not None else None) != texts_before.get(field_id):
+            entered += on_field_changed(session, list_id, field_id, [subscriber_id], at)
+    return entered

@@ -6,7 +6,7 @@ import json
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.automation.journeys.enroll import enroll
 from engine.automation.journeys.triggers import UNITS
@@ -23,7 +23,13 @@ def pull(session, journey: Journey, now: datetime, rng: random.Random | None = N
     """One pull: up to N random Subscribed rows of the list that are not in the journey now and are under
     the frequency cap, enrolled by one INSERT … SELECT; the pull time is recorded either way."""
     settings = json.loads(journey.trigger_parameters or "{}")
-    journey.last_pull_at = now
+    # Compare-and-set on the last pull time: of two ticks (two hosts) that found the same pull due, one pulls.
+    last = Journey.last_pull_at.is_(None) if journey.last_pull_at is None else Journey.last_pull_at == journey.last_pull_at
+    taken = session.execute(update(Journey).where(Journey.id == journey.id, last).values(last_pull_at=now)
+                            .execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        return 0
+    session.refresh(journey)
     count = pull_count(settings, rng)
     if count <= 0:
         return 0

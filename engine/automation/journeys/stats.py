@@ -21,6 +21,9 @@ class JourneyStats:
         self.uow = uow
         self.s = uow.session
 
+    def benchmark(self, actor, start, end) -> dict:
+        return benchmark(self.s, actor.id, start, end)
+
     def activity_counters(self, journey_id: int) -> dict:
         """LastTriggeredAt, LastActivityAt, TotalEnrolledLifetime (journeys.md, IncludeActivityCounters)."""
         last_enrolled, distinct = self.s.execute(
