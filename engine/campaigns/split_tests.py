@@ -194,12 +194,12 @@ class SplitTestService:
 
 
 def _ranked(audience, seed: int):
-    """One row per address (lowest subscriber id), numbered 1… in the seeded hash order, with the total.
+    """The audience's rows, (subscriber_id, email_normalized), one per address as
+    AudienceService.campaign_audience_rows gives them, numbered 1… in the seeded hash order, with the total.
 
     Why a hash and not ORDER BY random(): the same seed gives the same split on every run and backend,
     so a test group can be recomputed and checked."""
-    people = (select(func.min(audience.c.id).label("subscriber_id"), audience.c.email_normalized)
-              .group_by(audience.c.email_normalized).subquery())
+    people = audience
     mixed = ((cast(people.c.subscriber_id, BigInteger) + literal(seed, BigInteger)) * _MULTIPLIER) % _PRIME
     return select(people.c.subscriber_id, people.c.email_normalized,
                   func.row_number().over(order_by=(mixed, people.c.subscriber_id)).label("rn"),
