@@ -6,7 +6,7 @@ and the subscriber row, signed with the subscriber's public_nonce; EventService
 (engine/tracking/activity.py) hands such tokens here. The row credited is the subscriber's latest
 sent (or unknown) send of the autoresponder. "Unique" is per ledger row: a row's first open counts in
 unique_opens, its first click in unique_clicks (a click without a tracked open counts as an open, as
-for campaigns). A web-browser view of an autoresponder message is not served (the link answers 404).
+for campaigns). A web-browser view shows the message as the subscriber was sent it and counts as an open.
 
 The subscriber side of a bounce or complaint is the campaign rule: soft bounces escalate to hard after
 SOFT_BOUNCE_LIMIT, a hard bounce marks the address on every list of the account and suppresses it, a
@@ -87,6 +87,17 @@ class AutoResponderTracking:
         self._bump(t, "total_opens", *(("unique_opens",) if first else ()))
         self._event(t, "OPEN", "open", {})
         self.s.flush()
+
+    def web_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> str:
+        """The autoresponder's message as this subscriber was sent it (its web version); counted as an open.
+        The links are signed with the subscriber's nonce, as the mailed copy's are."""
+        t = self.target(instance_id, subscriber_id, nonce, lock=True)
+        email = self.s.get(Email, t.responder.email_id) if t.responder.email_id else None
+        if email is None:
+            raise TrackingTargetGone()
+        self._open(t)
+        return self.uow.events.message_page(email, t.subscriber, t.owner_user_id, instance_id, nonce,
+                                            {"Campaign:Name": t.responder.name, "AutoResponder:Name": t.responder.name})
 
     def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *,
                      nonce: str | None) -> str | None:

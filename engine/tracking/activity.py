@@ -219,20 +219,30 @@ class EventService:
 
     def web_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> str:
         """The campaign's HTML as this subscriber received it; the view is recorded."""
+        if autoresponder_of(instance_id) is not None:
+            return self.uow.autoresponder_tracking.web_view(instance_id, subscriber_id, nonce=nonce)
         t = self.record_view(instance_id, subscriber_id, nonce=nonce)
         email = self.s.get(Email, t.email_id) if t.email_id else None
         if email is None or not self.uow.approval.content_approved(t.campaign):
             # Nothing to show, or an Untrusted account's content no administrator approved (edited after
             # the send): the caller does not commit the count.
             raise TrackingTargetGone()
+        return self.message_page(email, t.subscriber, t.campaign.owner_user_id, t.instance.id,
+                                 t.campaign.public_nonce,
+                                 {"Campaign:CampaignID": t.campaign.id, "Campaign:Name": t.campaign.name})
+
+    def message_page(self, email: Email, subscriber: Subscriber, owner_user_id: int, instance_id: int,
+                     nonce: str, extra: dict) -> str:
+        """A mailed message as a public page (its web version): the email personalised for `subscriber`,
+        its links signed for `instance_id` with `nonce` as the message's own were."""
         tracked = _tracked(email)
         base = self.uow.settings.base_url.rstrip("/")
         signer = self.signer
-        ids = {"instance_id": t.instance.id, "subscriber_id": t.subscriber.id, "nonce": t.campaign.public_nonce}
-        slots = tracking_slots(tracked.urls, signer, base, t.instance.id, t.campaign.public_nonce)
-        aliases = self.aliases(t.campaign.owner_user_id)
-        owner = self.s.get(User, t.campaign.owner_user_id)
-        ctx = {**self.context(t.subscriber), "Campaign:CampaignID": t.campaign.id, "Campaign:Name": t.campaign.name,
+        ids = {"instance_id": instance_id, "subscriber_id": subscriber.id, "nonce": nonce}
+        slots = tracking_slots(tracked.urls, signer, base, instance_id, nonce)
+        aliases = self.aliases(owner_user_id)
+        owner = self.s.get(User, owner_user_id)
+        ctx = {**self.context(subscriber), **extra,
                "User:UserID": owner.id, "User:FirstName": owner.first_name, "User:LastName": owner.last_name,
                "User:EmailAddress": owner.email_address, "User:CompanyName": owner.company_name,
                "User:TimeZone": owner.time_zone, "Now": self.uow.clock(),

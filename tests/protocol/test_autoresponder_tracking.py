@@ -163,15 +163,34 @@ def test_a_bounce_of_an_autoresponder_message_is_credited_to_it(api, user, engin
     assert [a["Email"] for a in activity] == ["alice@example.org"]
 
 
-def test_a_web_view_link_of_an_autoresponder_message_is_not_served(client, api, user, engine, clock, sent, follow_up):
+def test_the_web_view_link_of_an_autoresponder_message_shows_it_and_counts_an_open(client, api, user, engine, clock,
+                                                                                  sent, follow_up):
     ar, capture, run = mailed(engine, clock, api, user, sent, follow_up)
     client.get(sent.url(Kind.OPEN, sent.alice))
     run.run_once()
     nonce = load_row(engine, Subscriber, sent.alice).public_nonce
-    view = sent.signer.sign(Kind.WEB_VIEW, instance_id=(1 << 62) + ar, subscriber_id=sent.alice, nonce=nonce)
+    sign = sent.signer.sign
+    forged = sign(Kind.WEB_VIEW, instance_id=(1 << 62) + ar, subscriber_id=sent.alice, nonce="0" * len(nonce))
     before = stored_state(engine)
-    assert client.get(f"/t/w/{view}").status_code == 404
+    assert client.get(f"/t/w/{forged}").status_code == 404      # not signed for this subscriber
     assert stored_state(engine) == before
+
+    page = client.get(f"/t/w/{sign(Kind.WEB_VIEW, instance_id=(1 << 62) + ar, subscriber_id=sent.alice, nonce=nonce)}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "<p>Hi</p>" in body
+    [click] = re.findall(r"/t/c/[A-Za-z0-9_-]+", body)[:1]
+    with engine.uow() as uow:
+        row = uow.session.scalar(select(AutoResponderSend).where(AutoResponderSend.autoresponder_id == ar))
+        assert (row.opens, row.first_opened_at) == (1, clock())
+        assert uow.session.get(AutoResponder, ar).total_opens == 1
+        row_id = row.id
+    # The page's links are the message's own: its click is credited to the same ledger row.
+    redirect = client.get(click)
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"] == "https://shop.example/more?e=alice%40example.org"
+    with engine.uow() as uow:
+        assert uow.session.get(AutoResponderSend, row_id).clicks == 1
 
 
 def test_a_spam_complaint_about_an_autoresponder_message_suppresses_the_address(api, user, engine, clock, sent,
