@@ -22,13 +22,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from engine.audience.catalog import op_key
 from engine.campaigns.service import SCHEDULE_FIELDS
 from engine.campaigns.emails import EDITABLE_COLUMNS
 from engine.errors import EmailBeingSent
-from engine.models import Campaign, CampaignRecipient, Email, Segment, SendInstance, User
+from engine.models import Campaign, CampaignRecipient, CampaignVariation, Email, Segment, SendInstance, User
 from engine.models.sending import OPEN_INSTANCE_STATES
 
 UNTRUSTED = "Untrusted"
@@ -85,7 +85,15 @@ class ApprovalService:
         return _digest([email.id, {name: getattr(email, name) for name in SENT_EMAIL_FIELDS}])
 
     def content_fingerprint(self, campaign: Campaign) -> str:
-        return self.email_fingerprint(self.s.get(Email, campaign.email_id) if campaign.email_id else None)
+        """What the campaign mails: its email, or every A/B variation's email and weight (an approval covers
+        all of them: editing the second variation must not slip past it)."""
+        variations = self.s.execute(select(CampaignVariation.email_id, CampaignVariation.weight)
+                                    .where(CampaignVariation.campaign_id == campaign.id)
+                                    .order_by(CampaignVariation.position)).all()
+        if not variations:   # the fingerprint approvals recorded before A/B tests existed
+            return self.email_fingerprint(self.s.get(Email, campaign.email_id) if campaign.email_id else None)
+        return _digest([[self.email_fingerprint(self.s.get(Email, email_id)), weight]
+                        for email_id, weight in variations])
 
     def setup_fingerprint(self, campaign: Campaign) -> str:
         # Read from the table, not the relationship: list and segment deletion remove rows in bulk.
@@ -163,7 +171,9 @@ class ApprovalService:
         """After an email changed (`before`: its email_snapshot from before the change)."""
         if before is None or self.email_fingerprint(email) == before:
             return
-        users = list(self.s.scalars(select(Campaign).where(Campaign.email_id == email.id)
+        as_variation = select(CampaignVariation.campaign_id).where(CampaignVariation.email_id == email.id)
+        users = list(self.s.scalars(select(Campaign).where(or_(Campaign.email_id == email.id,
+                                                               Campaign.id.in_(as_variation)))
                                     .order_by(Campaign.id).with_for_update()
                                     .execution_options(populate_existing=True)))
         sending = next((c for c in users if self._sending(c)), None)

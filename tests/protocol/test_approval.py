@@ -117,6 +117,33 @@ def test_approving_the_changed_campaign_lets_it_send(t):
     assert tick(t.engine, t.clock()).started == 1 and load_campaign(t.engine, c.id).status == "Sending"
 
 
+def _variations(t, c, *email_ids) -> None:
+    params = {}
+    for n, email_id in enumerate(email_ids):
+        params[f"ABTesting[Variations][{n}][emailid]"] = email_id
+        params[f"ABTesting[Variations][{n}][weight]"] = 1
+    ok(t.api("Campaign.Update", t.user.session, CampaignID=c.id, **params))
+
+
+def test_adding_ab_variations_to_an_approved_campaign_needs_approval_again(t):
+    c = approved(t)
+    other = make_email(t.engine, t.user, subject="B", html_content=HTML, from_email="news@example.com")
+    _variations(t, c, c.email_id, other)
+    assert load_campaign(t.engine, c.id).status == "Pending Approval"
+
+
+def test_editing_any_variation_of_an_approved_ab_campaign_needs_approval_again(t):
+    c = approved(t)
+    second = make_email(t.engine, t.user, subject="B", html_content=HTML, from_email="news@example.com")
+    _variations(t, c, c.email_id, second)
+    ok(t.api("Campaign.Approve", t.admin.session, CampaignID=c.id))
+    assert load_campaign(t.engine, c.id).status == "Ready"
+    ok(t.api("Email.Update", t.user.session, EmailID=second, ValidateScope="Campaign", HTMLContent="<p>Spam</p>"))
+    assert load_campaign(t.engine, c.id).status == "Pending Approval"
+    tick(t.engine, t.clock())
+    assert load_campaign(t.engine, c.id).status == "Pending Approval" and instances(t, c.id) == []
+
+
 def test_an_email_shared_by_two_campaigns_holds_both(t):
     first = approved(t)
     second = approved(t, email_id=first.email_id)
