@@ -181,6 +181,11 @@ class UnitOfWork:
         return AutomatedReports(self)
 
     @cached_property
+    def subscriber_sessions(self):
+        from engine.audience.subscriber_sessions import SubscriberSessions
+        return SubscriberSessions(self)
+
+    @cached_property
     def subscriber_search(self):
         from engine.audience.subscriber_search import SubscriberSearchService
         return SubscriberSearchService(self)

@@ -8,7 +8,7 @@ from protocol.commands import scheduling
 from protocol.commands import accounts, administration, apikeys, password_reset, two_factor
 from protocol.commands import audience, segments
 from protocol.commands import custom_fields, lists, subscribers, suppression
-from protocol.commands import import_jobs, public_subscription, subscriber_import
+from protocol.commands import import_jobs, public_subscription, subscriber_import, subscriber_sessions
 from protocol.commands import email_subscriptions
 from protocol.commands import email_account, senders
 from protocol.commands import modern_campaigns
@@ -50,6 +50,7 @@ COMMANDS = index(
     custom_fields.COMMANDS,
     subscribers.COMMANDS,
     public_subscription.COMMANDS,
+    subscriber_sessions.COMMANDS,
     subscriber_import.COMMANDS,
     import_jobs.COMMANDS,
     suppression.COMMANDS,

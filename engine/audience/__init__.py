@@ -6,6 +6,7 @@ owner's edits), list_membership.py (the columns entering and leaving a list sets
 one subscriber, campaign by campaign), subscriber_bulk.py (many subscribers by
 criteria), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
+subscriber_sessions.py (the subscriber area's signed, expiring sessions and the lists they show),
 importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports as jobs: upload, mapping,
 small files at once), import_uploads.py (the stored upload), import_runner.py (the tick's and worker's
 batches, resumable), import_hooks.py (what a batch of newly Subscribed subscribers triggers).

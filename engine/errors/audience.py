@@ -215,3 +215,7 @@ class ExportNotFinished(DomainError):
 
 class UnknownExportField(DomainError):
     """FieldsToExport contains unknown field(s)."""
+
+
+class SubscriberSessionInvalid(DomainError):
+    """Authentication failure or session expired."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tests.reference import (
     scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_imports_reports,
-    scenario_journeys, scenario_reports, scenario_senders, scenario_split_tests, scenario_templates,
+    scenario_journeys, scenario_reports, scenario_senders, scenario_split_tests, scenario_subscriber_area,
+    scenario_templates,
 )
 from tests.reference.recorder import Call
 
@@ -20,6 +21,7 @@ STEPS = [
     *scenario_automation.STEPS,
     *scenario_templates.STEPS,
     *scenario_reports.STEPS,
+    *scenario_subscriber_area.STEPS,
     *scenario_imports_reports.STEPS,
     *scenario_journeys.STEPS,
     *scenario_senders.STEPS,
