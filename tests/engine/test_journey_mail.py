@@ -19,6 +19,7 @@ from engine.models import JourneyEnrollment, JourneySend, JourneyStep, Subscribe
 from engine.models.outbox import OutboxEvent
 from engine.models.senders import EmailMarketingAccount
 from engine.models.webhooks import WebhookDelivery, WebhookEndpoint
+from engine.tracking.activity import TrackingTargetGone
 from engine.tracking.tokens import journey_instance
 from tests.builders import make_email, make_list, make_subscriber, user_actor
 from tests.engine.test_autoresponder_sending import Capture
@@ -142,7 +143,7 @@ def test_a_click_on_journey_mail_fires_email_link_click_journeys(engine, user, c
     before = stored_state(engine)
     with engine.uow() as uow:   # another subscriber's (never mailed) token, a wrong nonce: nothing happens
         for sid, n in ((ids[1], nonce), (ids[0], "0" * 8)):
-            with pytest.raises(Exception):
+            with pytest.raises(TrackingTargetGone):
                 uow.events.record_click(journey_instance(step), sid, 0, nonce=n)
         uow.rollback()
     assert stored_state(engine) == before
