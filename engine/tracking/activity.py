@@ -315,6 +315,9 @@ class EventService:
         mine = self.uow.autoresponder_tracking.event_target(event)
         if mine is not None:
             return self.uow.autoresponder_tracking.record_bounce(mine, event)
+        journey_mail = self.uow.journey_tracking.event_target(event)
+        if journey_mail is not None:
+            return self.uow.journey_tracking.record_bounce(journey_mail, event)
         t = self._event_target(event)
         if t is None or self._duplicate(t, "bounce", event.report_id):
             return False
@@ -351,6 +354,9 @@ class EventService:
         mine = self.uow.autoresponder_tracking.event_target(event)
         if mine is not None:
             return self.uow.autoresponder_tracking.record_complaint(mine, event)
+        journey_mail = self.uow.journey_tracking.event_target(event)
+        if journey_mail is not None:
+            return self.uow.journey_tracking.record_complaint(journey_mail, event)
         t = self._event_target(event)
         if t is None or self._duplicate(t, "complaint", event.report_id):
             return False

@@ -210,3 +210,25 @@ def test_webhook_action_reuses_a_registered_endpoint_and_keeps_the_private_addre
         assert uow.session.scalar(select(WebhookDelivery.endpoint_id).join(
             WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id).where(
             WebhookEndpoint.url == "https://hooks.example/mine")) == registered_id
+
+
+def test_a_hard_bounce_of_journey_mail_marks_and_suppresses_the_address_once(engine, user, clock, people, mail):
+    from engine.models import Suppression
+    from tests.protocol.test_tracking import dsn
+    list_id, ids = people
+    jid, _ = journey(engine, user, [{"action": "SendEmail", "emailid": mail, "published": True}])
+    enroll(engine, user, jid, list_id, ids[:1])
+    run_pass(engine, clock())
+    capture = Capture()
+    worker(engine, capture, clock).run_once()
+    verp = capture.sent[0].sender
+    with engine.uow() as uow:
+        assert uow.events.record_message(dsn(verp, "p0@example.com"), [verp]) == (1, 1)
+        uow.commit()
+    with engine.uow() as uow:   # the same report again: applied once
+        assert uow.events.record_message(dsn(verp, "p0@example.com"), [verp]) == (1, 0)
+        uow.commit()
+    with engine.uow() as uow:
+        assert uow.session.get(Subscriber, ids[0]).bounce_type == "Hard"
+        assert uow.session.scalar(select(Suppression.email_normalized)) == "p0@example.com"
+        assert uow.session.scalar(select(JourneySend.last_error)).startswith("hard bounce")
