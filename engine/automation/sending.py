@@ -4,8 +4,8 @@ rounds, hand-over, outcomes: engine/automation/send_ledger.py); `AutoResponderDe
 autoresponder's group is (its email, its segment), engine/automation/journeys/delivery.py what a journey
 SendEmail action's is.
 
-A batch of due rows is claimed (engine/automation/send_ledger.py), grouped by autoresponder, and for
-each group re-checked at send time, set-based for the group:
+A batch of due rows is claimed (engine/automation/send_ledger.py), grouped (by autoresponder, by journey
+action), and each group re-checked at send time, set-based for the group (for an autoresponder):
 * the account: its email-marketing account ACTIVE, the email's From allowed by the sender policy;
 * the subscriber: still Subscribed on the list, not hard-bounced, complained or suppressed (the
   campaign check, engine/delivery/recipients.py), and still in the autoresponder's segment when it has
