@@ -232,3 +232,31 @@ def test_a_hard_bounce_of_journey_mail_marks_and_suppresses_the_address_once(eng
         assert uow.session.get(Subscriber, ids[0]).bounce_type == "Hard"
         assert uow.session.scalar(select(Suppression.email_normalized)) == "p0@example.com"
         assert uow.session.scalar(select(JourneySend.last_error)).startswith("hard bounce")
+
+
+def test_racing_workers_mail_every_journey_row_exactly_once(engine, user, clock):
+    import threading
+    from collections import Counter
+    list_id = make_list(engine, user, "Race")
+    ids = [make_subscriber(engine, list_id, f"r{n:02d}@example.com") for n in range(40)]
+    mail = make_email(engine, user, subject="Race", from_email="shop@example.com", html_content="<p>Hi</p>")
+    jid, _ = journey(engine, user, [{"action": "SendEmail", "emailid": mail, "published": True}])
+    enroll(engine, user, jid, list_id, ids)
+    run_pass(engine, clock())
+    capture, errors, start = Capture(), [], threading.Barrier(3)
+
+    def race(n: int) -> None:
+        try:
+            start.wait(30)
+            worker(engine, capture, clock, worker_id=f"w{n}", batch_size=7, concurrency=3).run_once(60)
+        except BaseException as exc:   # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Counter(capture.recipients()) == Counter(f"r{n:02d}@example.com" for n in range(40))
+    assert set(sends(engine).values()) == {"sent"}
