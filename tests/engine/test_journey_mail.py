@@ -260,6 +260,12 @@ def test_racing_workers_mail_every_journey_row_exactly_once(engine, user, clock)
     # A worker that lost a lock conflict stops; the rows it had not handed over are taken by the next run.
     transient = ("deadlock", "serializ", "locked")
     assert not [e for e in errors if not any(word in str(e).lower() for word in transient)], errors
+    clock.advance(minutes=6)   # past the lease of a worker that stopped holding rows
     worker(engine, capture, clock, worker_id="mop-up").run_once(60)
-    assert Counter(capture.recipients()) == Counter(f"r{n:02d}@example.com" for n in range(40))
-    assert set(sends(engine).values()) == {"sent"}
+    mailed = Counter(capture.recipients())
+    assert set(mailed.values()) == {1}                                   # never twice
+    if not errors:
+        assert set(mailed) == {f"r{n:02d}@example.com" for n in range(40)}
+        assert set(sends(engine).values()) == {"sent"}
+    else:   # a row handed over by a worker that then stopped is `unknown` (not retried), never re-sent
+        assert set(sends(engine).values()) <= {"sent", "unknown"}
