@@ -146,6 +146,11 @@ class UnitOfWork:
         return AutoResponderTracking(self)
 
     @cached_property
+    def journey_tracking(self):
+        from engine.automation.journeys.tracking import JourneyTracking
+        return JourneyTracking(self)
+
+    @cached_property
     def journeys(self):
         from engine.automation.journeys.service import JourneyService
         return JourneyService(self)

@@ -11,8 +11,10 @@ Map of the package:
 * schedule.py  — when sends are due: delays, Repeat, DST, month ends, 29 February (pure);
 * enqueue.py   — triggers → ledger rows: the one-line entry points event sites call (`on_subscribed`,
                  `on_opened`, `on_clicked`, `on_left`) and the tick's date pass (`enqueue_date_triggers`);
-* send_ledger.py — the ledger's state changes as workers send: claim, hand-over, record, lease expiry;
-* sending.py   — what a delivery worker does with due rows: send-time checks, compose, send, record;
+* send_ledger.py — an automation ledger's state changes as workers send: claim, hand-over, record, lease
+                 expiry (autoresponder_sends and journey_sends, one AutomationLedger each);
+* sending.py   — what a delivery worker does with due rows: send-time checks, compose, send, record
+                 (AutomationDelivery, shared with journeys/delivery.py);
 * tracking.py  — opens, clicks, opt-outs, bounces and complaints of autoresponder mail, credited to the
                  ledger row and the autoresponder's counters;
 * errors.py    — what can go wrong;

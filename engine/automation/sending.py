@@ -1,8 +1,11 @@
-"""Mailing due autoresponder sends: what the delivery workers (`sendmill worker`, DeliveryRunner) do
-when no campaign has anything to claim.
+"""Mailing due automation sends: what the delivery workers (`sendmill worker`, DeliveryRunner) do
+between campaign batches. `AutomationDelivery` is the part both automation ledgers share (claim, checks,
+rounds, hand-over, outcomes: engine/automation/send_ledger.py); `AutoResponderDelivery` says what an
+autoresponder's group is (its email, its segment), engine/automation/journeys/delivery.py what a journey
+SendEmail action's is.
 
-A batch of due rows is claimed (engine/automation/send_ledger.py), grouped by autoresponder, and for
-each group re-checked at send time, set-based for the group:
+A batch of due rows is claimed (engine/automation/send_ledger.py), grouped (by autoresponder, by journey
+action), and each group re-checked at send time, set-based for the group (for an autoresponder):
 * the account: its email-marketing account ACTIVE, the email's From allowed by the sender policy;
 * the subscriber: still Subscribed on the list, not hard-bounced, complained or suppressed (the
   campaign check, engine/delivery/recipients.py), and still in the autoresponder's segment when it has
@@ -43,10 +46,16 @@ log = logging.getLogger("sendmill.delivery")
 
 @dataclass
 class Prepared:
-    responder: AutoResponder
+    source: object                        # the autoresponder / the journey action
+    owner_user_id: int
     skeleton: Skeleton | None
     error: str = ""                       # why none of its rows may be sent now (they are skipped)
     list_names: dict[int, str] = field(default_factory=dict)
+    copies: tuple[str, ...] = ()          # Cc / Bcc addresses: each message also goes to these
+
+
+def skipped(source, owner_user_id: int, error: str) -> Prepared:
+    return Prepared(source, owner_user_id, None, error)
 
 
 @dataclass
@@ -58,7 +67,11 @@ class BatchCounts:
     unknown: int = 0
 
 
-class AutoResponderDelivery:
+class AutomationDelivery:
+    """A ledger's due rows, grouped by `Claimed.group_id`; a subclass prepares a group (`_prepare`) and may
+    refuse some of its subscribers (`_outside`)."""
+    ledger: ledger.AutomationLedger
+
     def __init__(self, engine, transport, *, worker_id: str, batch_size: int, lease: timedelta, clock,
                  signer, bounce_domain: str, max_attempts: int, backoff: timedelta, concurrency: int,
                  retrying=lambda s, work: work()):
@@ -69,42 +82,43 @@ class AutoResponderDelivery:
         self.retrying = retrying   # runs a committing step again after a deadlock (the claim only)
 
     def expire_leases(self, s) -> int:
-        return ledger.expire_leases(s, self.clock())
+        return self.ledger.expire_leases(s, self.clock())
 
     def send_batch(self, s, reader, stop=lambda: False) -> BatchCounts | None:
         """Claim and send one batch; None when nothing is due. When `stop()` turns true (the worker is asked
         to stop, its budget is spent) the rows not yet handed over go back to `pending`."""
-        rows = self.retrying(s, lambda: ledger.claim(s, self.worker_id, self.clock(), self.lease, self.batch_size))
+        rows = self.retrying(s, lambda: self.ledger.claim(s, self.worker_id, self.clock(), self.lease,
+                                                          self.batch_size))
         if not rows:
             return None
         counts = BatchCounts()
         groups: dict[int, list[ledger.Claimed]] = defaultdict(list)
         for row in rows:
-            groups[row.autoresponder_id].append(row)
-        for responder_id, group in groups.items():
+            groups[row.group_id].append(row)
+        for group_id, group in groups.items():
             if stop():
                 self._release(s, group)
                 continue
-            self._send_group(s, reader, responder_id, group, counts, stop)
+            self._send_group(s, reader, group_id, group, counts, stop)
         return counts
 
     def _release(self, s, rows: list[ledger.Claimed]) -> None:
-        ledger.release(s, self.worker_id, [row.id for row in rows])
+        self.ledger.release(s, self.worker_id, [row.id for row in rows])
         s.commit()
 
-    # --- one autoresponder's rows ----------------------------------------------------------------
-    def _send_group(self, s, reader, responder_id: int, group: list[ledger.Claimed], counts: BatchCounts,
+    # --- one group's rows -------------------------------------------------------------------------
+    def _send_group(self, s, reader, group_id: int, group: list[ledger.Claimed], counts: BatchCounts,
                     stop) -> None:
-        prepared = self._prepare(s, responder_id)
+        prepared = self._prepare(s, group_id)
         outcomes: list[ledger.Outcome] = []
         if prepared.skeleton is None:
             outcomes = [self._outcome(row, ledger.SKIPPED, prepared.error, attempted=False) for row in group]
             self._store(s, outcomes, counts)
             return
-        owner_id = prepared.responder.owner_user_id
         ids = [row.subscriber_id for row in group]
-        recipients = load_recipients(reader, ids, owner_id, prepared.list_names, needs=prepared.skeleton.needs)
-        outside = self._outside_segment(s, prepared.responder, ids)
+        recipients = load_recipients(reader, ids, prepared.owner_user_id, prepared.list_names,
+                                     needs=prepared.skeleton.needs)
+        outside = self._outside(s, prepared, ids)
         nonces = dict(s.execute(select(Subscriber.id, Subscriber.public_nonce).where(Subscriber.id.in_(ids))).all())
         reader.commit()
         ready = []
@@ -122,9 +136,10 @@ class AutoResponderDelivery:
             if stop():
                 self._release(s, [row for row, _ in ready[start:]])
                 return
-            self._send_round(s, prepared.skeleton, ready[start:start + self.concurrency], now, counts)
+            self._send_round(s, prepared, ready[start:start + self.concurrency], now, counts)
 
-    def _send_round(self, s, skeleton: Skeleton, round_: list, now, counts: BatchCounts) -> None:
+    def _send_round(self, s, prepared: Prepared, round_: list, now, counts: BatchCounts) -> None:
+        skeleton = prepared.skeleton
         token = random_token()
         messages, outcomes = {}, []
         for row, context in round_:
@@ -135,13 +150,20 @@ class AutoResponderDelivery:
                                               attempted=False))
         prefix, suffix = skeleton.message_id_parts(token)
         mids = {row_id: f"{prefix}{row.subscriber_id}{suffix}" for row_id, (row, _) in messages.items()}
-        held = ledger.hand_over(s, self.worker_id, mids)
+        held = self.ledger.hand_over(s, self.worker_id, mids)
         self._store(s, outcomes, counts)      # commits the hand-over marks too: from now on, a crash = unknown
         going = [messages[row_id] for row_id in mids if row_id in held]
         if not going:
             return
-        results = self.transport.start_many([Envelope(m.envelope_from, m.recipient, m.data, wire_safe=True)
-                                             for _, m in going]).wait()
+        # The row's outcome is the subscriber's message's; the Cc / Bcc copies go in the same round and
+        # their answers are only logged (a refused copy does not make the subscriber's mail fail).
+        copies = [(m, address) for _, m in going for address in prepared.copies]
+        results = self.transport.start_many(
+            [Envelope(m.envelope_from, m.recipient, m.data, wire_safe=True) for _, m in going]
+            + [Envelope(m.envelope_from, address, m.data, wire_safe=True) for m, address in copies]).wait()
+        for (m, address), result in zip(copies, results[len(going):]):
+            if result.status != "sent":
+                log.warning("copy of %s to %s not sent: %s %s", m.recipient, address, result.code or "", result.text)
         self._store(s, [self._result(row, result) for (row, _), result in zip(going, results)], counts)
 
     def _result(self, row: ledger.Claimed, result) -> ledger.Outcome:
@@ -158,52 +180,73 @@ class AutoResponderDelivery:
 
     @staticmethod
     def _outcome(row: ledger.Claimed, state: str, error: str = "", *, attempted: bool = True) -> ledger.Outcome:
-        return ledger.Outcome(row.id, row.autoresponder_id, row.attempts, state, error, attempted)
+        return ledger.Outcome(row.id, row.group_id, row.attempts, state, error, attempted)
 
     def _store(self, s, outcomes: list[ledger.Outcome], counts: BatchCounts) -> None:
-        ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
+        self.ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
         s.commit()
         for outcome in outcomes:
             name = {ledger.RETRY: "retried"}.get(outcome.state, outcome.state)
             setattr(counts, name, getattr(counts, name) + 1)
 
-    # --- checks ---------------------------------------------------------------------------------
+    # --- a group -----------------------------------------------------------------------------------
+    def _prepare(self, s, group_id: int) -> Prepared:
+        raise NotImplementedError
+
+    def _outside(self, s, prepared: Prepared, ids: list[int]) -> dict[int, str]:
+        """Subscriber id -> reason, for those of `ids` the group refuses now (beyond the campaign checks)."""
+        return {}
+
+    @staticmethod
+    def _inactive(s, owner_id: int) -> str:
+        """Why the owner's account may not send now, or ""."""
+        account = s.scalar(select(EmailMarketingAccount.status).where(EmailMarketingAccount.user_id == owner_id))
+        return f"the account is {account.lower()}, not active" if account not in (None, "ACTIVE") else ""
+
+    def _skeleton(self, s, owner: User, content: Content, instance_id: int, constants: dict) -> Skeleton:
+        """The group's message with the owner's merge-tag aliases; ValueError when it cannot be built."""
+        aliases = {f.merge_tag_alias.lower(): f.id for f in s.scalars(
+            select(CustomField).where(CustomField.owner_user_id == owner.id, CustomField.merge_tag_alias != ""))}
+        constants = {"User:UserID": owner.id, "User:FirstName": owner.first_name, "User:LastName": owner.last_name,
+                     "User:EmailAddress": owner.email_address, "User:CompanyName": owner.company_name,
+                     "User:TimeZone": owner.time_zone, **constants}
+        settings = self.engine.settings
+        return build_skeleton(content, Sending(
+            signer=self.signer, base_url=settings.base_url, bounce_domain=self.bounce_domain, campaign_id=0,
+            instance_id=instance_id, link_nonce=NO_NONCE, constants=constants, aliases=aliases,
+            dkim=settings.dkim_key()))
+
+
+class AutoResponderDelivery(AutomationDelivery):
+    ledger = ledger.AUTORESPONDERS
+
     def _prepare(self, s, responder_id: int) -> Prepared:
         """The autoresponder's skeleton, or why its rows cannot be sent now. Built for every batch: the
         account, the From policy and the email may change between two batches."""
         responder = s.get(AutoResponder, responder_id)
         if responder is None:   # deleted meanwhile (its rows go with it)
-            return Prepared(AutoResponder(id=responder_id), None, "the autoresponder was deleted")
+            return skipped(AutoResponder(id=responder_id), 0, "the autoresponder was deleted")
         owner = s.get(User, responder.owner_user_id)
         email = s.get(Email, responder.email_id) if responder.email_id else None
-        account = s.scalar(select(EmailMarketingAccount.status).where(EmailMarketingAccount.user_id == owner.id))
-        if account not in (None, "ACTIVE"):
-            return Prepared(responder, None, f"the account is {account.lower()}, not active")
-        if email is None:
-            return Prepared(responder, None, "the autoresponder has no email")
-        from_email = campaign_from(email, owner)
-        error = refusal(s, self.engine.settings, owner.id, from_email)
+        error = self._inactive(s, owner.id) or ("" if email else "the autoresponder has no email")
+        if not error:
+            from_email = campaign_from(email, owner)
+            error = refusal(s, self.engine.settings, owner.id, from_email)
         if error:
-            return Prepared(responder, None, error)
-        aliases = {f.merge_tag_alias.lower(): f.id for f in s.scalars(
-            select(CustomField).where(CustomField.owner_user_id == owner.id, CustomField.merge_tag_alias != ""))}
-        constants = {"Campaign:Name": responder.name, "AutoResponder:Name": responder.name,
-                     "User:UserID": owner.id, "User:FirstName": owner.first_name, "User:LastName": owner.last_name,
-                     "User:EmailAddress": owner.email_address, "User:CompanyName": owner.company_name,
-                     "User:TimeZone": owner.time_zone}
+            return skipped(responder, owner.id, error)
         content = Content(subject=email.subject, from_email=from_email, from_name=email.from_name,
                           reply_to_email=email.reply_to_email, reply_to_name=email.reply_to_name,
                           html=email.html_content, text=email.plain_content, pre_header=email.pre_header_text,
                           open_tracking=email.open_tracking, link_tracking=email.link_tracking)
-        settings = self.engine.settings
         try:
-            skeleton = build_skeleton(content, Sending(
-                signer=self.signer, base_url=settings.base_url, bounce_domain=self.bounce_domain, campaign_id=0,
-                instance_id=autoresponder_instance(responder.id), link_nonce=NO_NONCE, constants=constants,
-                aliases=aliases, dkim=settings.dkim_key()))
+            skeleton = self._skeleton(s, owner, content, autoresponder_instance(responder.id), {
+                "Campaign:Name": responder.name, "AutoResponder:Name": responder.name})
         except ValueError as exc:
-            return Prepared(responder, None, f"the autoresponder's email cannot be built: {exc}")
-        return Prepared(responder, skeleton)
+            return skipped(responder, owner.id, f"the autoresponder's email cannot be built: {exc}")
+        return Prepared(responder, owner.id, skeleton)
+
+    def _outside(self, s, prepared: Prepared, ids: list[int]) -> dict[int, str]:
+        return self._outside_segment(s, prepared.source, ids)
 
     def _outside_segment(self, s, responder: AutoResponder, ids: list[int]) -> dict[int, str]:
         """Subscriber id -> reason, for those of `ids` the autoresponder's segment does not select now."""

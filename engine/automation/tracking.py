@@ -165,36 +165,46 @@ class AutoResponderTracking:
         self._bump(t, "total_hard_bounces" if hard else "total_soft_bounces")
         self._bump(t, "total_delivered", by=-1)
         self._event(t, "HARD_BOUNCE" if hard else "SOFT_BOUNCE", "hardBounce" if hard else "softBounce", {})
-        subscriber = t.subscriber
-        if hard:
-            self._hard(t, f"{event.status or ''} {event.reason}".strip())
-        else:
-            subscriber.soft_bounce_count = (subscriber.soft_bounce_count or 0) + 1
-            if subscriber.bounce_type != "Hard":
-                subscriber.bounce_type = "Soft"
-            if subscriber.soft_bounce_count >= SOFT_BOUNCE_LIMIT:
-                self._hard(t, f"{subscriber.soft_bounce_count} soft bounces")
+        bounce_subscriber(self.uow, t.owner_user_id, t.subscriber, event)
         self.s.flush()
         return True
-
-    def _hard(self, t: ArTarget, reason: str) -> None:
-        owned = select(Subscriber).join(SubscriberList, SubscriberList.id == Subscriber.list_id)
-        for row in self.s.scalars(owned.where(Subscriber.email_normalized == t.subscriber.email_normalized,
-                                              SubscriberList.owner_user_id == t.owner_user_id)):
-            row.bounce_type = "Hard"
-        self.uow.suppression.add(t.owner_user_id, t.subscriber.email_address, source="Hard Bounced",
-                                 reason=reason[:250])
-        self.uow.email_subscriptions.reported(t.owner_user_id, t.subscriber.email_address,
-                                              t.subscriber.email_normalized, "BOUNCED")
 
     def record_complaint(self, t: ArTarget, event) -> bool:
         if t.subscriber.complained_at is not None:
             return False
-        t.subscriber.complained_at = self.uow.clock()
         self._event(t, "SPAM_COMPLAINT", "spamComplaint", {})
-        self.uow.suppression.add(t.owner_user_id, t.subscriber.email_address, source="SPAM complaint",
-                                 reason=f"{event.feedback_type} report"[:250])
-        self.uow.email_subscriptions.reported(t.owner_user_id, t.subscriber.email_address,
-                                              t.subscriber.email_normalized, "SPAM_COMPLAINT")
+        complain_subscriber(self.uow, t.owner_user_id, t.subscriber, event)
         self.s.flush()
         return True
+
+
+# --- the subscriber side of a report about automation mail (autoresponders, journeys) ---------------------
+def bounce_subscriber(uow, owner_user_id: int, subscriber: Subscriber, event) -> None:
+    """The campaign rule: a hard bounce (or SOFT_BOUNCE_LIMIT soft ones) marks the address Hard on every
+    list of the account and suppresses it."""
+    if event.kind == "hard":
+        _hard(uow, owner_user_id, subscriber, f"{event.status or ''} {event.reason}".strip())
+        return
+    subscriber.soft_bounce_count = (subscriber.soft_bounce_count or 0) + 1
+    if subscriber.bounce_type != "Hard":
+        subscriber.bounce_type = "Soft"
+    if subscriber.soft_bounce_count >= SOFT_BOUNCE_LIMIT:
+        _hard(uow, owner_user_id, subscriber, f"{subscriber.soft_bounce_count} soft bounces")
+
+
+def _hard(uow, owner_user_id: int, subscriber: Subscriber, reason: str) -> None:
+    owned = select(Subscriber).join(SubscriberList, SubscriberList.id == Subscriber.list_id)
+    for row in uow.session.scalars(owned.where(Subscriber.email_normalized == subscriber.email_normalized,
+                                               SubscriberList.owner_user_id == owner_user_id)):
+        row.bounce_type = "Hard"
+    uow.suppression.add(owner_user_id, subscriber.email_address, source="Hard Bounced", reason=reason[:250])
+    uow.email_subscriptions.reported(owner_user_id, subscriber.email_address, subscriber.email_normalized, "BOUNCED")
+
+
+def complain_subscriber(uow, owner_user_id: int, subscriber: Subscriber, event) -> None:
+    """A complaint suppresses the address account-wide at once (the caller checks complained_at first)."""
+    subscriber.complained_at = uow.clock()
+    uow.suppression.add(owner_user_id, subscriber.email_address, source="SPAM complaint",
+                        reason=f"{event.feedback_type} report"[:250])
+    uow.email_subscriptions.reported(owner_user_id, subscriber.email_address, subscriber.email_normalized,
+                                     "SPAM_COMPLAINT")

@@ -47,6 +47,7 @@ class Content:
     pre_header: str = ""
     open_tracking: bool = True
     link_tracking: bool = True
+    cc: tuple[tuple[str, str], ...] = ()   # (name, address) shown in a Cc header (a journey's SendEmail)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class Skeleton:
         head = [mailbox_header("From", content.from_name, content.from_email)]
         if content.reply_to_email:
             head.append(mailbox_header("Reply-To", content.reply_to_name, content.reply_to_email))
+        if content.cc:
+            mailboxes = [mailbox_header("Cc", name, address)[4:].rstrip(CRLF) for name, address in content.cc]
+            head.append("Cc: " + f",{CRLF} ".join(mailboxes) + CRLF)
         self._from_block = "".join(head).encode("ascii")
         boundary = "=_sm_" + secrets.token_hex(12)   # "=_" never occurs in quoted-printable or base64
         common = ["MIME-Version: 1.0", f"X-Sendmill-Campaign: {int(sending.campaign_id)}",

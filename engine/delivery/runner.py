@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import READ_ONLY, is_transient_conflict
 from engine.delivery import ledger
+from engine.automation.journeys.delivery import JourneyDelivery
 from engine.automation.sending import AutoResponderDelivery
 from engine.delivery.claims import Claims, waiting_for_retry
 from engine.delivery.compose import random_token
@@ -149,11 +150,11 @@ class DeliveryRunner:
         self.signer = engine.settings.signer()
         self.bounce_domain = engine.settings.return_path_domain
         self._claims = Claims(self.worker_id, batch_size, lease, self.clock)
-        # Autoresponder sends go out when no campaign has anything to claim (engine/automation/sending.py).
-        self._autoresponders = AutoResponderDelivery(
+        # Autoresponder and journey sends go out between campaign batches (engine/automation/sending.py).
+        self._automations = [kind(
             engine, transport, worker_id=self.worker_id, batch_size=batch_size, lease=lease, clock=self.clock,
             signer=self.signer, bounce_domain=self.bounce_domain, max_attempts=max_attempts, backoff=backoff,
-            concurrency=concurrency, retrying=retrying)
+            concurrency=concurrency, retrying=retrying) for kind in (AutoResponderDelivery, JourneyDelivery)]
         self._prepared: dict[tuple[int, int | None], PreparedInstance] = {}   # (instance, variation email)
         self._reader = None                   # the run's read-only connection (see _run)
         self._stop = False
@@ -177,7 +178,8 @@ class DeliveryRunner:
             reader.execution_options(**{READ_ONLY: True})
             self._reader = reader
             summary.unknown += self._claims.expire_leases(s)
-            summary.unknown += self._autoresponders.expire_leases(s)
+            for automation in self._automations:
+                summary.unknown += automation.expire_leases(s)
             while not self._stop and time.monotonic() < deadline:
                 batch = retrying(s, lambda: self._claims.next_batch(s))
                 for gone in [key for key in self._prepared if key[0] not in self._claims.live]:
@@ -187,20 +189,27 @@ class DeliveryRunner:
                     self._process(s, batch, summary, deadline)
                     if self.progress:
                         self.progress(summary)
-                # One batch of due autoresponder sends after each campaign batch: a long campaign does not
-                # hold a welcome email back.
-                sent_autoresponders = not self._stop and time.monotonic() < deadline and \
-                    self._send_autoresponders(s, reader, summary, deadline)
-                if not batch and not sent_autoresponders:
+                # One batch of due autoresponder sends and one of journey sends after each campaign batch:
+                # a long campaign does not hold a welcome email back.
+                sent_automations = not self._stop and time.monotonic() < deadline and \
+                    self._send_automations(s, reader, summary, deadline)
+                if not batch and not sent_automations:
                     summary.idle = True
                     break
             if summary.idle:   # then only rows waiting for their retry time can be pending: a short count
                 summary.waiting = waiting_for_retry(s)
         return summary
 
-    def _send_autoresponders(self, s, reader, summary: RunSummary, deadline: float) -> bool:
-        """One batch of due autoresponder sends; False when none is due."""
-        counts = self._autoresponders.send_batch(s, reader, lambda: self._stop or time.monotonic() >= deadline)
+    def _send_automations(self, s, reader, summary: RunSummary, deadline: float) -> bool:
+        """One batch of due sends of each automation ledger; False when none is due."""
+        sent = False
+        for automation in self._automations:
+            if not self._stop and time.monotonic() < deadline:
+                sent = self._send_automation(automation, s, reader, summary, deadline) or sent
+        return sent
+
+    def _send_automation(self, automation, s, reader, summary: RunSummary, deadline: float) -> bool:
+        counts = automation.send_batch(s, reader, lambda: self._stop or time.monotonic() >= deadline)
         if counts is None:
             return False
         summary.batches += 1

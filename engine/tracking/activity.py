@@ -41,7 +41,7 @@ from engine.models import Campaign, CustomField, Email, Subscriber, SubscriberFi
 from engine.models.activity import SubscriberActivity
 from engine.models.sending import Delivery, SendInstance
 from engine.tracking.public_html import public_page
-from engine.tracking.tokens import Kind, Signer, autoresponder_of
+from engine.tracking.tokens import Kind, Signer, autoresponder_of, journey_action_of
 from engine.automation.journeys import hooks as journey_hooks
 
 # protocol.md §6.2 (bounce-processing.md): soft bounces escalate to hard after the soft-to-hard
@@ -94,8 +94,8 @@ class EventService:
         double-clicked link) then run one after the other, so "is this the first open?" is
         answered once and a unique counter cannot move twice.
         """
-        if autoresponder_of(instance_id) is not None:
-            raise TrackingTargetGone()   # an autoresponder's message (engine/automation/tracking.py)
+        if autoresponder_of(instance_id) is not None or journey_action_of(instance_id) is not None:
+            raise TrackingTargetGone()   # an automation's message (engine/automation/tracking.py, journeys/)
         instance = self.s.get(SendInstance, instance_id) if instance_id else None
         campaign = self.s.get(Campaign, instance.campaign_id) if instance else None
         subscriber = self.s.get(Subscriber, subscriber_id, with_for_update=lock) if subscriber_id else None
@@ -123,6 +123,8 @@ class EventService:
         otherwise)."""
         if autoresponder_of(instance_id) is not None:
             return self.uow.autoresponder_tracking.target(instance_id, subscriber_id, nonce).subscriber
+        if journey_action_of(instance_id) is not None:
+            return self.uow.journey_tracking.target(instance_id, subscriber_id, nonce).subscriber
         return self.linked(instance_id, subscriber_id, nonce).subscriber
 
     def context(self, subscriber: Subscriber) -> dict:
@@ -186,6 +188,8 @@ class EventService:
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
         if autoresponder_of(instance_id) is not None:
             return self.uow.autoresponder_tracking.record_open(instance_id, subscriber_id, nonce=nonce)
+        if journey_action_of(instance_id) is not None:
+            return self.uow.journey_tracking.record_open(instance_id, subscriber_id, nonce=nonce)
         self._open(self.linked(instance_id, subscriber_id, nonce, lock=True))
 
     def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *,
@@ -193,6 +197,8 @@ class EventService:
         """The URL to redirect to (personalised), or None when the index is not one of the campaign's links."""
         if autoresponder_of(instance_id) is not None:
             return self.uow.autoresponder_tracking.record_click(instance_id, subscriber_id, link_index, nonce=nonce)
+        if journey_action_of(instance_id) is not None:
+            return self.uow.journey_tracking.record_click(instance_id, subscriber_id, link_index, nonce=nonce)
         t = self.linked(instance_id, subscriber_id, nonce, lock=True)
         email = self.s.get(Email, t.email_id) if t.email_id else None
         urls = content_links(email)
@@ -261,6 +267,8 @@ class EventService:
         """Opt the subscriber out of their list (with its opt-out behaviours); False when already out."""
         if autoresponder_of(instance_id) is not None:
             return self.uow.autoresponder_tracking.unsubscribe(instance_id, subscriber_id, ip, nonce=nonce)
+        if journey_action_of(instance_id) is not None:
+            return self.uow.journey_tracking.unsubscribe(instance_id, subscriber_id, ip, nonce=nonce)
         t = self.linked(instance_id, subscriber_id, nonce)
         try:
             self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
@@ -317,6 +325,9 @@ class EventService:
         mine = self.uow.autoresponder_tracking.event_target(event)
         if mine is not None:
             return self.uow.autoresponder_tracking.record_bounce(mine, event)
+        journey_mail = self.uow.journey_tracking.event_target(event)
+        if journey_mail is not None:
+            return self.uow.journey_tracking.record_bounce(journey_mail, event)
         t = self._event_target(event)
         if t is None or self._duplicate(t, "bounce", event.report_id):
             return False
@@ -353,6 +364,9 @@ class EventService:
         mine = self.uow.autoresponder_tracking.event_target(event)
         if mine is not None:
             return self.uow.autoresponder_tracking.record_complaint(mine, event)
+        journey_mail = self.uow.journey_tracking.event_target(event)
+        if journey_mail is not None:
+            return self.uow.journey_tracking.record_complaint(journey_mail, event)
         t = self._event_target(event)
         if t is None or self._duplicate(t, "complaint", event.report_id):
             return False

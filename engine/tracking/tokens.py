@@ -28,7 +28,7 @@ from enum import IntEnum
 
 from engine.errors import BadToken
 
-__all__ = ["AUTORESPONDER_INSTANCES", "BadToken", "Kind", "autoresponder_instance", "autoresponder_of", "NO_NONCE", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token",
+__all__ = ["AUTORESPONDER_INSTANCES", "JOURNEY_INSTANCES", "journey_instance", "journey_action_of", "BadToken", "Kind", "autoresponder_instance", "autoresponder_of", "NO_NONCE", "RecipientTokens", "Signer", "Token", "URL_PATHS", "b32_token",
            "token_url", "url_token"]
 
 MAC_BYTES = 12          # 96 bits: forging one token takes ~2^96 tries against an online check
@@ -69,7 +69,21 @@ def autoresponder_instance(autoresponder_id: int) -> int:
 
 def autoresponder_of(instance_id: int) -> int | None:
     """The autoresponder a token's instance id names, or None for a campaign's (or no) instance."""
-    return instance_id - AUTORESPONDER_INSTANCES if instance_id > AUTORESPONDER_INSTANCES else None
+    return instance_id - AUTORESPONDER_INSTANCES if AUTORESPONDER_INSTANCES < instance_id < JOURNEY_INSTANCES \
+        else None
+
+
+# A journey's SendEmail messages carry JOURNEY_INSTANCES + the action's id (above every autoresponder's).
+JOURNEY_INSTANCES = 3 << 61
+
+
+def journey_instance(action_id: int) -> int:
+    return JOURNEY_INSTANCES + action_id
+
+
+def journey_action_of(instance_id: int) -> int | None:
+    """The journey SendEmail action a token's instance id names, or None."""
+    return instance_id - JOURNEY_INSTANCES if instance_id > JOURNEY_INSTANCES else None
 
 
 # Path segment of each kind's public URL: `{base_url}/t/{segment}/{token}`.

@@ -336,7 +336,7 @@ def test_a_worker_that_lost_its_lease_changes_nothing_it_no_longer_holds(api, en
         uow.commit()
     before = stored_state(engine, AutoResponderSend)
     with engine.uow() as uow:
-        send_ledger.record(uow.session, "slow", [send_ledger.Outcome(claimed[0].id, claimed[0].autoresponder_id, 0,
+        send_ledger.record(uow.session, "slow", [send_ledger.Outcome(claimed[0].id, claimed[0].group_id, 0,
                                                                      "sent")], clock(), timedelta(minutes=1))
         uow.commit()
     assert stored_state(engine, AutoResponderSend) == before

@@ -10,8 +10,11 @@ Map of the package:
 * hooks.py     — what the event sites call (subscribed, unsubscribed, tagged, opened, clicked, …);
 * waits.py     — when an arriving subscriber is due (Wait, Debug) and Wait's delivery window (pure);
 * effects.py   — what each action does to a claimed batch, set-based;
+* webhook.py   — the Webhook action: signed, retried POSTs through engine/events, queued in the step;
 * runner.py    — the step: claim (compare-and-set), log, effect, move — one transaction per batch;
-* sends.py     — the SendEmail ledger's worker seam: claim (compare-and-set, lease), settle, expire;
+* delivery.py  — mailing the SendEmail ledger: a SendEmail action's message for the automation delivery
+                 (engine/automation/sending.py; the ledger's rules: engine/automation/send_ledger.py);
+* tracking.py  — opens, clicks and opt-outs of journey mail (fire EmailOpen / EmailLinkClick journeys);
 * stats.py     — activity counters and per-action figures from the step log and the send ledger;
 * pull.py      — one ScheduledPull (scheduler/journeys.py decides when);
 * membership.py — Subscriber.Journey.Trigger / Exit / Remove / List;

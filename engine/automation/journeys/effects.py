@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from engine.audience.custom_fields.rules import parsed_forms
 from engine.automation.journeys import hooks
+from engine.automation.journeys.webhook import webhook
 from engine.models import (
     CustomField, Journey, JourneyEnrollment as E, JourneySend, Subscriber, SubscriberFieldValue, SubscriberList,
     SubscriberTag, SubscriberTagAssignment,
@@ -187,7 +188,7 @@ def debug(session, token, action, p, now) -> None:
 
 
 def nothing(session, token, action, p, now) -> None:
-    """Wait (its pause is in due_at), and Webhook (not delivered yet: README "Journeys")."""
+    """Wait: its pause is in due_at."""
 
 
 EFFECTS = {
@@ -195,5 +196,5 @@ EFFECTS = {
     "Subscribe": subscribe, "Unsubscribe": unsubscribe, "DeleteSubscriber": delete_subscriber,
     "StartJourney": start_journey, "ExitJourney": exit_journeys, "ExitThisJourney": exit_this,
     "ExitAllOtherJourneys": exit_others, "ExitAllJourneys": exit_all, "Debug": debug, "Wait": nothing,
-    "Webhook": nothing,
+    "Webhook": webhook,
 }
