@@ -808,6 +808,8 @@ CREATE INDEX ix_subscribers_confirmation_due_at ON subscribers (confirmation_due
 
 CREATE INDEX ix_subscribers_email_normalized ON subscribers (email_normalized);
 
+CREATE INDEX ix_subscribers_list_email_lower ON subscribers (list_id, lower(email_address), id);
+
 CREATE INDEX ix_subscribers_list_status ON subscribers (list_id, subscription_status);
 
 CREATE TABLE suppressions (

@@ -38,8 +38,19 @@ def ddl(dialect_name: str = "sqlite") -> str:
     for table in Base.metadata.sorted_tables:
         parts.append(_statement(CreateTable(table), dialect))
         for index in sorted(table.indexes, key=lambda ix: ix.name or ""):
-            parts.append(_statement(CreateIndex(index), dialect))
+            if made_on(index, dialect.name):
+                parts.append(_statement(CreateIndex(index), dialect))
     return "\n".join(parts)
+
+
+def made_on(item, dialect_name: str) -> bool:
+    """False for an index the models create on other backends only (`Index(...).ddl_if(dialect=...)`,
+    e.g. an expression index MariaDB cannot have)."""
+    condition = getattr(item, "_ddl_if", None)
+    if condition is None or condition.dialect is None:
+        return True
+    wanted = (condition.dialect,) if isinstance(condition.dialect, str) else tuple(condition.dialect)
+    return dialect_name in wanted or (dialect_name == "mysql" and "mariadb" in wanted)
 
 
 def _statement(element, dialect) -> str:

@@ -8,7 +8,8 @@ Map of the package:
                   a new campaign;
 * reports.py    — a campaign's report and the progress JSON its script polls while it sends;
 * chart.py      — the opens-and-clicks chart as inline SVG (pure geometry, no database);
-* audience.py   — lists, subscribers (search, history) and CSV imports;
+* audience.py   — lists, subscribers (search, history) and CSV imports as import jobs (the job's page and
+                  the progress JSON its script polls while the job is Queued or Importing);
 * automation.py — autoresponders;
 * admin.py      — what an administrator sees: campaigns waiting for approval.
 Templates are in templates/console/, the script and the style sheet in static/ (nothing inline: the

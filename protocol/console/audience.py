@@ -1,14 +1,17 @@
 """Lists, their subscribers (search, one subscriber's history) and CSV imports.
 
-Imports run synchronously through the engine's streaming importer (Subscribers.Import's service); the
-page shows a progress element filled from the importer's report. When background import jobs exist, the
-form posts to them instead and the same element follows the job (the seam: `_import_report`).
+Imports are import jobs (engine/audience/import_jobs.py, the service of Subscribers.Import): the upload is
+stored, a file of at most SYNC_BYTES is imported in the request, a larger one is left Queued for
+`sendmill tick` / `sendmill worker`. The job's page shows its figures in a progress element that the
+console's script refreshes from the job's progress.json until the job is Completed or Failed.
 """
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 
-from engine.audience.importer import ImportOptions
+from engine.audience.import_jobs import SYNC_BYTES
+from engine.audience.import_runner import job_report
+from engine.audience.import_uploads import JobOptions
 from engine.audience.lists import ListQuery
 from engine.audience.subscriber_search import SubscriberQuery
 from engine.errors import DomainError
@@ -76,13 +79,35 @@ def import_csv(uow, actor, list_id: int):
         return render("console/import.html", http_status=400, list_row=list_row, report=None,
                       error="Choose a CSV file to import.")
     try:
-        report = _import_report(uow, actor, list_id, upload.stream, request.form.get("update_existing") == "on")
+        job = _import_job(uow, actor, list_id, upload.stream, request.form.get("update_existing") == "on")
     except DomainError as exc:
         uow.rollback()
         return render("console/import.html", http_status=400, list_row=list_row, report=None, error=exc.message)
-    return render("console/import.html", list_row=list_row, report=report, error="")
+    return _job_page(list_row, job)
 
 
-def _import_report(uow, actor, list_id: int, stream, update_existing: bool):
-    """Run the import now and return its report (the importer maps the header names itself)."""
-    return uow.subscribers.import_csv(actor, list_id, stream, ImportOptions(update_existing=update_existing))
+@bp.get("/lists/<int:list_id>/imports/<int:job_id>")
+@page(commands=("Subscribers.Import",))
+def import_job(uow, actor, list_id: int, job_id: int):
+    return _job_page(uow.lists.get(actor, list_id), uow.import_jobs.get(actor, job_id, list_id=list_id))
+
+
+@bp.get("/lists/<int:list_id>/imports/<int:job_id>/progress.json")
+@page(commands=("Subscribers.Import",))
+def import_progress(uow, actor, list_id: int, job_id: int):
+    job = uow.import_jobs.get(actor, job_id, list_id=list_id)
+    return jsonify(status=job.status, total=job.total_rows, imported=job.imported, updated=job.updated,
+                   duplicates=job.duplicates, failed=job.failed, error=job.error)
+
+
+def _import_job(uow, actor, list_id: int, stream, update_existing: bool):
+    """Store the upload as a job (the importer maps the header names itself); import a small file now."""
+    job, _lines = uow.import_jobs.upload(actor, list_id, stream, JobOptions(update_existing=update_existing),
+                                         mapped=True)
+    if job.upload_bytes <= SYNC_BYTES:
+        uow.import_jobs.run_now(job)
+    return job
+
+
+def _job_page(list_row, job):
+    return render("console/import.html", list_row=list_row, report=job_report(job), job=job, error="")

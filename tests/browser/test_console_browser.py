@@ -198,3 +198,29 @@ def test_a_campaign_from_list_to_report(browser, live, artifacts, tmp_path):
         driver.get(campaign_url + path)
         assert driver.find_element(By.TAG_NAME, "h1").text == "Not found"
     driver.save_screenshot(str(artifacts / "not-found.png"))
+
+
+def test_a_large_import_is_queued_and_its_page_follows_the_job(browser, live, tmp_path):
+    from engine.audience.import_runner import run_import_jobs
+
+    driver = browser
+    make_user(live.engine, "ivy")
+    sign_in(driver, live, "ivy")
+    driver.get(f"{live.url}/console/lists")
+    driver.find_element(By.ID, "new-list-name").send_keys("Many")
+    button(driver, "Create list").click()
+    until(driver, lambda d: heading(d) == "Many")
+    driver.find_element(By.LINK_TEXT, "Import CSV").click()
+    csv_file = tmp_path / "many.csv"
+    csv_file.write_text("Email\n" + "".join(f"person{i}@example.com\n" for i in range(3_000)))
+    driver.find_element(By.ID, "csv_file").send_keys(str(csv_file))
+    button(driver, "Import").click()
+    status = until(driver, lambda d: d.find_element(By.CSS_SELECTOR, '[data-import="status"]'))
+    assert status.text == "Queued"
+    assert driver.find_element(By.ID, "import-progress").get_attribute("value") in (None, "0")
+    run_import_jobs(live.engine, holder="browser-test")
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, '[data-import="status"]').text == "Completed",
+          "the import page never showed the job Completed")
+    bar = driver.find_element(By.ID, "import-progress")
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("3000", "3000")
+    assert driver.find_element(By.CSS_SELECTOR, '[data-import="imported"]').text == "3000"
