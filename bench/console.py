@@ -4,7 +4,8 @@
 
 Builds a scratch SQLite database in a temporary folder: one account, one list of N subscribers, C
 campaigns to it (one Sent, with its ledger of N deliveries, N/5 opens and N/20 clicks over six hours;
-one Ready, so its page counts the audience), two autoresponders. It then signs in through the console
+one Ready, so its page counts the audience), two autoresponders, a journey (a Decision, then a Wait)
+every subscriber entered: one step each at the Decision, 90% waiting at the Wait. It then signs in through the console
 and times every page R times through the WSGI app (no network), printing the median and the goal side
 by side (goal: under 200 ms each). It also posts two CSV files to the import form (one imported in the
 request, one queued as an import job) and times the queued job's page and progress.json. Not part of
@@ -21,7 +22,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -97,7 +98,42 @@ def build(engine, subscribers: int, campaigns: int) -> dict:
             conn.execute(insert(AutoResponder.__table__).values(
                 owner_user_id=owner, list_id=list_id, name=f"Welcome {i}", trigger_type="OnSubscription",
                 created_at=NOW, updated_at=NOW))
-    return {"list": list_id, "sent": sent, "ready": ready, "subscriber": subscriber_ids[0]}
+    journey_id = add_journey(engine, owner, list_id)
+    return {"list": list_id, "sent": sent, "ready": ready, "subscriber": subscriber_ids[0], "journey": journey_id}
+
+
+def add_journey(engine, owner: int, list_id: int) -> int:
+    """A journey every subscriber of the list entered: a step each at its Decision, the Subscribed ones
+    waiting at its Wait (two INSERT … SELECT, as the runner would leave them)."""
+    from engine.accounts.auth import Actor
+    from engine.models import JourneyEnrollment, JourneyStep
+    with engine.uow() as uow:
+        actor = Actor("user", owner, "*")
+        journey = uow.journeys.create(actor, {"name": "Onboarding", "trigger": "Manual"})
+        uow.journeys.replace_actions(actor, journey.id, [
+            {"action": "Decision", "published": True, "criteriaoperator": "and",
+             "criteria": [[{"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "1"}]],
+             "actions": {"true": [{"action": "Debug", "published": True, "debugmessage": "t"}], "false": []}},
+            {"action": "Wait", "waitamount": 3, "waitunit": "days", "published": True}])
+        uow.commit()
+        decision, _debug, wait = sorted(a.id for a in uow.journeys.actions(journey.id))
+        journey_id = journey.id
+    with engine.db.begin() as conn:
+        s = Subscriber.__table__
+        conn.execute(insert(JourneyEnrollment.__table__).from_select(
+            ["journey_id", "subscriber_id", "list_id", "state", "current_action_id", "due_at", "step_seq",
+             "created_at"],
+            select(literal(journey_id), s.c.id, s.c.list_id, literal("active"), literal(wait),
+                   literal(NOW + timedelta(days=3), JourneyEnrollment.due_at.type), literal(1),
+                   literal(NOW, JourneyEnrollment.created_at.type))
+            .where(s.c.list_id == list_id, s.c.subscription_status == "Subscribed")))
+        e = JourneyEnrollment.__table__
+        conn.execute(insert(JourneyStep.__table__).from_select(
+            ["enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at"],
+            select(e.c.id, literal(journey_id), literal(decision), literal(1), e.c.subscriber_id, literal("false"),
+                   literal(NOW, JourneyStep.created_at.type))
+            .where(e.c.journey_id == journey_id)))
+    return journey_id
 
 
 def sign_in(client) -> None:
@@ -159,6 +195,8 @@ def main() -> None:
             "subscriber history": f"/console/lists/{ids['list']}/subscribers/{ids['subscriber']}",
             "import form": f"/console/lists/{ids['list']}/import",
             "autoresponders": "/console/autoresponders",
+            "journeys": "/console/journeys",
+            "journey (tree with counts)": f"/console/journeys/{ids['journey']}",
             "import job (queued)": job_page,
             "import job progress.json": f"{job_page}/progress.json",
         }

@@ -325,6 +325,42 @@ def test_autoresponders_page(console, user):
     assert "No autoresponders yet." in console.text("/console/autoresponders")
 
 
+def test_a_journey_is_drawn_as_its_tree_with_counts_per_action(engine, console, user, other_user, clock):
+    from engine.automation.journeys.runner import run_pass
+    from tests.builders import make_custom_field
+    from tests.engine.test_journey_runner import enroll, journey
+    from engine.models import SubscriberFieldValue
+    list_id = make_list(engine, user)
+    ids = add_subscribers(engine, list_id, ["a@example.com", "b@example.com", "c@example.com"])
+    field_id = make_custom_field(engine, user, list_id, "Country")
+    with engine.uow() as uow:
+        uow.session.add(SubscriberFieldValue(subscriber_id=ids[0], field_id=field_id, value_text="US"))
+        uow.commit()
+    jid, action_ids = journey(engine, user, [
+        {"action": "Decision", "published": True, "criteriaoperator": "and",
+         "criteria": [[{"type": "fields", "field_id": f"CustomField{field_id}", "operator": "is", "value": "us"}]],
+         "actions": {"true": [{"action": "Debug", "published": True, "debugmessage": "yes"}],
+                     "false": [{"action": "Wait", "waitamount": 1, "waitunit": "days", "published": True}]}},
+        {"action": "ExitThisJourney", "published": True}])
+    decision, debug, wait, leave = action_ids
+    enroll(engine, user, jid, list_id, ids)
+    run_pass(engine, clock())
+    console.login(user.username, user.password)
+    assert f'href="/console/journeys/{jid}"' in console.text("/console/journeys")
+    html = console.text(f"/console/journeys/{jid}")
+    # The Decision's branches are nested under it, each action with what passed it and who waits there.
+    true_branch = html.index(">True<")
+    assert html.index(f'id="action-{decision}"') < true_branch < html.index(f'id="action-{debug}"') \
+        < html.index(">False<") < html.index(f'id="action-{wait}"') < html.index(f'id="action-{leave}"')
+    assert f'data-action="{decision}">3 passed · 0 waiting' in html
+    assert f'data-action="{debug}">1 passed · 0 waiting' in html
+    assert f'data-action="{wait}">0 passed · 2 waiting' in html
+    assert f"<tr><td>{wait}</td><td>Wait</td><td>0</td><td>2</td></tr>" in html   # the same as a table
+    # Another account's journey is a 404.
+    theirs, _ = journey(engine, other_user, [{"action": "Debug", "published": True, "debugmessage": "x"}])
+    assert console.get(f"/console/journeys/{theirs}").status_code == 404
+
+
 # --- administrators -----------------------------------------------------------------------------------------
 def test_an_administrator_sees_and_approves_waiting_campaigns(engine, console, admin, user):
     set_user(engine, user, reputation_level="Untrusted")
@@ -379,8 +415,23 @@ def add_ledger_and_clicks(engine, campaign_id: int, subscriber_ids: list[int], c
         uow.commit()
 
 
+def add_journeys(engine, owner, list_id: int, subscriber_ids: list[int], size: int, clock) -> list[int]:
+    """`size` journeys of `size` actions each (a Decision with a branch among them), everyone enrolled."""
+    from engine.automation.journeys.runner import run_pass
+    from tests.engine.test_journey_runner import enroll, journey
+    actions = [{"action": "Decision", "published": True, "criteriaoperator": "and",
+                "criteria": [[{"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "p"}]],
+                "actions": {"true": [{"action": "Debug", "published": True, "debugmessage": "t"}], "false": []}},
+               *({"action": "Wait", "waitamount": n + 1, "waitunit": "days", "published": True}
+                 for n in range(max(size - 2, 0)))]
+    made = [journey(engine, owner, actions)[0] for _ in range(size)]
+    enroll(engine, owner, made[0], list_id, subscriber_ids)
+    run_pass(engine, clock())
+    return made
+
+
 @pytest.mark.parametrize("page", ["campaigns", "lists", "subscribers", "history", "autoresponders", "approvals",
-                                  "campaign", "report", "domains", "progress"])
+                                  "campaign", "report", "domains", "progress", "journeys", "journey"])
 def test_a_page_runs_as_many_statements_for_1_row_as_for_50(engine, client, api, page, clock):
     from tests.helpers import make_admin, make_user
     counts = []
@@ -405,6 +456,7 @@ def test_a_page_runs_as_many_statements_for_1_row_as_for_50(engine, client, api,
             uow.commit()
         if page in ("campaign", "report", "domains", "progress"):
             add_ledger_and_clicks(engine, campaigns[0], ids, clock)
+        journeys = add_journeys(engine, owner, list_id, ids, size if page in ("journeys", "journey") else 1, clock)
         console = Console(client)
         if page == "approvals":
             account = make_admin(engine, api)
@@ -416,7 +468,8 @@ def test_a_page_runs_as_many_statements_for_1_row_as_for_50(engine, client, api,
                 "autoresponders": "/console/autoresponders", "approvals": "/console/admin/approvals",
                 "campaign": f"/console/campaigns/{campaigns[0]}", "report": f"/console/campaigns/{campaigns[0]}/report",
                 "domains": f"/console/campaigns/{campaigns[0]}/report/domains",
-                "progress": f"/console/campaigns/{campaigns[0]}/progress.json"}[page]
+                "progress": f"/console/campaigns/{campaigns[0]}/progress.json",
+                "journeys": "/console/journeys", "journey": f"/console/journeys/{journeys[0]}"}[page]
         console.get(path)   # the first request of a session records its use; count a steady one
         counts.append(_statements(engine, console, path))
     assert counts[0] == counts[1] and counts[0] > 0, counts

@@ -33,6 +33,17 @@ class JourneyStats:
         return {"LastTriggeredAt": _when(last_enrolled), "LastActivityAt": _when(last_step),
                 "TotalEnrolledLifetime": int(distinct or 0)}
 
+    def action_counts(self, journey_id: int) -> dict[int, tuple[int, int]]:
+        """action ID → (steps taken there, enrollments waiting there now): two grouped queries, for the
+        console's drawing of the journey's tree."""
+        taken = dict(self.s.execute(select(JourneyStep.action_id, func.count()).where(
+            JourneyStep.journey_id == journey_id).group_by(JourneyStep.action_id)).all())
+        waiting = dict(self.s.execute(select(JourneyEnrollment.current_action_id, func.count()).where(
+            JourneyEnrollment.journey_id == journey_id, JourneyEnrollment.state == "active")
+            .group_by(JourneyEnrollment.current_action_id)).all())
+        return {action_id: (int(taken.get(action_id, 0)), int(waiting.get(action_id, 0)))
+                for action_id in set(taken) | set(waiting)}
+
     def action_subscribers(self, actor, journey_id: int, action_id: int, *, filters: list[str], operator: str,
                            limit: int, offset: int, order: str, descending: bool):
         """The subscribers that reached the action (a step logged at it, or waiting at it): rows of
