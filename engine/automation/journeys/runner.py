@@ -25,7 +25,7 @@ from sqlalchemy import case, func, insert, literal, select, update
 
 from engine.automation.journeys import hooks
 from engine.automation.journeys.criteria import predicate, yesno_criteria
-from engine.automation.journeys.effects import EFFECTS, claimed
+from engine.automation.journeys.effects import EFFECTS
 from engine.automation.journeys.waits import arrival_due, window_start
 from engine.models import Journey, JourneyAction, JourneyEnrollment as E, JourneyStep, Subscriber
 
