@@ -79,7 +79,10 @@ class AutomationDelivery:
         self.batch_size, self.lease, self.clock = batch_size, lease, clock
         self.signer, self.bounce_domain = signer, bounce_domain
         self.max_attempts, self.backoff, self.concurrency = max_attempts, backoff, concurrency
-        self.retrying = retrying   # runs a committing step again after a deadlock (the claim only)
+        # Runs a committing step again after a deadlock or serialization failure: the claim, the
+        # hand-over marks with their round's early outcomes, and the recorded outcomes (workers meet on
+        # the ledger's indexes and on the counters of one autoresponder or journey).
+        self.retrying = retrying
 
     def expire_leases(self, s) -> int:
         return self.ledger.expire_leases(s, self.clock())
@@ -103,8 +106,10 @@ class AutomationDelivery:
         return counts
 
     def _release(self, s, rows: list[ledger.Claimed]) -> None:
-        self.ledger.release(s, self.worker_id, [row.id for row in rows])
-        s.commit()
+        def release():
+            self.ledger.release(s, self.worker_id, [row.id for row in rows])
+            s.commit()
+        self.retrying(s, release)
 
     # --- one group's rows -------------------------------------------------------------------------
     def _send_group(self, s, reader, group_id: int, group: list[ledger.Claimed], counts: BatchCounts,
@@ -150,8 +155,15 @@ class AutomationDelivery:
                                               attempted=False))
         prefix, suffix = skeleton.message_id_parts(token)
         mids = {row_id: f"{prefix}{row.subscriber_id}{suffix}" for row_id, (row, _) in messages.items()}
-        held = self.ledger.hand_over(s, self.worker_id, mids)
-        self._store(s, outcomes, counts)      # commits the hand-over marks too: from now on, a crash = unknown
+        def hand_over() -> set[int]:
+            # The hand-over marks and the round's early outcomes commit together (retried as one): from
+            # then on, a crash leaves the handed-over rows unknown.
+            held = self.ledger.hand_over(s, self.worker_id, mids)
+            self.ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
+            s.commit()
+            return held
+        held = self.retrying(s, hand_over)
+        self._count(outcomes, counts)
         going = [messages[row_id] for row_id in mids if row_id in held]
         if not going:
             return
@@ -183,8 +195,14 @@ class AutomationDelivery:
         return ledger.Outcome(row.id, row.group_id, row.attempts, state, error, attempted)
 
     def _store(self, s, outcomes: list[ledger.Outcome], counts: BatchCounts) -> None:
-        self.ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
-        s.commit()
+        def record():
+            self.ledger.record(s, self.worker_id, outcomes, self.clock(), self.backoff)
+            s.commit()
+        self.retrying(s, record)
+        self._count(outcomes, counts)
+
+    @staticmethod
+    def _count(outcomes: list[ledger.Outcome], counts: BatchCounts) -> None:
         for outcome in outcomes:
             name = {ledger.RETRY: "retried"}.get(outcome.state, outcome.state)
             setattr(counts, name, getattr(counts, name) + 1)
