@@ -339,3 +339,9 @@ class UnitOfWork:
     def modern_campaigns(self):
         from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)
+
+    # --- the v5.9.4 pages' remaining commands (issue 17) ------------------------------------------
+    @cached_property
+    def list_lifecycle(self):
+        from engine.audience.list_lifecycle import ListLifecycle
+        return ListLifecycle(self)

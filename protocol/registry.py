@@ -20,6 +20,7 @@ from protocol.commands import split_tests
 from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 from protocol.commands import automated_reports
 from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
+from protocol.commands import list_lifecycle
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -77,6 +78,7 @@ COMMANDS = index(
     subscriber_journeys.COMMANDS,
     journey_admin.COMMANDS,
     journey_exports.COMMANDS,
+    list_lifecycle.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

@@ -1,0 +1,88 @@
+"""A list's life beyond its settings: archiving (List.Archive / List.Unarchive), cloning (List.Clone) and
+everything hung on it in one answer (List.Assets)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.accounts.auth import Actor
+from engine.automation.queries import AutoResponderQuery
+from engine.models import AutoResponder, CustomField, SubscriberList, SubscriberTag
+from engine.audience.segments import SegmentRow
+
+# What List.Clone does not copy, as the page lists it: identity, counters and timestamps, the archive mark,
+# and the confirmation email (the new list starts without one; List.Update attaches it).
+NOT_CLONED = {"id", "owner_user_id", "name", "created_at", "updated_at", "archived_at", "opt_in_confirmation_email_id"}
+FIELD_NOT_CLONED = {"id", "list_id", "created_at"}
+
+
+@dataclass
+class ListAssets:
+    list_row: SubscriberList
+    segments: list[SegmentRow] = field(default_factory=list)
+    custom_fields: list[CustomField] = field(default_factory=list)
+    tags: list[tuple[SubscriberTag, int]] = field(default_factory=list)
+    autoresponders: list[AutoResponder] = field(default_factory=list)
+
+
+class ListLifecycle:
+    def __init__(self, uow):
+        self.uow = uow
+        self.s = uow.session
+
+    def archive(self, actor: Actor, list_id: int) -> SubscriberList:
+        """Mark the list archived; a list already archived keeps its first ArchivedAt (idempotent)."""
+        row = self.uow.lists.get(actor, list_id, for_update=True)
+        if row.archived_at is None:
+            row.archived_at = self.uow.clock()
+            self.s.flush()
+        return row
+
+    def unarchive(self, actor: Actor, list_id: int) -> SubscriberList:
+        row = self.uow.lists.get(actor, list_id, for_update=True)
+        row.archived_at = None
+        self.s.flush()
+        return row
+
+    def clone(self, actor: Actor, list_id: int, name: str, *, include_custom_fields: bool = True
+              ) -> tuple[SubscriberList, int]:
+        """A new list of the caller with the source's settings (and its own custom fields), without its
+        subscribers, segments, tags or autoresponders; (new list, custom fields copied). One transaction:
+        a failure leaves no half-made list behind."""
+        source = self.uow.lists.get(actor, list_id)
+        copy = self.uow.lists.create(actor, name)  # LimitLists is checked (and locked) there
+        for column in SubscriberList.__table__.columns:
+            if column.key not in NOT_CLONED:
+                setattr(copy, column.key, getattr(source, column.key))
+        self._unlink_self_references(source, copy)
+        copied = 0
+        if include_custom_fields:
+            for f in self.uow.custom_fields.for_list(actor, source.id):
+                values = {c.key: getattr(f, c.key) for c in CustomField.__table__.columns if c.key not in FIELD_NOT_CLONED}
+                self.s.add(CustomField(**values, list_id=copy.id, created_at=self.uow.clock()))
+                copied += 1
+        self.s.flush()
+        return copy, copied
+
+    @staticmethod
+    def _unlink_self_references(source: SubscriberList, copy: SubscriberList) -> None:
+        """A behaviour of the source pointing at the source itself cannot exist (List.Update refuses it);
+        one pointing at another list of the owner is a setting like any other and is kept."""
+        for key in ("opt_in_subscribe_to_list_id", "opt_in_unsubscribe_from_list_id",
+                    "opt_out_subscribe_to_list_id", "opt_out_unsubscribe_from_list_id"):
+            if getattr(copy, key) == copy.id:
+                setattr(copy, key, None)
+
+    def assets(self, actor: Actor, list_id: int) -> ListAssets:
+        """The list with its segments, custom fields (its own and the owner's global ones), subscriber tags
+        and autoresponders: each read by the service its own command uses, with the same owner check."""
+        row = self.uow.lists.get(actor, list_id)
+        responders, _ = self.uow.autoresponder_queries.search(actor, AutoResponderQuery(list_id=row.id),
+                                                              list_required=True)
+        return ListAssets(
+            list_row=row,
+            segments=self.uow.segments.search(actor, row.id, descending=False),
+            custom_fields=self.uow.custom_fields.for_list(actor, row.id, include_global=True),
+            tags=self.uow.subscriber_tags.search(actor, row.id),
+            autoresponders=responders,
+        )
+
