@@ -54,6 +54,8 @@ ROUTES = (
     Route("POST", "subscriber.journey.remove", "Subscriber.Journey.Remove", _nf(7, 8, 9)),
     Route("POST", "subscriber.journey.exit", "Subscriber.Journey.Exit", _nf(7, 8, 9)),
     Route("POST", "subscriber.journey.list", "Subscriber.Journey.List", _nf(8, 9)),
+    # campaigns.md, emails.md, subscribers.md and lists.md (issue 17).
+    Route("POST", "email.html2text", "Email.Html2Text"),
 )
 TABLE = {(r.method, r.path.lower()): r for r in ROUTES}
 
