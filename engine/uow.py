@@ -345,3 +345,8 @@ class UnitOfWork:
     def list_lifecycle(self):
         from engine.audience.list_lifecycle import ListLifecycle
         return ListLifecycle(self)
+
+    @cached_property
+    def subscriber_creation(self):
+        from engine.audience.subscriber_create import SubscriberCreation
+        return SubscriberCreation(self)

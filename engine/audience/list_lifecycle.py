@@ -1,18 +1,25 @@
-"""A list's life beyond its settings: archiving (List.Archive / List.Unarchive), cloning (List.Clone) and
-everything hung on it in one answer (List.Assets)."""
+"""A list's life beyond its settings: archiving (List.Archive / List.Unarchive), cloning (List.Clone),
+everything hung on it in one answer (List.Assets), and emptying it (Subscribers.Delete.All)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import delete, func, select
+
 from engine.accounts.auth import Actor
+from engine.automation import enqueue as autoresponders
 from engine.automation.queries import AutoResponderQuery
-from engine.models import AutoResponder, CustomField, SubscriberList, SubscriberTag
+from engine.models import (
+    AutoResponder, CustomField, Subscriber, SubscriberFieldValue, SubscriberList, SubscriberTag,
+    SubscriberTagAssignment,
+)
 from engine.audience.segments import SegmentRow
 
 # What List.Clone does not copy, as the page lists it: identity, counters and timestamps, the archive mark,
 # and the confirmation email (the new list starts without one; List.Update attaches it).
 NOT_CLONED = {"id", "owner_user_id", "name", "created_at", "updated_at", "archived_at", "opt_in_confirmation_email_id"}
 FIELD_NOT_CLONED = {"id", "list_id", "created_at"}
+NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass
@@ -86,3 +93,23 @@ class ListLifecycle:
             autoresponders=responders,
         )
 
+
+    def empty(self, actor: Actor, list_id: int, *, delete_tags: bool = False) -> int:
+        """Delete every subscriber of the list (their values, tags and pending autoresponder mails with
+        them), and with `delete_tags` the list's tags too; how many subscribers went. Set-based: a fixed
+        number of statements whatever the list's size, each naming the list, not its members one by one.
+        The list row is locked first, so a subscribe racing this call waits and lands after it."""
+        row = self.uow.lists.get(actor, list_id, for_update=True)
+        members = select(Subscriber.id).where(Subscriber.list_id == row.id)
+        count = self.s.scalar(select(func.count()).select_from(members.subquery()))
+        # Children first, each with the list's members as a subquery of another table (MariaDB refuses
+        # only a DELETE reading its own table). Activity rows go by the foreign keys' ON DELETE CASCADE.
+        autoresponders.on_left(self.s, members, self.uow.clock(), "the subscriber was deleted")
+        for statement in (
+            delete(SubscriberFieldValue).where(SubscriberFieldValue.subscriber_id.in_(members)),
+            delete(SubscriberTagAssignment).where(SubscriberTagAssignment.subscriber_id.in_(members)),
+            *((delete(SubscriberTag).where(SubscriberTag.list_id == row.id),) if delete_tags else ()),
+            delete(Subscriber).where(Subscriber.list_id == row.id),
+        ):
+            self.s.execute(statement, execution_options=NO_SYNC)
+        return count

@@ -1,12 +1,14 @@
-"""List.Archive, List.Unarchive, List.Clone and List.Assets (v5.9.4 lists.md).
+"""List.Archive, List.Unarchive, List.Clone and List.Assets (v5.9.4 lists.md), Subscribers.Delete.All
+(v5.9.4 subscribers.md).
 
-All four answer errors in the list form ("ErrorCode": [2], "ErrorText": [...]) the pages show. A list that
+The lists.md commands answer errors in the list form ("ErrorCode": [2], "ErrorText": [...]) the pages show;
+Subscribers.Delete.All a scalar code. A list that
 is not the caller's is reported like a missing one, with the code each page gives an invalid list.
 """
 from __future__ import annotations
 
 from engine.errors import ListLimitReached, ListNotFound
-from protocol.command import Command, Context
+from protocol.command import SCALAR, Command, Context
 from protocol.commands.lists import _view
 from protocol.params import Bool, Id, LegacySchema, Text
 from protocol.views.autoresponders import listed_row
@@ -89,4 +91,31 @@ LIST_ASSETS = Command(
     raises={ListNotFound: 1},  # the page documents no other code: a stranger's list reads as a missing one
 )
 
-COMMANDS = (LIST_ARCHIVE, LIST_UNARCHIVE, LIST_CLONE, LIST_ASSETS)
+
+# --- Subscribers.Delete.All --------------------------------------------------------------------
+class DeleteAllParams(LegacySchema):
+    ListID = Id(required=True, code=1, invalid_code=3)
+    DeleteListTags = Bool()
+
+
+def delete_all(ctx: Context, p: dict) -> dict:
+    deleted = ctx.uow.list_lifecycle.empty(ctx.actor, p["ListID"], delete_tags=p.get("DeleteListTags", False))
+    return {"TotalDeleted": deleted}
+
+
+SUBSCRIBERS_DELETE_ALL = Command(
+    name="Subscribers.Delete.All", run=delete_all, params=DeleteAllParams, permission="Subscribers.Delete",
+    error_shape=SCALAR,
+    errors={
+        1: "Missing ListID parameter",
+        3: "Invalid list ID",
+        4: "Access denied to this list",
+        5: "Failed to delete subscribers",
+        6: "Failed to delete tag associations",
+        7: "Failed to delete tag entities",
+        8: "An error occurred during deletion",
+    },
+    raises={ListNotFound: 4},
+)
+
+COMMANDS = (LIST_ARCHIVE, LIST_UNARCHIVE, LIST_CLONE, LIST_ASSETS, SUBSCRIBERS_DELETE_ALL)

@@ -16,7 +16,9 @@ from tests.helpers import make_user, stored_state
 SEEN: dict = {}
 # List.Clone runs in one transaction: a failure rolls the new list back with it and answers the failing
 # step's own code (2 or 3), so "4: the new list has been rolled back" has nothing left to report.
-NEVER_EMITTED = {"List.Clone": {4}}
+# Subscribers.Delete.All: its statements run in the command's one transaction, so a failing one rolls the
+# whole call back and answers the dispatcher's internal-error code; nothing is left half-deleted to report.
+NEVER_EMITTED = {"List.Clone": {4}, "Subscribers.Delete.All": {5, 6, 7, 8}}
 
 
 @pytest.fixture
@@ -229,10 +231,94 @@ def test_assets_of_a_stranger_s_list_is_1(api, user, other_user, engine):
     assert answer["Success"] is False and answer["ErrorCode"] == [1] and "CustomFields" not in answer
 
 
+# --- Subscribers.Delete.All ------------------------------------------------------------------------
+def _tagged_list(api, engine, user, name="Shop"):
+    list_id = make_list(engine, user, name)
+    field_id = make_custom_field(engine, user, list_id, "Nickname")
+    ids = [make_subscriber(engine, list_id, f"s{i}@example.com", {field_id: f"n{i}"}) for i in range(5)]
+    tag_id = api("Subscriber.Tags.Create", user.session, ListID=list_id, TagName="vip")["TagID"]
+    assert api("Subscriber.Tag", user.session, SubscriberListID=list_id, TagID=tag_id,
+               SubscriberID=",".join(map(str, ids[:3])))["Success"] is True
+    return list_id, field_id, tag_id
+
+
+def test_delete_all_empties_the_list_and_only_it(api, user, other_user, engine):
+    from engine.models import SubscriberFieldValue, SubscriberTagAssignment
+
+    list_id, field_id, tag_id = _tagged_list(api, engine, user)
+    kept_list, _, kept_tag = _tagged_list(api, engine, user, "Kept")
+    theirs, _, _ = _tagged_list(api, engine, other_user, "Theirs")
+    answer = api("Subscribers.Delete.All", user.session, ListID=list_id)
+    assert answer == {"Success": True, "ErrorCode": 0, "TotalDeleted": 5}
+    with engine.uow() as uow:
+        s = uow.session
+        by_list = lambda lid: s.scalars(select(Subscriber.id).where(Subscriber.list_id == lid)).all()  # noqa: E731
+        assert by_list(list_id) == [] and len(by_list(kept_list)) == 5 and len(by_list(theirs)) == 5
+        assert s.scalar(select(SubscriberFieldValue).where(SubscriberFieldValue.field_id == field_id)) is None
+        assert s.scalar(select(SubscriberTagAssignment).where(SubscriberTagAssignment.tag_id == tag_id)) is None
+        assert len(s.scalars(select(SubscriberTagAssignment).where(SubscriberTagAssignment.tag_id == kept_tag)).all()) == 3
+        # The list, its custom field and (without DeleteListTags) its tag stay.
+        assert s.get(SubscriberList, list_id) and s.get(CustomField, field_id) and s.get(SubscriberTag, tag_id)
+    assert api("Subscribers.Delete.All", user.session, ListID=list_id)["TotalDeleted"] == 0
+
+
+def test_delete_all_with_delete_list_tags_removes_the_tags(api, user, engine):
+    list_id, _, tag_id = _tagged_list(api, engine, user)
+    assert api("Subscribers.Delete.All", user.session, ListID=list_id, DeleteListTags="true")["Success"] is True
+    assert load_row(engine, SubscriberTag, tag_id) is None
+
+
+def test_delete_all_skips_pending_autoresponder_mails(api, user, engine):
+    from engine.models import AutoResponderSend
+
+    list_id = make_list(engine, user, "Shop")
+    email_id = make_email(engine, user)
+    assert api("AutoResponder.Create", user.session, SubscriberListID=list_id, AutoResponderName="Later",
+               AutoResponderTriggerType="OnSubscription", EmailID=email_id, TriggerTimeType="days_later",
+               TriggerTime=3)["Success"] is True
+    assert api("Subscriber.Subscribe", user.session, ListID=list_id, EmailAddress="a@example.com",
+               IPAddress="192.0.2.1")["Success"] is True
+    with engine.uow() as uow:
+        assert [r.state for r in uow.session.scalars(select(AutoResponderSend))] == ["pending"]
+    api("Subscribers.Delete.All", user.session, ListID=list_id)
+    with engine.uow() as uow:
+        assert [r.state for r in uow.session.scalars(select(AutoResponderSend))] == ["skipped"]
+
+
+@pytest.mark.parametrize("value,code", [(None, 1), ("abc", 3), ("0", 3)])
+def test_delete_all_missing_or_malformed_list_id(api, user, engine, value, code):
+    _tagged_list(api, engine, user)
+    before = stored_state(engine)
+    params = {} if value is None else {"ListID": value}
+    assert api("Subscribers.Delete.All", user.session, **params)["ErrorCode"] == code
+    assert stored_state(engine) == before
+
+
+def test_delete_all_of_a_stranger_s_list_is_4(api, user, other_user, engine):
+    theirs, _, _ = _tagged_list(api, engine, other_user)
+    before = stored_state(engine)
+    assert api("Subscribers.Delete.All", user.session, ListID=theirs)["ErrorCode"] == 4
+    assert api("Subscribers.Delete.All", user.session, ListID=theirs + 99)["ErrorCode"] == 4
+    assert stored_state(engine) == before
+
+
+def test_delete_all_needs_the_subscribers_delete_permission(api, engine):
+    with engine.uow() as uow:
+        group = uow.accounts.create_group("Readers", permissions="Lists.Get,List.Create")
+        uow.commit()
+        group_id = group.id
+    reader = make_user(engine, api, "reader", group_id=group_id)
+    list_id = make_list(engine, reader)
+    make_subscriber(engine, list_id, "a@example.com")
+    before = stored_state(engine)
+    assert api("Subscribers.Delete.All", reader.session, ListID=list_id)["ErrorCode"] == 99999
+    assert stored_state(engine) == before
+
+
 def test_list_lifecycle_commands_require_credentials(api, user, engine):
     list_id = make_list(engine, user)
     before = stored_state(engine)
-    for command in ("List.Archive", "List.Unarchive", "List.Clone", "List.Assets"):
+    for command in ("List.Archive", "List.Unarchive", "List.Clone", "List.Assets", "Subscribers.Delete.All"):
         assert api(command, "stale-session", SubscriberListID=list_id, ListID=list_id, Name="X")["ErrorCode"] == 99998
     assert stored_state(engine) == before
 
