@@ -350,3 +350,8 @@ class UnitOfWork:
     def subscriber_creation(self):
         from engine.audience.subscriber_create import SubscriberCreation
         return SubscriberCreation(self)
+
+    @cached_property
+    def snapshots(self):
+        from engine.accounts.snapshots import Snapshots
+        return Snapshots(self)

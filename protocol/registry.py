@@ -20,7 +20,7 @@ from protocol.commands import split_tests
 from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 from protocol.commands import automated_reports
 from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
-from protocol.commands import campaign_retry, email_tools, list_lifecycle, subscriber_create
+from protocol.commands import campaign_retry, email_tools, list_lifecycle, subscriber_create, user_snapshot
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -82,6 +82,7 @@ COMMANDS = index(
     email_tools.COMMANDS,
     subscriber_create.COMMANDS,
     campaign_retry.COMMANDS,
+    user_snapshot.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission
