@@ -355,3 +355,8 @@ class UnitOfWork:
     def snapshots(self):
         from engine.accounts.snapshots import Snapshots
         return Snapshots(self)
+
+    @cached_property
+    def email_renderer(self):
+        from engine.campaigns.email_render import EmailRenderer
+        return EmailRenderer(self)
