@@ -64,7 +64,8 @@ class ListLifecycle:
         copied = 0
         if include_custom_fields:
             for f in self.uow.custom_fields.for_list(actor, source.id):
-                values = {c.key: getattr(f, c.key) for c in CustomField.__table__.columns if c.key not in FIELD_NOT_CLONED}
+                values = {c.key: getattr(f, c.key) for c in CustomField.__table__.columns
+                          if c.key not in FIELD_NOT_CLONED}
                 self.s.add(CustomField(**values, list_id=copy.id, created_at=self.uow.clock()))
                 copied += 1
         self.s.flush()

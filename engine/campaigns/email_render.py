@@ -160,7 +160,8 @@ class EmailRenderer:
                    campaign: Campaign | None, *, tracked: bool) -> SmtpView:
         settings = self.uow.settings
         content = Content(
-            subject=mail.subject or "", from_email=mail.from_email or list_row.sender_email_address or owner.email_address,
+            subject=mail.subject or "",
+            from_email=mail.from_email or list_row.sender_email_address or owner.email_address,
             from_name=mail.from_name or list_row.sender_name, reply_to_email=mail.reply_to_email or "",
             reply_to_name=mail.reply_to_name or "", html=mail.html_content or "", text=mail.plain_content or "",
             pre_header=mail.pre_header_text or "", open_tracking=tracked and mail.open_tracking,
@@ -169,8 +170,9 @@ class EmailRenderer:
         constants.update({"List:ListID": list_row.id, "List:Name": list_row.name})
         if campaign is not None:
             constants["Campaign:Name"] = campaign.name
-        sending = Sending(signer=settings.signer(), base_url=settings.base_url, bounce_domain=settings.return_path_domain,
-                          campaign_id=campaign.id if campaign else 0, instance_id=0, link_nonce=NO_NONCE,
+        sending = Sending(signer=settings.signer(), base_url=settings.base_url,
+                          bounce_domain=settings.return_path_domain, campaign_id=campaign.id if campaign else 0,
+                          instance_id=0, link_nonce=NO_NONCE,
                           constants=constants, aliases=self.uow.events.aliases(owner.id))
         try:
             skeleton = build_skeleton(content, sending)

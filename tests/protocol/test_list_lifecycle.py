@@ -8,10 +8,10 @@ from sqlalchemy import select
 from engine.models import CustomField, Segment, Subscriber, SubscriberList, SubscriberTag, User
 from protocol.commands import list_lifecycle as commands
 from tests.builders import (
-    CodeRecorder, assert_codes_reached, load_row, make_custom_field, make_email, make_list, make_segment,
+    CodeRecorder, assert_codes_reached, load_row, make_custom_field, make_email, make_list, make_reader, make_segment,
     make_subscriber, set_list,
 )
-from tests.helpers import make_user, stored_state
+from tests.helpers import stored_state
 
 SEEN: dict = {}
 # List.Clone runs in one transaction: a failure rolls the new list back with it and answers the failing
@@ -98,11 +98,7 @@ def test_archive_of_a_stranger_s_or_unknown_list_is_2(api, user, other_user, eng
 
 
 def test_archive_needs_the_list_update_permission(api, engine):
-    with engine.uow() as uow:
-        group = uow.accounts.create_group("Readers", permissions="Lists.Get,List.Create")
-        uow.commit()
-        group_id = group.id
-    reader = make_user(engine, api, "reader", group_id=group_id)
+    reader = make_reader(engine, api)
     list_id = make_list(engine, reader)
     before = stored_state(engine)
     assert api("List.Archive", reader.session, SubscriberListID=list_id)["ErrorCode"] == 99999
@@ -303,11 +299,7 @@ def test_delete_all_of_a_stranger_s_list_is_4(api, user, other_user, engine):
 
 
 def test_delete_all_needs_the_subscribers_delete_permission(api, engine):
-    with engine.uow() as uow:
-        group = uow.accounts.create_group("Readers", permissions="Lists.Get,List.Create")
-        uow.commit()
-        group_id = group.id
-    reader = make_user(engine, api, "reader", group_id=group_id)
+    reader = make_reader(engine, api)
     list_id = make_list(engine, reader)
     make_subscriber(engine, list_id, "a@example.com")
     before = stored_state(engine)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from engine.models import AutoResponderSend, Subscriber, SubscriberFieldValue, User
 from protocol.commands import subscriber_create as commands
 from tests.builders import (
-    CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_email, make_list, make_subscriber,
-    set_list,
+    CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_email, make_list, make_reader,
+    make_subscriber, set_list,
 )
 from tests.helpers import stored_state
 
@@ -186,13 +186,7 @@ def test_custom_field_rules(api, user, engine):
 
 
 def test_create_needs_the_subscribers_import_permission_and_credentials(api, engine):
-    from tests.helpers import make_user
-
-    with engine.uow() as uow:
-        group = uow.accounts.create_group("Readers", permissions="Lists.Get,List.Create")
-        uow.commit()
-        group_id = group.id
-    reader = make_user(engine, api, "reader", group_id=group_id)
+    reader = make_reader(engine, api)
     list_id = make_list(engine, reader)
     before = stored_state(engine)
     assert create(api, reader, list_id)["ErrorCode"] == 99999

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine.models import Delivery, SendInstance, SubscriberList
+from engine.models import Delivery, SendInstance
 from protocol.commands import user_snapshot as commands
 from tests.builders import CodeRecorder, assert_codes_reached, make_list, make_subscriber, set_list
 from tests.helpers import stored_state
