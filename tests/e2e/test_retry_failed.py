@@ -109,6 +109,29 @@ def test_retry_sends_each_failed_recipient_once_and_nobody_else(api, admin, engi
     assert stored_state(engine) == before
 
 
+def test_two_administrators_retrying_at_once_retry_once(app, admin, engine, sent_with_failures):
+    import threading
+
+    campaign_id, _ = sent_with_failures
+    barrier, answers = threading.Barrier(2), []
+
+    def retry():
+        client = app.test_client()
+        barrier.wait(30)
+        answers.append(client.post("/api.php", data={"Command": "Admin.Campaign.RetryFailed", "ResponseFormat": "JSON",
+                                                     "SessionID": admin.session, "CampaignID": campaign_id}).get_json())
+
+    threads = [threading.Thread(target=retry) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(a["ErrorCode"] for a in answers) == [0, 3], answers
+    assert [a["RetriedCount"] for a in answers if a["Success"]] == [3]
+    assert Counter(ledger(engine, campaign_id).values()) == {"sent": 7, "pending": 3}
+    assert campaign(engine, campaign_id).total_failed == 0
+
+
 def test_retry_on_api_v1(client, admin, engine, smtp, sent_with_failures):
     campaign_id, _ = sent_with_failures
     response = client.post("/api/v1/admin.campaign.retryfailed",
