@@ -154,6 +154,15 @@ def test_clone_without_custom_fields(api, user, engine):
         assert uow.session.scalar(select(CustomField).where(CustomField.list_id == answer["ListID"])) is None
 
 
+def test_clone_on_api_v1(client, user, engine):
+    source = make_list(engine, user, "Source")
+    response = client.post("/api/v1/list.clone", json={"SessionID": user.session, "SubscriberListID": source,
+                                                        "Name": "Copy"})
+    assert response.status_code == 200 and load_row(engine, SubscriberList, response.get_json()["ListID"]).name == "Copy"
+    response = client.post("/api/v1/list.clone", json={"SessionID": user.session, "SubscriberListID": source})
+    assert response.status_code == 422 and response.get_json()["Errors"][0]["Code"] == 2
+
+
 @pytest.mark.parametrize("params,code", [
     ({"SubscriberListID": None}, 1), ({"SubscriberListID": ""}, 1), ({"SubscriberListID": "x"}, 2), ({"Name": None}, 2), ({"Name": "  "}, 2),
 ])
