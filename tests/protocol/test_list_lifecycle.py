@@ -51,6 +51,16 @@ def test_archive_hides_the_list_from_lists_get_until_unarchived(api, user, engin
     assert listed(api, user) == ["Kept", "Old"]
 
 
+def test_the_console_lists_page_still_shows_an_archived_list(api, user, engine, client):
+    from tests.console_support import Console
+
+    archived = make_list(engine, user, "Put away")
+    api("List.Archive", user.session, SubscriberListID=archived)
+    console = Console(client)
+    console.login(user.username, user.password)
+    assert "Put away" in console.text("/console/lists")
+
+
 def test_re_archiving_keeps_the_first_archived_at(api, user, engine, clock):
     list_id = make_list(engine, user)
     assert api("List.Archive", user.session, SubscriberListID=list_id)["Success"] is True
