@@ -66,10 +66,11 @@ class SubscriberCreation:
         existing = self.s.scalar(select(Subscriber).where(
             Subscriber.list_id == list_row.id, Subscriber.email_normalized == normalized).with_for_update())
         if existing is not None:
-            if existing.subscription_status == "Unsubscribed" and new.status != "Unsubscribed" \
-                    and not new.update_if_unsubscribed:
-                raise PreviouslyUnsubscribed()
-            if not (new.update_if_duplicate or new.update_if_unsubscribed):
+            # Subscribing someone who left again needs UpdateIfUnsubscribed; any other overwrite UpdateIfDuplicate.
+            if existing.subscription_status == "Unsubscribed" and new.status != "Unsubscribed":
+                if not new.update_if_unsubscribed:
+                    raise PreviouslyUnsubscribed()
+            elif not new.update_if_duplicate:
                 raise SubscriberExists()
         fields = self.uow.custom_fields.values_for(list_row)
         values = fields.check(new.values, subscriber_id=existing.id if existing else None, strict=True,

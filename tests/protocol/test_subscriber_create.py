@@ -115,6 +115,7 @@ def test_duplicates_and_previously_unsubscribed(api, user, engine):
     assert create(api, user, list_id, "DUP@example.com")["ErrorCode"] == 20
     assert create(api, user, list_id, "left@example.com")["ErrorCode"] == 21
     assert create(api, user, list_id, "left@example.com", UpdateIfDuplicate="true")["ErrorCode"] == 21
+    assert create(api, user, list_id, "dup@example.com", UpdateIfUnsubscribed="true")["ErrorCode"] == 20
     assert stored_state(engine) == before
     answer = create(api, user, list_id, "dup@example.com", UpdateIfDuplicate="true", BounceType="Hard")
     assert answer["Success"] is True and load(engine, list_id, "dup@example.com").bounce_type == "Hard"
