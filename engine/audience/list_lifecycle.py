@@ -18,7 +18,9 @@ from engine.audience.segments import SegmentRow
 # What List.Clone does not copy, as the page lists it: identity, counters and timestamps, the archive mark,
 # and the confirmation email (the new list starts without one; List.Update attaches it).
 NOT_CLONED = {"id", "owner_user_id", "name", "created_at", "updated_at", "archived_at", "opt_in_confirmation_email_id"}
-FIELD_NOT_CLONED = {"id", "list_id", "created_at"}
+# A merge-tag alias names one field of the whole account (CustomField.Create refuses a second one), so the
+# copies go without theirs: the alias keeps naming the source list's field.
+FIELD_NOT_CLONED = {"id", "list_id", "created_at", "merge_tag_alias"}
 NO_SYNC = {"synchronize_session": False}
 
 
@@ -60,25 +62,15 @@ class ListLifecycle:
         for column in SubscriberList.__table__.columns:
             if column.key not in NOT_CLONED:
                 setattr(copy, column.key, getattr(source, column.key))
-        self._unlink_self_references(source, copy)
         copied = 0
         if include_custom_fields:
             for f in self.uow.custom_fields.for_list(actor, source.id):
                 values = {c.key: getattr(f, c.key) for c in CustomField.__table__.columns
                           if c.key not in FIELD_NOT_CLONED}
-                self.s.add(CustomField(**values, list_id=copy.id, created_at=self.uow.clock()))
+                self.s.add(CustomField(**values, list_id=copy.id, merge_tag_alias="", created_at=self.uow.clock()))
                 copied += 1
         self.s.flush()
         return copy, copied
-
-    @staticmethod
-    def _unlink_self_references(source: SubscriberList, copy: SubscriberList) -> None:
-        """A behaviour of the source pointing at the source itself cannot exist (List.Update refuses it);
-        one pointing at another list of the owner is a setting like any other and is kept."""
-        for key in ("opt_in_subscribe_to_list_id", "opt_in_unsubscribe_from_list_id",
-                    "opt_out_subscribe_to_list_id", "opt_out_unsubscribe_from_list_id"):
-            if getattr(copy, key) == copy.id:
-                setattr(copy, key, None)
 
     def assets(self, actor: Actor, list_id: int) -> ListAssets:
         """The list with its segments, custom fields (its own and the owner's global ones), subscriber tags
