@@ -18,7 +18,8 @@ class MonthText(LegacyField):
 
     def _deserialize(self, value, attr, data, **kwargs) -> tuple[int, int]:
         found = MONTH.fullmatch(self._scalar_text(value).strip())
-        if not found or not (1 <= int(found.group(2)) <= 12) or int(found.group(1)) < 1970:
+        # Up to 9998: the month's end (its first instant after) must still be a date Python can hold.
+        if not found or not (1 <= int(found.group(2)) <= 12) or not (1970 <= int(found.group(1)) <= 9998):
             raise ValidationError("must be YYYY-MM, e.g. 2024-12")
         return int(found.group(1)), int(found.group(2))
 

@@ -82,7 +82,8 @@ def test_a_user_cannot_read_another_account(api, user, other_user, history):
     assert api("User.Snapshot", user.session, Month="2024-12", EmailAddress="nobody@example.com")["ErrorCode"] == [5]
 
 
-@pytest.mark.parametrize("month,code", [(None, 3), ("2024-13", 4), ("12-2024", 4), ("2024-1", 4), ("December", 4)])
+@pytest.mark.parametrize("month,code", [(None, 3), ("2024-13", 4), ("12-2024", 4), ("2024-1", 4), ("December", 4),
+                                        ("9999-12", 4), ("1969-12", 4)])
 def test_month_missing_or_malformed(api, user, month, code):
     params = {} if month is None else {"Month": month}
     assert api("User.Snapshot", user.session, **params)["ErrorCode"] == [code]
