@@ -50,6 +50,17 @@ class AddressText(Text):
         return text
 
 
+class StoredDateTime(LegacyDateTime):
+    """A date to store: years 1900–9999, which every backend's DATETIME holds (MariaDB's documented range
+    starts at 1000, and no subscriber subscribed before 1900)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.year < 1900:
+            raise ValidationError("must be a date from 1900 on")
+        return moment
+
+
 class FieldMap(JsonValue):
     """CustomFields: {CustomFieldID: value}, as an object or a JSON string of one."""
 
@@ -73,11 +84,11 @@ class CreateParams(LegacySchema):
     EmailAddress = AddressText(required=True, max_length=255, code=2, invalid_code=3)
     Status = Choice(STATUSES, code=6)
     BounceType = Choice(BOUNCE_TYPES, code=5)
-    SubscriptionDate = LegacyDateTime(code=7)
+    SubscriptionDate = StoredDateTime(code=7)
     SubscriptionIP = IpAddress(max_length=64, code=10)
-    UnsubscriptionDate = LegacyDateTime(code=13)
+    UnsubscriptionDate = StoredDateTime(code=13)
     UnsubscriptionIP = IpAddress(max_length=64, code=14)
-    OptInDate = LegacyDateTime(code=16)
+    OptInDate = StoredDateTime(code=16)
     CustomFields = FieldMap(code=17)
     EnforceRequiredFields = Bool()
     OptInConfirmationEmailID = Int(min_value=0, code=24)

@@ -128,7 +128,7 @@ def test_duplicates_and_previously_unsubscribed(api, user, engine):
 @pytest.mark.parametrize("params,code", [
     ({"ListID": None}, 1), ({"EmailAddress": None}, 2), ({"EmailAddress": "not-an-address"}, 3),
     ({"ListID": "abc"}, 4), ({"BounceType": "Bouncy"}, 5), ({"Status": "Maybe"}, 6), ({"Status": "Opt-Out Pending"}, 6),
-    ({"SubscriptionDate": "01/02/2025"}, 7), ({"SubscriptionDate": None}, 8), ({"SubscriptionIP": None}, 9),
+    ({"SubscriptionDate": "01/02/2025"}, 7), ({"SubscriptionDate": "0001-01-01"}, 7), ({"SubscriptionDate": None}, 8), ({"SubscriptionIP": None}, 9),
     ({"SubscriptionIP": "999.1.1.1"}, 10),
     ({"Status": "Unsubscribed", "UnsubscriptionIP": "10.0.0.1"}, 11),
     ({"Status": "Unsubscribed", "UnsubscriptionDate": "2025-01-01"}, 12),
