@@ -8,8 +8,6 @@ stored), EnforceRequiredFields adds the check of required fields left out.
 """
 from __future__ import annotations
 
-import ipaddress
-
 from marshmallow import ValidationError, validates_schema
 
 from engine.audience.subscriber_create import NewSubscriber, PreviouslyUnsubscribed
@@ -19,6 +17,7 @@ from engine.errors import (
 )
 from engine.models.subscribers import BOUNCE_TYPES, SUBSCRIBER_SOURCES
 from protocol.command import ERRORS, Command, Context
+from protocol.commands.apikeys import IPAddress
 from protocol.commands.subscriber_params import LegacyDateTime
 from protocol.params import Bool, Choice, Id, Int, JsonValue, LegacySchema, ParamError, Text
 from protocol.commands.subscribers import _subscriber_info
@@ -26,17 +25,6 @@ from protocol.views.subscriber_tags import subscriber_tag
 
 STATUSES = ("Subscribed", "Opt-In Pending", "Opt-Out Pending", "Unsubscribed")
 FIELD_CODES = {CustomFieldRequired: 26, CustomFieldNotUnique: 27, CustomFieldInvalid: 28}
-
-
-class IpAddress(Text):
-    """An IPv4 or IPv6 address, stored in its canonical spelling."""
-
-    def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return str(ipaddress.ip_address(text))
-        except ValueError:
-            raise ValidationError(f"'{text[:64]}' is not an IP address") from None
 
 
 class AddressText(Text):
@@ -85,9 +73,9 @@ class CreateParams(LegacySchema):
     Status = Choice(STATUSES, code=6)
     BounceType = Choice(BOUNCE_TYPES, code=5)
     SubscriptionDate = StoredDateTime(code=7)
-    SubscriptionIP = IpAddress(max_length=64, code=10)
+    SubscriptionIP = IPAddress(code=10)
     UnsubscriptionDate = StoredDateTime(code=13)
-    UnsubscriptionIP = IpAddress(max_length=64, code=14)
+    UnsubscriptionIP = IPAddress(code=14)
     OptInDate = StoredDateTime(code=16)
     CustomFields = FieldMap(code=17)
     EnforceRequiredFields = Bool()
