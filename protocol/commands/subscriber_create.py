@@ -15,9 +15,10 @@ from engine.errors import (
     CustomFieldInvalid, CustomFieldNotUnique, CustomFieldRequired, EmailNotFound, InvalidEmailAddress, ListNotFound,
     SubscriberExists, SubscriberLimitReached, UnknownCustomFields,
 )
-from engine.models.subscribers import BOUNCE_TYPES, SUBSCRIBER_SOURCES
+from engine.models.subscribers import BOUNCE_TYPES
 from protocol.command import ERRORS, Command, Context
 from protocol.commands.apikeys import IPAddress
+from protocol.commands.public_subscription import _source  # the Source rule Subscriber.Subscribe applies
 from protocol.commands.subscriber_params import LegacyDateTime
 from protocol.params import Bool, Choice, Id, Int, JsonValue, LegacySchema, ParamError, Text
 from protocol.commands.subscribers import _subscriber_info
@@ -101,12 +102,6 @@ class CreateParams(LegacySchema):
         for code, name in needs:
             if name not in data:
                 raise ParamError(code, f"missing required parameter {name} (Status is {status})")
-
-
-def _source(value: str | None) -> str:
-    if not value:
-        return "API"
-    return next((s for s in SUBSCRIBER_SOURCES if s.lower() == value.strip().lower()), "Unknown")
 
 
 def create(ctx: Context, p: dict) -> dict:
