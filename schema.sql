@@ -561,6 +561,7 @@ CREATE TABLE subscriber_lists (
     req_by_email_unsubscription_command VARCHAR(255) NOT NULL,
     options TEXT NOT NULL,
     updated_at DATETIME,
+    archived_at DATETIME,
     CONSTRAINT ck_subscriber_lists_opt_in_mode CHECK (opt_in_mode IN ('Single','Double')),
     CONSTRAINT ck_subscriber_lists_opt_out_scope CHECK (opt_out_scope IN ('This list','All lists')),
     CONSTRAINT fk_subscriber_lists_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,

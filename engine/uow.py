@@ -339,3 +339,24 @@ class UnitOfWork:
     def modern_campaigns(self):
         from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)
+
+    # --- the v5.9.4 pages' remaining commands (issue 17) ------------------------------------------
+    @cached_property
+    def list_lifecycle(self):
+        from engine.audience.list_lifecycle import ListLifecycle
+        return ListLifecycle(self)
+
+    @cached_property
+    def subscriber_creation(self):
+        from engine.audience.subscriber_create import SubscriberCreation
+        return SubscriberCreation(self)
+
+    @cached_property
+    def snapshots(self):
+        from engine.accounts.snapshots import Snapshots
+        return Snapshots(self)
+
+    @cached_property
+    def email_renderer(self):
+        from engine.campaigns.email_render import EmailRenderer
+        return EmailRenderer(self)

@@ -145,7 +145,7 @@ class Dispatcher:
                 return failure
             except P.ParamError as exc:
                 uow.rollback()
-                failure = command_failure(command, exc.code, exc.message)
+                failure = command_failure(command, exc.code, exc.message, exc.also)
                 # Keys some codes carry beside ErrorCode (e.g. ErrorCustomFieldID on Subscriber.Subscribe).
                 failure.payload.update(getattr(exc, "extra", None) or {})
                 return failure

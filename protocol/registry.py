@@ -20,6 +20,8 @@ from protocol.commands import split_tests
 from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 from protocol.commands import automated_reports
 from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
+from protocol.commands import campaign_retry, email_render, email_tools, list_lifecycle, subscriber_create
+from protocol.commands import user_snapshot, usergroup_patch
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -77,6 +79,13 @@ COMMANDS = index(
     subscriber_journeys.COMMANDS,
     journey_admin.COMMANDS,
     journey_exports.COMMANDS,
+    list_lifecycle.COMMANDS,
+    email_tools.COMMANDS,
+    subscriber_create.COMMANDS,
+    campaign_retry.COMMANDS,
+    user_snapshot.COMMANDS,
+    email_render.COMMANDS,
+    usergroup_patch.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

@@ -54,6 +54,13 @@ ROUTES = (
     Route("POST", "subscriber.journey.remove", "Subscriber.Journey.Remove", _nf(7, 8, 9)),
     Route("POST", "subscriber.journey.exit", "Subscriber.Journey.Exit", _nf(7, 8, 9)),
     Route("POST", "subscriber.journey.list", "Subscriber.Journey.List", _nf(8, 9)),
+    # campaigns.md, emails.md, subscribers.md and lists.md (issue 17).
+    Route("POST", "admin.campaign.retryfailed", "Admin.Campaign.RetryFailed", _nf(2, 4), _nf(3, 5)),
+    Route("GET", "email.render", "Email.Render"),
+    Route("POST", "email.smtp.render", "Email.Smtp.Render"),
+    Route("POST", "email.html2text", "Email.Html2Text"),
+    Route("POST", "subscriber.create", "Subscriber.Create", _nf(23, 25), _nf(20, 21, 27)),
+    Route("POST", "list.clone", "List.Clone"),
 )
 TABLE = {(r.method, r.path.lower()): r for r in ROUTES}
 

@@ -166,3 +166,14 @@ def assert_codes_reached(request, seen: dict, commands, never_emitted: dict) -> 
         expected = set(command.errors) - set(never_emitted.get(command.name, ()))
         missing = expected - seen.get(command.name, set())
         assert not missing, f"{command.name}: no test answers code(s) {sorted(missing)}"
+
+
+def make_reader(engine, api, permissions: str = "Lists.Get,List.Create", username: str = "reader"):
+    """A logged-in user of a group with only `permissions`, for the "needs permission X" tests."""
+    from tests.helpers import make_user
+
+    with engine.uow() as uow:
+        group = uow.accounts.create_group("Readers", permissions=permissions)
+        uow.commit()
+        group_id = group.id
+    return make_user(engine, api, username, group_id=group_id)

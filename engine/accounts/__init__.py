@@ -6,5 +6,6 @@ email-marketing account: its status and monthly quotas), ratelimits.py (the per-
 public commands, counted in the database), administration.py (Admin.Update, Users.Status),
 password_reset.py (lost passwords: signed single-use reset tokens, rate-limited reminders), account_mail.py
 (mail to an account holder, delivered off the request), two_factor.py and totp.py (users' TOTP two-factor login), usage.py (what
-accounts use: User.Stats' figures and series, per-account usage and feature counts, bulk emails-sent metering).
+accounts use: User.Stats' figures and series, per-account usage and feature counts, bulk emails-sent metering),
+snapshots.py (User.Snapshot: one account's figures for one month).
 """

@@ -52,9 +52,10 @@ class UsageReports:
 
     # --- shared figures -------------------------------------------------------------------------
     def active_subscribers(self, user_ids: list[int] | None = None) -> dict[int, int]:
-        """Subscribed, not hard-bounced rows per owner (every list: Sendmill archives none)."""
+        """Subscribed, not hard-bounced rows per owner, archived lists excluded (ArchivedExcluded)."""
         query = (select(SubscriberList.owner_user_id, func.count()).select_from(Subscriber)
-                 .join(SubscriberList, SubscriberList.id == Subscriber.list_id).where(ACTIVE))
+                 .join(SubscriberList, SubscriberList.id == Subscriber.list_id)
+                 .where(ACTIVE, SubscriberList.archived_at.is_(None)))
         if user_ids is not None:
             query = query.where(SubscriberList.owner_user_id.in_(user_ids))
         return dict(self.s.execute(query.group_by(SubscriberList.owner_user_id)).all())

@@ -10,6 +10,8 @@ subscriber_sessions.py (the subscriber area's signed, expiring sessions and the 
 importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports as jobs: upload, mapping,
 small files at once), import_uploads.py (the stored upload), import_runner.py (the tick's and worker's
 batches, resumable), import_hooks.py (what a batch of newly Subscribed subscribers triggers).
+list_lifecycle.py (archiving, cloning, a list's assets in one read, emptying a list set-based),
+subscriber_create.py (Subscriber.Create: the owner writes one subscriber as it is).
 
 Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity, the RulesJSON search),
 exports.py (export jobs and the streamed CSV / JSON of a list or segment), list_analytics.py (the

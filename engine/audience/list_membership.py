@@ -50,6 +50,10 @@ class ListMembership:
     def after_opt_in(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, now: datetime) -> None:
         autoresponders.on_subscribed(self.s, list_row.id, [subscriber.id], now)
         journey_hooks.on_subscribed(self.s, list_row.id, [subscriber.id], now)
+        self.opt_in_behaviours(list_row, subscriber, ip, now)
+
+    def opt_in_behaviours(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, now: datetime) -> None:
+        """The list's opt-in behaviours alone: subscribe to / unsubscribe from the lists it names."""
         if list_row.opt_in_subscribe_to_list_id:
             self._ensure_subscribed(list_row.opt_in_subscribe_to_list_id, subscriber, ip, now)
         if list_row.opt_in_unsubscribe_from_list_id:

@@ -24,10 +24,11 @@ class ListOverview:
 
 def overview(session, actor: Actor, *, search: str | None, order_field: str | None, descending: bool,
              archived: str) -> list[ListOverview]:
-    """The owner's lists (Sendmill archives none: "archived" selects nothing) with everything hung on them."""
-    if archived == "archived":
-        return []
+    """The owner's lists (`archived`: "active", "archived" or "all") with everything hung on them."""
     query = select(SubscriberList).where(SubscriberList.owner_user_id == actor.id)
+    if archived != "all":
+        is_archived = SubscriberList.archived_at.is_not(None)
+        query = query.where(is_archived if archived == "archived" else ~is_archived)
     if search:
         query = query.where(or_(SubscriberList.name.icontains(search, autoescape=True),
                                 SubscriberList.description.icontains(search, autoescape=True)))

@@ -48,6 +48,7 @@ class ListQuery:
     offset: int = 0
     limit: int = 0  # 0 = all
     search: str | None = None
+    archived: str = "false"  # "false": active lists only (the default), "true": archived only, "all"
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class ListService:
         if q.search:
             query = query.where(or_(SubscriberList.name.icontains(q.search, autoescape=True),
                                     SubscriberList.description.icontains(q.search, autoescape=True)))
+        if q.archived != "all":
+            archived = SubscriberList.archived_at.is_not(None)
+            query = query.where(archived if q.archived == "true" else ~archived)
         total = self.s.scalar(select(func.count()).select_from(query.subquery()))
         column = self._order_column(q.order_field)
         tie = SubscriberList.id.desc() if q.descending else SubscriberList.id.asc()
@@ -110,6 +114,8 @@ class ListService:
             return func.lower(SubscriberList.name)  # case-insensitive, as the legacy collation sorted
         if field == "createdon":
             return SubscriberList.created_at
+        if field == "archivedat":
+            return SubscriberList.archived_at
         if field in ("activesubscribercount", "subscribercount"):
             return select(func.count(Subscriber.id)).where(
                 Subscriber.list_id == SubscriberList.id, active_condition()).scalar_subquery()

@@ -16,4 +16,6 @@ templates), template_preview.py (a user template rendered with sample subscriber
 (A/B email variations), split_tests.py (the A/B ledger of a send, the split test and its winner),
 ab_reports.py (what each variation did), automated_reports.py (scheduled
 campaign summaries: settings and periods) and report_mail.py (mailing them once per period).
+retry_failed.py (Admin.Campaign.RetryFailed: a finished send's failed ledger rows back to pending, once),
+email_render.py (Email.Render / Email.Smtp.Render: an email as one subscriber gets it, nothing sent).
 """

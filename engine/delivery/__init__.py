@@ -13,5 +13,6 @@ recipients.py (who may be mailed now), ledger.py (the ledger writes of a round),
 deliveries left `unknown`), relays.py (SENDMILL_SMTP_URL), transport.py (the SMTP pool),
 smtp_transaction.py and smtp_wire.py (the mail transaction; non-blocking conversations on one
 selector), ratelimit.py and throttle_state.py (relay and domain rates, kept across restarts),
-one_off.py (a single message outside the ledger: test sends, opt-in confirmations).
+one_off.py (a single message outside the ledger: test sends, opt-in confirmations), delivery_test.py
+(Email.Delivery.Test: one message to the administrator through the relay, now).
 """

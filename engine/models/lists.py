@@ -69,6 +69,9 @@ class SubscriberList(Base):
     # List.Update `Options` (header/footer texts and flags), a JSON object kept as the client sent it.
     options: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # List.Archive: hidden from Lists.Get (unless asked for) and from the account's active figures; NULL =
+    # active. Kept when re-archived, so it says when the list was first put away.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Segment(Base):

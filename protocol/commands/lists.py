@@ -176,12 +176,15 @@ class ListParams(LegacySchema):
     OrderField = Text(lenient=True)
     OrderType = Choice(("ASC", "DESC"), lenient=True)
     Search = Text(lenient=True)
+    # List.Archive's filter: anything but true/all is the default (active lists only), as the page says.
+    Archived = Choice(("false", "true", "all"), lenient=True)
 
 
 def list_lists(ctx: Context, p: dict) -> dict:
     rows, total = ctx.uow.lists.search(ctx.actor, ListQuery(
         order_field=p.get("OrderField", "").lower() or None, descending=p.get("OrderType") == "DESC",
-        offset=p.get("RecordsFrom", 0), limit=p.get("RecordsPerRequest", 0), search=p.get("Search")))
+        offset=p.get("RecordsFrom", 0), limit=p.get("RecordsPerRequest", 0), search=p.get("Search"),
+        archived=p.get("Archived", "false")))
     counts = ctx.uow.lists.counts([r.id for r in rows])
     return {"TotalListCount": total,
             "Lists": [list_row(r, counts[r.id], ctx.uow.lists.salted_id(r.id)) for r in rows]}

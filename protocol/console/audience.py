@@ -25,7 +25,9 @@ PAGE_SIZE = 50
 @bp.get("/lists")
 @page(commands=("Lists.Get",))
 def lists(uow, actor):
-    rows, total = uow.lists.search(actor, ListQuery(order_field="name", search=request.args.get("q") or None))
+    # Every list, archived ones too: the console has no other page where an archived list could be found.
+    rows, total = uow.lists.search(actor, ListQuery(order_field="name", search=request.args.get("q") or None,
+                                                    archived="all"))
     return render("console/lists.html", lists=rows, total=total, counts=uow.lists.counts([r.id for r in rows]),
                   keyword=request.args.get("q", ""))
 

@@ -48,7 +48,7 @@ def list_row(row: SubscriberList, counts: ListCounts, salted_id: str) -> dict:
     out.update({wire: "Yes" if getattr(row, attr) else "No" for wire, attr in YES_NO_COLUMNS.items()})
     out.update({wire: "true" if getattr(row, attr) else "false" for wire, attr in TRUE_FALSE_COLUMNS.items()})
     out.update({
-        "CreatedOn": row.created_at, "SyncStatus": "Disabled", "SyncLastDateTime": "Never",
+        "CreatedOn": row.created_at, "ArchivedAt": row.archived_at, "SyncStatus": "Disabled", "SyncLastDateTime": "Never",
         "Options": _options(row.options), "SubscriberCount": counts.active,
         "ActiveSubscriberCount": counts.active, "TotalSubscriberCount": counts.subscribers,
         "SegmentCount": counts.segments, "EncryptedSaltedListID": salted_id,
