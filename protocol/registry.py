@@ -20,6 +20,8 @@ from protocol.commands import split_tests
 from protocol.commands import campaign_reports, exports, list_overview, list_reports, subscriber_reports, usage
 from protocol.commands import automated_reports
 from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
+from protocol.commands import campaign_archive, list_integration, personalization_tags, subscribers_update
+from protocol.commands import unavailable, user_switch
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -77,6 +79,12 @@ COMMANDS = index(
     subscriber_journeys.COMMANDS,
     journey_admin.COMMANDS,
     journey_exports.COMMANDS,
+    list_integration.COMMANDS,
+    campaign_archive.COMMANDS,
+    personalization_tags.COMMANDS,
+    subscribers_update.COMMANDS,
+    user_switch.COMMANDS,
+    unavailable.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

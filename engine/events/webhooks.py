@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import jwt
-from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.events import outbox
@@ -161,7 +161,8 @@ class WebhookService:
 
     def list(self, actor) -> list[tuple[WebhookEndpoint, list[str]]]:
         """The caller's endpoints with their event types, oldest first."""
-        endpoints = list(self.s.scalars(select(WebhookEndpoint).where(WebhookEndpoint.owner_user_id == actor.id)
+        endpoints = list(self.s.scalars(select(WebhookEndpoint).where(WebhookEndpoint.owner_user_id == actor.id,
+                                                                      WebhookEndpoint.list_id.is_(None))
                                         .order_by(WebhookEndpoint.id)))
         types = self.event_types([e.id for e in endpoints])
         return [(e, types[e.id]) for e in endpoints]
@@ -245,13 +246,16 @@ class WebhookService:
         wanted = or_(~exists().where(t.endpoint_id == p.id),
                      exists().where(t.endpoint_id == p.id,
                                     or_(t.event_type == e.entity_fqdn, t.event_type == e.entity_fqdn + "_" + e.slug)))
+        # A list integration (ListIntegration.AddURL) hears only its list's events, and nothing else does.
+        scoped = or_(and_(p.list_id.is_(None), e.entity_fqdn != outbox.LIST_INTEGRATION),
+                     and_(e.entity_fqdn == outbox.LIST_INTEGRATION, cast(p.list_id, String) == e.entity_id))
         # One INSERT … SELECT (works on all three databases): the anti-join on the UNIQUE key is
         # what makes a re-run, or a concurrent run, queue nothing twice.
         pairs = (select(e.id, p.id, literal("pending"), literal(0), literal(now, d.next_attempt_at.type),
                         literal(""), literal(""), literal(now, d.created_at.type))
                  .join(p, and_(p.owner_user_id == e.owner_user_id, p.enabled.is_(True),
                                e.id > p.fanned_out_to, e.occurred_at >= p.active_since))
-                 .where(e.entity_fqdn != outbox.WEBHOOK, wanted,
+                 .where(e.entity_fqdn != outbox.WEBHOOK, wanted, scoped,
                         ~exists().where(d.event_id == e.id, d.endpoint_id == p.id))
                  .order_by(e.id, p.id).limit(limit))
         result = self.s.execute(insert(d).from_select(
