@@ -22,6 +22,8 @@ FIELD_CODES = {CustomFieldRequired: 6, CustomFieldNotUnique: 7, CustomFieldInval
 
 
 class AddressList(LegacyField):
+    """Email addresses: an array or a comma-separated list (each matched as the list stores it, case-insensitively)."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
         return [str(i).strip()[:255] for i in self._list_items(value) if str(i).strip()]
 
@@ -40,7 +42,7 @@ class Params(LegacySchema):
 def update(ctx: Context, p: dict) -> dict:
     values = field_values(ctx.params)
     if not values:
-        raise ParamError(5, "Fields[CustomField<ID>] is missing")
+        raise ParamError(5, "give at least one Fields[CustomFieldN] or CustomFieldN value")
     with field_errors(FIELD_CODES, plural=True):
         updated = ctx.uow.subscriber_field_bulk.update(ctx.actor, p["SubscriberListID"], p.get("SubscriberIDs", []),
                                                        p.get("EmailAddresses", []), values)
@@ -53,7 +55,7 @@ SUBSCRIBERS_UPDATE = Command(
     errors={1: "Missing subscriber list ID", 2: "Either SubscriberIDs OR EmailAddresses is required",
             3: "Subscriber list not found", 4: "Not all records updated (a subscriber is not on the list; "
                                                "nothing was updated)",
-            5: "Missing Fields[CustomField<ID>] values", 6: "Required custom field is missing.",
+            5: "Missing Fields[CustomFieldN] values", 6: "Required custom field is missing.",
             7: "Custom field value is not unique.", 8: "Custom field value failed validation.",
             9: "Unknown custom field ID(s)"},
     raises={ListNotFound: 3, SubscriberNotFound: 4, **FIELD_CODES},
