@@ -291,6 +291,11 @@ class UnitOfWork:
         return SubscriberFieldBulkUpdate(self)
 
     @cached_property
+    def list_copies(self):
+        from engine.audience.list_copies import ListCopies
+        return ListCopies(self)
+
+    @cached_property
     def list_integrations(self):
         from engine.audience.list_integrations import ListIntegrationService
         return ListIntegrationService(self)

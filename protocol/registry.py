@@ -21,7 +21,7 @@ from protocol.commands import campaign_reports, exports, list_overview, list_rep
 from protocol.commands import automated_reports
 from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
 from protocol.commands import campaign_archive, list_integration, personalization_tags, subscribers_update
-from protocol.commands import unavailable, user_switch
+from protocol.commands import list_copies, unavailable, user_switch
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -81,6 +81,7 @@ COMMANDS = index(
     journey_exports.COMMANDS,
     list_integration.COMMANDS,
     campaign_archive.COMMANDS,
+    list_copies.COMMANDS,
     personalization_tags.COMMANDS,
     subscribers_update.COMMANDS,
     user_switch.COMMANDS,

@@ -35,6 +35,11 @@ STEPS = [
                                   "IPAddress": "192.0.2.40"}, setup=True),
     Call("Subscribers.Update", {"SubscriberListID": "{LIST_ID}", "EmailAddresses": "wrapper@doe-trading.example",
                                 "CustomField{FIELD_ID}": "Antwerp"}),
+    Call("List.Create", {"SubscriberListName": "Newsletter (copy)"}, save={"COPY_LIST_ID": "ListID"}, setup=True),
+    Call("CustomFields.Copy", {"SourceListID": "{LIST_ID}", "TargetListID": "{COPY_LIST_ID}"}),
+    Call("Segments.Copy", {"SourceListID": "{LIST_ID}", "TargetListID": "{COPY_LIST_ID}"}, expect=5,
+         note="The newsletter has a segment on its own custom field, which the copy list lacks: nothing is copied."),
+    Call("Lists.Delete", {"Lists": "{COPY_LIST_ID}"}, setup=True),
     Call("User.Switch", {"UserID": "{USER_ID}", "PrivilegeType": "Default"}, session="ADMIN",
          hide={"SWITCHED_SID": "SessionID"}),
 
