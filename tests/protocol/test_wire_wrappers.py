@@ -122,3 +122,17 @@ def test_bendells_admin_and_refused_commands(engine, client, admin, user):
                  "Command=Email.DesignPreview.GetCredits"):
         assert bendells(client, user.session, path)["ErrorCode"] == UNAVAILABLE, path
     assert stored_state(engine) == before
+
+
+def test_copies_in_both_wire_forms(engine, client, user, list_id):
+    from tests.builders import make_list
+
+    target = make_list(engine, user, "Target")
+    make_custom_field(engine, user, list_id, "City")
+    copied = madscience(client, user.session, "CustomFields.Copy", SourceListID=list_id, TargetListID=target)
+    assert copied["Success"] is True and copied["TotalCopied"] == 1
+    made = bendells(client, user.session, f"Command=Segment.Create&SubscriberListID={list_id}&SegmentName=All"
+                                          f"&SegmentOperator=and")
+    assert made["Success"] is True, made
+    segments = bendells(client, user.session, f"Command=Segments.Copy&SourceListID={list_id}&TargetListID={target}")
+    assert segments["Success"] is True and segments["TotalCopied"] == 1
