@@ -19,7 +19,7 @@ from engine.accounts.auth import Actor
 from engine.errors import IntegrationNotFound, IntegrationUrlUnreachable
 from engine.events import outbox
 from engine.events.webhook_http import post
-from engine.events.webhooks import _check_url, allow_private
+from engine.events.webhooks import checked_url, allow_private
 from engine.models import Subscriber, SubscriberList
 from engine.models.webhooks import WebhookEndpoint, WebhookEventType
 
@@ -41,7 +41,7 @@ class ListIntegrationService:
         list_row = self.uow.lists.get(actor, list_id)
         now = self.uow.clock()
         endpoint = WebhookEndpoint(owner_user_id=list_row.owner_user_id, list_id=list_row.id,
-                                   url=_check_url(url, self.uow.settings), secret=secrets.token_urlsafe(32),
+                                   url=checked_url(url, self.uow.settings), secret=secrets.token_urlsafe(32),
                                    enabled=True, created_at=now, updated_at=now, active_since=now)
         self.s.add(endpoint)
         self.s.flush()
@@ -75,7 +75,7 @@ class ListIntegrationService:
         """POST a test notice to the URL now; its HTTP status when 2xx, else IntegrationUrlUnreachable."""
         settings = self.uow.settings
         body = json.dumps({"event": "test", "source": "Sendmill ListIntegration.TestURL"})
-        status, error = post(_check_url(url, settings), body, {"Content-Type": "application/json"},
+        status, error = post(checked_url(url, settings), body, {"Content-Type": "application/json"},
                              TEST_TIMEOUT, allow_private=allow_private(settings))
         if status is None or not 200 <= status < 300:
             raise IntegrationUrlUnreachable(error or f"HTTP {status}")

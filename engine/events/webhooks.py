@@ -92,7 +92,8 @@ def allow_private(settings) -> bool:
     return settings.webhook_allow_private
 
 
-def _check_url(url: str, settings) -> str:
+def checked_url(url: str, settings) -> str:
+    """The URL, trimmed, when it may be a webhook target (http(s), no literal private address); else InvalidWebhookUrl."""
     url = (url or "").strip()
     try:
         parts = urlsplit(url)
@@ -144,7 +145,7 @@ class WebhookService:
         """A new endpoint, its event types and its signing secret (returned here only; never answered again)."""
         now = self.uow.clock()
         secret = secrets.token_urlsafe(32)
-        endpoint = WebhookEndpoint(owner_user_id=actor.id, url=_check_url(url, self.uow.settings), secret=secret,
+        endpoint = WebhookEndpoint(owner_user_id=actor.id, url=checked_url(url, self.uow.settings), secret=secret,
                                    enabled=enabled, created_at=now, updated_at=now, active_since=now)
         self.s.add(endpoint)
         self.s.flush()
@@ -189,7 +190,7 @@ class WebhookService:
         if rotate_secret:
             endpoint.secret = secret = secrets.token_urlsafe(32)
         if url is not None:
-            endpoint.url = _check_url(url, self.uow.settings)
+            endpoint.url = checked_url(url, self.uow.settings)
         if event_types is not None:
             self._set_types(endpoint, _check_types(event_types))
         if enabled is not None:
