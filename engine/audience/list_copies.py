@@ -37,7 +37,8 @@ class ListCopies:
         source, target = self._lists(actor, source_id, target_id)
         taken = set(self.s.scalars(select(func.lower(CustomField.name)).where(CustomField.list_id == target.id)))
         copied = 0
-        for field in self.s.scalars(select(CustomField).where(CustomField.list_id == source.id).order_by(CustomField.id)):
+        own = select(CustomField).where(CustomField.list_id == source.id).order_by(CustomField.id)
+        for field in self.s.scalars(own):
             if field.name.lower() in taken:
                 continue
             copy = {k: getattr(field, k) for k in DEFINITION_KEYS}

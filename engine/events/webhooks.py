@@ -93,7 +93,8 @@ def allow_private(settings) -> bool:
 
 
 def checked_url(url: str, settings) -> str:
-    """The URL, trimmed, when it may be a webhook target (http(s), no literal private address); else InvalidWebhookUrl."""
+    """The URL, trimmed, when it may be a webhook target (http or https, no literal private address);
+    otherwise InvalidWebhookUrl."""
     url = (url or "").strip()
     try:
         parts = urlsplit(url)

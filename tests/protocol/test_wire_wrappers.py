@@ -48,7 +48,8 @@ def test_madscience_list_integration_and_personalization(engine, client, user, l
     listed = madscience(client, user.session, "ListIntegration.GetURLs", SubscriberListID=list_id, Event="subscription")
     assert [u["WebServiceIntegrationID"] for u in listed["URLs"]] == [added["WebServiceIntegrationID"]]
     # The wrapper's unsubscription-form method sends the subscription command without CustomFields.
-    form = madscience(client, user.session, "ListIntegration.GenerateSubscriptionFormHTMLCode", SubscriberListID=list_id)
+    form = madscience(client, user.session, "ListIntegration.GenerateSubscriptionFormHTMLCode",
+                      SubscriberListID=list_id)
     assert form["Success"] is True and form["HTMLCode"][0].startswith("&lt;form")
     tags = madscience(client, user.session, "Email.PersonalizationTags", ListID=list_id,
                       Scope=["Subscriber", "CampaignLinks", "User"])
@@ -100,13 +101,15 @@ def test_bendells_list_integration_with_unencoded_values(engine, client, user, l
                                             f"&SubscriberListID={list_id}")
     assert any("Subscriber.Unsubscribe" in line for line in unform["HTMLCode"])
     # personalizationTags($listID, $scope) with a comma list; Bendells sends "Scope=Subscriber,OptLinks".
-    tags = bendells(client, user.session, f"Command=Email.PersonalizationTags&ListID={list_id}&Scope=Subscriber,OptLinks")
+    tags = bendells(client, user.session,
+                    f"Command=Email.PersonalizationTags&ListID={list_id}&Scope=Subscriber,OptLinks")
     assert f"%Subscriber:CustomField{field}%" in {t["Tag"] for t in tags["PersonalizationTags"]}
     # An empty optional value is sent as "TemplateURL=" (archive_GetURLAll($tagID, '')).
     tag = bendells(client, user.session, "Command=Tag.Create&Tag=Newsletters")["TagID"]
     url = bendells(client, user.session, f"Command=Campaigns.Archive.GetURL&TagID={tag}&TemplateURL=")
     assert "/archive/" in url["URL"]
-    deleted = bendells(client, user.session, f"Command=ListIntegration.DeleteURLs&URLs={added['WebServiceIntegrationID']}")
+    deleted = bendells(client, user.session,
+                       f"Command=ListIntegration.DeleteURLs&URLs={added['WebServiceIntegrationID']}")
     assert deleted["Success"] is True
 
 
