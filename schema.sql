@@ -377,6 +377,7 @@ CREATE TABLE tags (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
     name VARCHAR(255) NOT NULL,
+    public_nonce VARCHAR(8) DEFAULT '' NOT NULL,
     CONSTRAINT uq_tags_owner_user_id_name UNIQUE (owner_user_id, name),
     CONSTRAINT fk_tags_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
 );
@@ -392,21 +393,6 @@ CREATE TABLE test_sends (
 );
 
 CREATE INDEX ix_test_sends_owner_sent ON test_sends (owner_user_id, sent_at);
-
-CREATE TABLE webhook_endpoints (
-    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    owner_user_id INTEGER NOT NULL,
-    url VARCHAR(2000) NOT NULL,
-    secret VARCHAR(64) NOT NULL,
-    enabled BOOLEAN NOT NULL,
-    created_at DATETIME NOT NULL,
-    updated_at DATETIME NOT NULL,
-    active_since DATETIME NOT NULL,
-    fanned_out_to BIGINT NOT NULL,
-    CONSTRAINT fk_webhook_endpoints_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE
-);
-
-CREATE INDEX ix_webhook_endpoints_owner_user_id ON webhook_endpoints (owner_user_id, id);
 
 CREATE TABLE automated_report_runs (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -573,37 +559,6 @@ CREATE TABLE subscriber_lists (
 );
 
 CREATE INDEX ix_subscriber_lists_owner_user_id ON subscriber_lists (owner_user_id);
-
-CREATE TABLE webhook_deliveries (
-    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    event_id INTEGER NOT NULL,
-    endpoint_id INTEGER NOT NULL,
-    state VARCHAR(16) NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_attempt_at DATETIME NOT NULL,
-    lease_until DATETIME,
-    claim VARCHAR(32) NOT NULL,
-    last_status_code INTEGER,
-    last_error VARCHAR(1000) NOT NULL,
-    delivered_at DATETIME,
-    created_at DATETIME NOT NULL,
-    CONSTRAINT uq_webhook_deliveries_event_id_endpoint_id UNIQUE (event_id, endpoint_id),
-    CONSTRAINT ck_webhook_deliveries_state CHECK (state IN ('pending','sending','delivered','failed')),
-    CONSTRAINT fk_webhook_deliveries_event_id_outbox_events FOREIGN KEY(event_id) REFERENCES outbox_events (id) ON DELETE CASCADE,
-    CONSTRAINT fk_webhook_deliveries_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
-);
-
-CREATE INDEX ix_webhook_deliveries_endpoint_id ON webhook_deliveries (endpoint_id, id);
-
-CREATE INDEX ix_webhook_deliveries_state_next_attempt_at ON webhook_deliveries (state, next_attempt_at);
-
-CREATE TABLE webhook_event_types (
-    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    endpoint_id INTEGER NOT NULL,
-    event_type VARCHAR(200) NOT NULL,
-    CONSTRAINT uq_webhook_event_types_endpoint_id_event_type UNIQUE (endpoint_id, event_type),
-    CONSTRAINT fk_webhook_event_types_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
-);
 
 CREATE TABLE campaign_recipients (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -831,6 +786,25 @@ CREATE TABLE suppressions (
 
 CREATE INDEX ix_suppressions_email_normalized ON suppressions (email_normalized);
 
+CREATE TABLE webhook_endpoints (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL,
+    url VARCHAR(2000) NOT NULL,
+    secret VARCHAR(64) NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    active_since DATETIME NOT NULL,
+    fanned_out_to BIGINT NOT NULL,
+    list_id INTEGER,
+    CONSTRAINT fk_webhook_endpoints_owner_user_id_users FOREIGN KEY(owner_user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT fk_webhook_endpoints_list_id_subscriber_lists FOREIGN KEY(list_id) REFERENCES subscriber_lists (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_endpoints_list_id ON webhook_endpoints (list_id);
+
+CREATE INDEX ix_webhook_endpoints_owner_user_id ON webhook_endpoints (owner_user_id, id);
+
 CREATE TABLE autoresponders (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     owner_user_id INTEGER NOT NULL,
@@ -974,6 +948,37 @@ CREATE TABLE subscriber_tag_assignments (
 );
 
 CREATE INDEX ix_subscriber_tag_assignments_tag_id ON subscriber_tag_assignments (tag_id);
+
+CREATE TABLE webhook_deliveries (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL,
+    endpoint_id INTEGER NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at DATETIME NOT NULL,
+    lease_until DATETIME,
+    claim VARCHAR(32) NOT NULL,
+    last_status_code INTEGER,
+    last_error VARCHAR(1000) NOT NULL,
+    delivered_at DATETIME,
+    created_at DATETIME NOT NULL,
+    CONSTRAINT uq_webhook_deliveries_event_id_endpoint_id UNIQUE (event_id, endpoint_id),
+    CONSTRAINT ck_webhook_deliveries_state CHECK (state IN ('pending','sending','delivered','failed')),
+    CONSTRAINT fk_webhook_deliveries_event_id_outbox_events FOREIGN KEY(event_id) REFERENCES outbox_events (id) ON DELETE CASCADE,
+    CONSTRAINT fk_webhook_deliveries_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_deliveries_endpoint_id ON webhook_deliveries (endpoint_id, id);
+
+CREATE INDEX ix_webhook_deliveries_state_next_attempt_at ON webhook_deliveries (state, next_attempt_at);
+
+CREATE TABLE webhook_event_types (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    endpoint_id INTEGER NOT NULL,
+    event_type VARCHAR(200) NOT NULL,
+    CONSTRAINT uq_webhook_event_types_endpoint_id_event_type UNIQUE (endpoint_id, event_type),
+    CONSTRAINT fk_webhook_event_types_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE
+);
 
 CREATE TABLE autoresponder_sends (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,

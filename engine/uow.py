@@ -276,6 +276,31 @@ class UnitOfWork:
         return WebhookService(self)
 
     @cached_property
+    def campaign_archive(self):
+        from engine.campaigns.archive import CampaignArchiveService
+        return CampaignArchiveService(self)
+
+    @cached_property
+    def personalization_tags(self):
+        from engine.campaigns.personalization_tags import PersonalizationTagService
+        return PersonalizationTagService(self)
+
+    @cached_property
+    def subscriber_field_bulk(self):
+        from engine.audience.subscriber_field_bulk import SubscriberFieldBulkUpdate
+        return SubscriberFieldBulkUpdate(self)
+
+    @cached_property
+    def list_copies(self):
+        from engine.audience.list_copies import ListCopies
+        return ListCopies(self)
+
+    @cached_property
+    def list_integrations(self):
+        from engine.audience.list_integrations import ListIntegrationService
+        return ListIntegrationService(self)
+
+    @cached_property
     def rate_limits(self):
         from engine.accounts.ratelimits import RateLimiter
         return RateLimiter(self)

@@ -20,6 +20,7 @@ from protocol.request import BadJsonBody, count_pairs, parse_parameters
 from protocol.rest.core import Endpoint, RestApi
 from protocol.rest.openapi import build_openapi
 from protocol.rest.registry import all_endpoints
+from protocol.archive_page import bp as archive_blueprint
 from protocol.tracking import bp as tracking_blueprint
 from protocol.v1 import register_v1
 
@@ -34,6 +35,7 @@ def create_app(engine: Engine | None = None, rest_endpoints: list[Endpoint] | No
     engine = engine or bootstrap()
     dispatcher = Dispatcher(engine, COMMANDS)
     app.register_blueprint(tracking_blueprint)
+    app.register_blueprint(archive_blueprint)     # /archive/<code> (Campaigns.Archive.GetURL)
     app.register_blueprint(reference_blueprint)   # /docs and /commands.json
     app.register_blueprint(console_blueprint)     # /console/
     endpoints = all_endpoints() if rest_endpoints is None else rest_endpoints

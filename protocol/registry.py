@@ -22,6 +22,8 @@ from protocol.commands import automated_reports
 from protocol.commands import journey_actions, journey_admin, journey_exports, journeys, subscriber_journeys
 from protocol.commands import campaign_retry, email_render, email_tools, list_lifecycle, subscriber_create
 from protocol.commands import user_snapshot, usergroup_patch
+from protocol.commands import campaign_archive, list_integration, personalization_tags, subscribers_update
+from protocol.commands import list_copies, unavailable, user_switch
 
 
 def index(*groups: tuple[Command, ...]) -> dict[str, Command]:
@@ -86,6 +88,13 @@ COMMANDS = index(
     user_snapshot.COMMANDS,
     email_render.COMMANDS,
     usergroup_patch.COMMANDS,
+    list_integration.COMMANDS,
+    campaign_archive.COMMANDS,
+    list_copies.COMMANDS,
+    personalization_tags.COMMANDS,
+    subscribers_update.COMMANDS,
+    user_switch.COMMANDS,
+    unavailable.COMMANDS,
 )
 
 REQUIRED_PERMISSIONS.update({command.required_permission.lower(): command.required_permission

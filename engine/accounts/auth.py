@@ -16,6 +16,7 @@ from engine.accounts.credential_use import KeyUse, SessionUse, due
 from engine.accounts.totp import check_code
 from engine.errors import (
     AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
+    UserNotFound,
 )
 from engine.models import Admin, ApiKey, AuthSession, User, UserGroup
 from engine.models.senders import EmailMarketingAccount
@@ -160,6 +161,15 @@ class AuthService:
         if key is None or key.admin_id is None:
             raise InvalidLogin()
         return self._open_session(admin_id=key.admin_id, ip=ip), self.s.get(Admin, key.admin_id)
+
+    def switch_to_user(self, admin: Actor, user_id: int, ip: str = "") -> tuple[str, User]:
+        """User.Switch: an administrator opens a session as the user (the user's own group permissions)."""
+        user = self.s.get(User, user_id) if admin.is_admin else None
+        if user is None:
+            raise UserNotFound()
+        if user.account_status != "Enabled":
+            raise AccountDisabled()
+        return self._open_session(user_id=user.id, ip=ip), user
 
     def logout(self, actor: Actor) -> None:
         if actor.session_id is not None:

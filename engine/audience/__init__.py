@@ -4,7 +4,9 @@ Lists and people: lists.py, subscribers.py (the public subscribe / confirm / uns
 owner's edits), list_membership.py (the columns entering and leaving a list sets), confirmations.py
 (double opt-in mails and their links), subscriber_search.py, subscriber_history.py (what happened to
 one subscriber, campaign by campaign), subscriber_bulk.py (many subscribers by
-criteria), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
+criteria), subscriber_field_bulk.py (Subscribers.Update: custom-field values of many subscribers at once),
+list_integrations.py (a list's integration URLs: list-scoped webhooks, and its form HTML), list_copies.py
+(CustomFields.Copy, Segments.Copy), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
 subscriber_sessions.py (the subscriber area's signed, expiring sessions and the lists they show),
 importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports as jobs: upload, mapping,

@@ -36,6 +36,7 @@ class ListMembership:
         self.uow.email_subscriptions.legacy_unsubscribed(
             list_row.owner_user_id, subscriber,
             account_wide=add_to_global_suppression or list_row.opt_out_add_to_global_suppression_list)
+        self.uow.list_integrations.notify(list_row, subscriber, "unsubscription")
 
     def owned(self, model, object_id: int | None, list_row: SubscriberList, error):
         """The list owner's campaign or email an opt-out is credited to; `error` for anyone else's."""
@@ -50,6 +51,7 @@ class ListMembership:
     def after_opt_in(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, now: datetime) -> None:
         autoresponders.on_subscribed(self.s, list_row.id, [subscriber.id], now)
         journey_hooks.on_subscribed(self.s, list_row.id, [subscriber.id], now)
+        self.uow.list_integrations.notify(list_row, subscriber, "subscription")
         self.opt_in_behaviours(list_row, subscriber, ip, now)
 
     def opt_in_behaviours(self, list_row: SubscriberList, subscriber: Subscriber, ip: str, now: datetime) -> None:

@@ -9,7 +9,8 @@ recipients by activity), report_details.py (the console's report: figures from o
 over the ledger, live progress, opens and clicks over time, clicks per link, recipients by domain),
 link_reports.py (clicks per link or person, who did what on a sent campaign,
 the status counts of the campaign sidebar), exports.py (the Campaigns.Export job's rows), events.py (the
-modern campaign events written to the outbox), tags.py (campaign tags), test_sends.py (one message
+modern campaign events written to the outbox), tags.py (campaign tags), archive.py (a tag's signed public archive page),
+personalization_tags.py (the tags an email may use, by scope), test_sends.py (one message
 rendered by the delivery pipeline to one address), templates.py (gallery email templates, and building
 an email from one), user_templates.py (an account's own email templates: emails rows marked as
 templates), template_preview.py (a user template rendered with sample subscriber data), variations.py

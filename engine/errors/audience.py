@@ -219,3 +219,11 @@ class UnknownExportField(DomainError):
 
 class SubscriberSessionInvalid(DomainError):
     """Authentication failure or session expired."""
+
+
+class CopySourceListNotFound(NotFound):
+    """The source subscriber list does not exist or does not belong to the user."""
+
+
+class CopyTargetListNotFound(NotFound):
+    """The target subscriber list does not exist or does not belong to the user."""

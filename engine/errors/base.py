@@ -36,3 +36,7 @@ class InvalidValue(DomainError):
     def __init__(self, field: str, message: str = ""):
         super().__init__(message or f"invalid value for {field}")
         self.field = field
+
+
+class FeatureUnavailable(DomainError):
+    """This Oempro feature does not exist in Sendmill."""

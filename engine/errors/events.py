@@ -18,3 +18,11 @@ class InvalidWebhookEventType(DomainError):
 
 class WebhookDisabled(DomainError):
     """The webhook is disabled; enable it first."""
+
+
+class IntegrationNotFound(NotFound):
+    """The web service integration does not exist or does not belong to the user."""
+
+
+class IntegrationUrlUnreachable(DomainError):
+    """The URL did not answer the test with a 2xx status."""

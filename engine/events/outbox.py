@@ -15,6 +15,8 @@ CAMPAIGN = "wix.email_marketing.v1.campaign"
 EMAIL_ACTIVITY = "wix.email_marketing.v1.campaign"   # slug email_activity_updated
 SENDER_EMAIL = "wix.promote.v1.sender_email"
 EMAIL_SUBSCRIPTION = "wix.email_marketing.v1.email_subscription"   # slug email_subscription_changed
+# slugs subscription / unsubscription, entity_id = the list ID: delivered only to that list's integration URLs
+LIST_INTEGRATION = "sendmill.v1.list_integration"
 WEBHOOK = "sendmill.v1.webhook"   # slug ping: Webhook.Test, delivered to the one endpoint tested
 
 

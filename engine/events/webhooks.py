@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import jwt
-from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.events import outbox
@@ -92,7 +92,9 @@ def allow_private(settings) -> bool:
     return settings.webhook_allow_private
 
 
-def _check_url(url: str, settings) -> str:
+def checked_url(url: str, settings) -> str:
+    """The URL, trimmed, when it may be a webhook target (http or https, no literal private address);
+    otherwise InvalidWebhookUrl."""
     url = (url or "").strip()
     try:
         parts = urlsplit(url)
@@ -144,7 +146,7 @@ class WebhookService:
         """A new endpoint, its event types and its signing secret (returned here only; never answered again)."""
         now = self.uow.clock()
         secret = secrets.token_urlsafe(32)
-        endpoint = WebhookEndpoint(owner_user_id=actor.id, url=_check_url(url, self.uow.settings), secret=secret,
+        endpoint = WebhookEndpoint(owner_user_id=actor.id, url=checked_url(url, self.uow.settings), secret=secret,
                                    enabled=enabled, created_at=now, updated_at=now, active_since=now)
         self.s.add(endpoint)
         self.s.flush()
@@ -161,7 +163,8 @@ class WebhookService:
 
     def list(self, actor) -> list[tuple[WebhookEndpoint, list[str]]]:
         """The caller's endpoints with their event types, oldest first."""
-        endpoints = list(self.s.scalars(select(WebhookEndpoint).where(WebhookEndpoint.owner_user_id == actor.id)
+        endpoints = list(self.s.scalars(select(WebhookEndpoint).where(WebhookEndpoint.owner_user_id == actor.id,
+                                                                      WebhookEndpoint.list_id.is_(None))
                                         .order_by(WebhookEndpoint.id)))
         types = self.event_types([e.id for e in endpoints])
         return [(e, types[e.id]) for e in endpoints]
@@ -188,7 +191,7 @@ class WebhookService:
         if rotate_secret:
             endpoint.secret = secret = secrets.token_urlsafe(32)
         if url is not None:
-            endpoint.url = _check_url(url, self.uow.settings)
+            endpoint.url = checked_url(url, self.uow.settings)
         if event_types is not None:
             self._set_types(endpoint, _check_types(event_types))
         if enabled is not None:
@@ -245,13 +248,16 @@ class WebhookService:
         wanted = or_(~exists().where(t.endpoint_id == p.id),
                      exists().where(t.endpoint_id == p.id,
                                     or_(t.event_type == e.entity_fqdn, t.event_type == e.entity_fqdn + "_" + e.slug)))
+        # A list integration (ListIntegration.AddURL) hears only its list's events, and nothing else does.
+        scoped = or_(and_(p.list_id.is_(None), e.entity_fqdn != outbox.LIST_INTEGRATION),
+                     and_(e.entity_fqdn == outbox.LIST_INTEGRATION, cast(p.list_id, String) == e.entity_id))
         # One INSERT … SELECT (works on all three databases): the anti-join on the UNIQUE key is
         # what makes a re-run, or a concurrent run, queue nothing twice.
         pairs = (select(e.id, p.id, literal("pending"), literal(0), literal(now, d.next_attempt_at.type),
                         literal(""), literal(""), literal(now, d.created_at.type))
                  .join(p, and_(p.owner_user_id == e.owner_user_id, p.enabled.is_(True),
                                e.id > p.fanned_out_to, e.occurred_at >= p.active_since))
-                 .where(e.entity_fqdn != outbox.WEBHOOK, wanted,
+                 .where(e.entity_fqdn != outbox.WEBHOOK, wanted, scoped,
                         ~exists().where(d.event_id == e.id, d.endpoint_id == p.id))
                  .order_by(e.id, p.id).limit(limit))
         result = self.s.execute(insert(d).from_select(

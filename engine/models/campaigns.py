@@ -127,6 +127,9 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Str(255))
+    # Signed into the public archive link (Campaigns.Archive.GetURL, engine/campaigns/archive.py) beside the id:
+    # "" until the first link is made, so tags of before revision 0018 get one then.
+    public_nonce: Mapped[str] = mapped_column(Str(8), default="", server_default="")
 
 
 class CampaignTag(Base):

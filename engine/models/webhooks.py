@@ -39,6 +39,10 @@ class WebhookEndpoint(Base):
     # Fan-out has considered every outbox event up to this id (engine/events/webhooks.py): each pass reads only
     # the owner's newer events, so its cost follows what happened since, not the outbox's whole history.
     fanned_out_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A list integration (ListIntegration.AddURL): the endpoint receives only that list's subscription or
+    # unsubscription events, and no other. NULL: an ordinary webhook (Webhook.Create).
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber_lists.id", ondelete="CASCADE"),
+                                                nullable=True, index=True)
 
 
 class WebhookEventType(Base):

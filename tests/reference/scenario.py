@@ -9,7 +9,7 @@ from __future__ import annotations
 from tests.reference import (
     scenario_accounts, scenario_audience, scenario_automation, scenario_campaigns, scenario_imports_reports,
     scenario_journeys, scenario_page_commands, scenario_reports, scenario_senders, scenario_split_tests,
-    scenario_subscriber_area, scenario_templates,
+    scenario_subscriber_area, scenario_templates, scenario_wrappers,
 )
 from tests.reference.recorder import Call
 
@@ -26,6 +26,7 @@ STEPS = [
     *scenario_journeys.STEPS,
     *scenario_senders.STEPS,
     *scenario_page_commands.STEPS,
+    *scenario_wrappers.STEPS,
     *scenario_audience.CLOSING,
     *scenario_accounts.CLOSING,
 ]
