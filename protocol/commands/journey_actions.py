@@ -1,5 +1,6 @@
 """A journey's actions (v5.9.4 journeys.md, journey-actions.md): Journey.Actions.Update (the whole tree),
-Journey.Actions.Published, Journey.Action.Subscribers, Journey.Stats.ByAction, Journey.SendEmailActions.
+Journey.Actions.Published, Journey.Action.Subscribers, Journey.Stats.ByAction, Journey.Stats.ByISP,
+Journey.SendEmailActions.
 
 Codes the pages lack are Sendmill's additions (README "Journeys")."""
 from __future__ import annotations
@@ -161,6 +162,30 @@ JOURNEY_STATS_BY_ACTION = Command(
 )
 
 
+# --- Journey.Stats.ByISP -----------------------------------------------------------------------
+class ByIspParams(LegacySchema):
+    JourneyID = Id(required=True, code=1, invalid_code=2)
+    StartDate = StrictDate(code=4)
+    EndDate = StrictDate(code=5)
+    EmailID = Id(code=7)
+
+
+def by_isp(ctx: Context, p: dict) -> dict:
+    start, end = window(p, ctx.now.date(), "StartDate", "EndDate", 6)
+    return {"ByISP": ctx.uow.journey_stats.by_isp(ctx.actor, p["JourneyID"], start, end, action_id=p.get("EmailID"))}
+
+
+JOURNEY_STATS_BY_ISP = Command(
+    name="Journey.Stats.ByISP", run=by_isp, params=ByIspParams, permission=PERMISSION, error_shape=V1,
+    read_only=True,
+    errors={1: "Missing JourneyID parameter", 2: "Invalid JourneyID parameter (must be a positive integer)",
+            3: "Journey not found (HTTP 404)", 4: "Invalid StartDate format", 5: "Invalid EndDate format",
+            6: "StartDate must be before EndDate",
+            7: "Invalid EmailID parameter (not a positive integer, or not a SendEmail action on this journey)"},
+    raises={JourneyNotFound: 3, JourneyActionNotFound: 7},
+)
+
+
 # --- Journey.SendEmailActions ------------------------------------------------------------------
 class SendEmailActionsParams(LegacySchema):
     JourneyID = Id(code=1)
@@ -180,4 +205,4 @@ JOURNEY_SEND_EMAIL_ACTIONS = Command(
 )
 
 COMMANDS = (JOURNEY_ACTIONS_UPDATE, JOURNEY_ACTIONS_PUBLISHED, JOURNEY_ACTION_SUBSCRIBERS, JOURNEY_STATS_BY_ACTION,
-            JOURNEY_SEND_EMAIL_ACTIONS)
+            JOURNEY_STATS_BY_ISP, JOURNEY_SEND_EMAIL_ACTIONS)
