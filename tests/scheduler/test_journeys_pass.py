@@ -103,7 +103,8 @@ def test_pull_windows_are_read_on_the_accounts_clock_across_a_dst_change():
     assert not pull_due(settings, None, FRIDAY_BEFORE.replace(hour=7, minute=30), berlin)   # 08:30 CET
     assert pull_due(settings, None, MONDAY_AFTER.replace(hour=7, minute=30), berlin)        # 09:30 CEST
     assert not pull_due(settings, None, MONDAY_AFTER.replace(hour=8, minute=30), berlin)    # 10:30 CEST
-    assert pull_due(settings, None, MONDAY_AFTER.replace(hour=8, minute=30))                # the same instant in UTC
+    assert pull_due(settings, None, MONDAY_AFTER.replace(hour=9, minute=30))                # UTC without a zone
+    assert not pull_due(settings, None, MONDAY_AFTER.replace(hour=9, minute=30), berlin)    # 11:30 CEST
     # Sunday 23:30 UTC is Monday 01:30 in Berlin; Friday 23:30 UTC is already Saturday there.
     late = pull_settings({**BERLIN_WINDOW, "DontSendBefore": "00:00", "DontSendAfter": "23:59"})
     assert pull_due(late, None, datetime(2026, 3, 29, 23, 30, tzinfo=timezone.utc), berlin)
