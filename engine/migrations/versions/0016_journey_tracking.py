@@ -24,12 +24,12 @@ MOMENTS = ("first_opened_at", "first_clicked_at", "unsubscribed_at", "bounced_at
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("journey_sends", schema=None) as batch_op:
+    with batch_keeping_ids("journey_sends") as batch_op:
         for name in COUNTERS:
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
         for name in MOMENTS:
             batch_op.add_column(sa.Column(name, engine.db.UTCDateTime(), nullable=True))
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    with batch_keeping_ids("users") as batch_op:
         batch_op.add_column(sa.Column("list_triggers", sa.Boolean(), nullable=False, server_default=sa.false()))
     users = sa.table("users", sa.column("id"), sa.column("list_triggers"))
     responders = sa.table("autoresponders", sa.column("owner_user_id"), sa.column("status"), sa.column("trigger_type"))
