@@ -107,6 +107,8 @@ def get(ctx: Context, p: dict) -> dict:
     stats = journey_stats(ctx.uow.journeys.enrollment_counts([journey.id])[journey.id])
     if p.get("IncludeActivityCounters"):
         stats.update(ctx.uow.journey_stats.activity_counters(journey.id))
+    stats["AggregatedEmailActions"] = ctx.uow.journey_stats.aggregated(journey.id, action_id=p.get("EmailID"),
+                                                                       isp=p.get("ISP"))
     return {**journey_row(journey), "Actions": actions_tree(actions), "JourneyStats": stats}
 
 

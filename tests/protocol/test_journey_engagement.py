@@ -124,6 +124,18 @@ def test_opens_clicks_views_and_opt_outs_are_counted_per_action(call, client, us
     assert call("Journey.Stats.ByISP", user.session, JourneyID=mailed["journey"], EmailID=mailed["send"],
                 EndDate="2026-11-22")["ByISP"] == []
 
+    def aggregated(**params):
+        answer = call("Journey.Get", user.session, JourneyID=mailed["journey"], **params)
+        assert answer["Success"] is True, answer
+        return answer["JourneyStats"]["AggregatedEmailActions"]
+
+    assert aggregated() == {"SendCount": 3, "DeliveryCount": 3, "OpenCount": 3, "ClickCount": 2, "BounceCount": 0,
+                            "UnsubscribeCount": 1, "SpamComplaintCount": 0, "TotalRevenue": 0.0,
+                            "ConversionCount": 0, "BrowserViewCount": 1, "ForwardCount": 0}
+    yahoo = aggregated(EmailID=mailed["send"], ISP="yahoo.com")
+    assert (yahoo["SendCount"], yahoo["OpenCount"], yahoo["ClickCount"], yahoo["UnsubscribeCount"]) == (1, 1, 0, 1)
+    assert aggregated(ISP="example.org")["SendCount"] == 0
+
     benchmark = call("Account.Journey.Benchmark", user.session)["Benchmark"]
     assert (benchmark["TotalSent"], benchmark["OpenRate"], benchmark["ClickRate"], benchmark["ClickToOpenRate"],
             benchmark["UnsubscribeRate"]) == (3, 1.0, 0.6667, 0.6667, 0.3333)

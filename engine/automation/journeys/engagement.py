@@ -109,6 +109,18 @@ def account_totals(session, owner_id: int, start: datetime, end: datetime) -> tu
     return _figures(values), int(journeys or 0)
 
 
+def lifetime(session, journey_id: int, action_id: int | None, isp: str | None) -> dict:
+    """The journey's figures over all time (Journey.Get's AggregatedEmailActions), of one SendEmail action
+    and / or one recipient domain when given."""
+    where = [S.journey_id == journey_id]
+    if action_id is not None:
+        where.append(S.action_id == action_id)
+    if isp:
+        where.append(domain_of(session.bind.dialect.name, S.email_address) == isp.lower())
+    (values,) = _rows(session, [], where)
+    return _figures(values)
+
+
 def per_action(session, journey_id: int, start: datetime, end: datetime) -> dict[int, dict]:
     """action ID → figures for the rows due in [start, end) (one grouped query)."""
     return {int(a): _figures(values) for a, *values in _rows(

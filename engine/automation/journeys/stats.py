@@ -39,6 +39,15 @@ class JourneyStats:
         return {"LastTriggeredAt": _when(last_enrolled), "LastActivityAt": _when(last_step),
                 "TotalEnrolledLifetime": int(distinct or 0)}
 
+    def aggregated(self, journey_id: int, *, action_id: int | None = None, isp: str | None = None) -> dict:
+        """Journey.Get's AggregatedEmailActions: all-time figures of the journey's mail (one action's, one
+        domain's when given). No conversions, forwards or revenue are recorded: those are 0."""
+        f = E.lifetime(self.s, journey_id, action_id, isp)
+        return {"SendCount": f["Sent"], "DeliveryCount": f["Delivered"], "OpenCount": f["Opened"],
+                "ClickCount": f["Clicked"], "BounceCount": f["Bounced"], "UnsubscribeCount": f["Unsubscribed"],
+                "SpamComplaintCount": f["Complained"], "TotalRevenue": 0.0, "ConversionCount": 0,
+                "BrowserViewCount": f["BrowserViews"], "ForwardCount": 0}
+
     def action_counts(self, journey_id: int) -> dict[int, tuple[int, int]]:
         """action ID → (steps taken there, enrollments waiting there now): two grouped queries, for the
         console's drawing of the journey's tree."""
