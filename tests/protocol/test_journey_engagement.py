@@ -48,12 +48,14 @@ def mailed(call, user, engine, clock):
     ids = [make_subscriber(engine, list_id, a) for a in addresses]
     email_id = make_email(engine, user, email_name="Day 1", subject="Hi %Subscriber:EmailAddress%",
                           from_email="shop@sender.example",
-                          html_content='<p>Hi %Subscriber:EmailAddress%</p><a href="https://shop.example/offer">Offer</a>'
-                                       '<a href="%Link:WebBrowser%">Web</a><a href="%Link:Unsubscribe%">Leave</a>')
+                          html_content='<p>Hi %Subscriber:EmailAddress%</p>'
+                                       '<a href="https://shop.example/offer">Offer</a><a href="%Link:WebBrowser%">Web</a>'
+                                       '<a href="%Link:Unsubscribe%">Leave</a>')
     journey_id = call("Journey.Create", user.session, Name="Welcome")["JourneyID"]
-    send, wait = (int(a["ActionID"]) for a in call("Journey.Actions.Update", user.session, JourneyID=journey_id,
-                                                   Actions=json.dumps([{"Action": "SendEmail", "EmailID": email_id, "Published": True},
-                                                            {"Action": "Wait", "WaitAmount": 1, "Published": True}]))["Actions"])
+    actions = [{"Action": "SendEmail", "EmailID": email_id, "Published": True},
+               {"Action": "Wait", "WaitAmount": 1, "Published": True}]
+    saved = call("Journey.Actions.Update", user.session, JourneyID=journey_id, Actions=json.dumps(actions))
+    send, wait = (int(a["ActionID"]) for a in saved["Actions"])
     call("Journey.Enable", user.session, JourneyID=journey_id)
     for sid in ids:
         assert call("Subscriber.Journey.Trigger", user.session, JourneyID=journey_id, ListID=list_id,
