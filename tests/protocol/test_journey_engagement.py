@@ -94,6 +94,11 @@ def test_opens_clicks_views_and_opt_outs_are_counted_per_action(call, client, us
     assert ledger(engine) == {"ann@gmail.com": (2, 1, 0, False), "bob@gmail.com": (1, 1, 0, False),
                               "cy@yahoo.com": (1, 0, 1, True)}
     assert load_row(engine, Subscriber, mailed["ids"]["cy@yahoo.com"]).subscription_status == "Unsubscribed"
+    with engine.uow() as uow:
+        moments = {r.email_address: (r.first_opened_at, r.first_clicked_at, r.unsubscribed_at)
+                   for r in uow.session.scalars(select(JourneySend))}
+    assert moments == {"ann@gmail.com": (clock(), clock(), None), "bob@gmail.com": (clock(), clock(), None),
+                       "cy@yahoo.com": (clock(), None, clock())}
 
     row = stats(call, user, mailed)
     assert row["Stats"] == {"SendCount": 3, "DeliveryCount": 3, "OpenCount": 3, "ClickCount": 2, "BounceCount": 0,

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
 
 from engine.automation.journeys import hooks
 from engine.automation.tracking import bounce_subscriber, complain_subscriber
@@ -76,10 +77,20 @@ class JourneyTracking:
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
         self._open(self.target(instance_id, subscriber_id, nonce, lock=True))
 
+    def _count(self, t: JourneyMail, *counters: str, **first: datetime) -> None:
+        """Add 1 to the row's `counters` and set its still-empty `first` moments, in SQL: two hits of one
+        message racing in two requests both count (no read-modify-write of a value read earlier)."""
+        S = JourneySend
+        values = {name: getattr(S, name) + 1 for name in counters}
+        values.update({name: func.coalesce(getattr(S, name), literal(at, getattr(S, name).type))
+                       for name, at in first.items()})
+        self.s.execute(update(S).where(S.id == t.send.id).values(values),
+                       execution_options={"synchronize_session": False})
+        self.s.expire(t.send)
+
     def _open(self, t: JourneyMail) -> None:
         now = self.uow.clock()
-        t.send.opens += 1
-        t.send.first_opened_at = t.send.first_opened_at or now
+        self._count(t, "opens", first_opened_at=now)
         hooks.on_opened(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
         self.s.flush()
 
@@ -89,7 +100,7 @@ class JourneyTracking:
         email = self.s.get(Email, t.email_id) if t.email_id else None
         if email is None or email.owner_user_id != t.journey.owner_user_id:
             raise TrackingTargetGone()
-        t.send.browser_views += 1
+        self._count(t, "browser_views")
         self._open(t)
         return self.uow.events.message_page(email, t.subscriber, t.journey.owner_user_id, instance_id, nonce,
                                             {"Campaign:Name": t.journey.name, "Journey:Name": t.journey.name})
@@ -107,8 +118,7 @@ class JourneyTracking:
         if t.send.opens == 0:
             self._open(t)
         now = self.uow.clock()
-        t.send.clicks += 1
-        t.send.first_clicked_at = t.send.first_clicked_at or now
+        self._count(t, "clicks", first_clicked_at=now)
         hooks.on_clicked(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
         self.s.flush()
         return url
@@ -121,8 +131,7 @@ class JourneyTracking:
                                              channel="Unsubscription link")
         except AlreadyUnsubscribed:
             return False
-        t.send.unsubscribed_at = t.send.unsubscribed_at or self.uow.clock()
-        self.s.flush()
+        self._count(t, unsubscribed_at=self.uow.clock())
         return True
 
     # --- bounces and complaints ------------------------------------------------------------------
@@ -159,7 +168,7 @@ class JourneyTracking:
     def record_complaint(self, t: JourneyMail, event) -> bool:
         if t.subscriber.complained_at is not None:
             return False
-        t.send.complained_at = t.send.complained_at or self.uow.clock()
+        self._count(t, complained_at=self.uow.clock())
         complain_subscriber(self.uow, t.journey.owner_user_id, t.subscriber, event)
         self.s.flush()
         return True
