@@ -142,6 +142,8 @@ def test_opens_clicks_views_and_opt_outs_are_counted_per_action(call, client, us
     yahoo = aggregated(EmailID=mailed["send"], ISP="yahoo.com")
     assert (yahoo["SendCount"], yahoo["OpenCount"], yahoo["ClickCount"], yahoo["UnsubscribeCount"]) == (1, 1, 0, 1)
     assert aggregated(ISP="example.org")["SendCount"] == 0
+    listed, = call("Journey.List", user.session)["Journeys"]
+    assert listed["JourneyStats"]["AggregatedEmailActions"] == aggregated()
 
     benchmark = call("Account.Journey.Benchmark", user.session)["Benchmark"]
     assert (benchmark["TotalSent"], benchmark["OpenRate"], benchmark["ClickRate"], benchmark["ClickToOpenRate"],

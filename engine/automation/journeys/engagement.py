@@ -121,6 +121,14 @@ def lifetime(session, journey_id: int, action_id: int | None, isp: str | None) -
     return _figures(values)
 
 
+def lifetime_by_journey(session, journey_ids: list[int]) -> dict[int, dict]:
+    """journey ID → its figures over all time (Journey.List), one grouped query for the page."""
+    if not journey_ids:
+        return {}
+    found = {int(j): _figures(values) for j, *values in _rows(session, [S.journey_id], [S.journey_id.in_(journey_ids)])}
+    return {j: found.get(j, dict(EMPTY)) for j in journey_ids}
+
+
 def per_action(session, journey_id: int, start: datetime, end: datetime) -> dict[int, dict]:
     """action ID → figures for the rows due in [start, end) (one grouped query)."""
     return {int(a): _figures(values) for a, *values in _rows(
