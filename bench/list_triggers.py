@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,10 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, update  # noqa: E402
 
-from engine import bootstrap  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.db import Base, make_sa_engine  # noqa: E402
-from engine.models import SubscriberList, User  # noqa: E402
+from bench.one_list import one_list  # noqa: E402
+from engine.models import User  # noqa: E402
 
 
 def side(engine, list_id: int, prefix: str, count: int, counter: list) -> tuple[float, float]:
@@ -47,18 +44,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=300)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="sendmill-bench-")
-    url = args.database_url or f"sqlite:///{folder}/bench.db"
-    db = make_sa_engine(url)
-    Base.metadata.create_all(db)
-    engine = bootstrap(Settings(database_url=url, secret_key="bench-secret"), db=db)
-    with engine.uow() as uow:
-        owner = uow.accounts.create_user(username="bench", password="bench-pass-1", email="bench@example.com")
-        uow.session.flush()
-        listed = SubscriberList(owner_user_id=owner.id, name="Bench", created_at=uow.clock())
-        uow.session.add(listed)
-        uow.commit()
-        owner_id, list_id = owner.id, listed.id
+    setup = one_list(args.database_url)
+    db, engine, owner_id, list_id = setup.db, setup.engine, setup.owner_id, setup.list_id
     counter = [0]
     event.listen(db, "before_cursor_execute", lambda *a: counter.__setitem__(0, counter[0] + 1))
 
