@@ -37,6 +37,14 @@ CREATE TABLE journey_sends (
     sent_at DATETIME,
     message_id VARCHAR(255) NOT NULL,
     created_at DATETIME NOT NULL,
+    opens INTEGER NOT NULL,
+    first_opened_at DATETIME,
+    clicks INTEGER NOT NULL,
+    first_clicked_at DATETIME,
+    browser_views INTEGER NOT NULL,
+    unsubscribed_at DATETIME,
+    bounced_at DATETIME,
+    complained_at DATETIME,
     CONSTRAINT uq_journey_sends_enrollment_id_action_id_step_seq UNIQUE (enrollment_id, action_id, step_seq),
     CONSTRAINT ck_journey_sends_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped'))
 );
@@ -118,6 +126,7 @@ CREATE TABLE users (
     tfa_secret VARCHAR(64) NOT NULL,
     tfa_enabled BOOLEAN NOT NULL,
     tfa_last_step BIGINT NOT NULL,
+    list_triggers BOOLEAN NOT NULL,
     CONSTRAINT ck_users_account_status CHECK (account_status IN ('Enabled','Disabled')),
     CONSTRAINT ck_users_reputation_level CHECK (reputation_level IN ('Trusted','Untrusted')),
     CONSTRAINT fk_users_group_id_user_groups FOREIGN KEY(group_id) REFERENCES user_groups (id),

@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import bootstrap  # noqa: E402
+from bench.one_list import one_list  # noqa: E402
 from engine.audience.import_runner import run_import_jobs  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.db import Base, make_sa_engine  # noqa: E402
-import engine.models  # noqa: E402,F401 - registers every table
-from engine.models import SubscriberList  # noqa: E402
 from protocol.app import create_app  # noqa: E402
 
 
@@ -33,17 +28,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='sendmill-bench-')}/bench.db"
-    db = make_sa_engine(url)
-    Base.metadata.create_all(db)
-    engine = bootstrap(Settings(database_url=url, secret_key="bench-secret", base_url="http://bench.test"), db=db)
-    with engine.uow() as uow:
-        user = uow.accounts.create_user(username="bench", password="bench-pass-1", email="bench@example.com")
-        uow.session.flush()
-        row = SubscriberList(owner_user_id=user.id, name="Bench", created_at=uow.clock())
-        uow.session.add(row)
-        uow.commit()
-        list_id = row.id
+    setup = one_list(args.database_url, base_url="http://bench.test")
+    engine, list_id = setup.engine, setup.list_id
     client = create_app(engine).test_client()
     session = client.post("/api.php", data={"Command": "User.Login", "Username": "bench",
                                             "Password": "bench-pass-1"}).get_json()["SessionID"]

@@ -43,6 +43,7 @@ ROUTES = (
     Route("PATCH", "journey.actions", "Journey.Actions.Update", _nf(5)),
     Route("PATCH", "journey.actions.published", "Journey.Actions.Published", _nf(5, 6)),
     Route("GET", "journey.action.subscribers", "Journey.Action.Subscribers", _nf(5, 6)),
+    Route("GET", "journey.stats.byisp", "Journey.Stats.ByISP", _nf(3)),
     Route("GET", "journey.stats.byaction", "Journey.Stats.ByAction", _nf(3)),
     Route("GET", "account.journey.benchmark", "Account.Journey.Benchmark"),
     Route("POST", "journey.export", "Journey.Export.Submit"),

@@ -39,7 +39,7 @@ from engine.audience.custom_fields.rules import is_blank
 from engine.audience.csv_records import CsvRecords
 from engine.audience.custom_fields.values import FieldValues, value_row
 from engine.audience.tag_import import TARGETS as TAG_TARGETS, ImportTags
-from engine.automation import enqueue as autoresponders
+from engine.audience import import_hooks
 from engine.errors import (
     CustomFieldValueError, EmailMappedTwice, EmailNotMapped, EmptyTagName, ImportFormatError, InvalidFieldMapping,
     InvalidTagName,
@@ -63,8 +63,8 @@ class ImportOptions:
     quotechar: str = '"'  # "" = fields are never quoted
     batch_size: int = 1000
     max_failures_listed: int = 100
-    # New rows trigger the list's OnSubscription autoresponders (Subscribers.Import TriggerActions /
-    # TriggerAutoResponders); off by default, as documented: an import is usually old contacts.
+    # New rows trigger the list's OnSubscription autoresponders and ListSubscription journeys (Subscribers.Import
+    # TriggerActions / TriggerAutoResponders); off by default, as documented: an import is usually old contacts.
     trigger_autoresponders: bool = False
 
 
@@ -438,7 +438,7 @@ class _Job:
                 Subscriber.list_id == self.list.id,
                 Subscriber.email_normalized.in_([r.normalized for r in new_rows]))).all())
             if self.options.trigger_autoresponders:
-                autoresponders.on_subscribed(self.s, self.list.id, list(ids.values()), now)
+                import_hooks.subscribed(self.s, self.list.id, list(ids.values()), now)
         values = []
         for row in new_rows:
             merged = {**self.defaults, **row.values}

@@ -94,14 +94,16 @@ class ListMembership:
         added = self.s.scalar(select(Subscriber.id).where(Subscriber.list_id == target_list_id,
                                                           Subscriber.email_normalized == like.email_normalized))
         autoresponders.on_subscribed(self.s, target_list_id, [added], now)
+        journey_hooks.on_subscribed(self.s, target_list_id, [added], now)
 
     def _ensure_unsubscribed(self, list_ids: list[int], like: Subscriber, ip: str, now: datetime) -> None:
         if not list_ids:
             return
         for other in self.s.scalars(select(Subscriber).where(
                 Subscriber.list_id.in_(list_ids), Subscriber.email_normalized == like.email_normalized,
-                Subscriber.subscription_status != "Unsubscribed")):
+                Subscriber.subscription_status != "Unsubscribed")).all():
             leave_list(other, ip, now, channel="List behaviour")
+            journey_hooks.on_unsubscribed(self.s, other.list_id, [other.id], now)
 
 
 def enter_list(list_row: SubscriberList, subscriber: Subscriber, now: datetime) -> None:

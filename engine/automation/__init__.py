@@ -11,6 +11,8 @@ Map of the package:
 * schedule.py  — when sends are due: delays, Repeat, DST, month ends, 29 February (pure);
 * enqueue.py   — triggers → ledger rows: the one-line entry points event sites call (`on_subscribed`,
                  `on_opened`, `on_clicked`, `on_left`) and the tick's date pass (`enqueue_date_triggers`);
+* list_triggers.py — whether an account has an Enabled automation a subscription or an opt-out starts
+                 (`users.list_triggers`): event sites skip the lookups when it has none;
 * send_ledger.py — an automation ledger's state changes as workers send: claim, hand-over, record, lease
                  expiry (autoresponder_sends and journey_sends, one AutomationLedger each);
 * sending.py   — what a delivery worker does with due rows: send-time checks, compose, send, record

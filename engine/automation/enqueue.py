@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Select
 
 from engine.audience.compiler import day_bounds
+from engine.automation.list_triggers import listening
 from engine.automation.schedule import anniversary_days, day_start, due_times, local_day, zone
 from engine.automation.triggers import field_ref, parse_date_schedule
 from engine.db import UTCDateTime
@@ -126,6 +127,8 @@ def _ids(subscribers) -> Select | list[int]:
 # --- the event sites ---------------------------------------------------------------------------------
 def on_subscribed(session, list_id: int, subscribers, at: datetime) -> int:
     """Subscriber rows (ids, or a select of ids) became Subscribed on the list at `at`."""
+    if not listening(session, list_id):
+        return 0   # no OnSubscription autoresponder in the account (engine/automation/list_triggers.py)
     responders = list(session.scalars(_enabled(list_id, "OnSubscription", at)))
     if not responders:
         return 0

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from engine.audience.catalog import custom_field_kind
 from engine.accounts.auth import Actor
-from engine.automation import triggers as T
+from engine.automation import list_triggers, triggers as T
 from engine.automation.errors import (
     AutoResponderNotFound, InvalidAutoResponderSegment, InvalidTargetAutoResponder, InvalidTriggerValue,
     MissingTriggerValue,
@@ -55,6 +55,7 @@ class AutoResponderService:
         self._apply(actor, responder, settings, creating=True)
         self.s.add(responder)
         self.s.flush()
+        list_triggers.refresh(self.s, [responder.owner_user_id])
         return responder
 
     def update(self, actor: Actor, responder_id: int, changes: dict) -> AutoResponder:
@@ -63,6 +64,7 @@ class AutoResponderService:
         self._apply(actor, responder, changes, creating=False)
         responder.updated_at = self.uow.clock()
         self.s.flush()
+        list_triggers.refresh(self.s, [responder.owner_user_id])
         return responder
 
     def duplicate(self, actor: Actor, responder_id: int, *, prefix: str | None = None,
@@ -95,6 +97,7 @@ class AutoResponderService:
                        execution_options={"synchronize_session": False})
         self.s.execute(delete(AutoResponder).where(AutoResponder.id.in_(owned)),
                        execution_options={"synchronize_session": False})
+        list_triggers.refresh(self.s, [actor.id])
         return len(owned)
 
     # --- the rules of a stored autoresponder ---------------------------------------------------------------

@@ -10,7 +10,8 @@
   and from when (`due_at`), a step counter and a claim token used inside one transaction.
 * `journey_steps` — the step log: one row per action taken (or skipped) for an enrollment, UNIQUE on
   (enrollment, action, step), so a step can never be recorded — and so never take effect — twice.
-* `journey_sends` — the SendEmail ledger, states as the campaign ledger's.
+* `journey_sends` — the SendEmail ledger, states as the campaign ledger's, with each message's opens, clicks,
+  web views, opt-out, bounce and complaint (the per-action statistics).
 """
 from __future__ import annotations
 
@@ -165,6 +166,16 @@ class JourneySend(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     message_id: Mapped[str] = mapped_column(Str(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What tracking learned about this message (engine/automation/journeys/tracking.py): counted on the
+    # row, so an action's figures are one grouped query over its ledger rows.
+    opens: Mapped[int] = mapped_column(Integer, default=0)
+    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    browser_views: Mapped[int] = mapped_column(Integer, default=0)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 EXPORT_STATUSES = ("Pending", "Processing", "Completed", "Failed")

@@ -57,6 +57,9 @@ class User(Base):
     tfa_secret: Mapped[str] = mapped_column(Str(64), default="")
     tfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     tfa_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The account has an Enabled autoresponder or journey that a subscription or an opt-out starts
+    # (engine/automation/list_triggers.py keeps it): without one, subscribing looks for none.
+    list_triggers: Mapped[bool] = mapped_column(Boolean, default=False)
 
     group: Mapped[UserGroup] = relationship(lazy="joined")
 

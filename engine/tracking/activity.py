@@ -227,6 +227,8 @@ class EventService:
         """The campaign's HTML as this subscriber received it; the view is recorded."""
         if autoresponder_of(instance_id) is not None:
             return self.uow.autoresponder_tracking.web_view(instance_id, subscriber_id, nonce=nonce)
+        if journey_action_of(instance_id) is not None:
+            return self.uow.journey_tracking.web_view(instance_id, subscriber_id, nonce=nonce)
         t = self.record_view(instance_id, subscriber_id, nonce=nonce)
         email = self.s.get(Email, t.email_id) if t.email_id else None
         if email is None or not self.uow.approval.content_approved(t.campaign):

@@ -1,5 +1,6 @@
 """A journey's actions (v5.9.4 journeys.md, journey-actions.md): Journey.Actions.Update (the whole tree),
-Journey.Actions.Published, Journey.Action.Subscribers, Journey.Stats.ByAction, Journey.SendEmailActions.
+Journey.Actions.Published, Journey.Action.Subscribers, Journey.Stats.ByAction, Journey.Stats.ByISP,
+Journey.SendEmailActions.
 
 Codes the pages lack are Sendmill's additions (README "Journeys")."""
 from __future__ import annotations
@@ -129,11 +130,22 @@ JOURNEY_ACTION_SUBSCRIBERS = Command(
 
 
 # --- Journey.Stats.ByAction --------------------------------------------------------------------
-class ByActionParams(LegacySchema):
+# The codes both stats pages list (ByAction adds 8 for ISP).
+STATS_CODES = {1: "Missing JourneyID parameter", 2: "Invalid JourneyID parameter (must be a positive integer)",
+               3: "Journey not found (HTTP 404)", 4: "Invalid StartDate format", 5: "Invalid EndDate format",
+               6: "StartDate must be before EndDate",
+               7: "Invalid EmailID parameter (not a positive integer, or not a SendEmail action on this journey)"}
+
+
+class StatsParams(LegacySchema):
+    """Journey.Stats.ByISP's parameters; ByAction's are these and ISP."""
     JourneyID = Id(required=True, code=1, invalid_code=2)
     StartDate = StrictDate(code=4)
     EndDate = StrictDate(code=5)
     EmailID = Id(code=7)
+
+
+class ByActionParams(StatsParams):
     ISP = Text(max_length=255, code=8)
 
     @validates_schema
@@ -152,11 +164,21 @@ def by_action(ctx: Context, p: dict) -> dict:
 JOURNEY_STATS_BY_ACTION = Command(
     name="Journey.Stats.ByAction", run=by_action, params=ByActionParams, permission=PERMISSION, error_shape=V1,
     read_only=True,
-    errors={1: "Missing JourneyID parameter", 2: "Invalid JourneyID parameter (must be a positive integer)",
-            3: "Journey not found (HTTP 404)", 4: "Invalid StartDate format", 5: "Invalid EndDate format",
-            6: "StartDate must be before EndDate",
-            7: "Invalid EmailID parameter (not a positive integer, or not a SendEmail action on this journey)",
-            8: "Invalid ISP parameter (must match /^[a-zA-Z0-9.-]+$/)"},
+    errors={**STATS_CODES, 8: "Invalid ISP parameter (must match /^[a-zA-Z0-9.-]+$/)"},
+    raises={JourneyNotFound: 3, JourneyActionNotFound: 7},
+)
+
+
+# --- Journey.Stats.ByISP -----------------------------------------------------------------------
+def by_isp(ctx: Context, p: dict) -> dict:
+    start, end = window(p, ctx.now.date(), "StartDate", "EndDate", 6)
+    return {"ByISP": ctx.uow.journey_stats.by_isp(ctx.actor, p["JourneyID"], start, end, action_id=p.get("EmailID"))}
+
+
+JOURNEY_STATS_BY_ISP = Command(
+    name="Journey.Stats.ByISP", run=by_isp, params=StatsParams, permission=PERMISSION, error_shape=V1,
+    read_only=True,
+    errors=STATS_CODES,
     raises={JourneyNotFound: 3, JourneyActionNotFound: 7},
 )
 
@@ -180,4 +202,4 @@ JOURNEY_SEND_EMAIL_ACTIONS = Command(
 )
 
 COMMANDS = (JOURNEY_ACTIONS_UPDATE, JOURNEY_ACTIONS_PUBLISHED, JOURNEY_ACTION_SUBSCRIBERS, JOURNEY_STATS_BY_ACTION,
-            JOURNEY_SEND_EMAIL_ACTIONS)
+            JOURNEY_STATS_BY_ISP, JOURNEY_SEND_EMAIL_ACTIONS)

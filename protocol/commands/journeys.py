@@ -107,6 +107,8 @@ def get(ctx: Context, p: dict) -> dict:
     stats = journey_stats(ctx.uow.journeys.enrollment_counts([journey.id])[journey.id])
     if p.get("IncludeActivityCounters"):
         stats.update(ctx.uow.journey_stats.activity_counters(journey.id))
+    stats["AggregatedEmailActions"] = ctx.uow.journey_stats.aggregated(journey.id, action_id=p.get("EmailID"),
+                                                                       isp=p.get("ISP"))
     return {**journey_row(journey), "Actions": actions_tree(actions), "JourneyStats": stats}
 
 
@@ -133,8 +135,9 @@ def list_(ctx: Context, p: dict) -> dict:
     rows = [journey_row(j) for j in journeys]
     if not p.get("SkipStats"):
         counts = ctx.uow.journeys.enrollment_counts([j.id for j in journeys])
+        mail = ctx.uow.journey_stats.aggregated_many([j.id for j in journeys])
         for row, journey in zip(rows, journeys):
-            row["JourneyStats"] = journey_stats(counts[journey.id])
+            row["JourneyStats"] = {**journey_stats(counts[journey.id]), "AggregatedEmailActions": mail[journey.id]}
             if p.get("IncludeActivityCounters"):
                 row["JourneyStats"].update(ctx.uow.journey_stats.activity_counters(journey.id))
     return {"Journeys": rows}

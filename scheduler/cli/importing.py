@@ -23,8 +23,11 @@ IMPORT_ROWS_FAILED = 65   # sysexits.h EX_DATAERR: some rows failed (listed), th
                    "repeatable. Without --map, columns named like a field are used.")
 @click.option("--delimiter", default=",", show_default=True, help="the field separator (\\t for tabs)")
 @click.option("--quote", default='"', show_default=True, help="the quote character ('' for none)")
+@click.option("--trigger-actions", is_flag=True,
+              help="new subscribers start the list's OnSubscription autoresponders and ListSubscription journeys "
+                   "(default: they do not; an import is usually of old contacts)")
 def import_command(csv_file: Path, list_id: int, username: str, update_existing: bool, mappings: tuple[str, ...],
-                   delimiter: str, quote: str):
+                   delimiter: str, quote: str, trigger_actions: bool):
     """Import subscribers into a list from a CSV file with a header row, streaming it (any size).
 
     Batches are committed as they go, so an interrupted import keeps what it imported; running
@@ -48,7 +51,8 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
                 raise click.BadParameter(f"{item!r}: use COLUMN=FIELD, e.g. --map email=EmailAddress",
                                          param_hint="--map")
             mapping[column.strip()] = target.strip()
-    options = ImportOptions(mapping=mapping, update_existing=update_existing, delimiter=delimiter, quotechar=quote)
+    options = ImportOptions(mapping=mapping, update_existing=update_existing, delimiter=delimiter, quotechar=quote,
+                            trigger_autoresponders=trigger_actions)
     engine = common.open_engine()
     with engine.uow() as uow:
         user = uow.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from engine.automation import list_triggers
 from engine.automation.enqueue import enqueue_date_triggers, on_subscribed
 from engine.delivery.relays import parse_relays
 from engine.delivery.runner import DeliveryRunner, retrying
@@ -43,6 +44,7 @@ def autoresponder(engine, owner, list_id: int, name: str, subject: str, **column
                             trigger_type=columns.pop("trigger_type", "OnSubscription"), status="Enabled",
                             enabled_at=uow.clock(), created_at=uow.clock(), updated_at=uow.clock(), **columns)
         uow.session.add(row)
+        list_triggers.refresh(uow.session, [owner.id])   # written past the service: keep the account's flag
         uow.commit()
         return row.id
 

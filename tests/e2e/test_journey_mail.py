@@ -98,6 +98,14 @@ def test_subscribe_wait_mail_click_decision_tag_and_second_mail(api, engine, clo
 
     click = client.get(offer)
     assert click.status_code == 302 and click.headers["Location"] == "https://shop.example/offer"
+    pixel = re.search(r'"http://sendmill\.test(/t/o/[^"]+)"', html).group(1)
+    assert client.get(pixel).status_code == 200
+    with engine.uow() as uow:   # the message's row counted both; the action's figures show them
+        row = uow.session.scalar(select(JourneySend))
+        assert (row.opens, row.clicks) == (2, 1)    # the click came first: it counted an open as well
+        stats = uow.journey_stats.by_action(owner.actor, row.journey_id, clock().date(), clock().date(),
+                                            action_id=None, isp="example.com")[0]["Stats"]
+        assert (stats["DeliveryCount"], stats["OpenCount"], stats["TotalOpenCount"], stats["ClickCount"]) == (1, 1, 2, 1)
     run_pass(engine, clock())
     with engine.uow() as uow:
         assert uow.session.scalars(select(SubscriberTagAssignment.tag_id).where(

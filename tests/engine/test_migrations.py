@@ -250,3 +250,33 @@ def test_a_later_revision_that_rebuilds_a_table_keeps_its_counter(at_start):
         after = Filler(conn, at_head)("campaigns", owner_user_id=ids["users"][0], status="Draft",
                                       schedule_type="Not Scheduled")
     assert after > newest
+
+
+def test_0016_sets_the_list_trigger_flag_from_what_is_stored(scratch_db):  # noqa: F811
+    """users.list_triggers is true exactly for accounts with an Enabled OnSubscription autoresponder or an
+    Enabled ListSubscription / ListUnsubscription journey when the revision runs; journey_sends get 0 counters."""
+    upgrade(scratch_db, "0014_console_indexes")
+    tables = MetaData()
+    tables.reflect(scratch_db)
+    with scratch_db.begin() as conn:
+        row = Filler(conn, tables)
+        group = row("user_groups")
+        users = [row("users", group_id=group, account_status="Enabled", reputation_level="Trusted") for _ in range(4)]
+        lists = [row("subscriber_lists", owner_user_id=u, opt_in_mode="Single", opt_out_scope="This list")
+                 for u in users]
+        row("autoresponders", owner_user_id=users[0], list_id=lists[0], status="Enabled",
+            trigger_type="OnSubscription", trigger_time_type="Immediately", repeat_status="Disabled", repeat_unit="")
+        row("autoresponders", owner_user_id=users[1], list_id=lists[1], status="Disabled",
+            trigger_type="OnSubscription", trigger_time_type="Immediately", repeat_status="Disabled", repeat_unit="")
+        row("journeys", owner_user_id=users[2], status="Enabled", trigger="ListUnsubscription", run_criteria_operator="and")
+        row("journeys", owner_user_id=users[3], status="Enabled", trigger="Tag", run_criteria_operator="and")
+        send = row("journey_sends", state="sent")
+    upgrade(scratch_db)
+    with scratch_db.connect() as conn:
+        flags = dict(conn.execute(select(Base.metadata.tables["users"].c.id,
+                                         Base.metadata.tables["users"].c.list_triggers)).all())
+        sends = Base.metadata.tables["journey_sends"]
+        counters = conn.execute(select(sends.c.opens, sends.c.clicks, sends.c.bounced_at)
+                                .where(sends.c.id == send)).one()
+    assert [bool(flags[u]) for u in users] == [True, False, True, False]
+    assert tuple(counters) == (0, 0, None)

@@ -120,7 +120,11 @@ def test_get_and_list_show_only_the_callers_journeys(call, user, other_user, eng
     theirs = create(call, other_user, "Theirs")
     answer = call("Journey.Get", user.session, JourneyID=mine)
     assert answer["JourneyName"] == "Mine" and answer["Actions"] == []
-    assert answer["JourneyStats"] == {"ActiveSubscribers": 0, "TotalSubscribers": 0}
+    stats = answer["JourneyStats"]
+    assert stats["ActiveSubscribers"] == stats["TotalSubscribers"] == 0
+    assert stats["AggregatedEmailActions"] == {
+        "SendCount": 0, "DeliveryCount": 0, "OpenCount": 0, "ClickCount": 0, "BounceCount": 0, "UnsubscribeCount": 0,
+        "SpamComplaintCount": 0, "TotalRevenue": 0.0, "ConversionCount": 0, "BrowserViewCount": 0, "ForwardCount": 0}
     assert call("Journey.Get", user.session, JourneyID=theirs)["ErrorCode"][0] == 3
     listed = call("Journey.List", user.session)["Journeys"]
     assert [row["JourneyID"] for row in listed] == [str(mine)] and "JourneyStats" in listed[0]

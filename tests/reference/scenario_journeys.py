@@ -35,6 +35,7 @@ STEPS = [
     Call("Journey.List", {"SkipStats": "1"}),
     Call("Journey.Action.Subscribers", {"JourneyID": "{JOURNEY_ID}", "ActionID": "{JOURNEY_SEND_ACTION_ID}"}),
     Call("Journey.Stats.ByAction", {"JourneyID": "{JOURNEY_ID}"}),
+    Call("Journey.Stats.ByISP", {"JourneyID": "{JOURNEY_ID}", "EmailID": "{JOURNEY_SEND_ACTION_ID}"}),
     Call("Journey.SendEmailActions", {}),
     Call("Subscriber.Journey.Exit", {"JourneyID": "{JOURNEY_ID}", "ListID": "{LIST_ID}",
                                      "SubscriberID": "{SUBSCRIBER_ID}"}),

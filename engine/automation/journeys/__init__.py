@@ -14,8 +14,10 @@ Map of the package:
 * runner.py    — the step: claim (compare-and-set), log, effect, move — one transaction per batch;
 * delivery.py  — mailing the SendEmail ledger: a SendEmail action's message for the automation delivery
                  (engine/automation/sending.py; the ledger's rules: engine/automation/send_ledger.py);
-* tracking.py  — opens, clicks and opt-outs of journey mail (fire EmailOpen / EmailLinkClick journeys);
-* stats.py     — activity counters and per-action figures from the step log and the send ledger;
+* tracking.py  — opens, clicks, web views, opt-outs, bounces of journey mail: counted on the ledger row, and
+                 firing EmailOpen / EmailLinkClick journeys;
+* stats.py     — activity counters, an action's subscribers (engagement filters), per-action / per-ISP figures;
+* engagement.py — what journey mail did: grouped queries over the send ledger's tracking counters;
 * pull.py      — one ScheduledPull (scheduler/journeys.py decides when);
 * membership.py — Subscriber.Journey.Trigger / Exit / Remove / List;
 * copying.py   — Journey.CopyToUser; exports.py — Journey.Export jobs and their CSV.

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, select
 
+from engine.automation.list_triggers import listening
 from engine.models import Journey, SubscriberList
 
 
@@ -20,7 +21,8 @@ def _journeys(session, owner_id: int, trigger: str, *conditions) -> list[Journey
 
 
 def _owner(session, list_id: int) -> int | None:
-    return session.scalar(select(SubscriberList.owner_user_id).where(SubscriberList.id == list_id))
+    list_row = session.get(SubscriberList, list_id)   # mostly in the identity map already
+    return list_row.owner_user_id if list_row is not None else None
 
 
 def _run(session, journeys, list_id, ids, at, **kwargs) -> int:
@@ -32,12 +34,16 @@ def _run(session, journeys, list_id, ids, at, **kwargs) -> int:
 
 
 def on_subscribed(session, list_id: int, subscriber_ids, at: datetime) -> int:
+    if not listening(session, list_id):
+        return 0   # the account has no journey a list event starts (engine/automation/list_triggers.py)
     owner = _owner(session, list_id)
     return _run(session, _journeys(session, owner, "ListSubscription", Journey.trigger_list_id.in_((0, list_id))),
                 list_id, subscriber_ids, at)
 
 
 def on_unsubscribed(session, list_id: int, subscriber_ids, at: datetime) -> int:
+    if not listening(session, list_id):
+        return 0
     owner = _owner(session, list_id)
     return _run(session, _journeys(session, owner, "ListUnsubscription", Journey.trigger_list_id.in_((0, list_id))),
                 list_id, subscriber_ids, at, subscribed_only=False)

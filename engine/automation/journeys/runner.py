@@ -26,7 +26,7 @@ from sqlalchemy import case, func, insert, literal, select, update
 from engine.automation.journeys import hooks
 from engine.automation.journeys.criteria import predicate, yesno_criteria
 from engine.automation.journeys.effects import EFFECTS
-from engine.automation.journeys.waits import arrival_due, window_start
+from engine.automation.journeys.waits import arrival_due, journey_zone, window_start
 from engine.models import Journey, JourneyAction, JourneyEnrollment as E, JourneyStep, Subscriber
 
 log = logging.getLogger("sendmill.journeys")
@@ -94,7 +94,7 @@ def step(session, action_id: int, now: datetime, batch: int, summary: PassSummar
         return won
     p = json.loads(action.parameters or "{}")
     if action.published and action.action == "Wait":
-        opening = window_start(p, now)
+        opening = window_start(p, now, journey_zone(session, action.journey_id))
         if opening > now:
             session.execute(update(E).where(E.claim == mine).values(due_at=opening, claim=None)
                             .execution_options(synchronize_session=False))
@@ -127,7 +127,8 @@ def _passes_through(session, action: JourneyAction | None, now: datetime) -> boo
         return True
     if action.action == "Debug":
         return True
-    return action.action == "Wait" and window_start(json.loads(action.parameters or "{}"), now) <= now
+    return action.action == "Wait" and window_start(json.loads(action.parameters or "{}"), now,
+                                                    journey_zone(session, action.journey_id)) <= now
 
 
 def _pass_through(session, action: JourneyAction, chosen: list, mine: str, now: datetime, summary) -> int:

@@ -7,6 +7,7 @@ import json
 from sqlalchemy import delete, func, select
 
 from engine.accounts.auth import Actor
+from engine.automation import list_triggers
 from engine.automation.journeys import triggers as T
 from engine.errors import (
     InvalidJourneyCriteria, InvalidJourneyTrigger, InvalidTriggerField, InvalidTriggerJourney, InvalidTriggerTag,
@@ -80,6 +81,7 @@ class JourneyService:
         self._apply(actor, journey, settings)
         journey.updated_at = self.uow.clock()
         self.s.flush()
+        list_triggers.refresh(self.s, [journey.owner_user_id])   # its trigger may have changed
         return journey
 
     def delete(self, actor: Actor, journey_ids: list[int], *, all_required: bool) -> list[int]:
@@ -92,6 +94,7 @@ class JourneyService:
             self.s.execute(delete(JourneyEnrollment).where(JourneyEnrollment.journey_id.in_(owned)))
             self.s.execute(delete(JourneyAction).where(JourneyAction.journey_id.in_(owned)))
             self.s.execute(delete(Journey).where(Journey.id.in_(owned)))
+            list_triggers.refresh(self.s, [actor.id])
         return sorted(owned)
 
     def set_status(self, actor: Actor, journey_id: int, enabled: bool) -> Journey:
@@ -123,6 +126,7 @@ class JourneyService:
         if enabled:
             journey.enabled_at = now
         self.s.flush()
+        list_triggers.refresh(self.s, [journey.owner_user_id])
 
     def clone(self, actor: Actor, journey_id: int, name: str, notes: str | None = None) -> Journey:
         """A Disabled copy with every action (branches kept), referencing the same emails, lists and tags."""

@@ -1,19 +1,25 @@
-"""What the step log and the send ledger say about journeys: activity counters, per-action figures."""
+"""What the step log and the send ledger say about journeys: activity counters, the subscribers that
+reached an action (with the engagement filters), per-action and per-ISP figures, the account benchmark.
+The ledger's aggregates are engagement.py's grouped queries."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import and_, false, func, or_, select, union
 
+from engine.automation.journeys import engagement as E
 from engine.errors import JourneyActionNotFound
 from engine.models import (
     Email, Journey, JourneyAction, JourneyEnrollment, JourneySend, JourneyStep, Subscriber, Suppression,
 )
 
-# Journey mails are not tracked yet (README "Journeys"): these filters match nobody, and the
-# engagement counters are 0.
-UNTRACKED = {"opened", "clicked", "converted", "browser_viewed", "forwarded"}
+# Events Sendmill cannot observe (no conversion pixel, no forward-to-a-friend page): these filters
+# match nobody (README "Journeys").
+UNOBSERVED = {"converted", "forwarded"}
+# Filters answered from the action's ledger rows: a message of this action to the subscriber with …
+LEDGER_FILTERS = {"opened": JourneySend.opens > 0, "clicked": JourneySend.clicks > 0,
+                  "browser_viewed": JourneySend.browser_views > 0}
 
 
 class JourneyStats:
@@ -32,6 +38,15 @@ class JourneyStats:
         last_step = self.s.scalar(select(func.max(JourneyStep.created_at)).where(JourneyStep.journey_id == journey_id))
         return {"LastTriggeredAt": _when(last_enrolled), "LastActivityAt": _when(last_step),
                 "TotalEnrolledLifetime": int(distinct or 0)}
+
+    def aggregated(self, journey_id: int, *, action_id: int | None = None, isp: str | None = None) -> dict:
+        """Journey.Get's AggregatedEmailActions: all-time figures of the journey's mail (one action's, one
+        domain's when given). No conversions, forwards or revenue are recorded: those are 0."""
+        return _aggregated(E.lifetime(self.s, journey_id, action_id, isp))
+
+    def aggregated_many(self, journey_ids: list[int]) -> dict[int, dict]:
+        """Journey.List: every listed journey's AggregatedEmailActions, one grouped query."""
+        return {j: _aggregated(f) for j, f in E.lifetime_by_journey(self.s, journey_ids).items()}
 
     def action_counts(self, journey_id: int) -> dict[int, tuple[int, int]]:
         """action ID → (steps taken there, enrollments waiting there now): two grouped queries, for the
@@ -60,7 +75,7 @@ class JourneyStats:
         suppressed = select(Suppression.id).where(
             Suppression.owner_user_id == journey.owner_user_id, Suppression.email_normalized == s.email_normalized,
             or_(Suppression.list_id.is_(None), Suppression.list_id == s.list_id)).exists()
-        conditions = [self._filter(name, s) for name in filters]
+        conditions = [self._filter(name, s, action_id) for name in filters]
         query = select(s.id, s.email_address, suppressed).join(reached, reached.c.sid == s.id)
         if conditions:
             query = query.where(and_(*conditions) if operator == "AND" else or_(*conditions))
@@ -70,49 +85,64 @@ class JourneyStats:
         return [tuple(r) for r in rows], int(total or 0)
 
     @staticmethod
-    def _filter(name: str, s):
-        from sqlalchemy import false
+    def _filter(name: str, s, action_id: int):
+        if name in LEDGER_FILTERS:
+            return select(JourneySend.id).where(JourneySend.action_id == action_id, JourneySend.subscriber_id == s.id,
+                                                LEDGER_FILTERS[name]).exists()
         if name == "unsubscribed":
             return s.subscription_status == "Unsubscribed"
         if name == "bounced":
             return s.bounce_type != "Not Bounced"
         if name == "spam_complaint":
             return s.complained_at.is_not(None)
-        return false()  # UNTRACKED
+        return false()  # UNOBSERVED
 
-    def by_action(self, actor, journey_id: int, start: date, end: date, *, action_id: int | None, isp: str | None):
+    def _send_actions(self, actor, journey_id: int, action_id: int | None) -> tuple[Journey, list[JourneyAction]]:
+        """The journey and its SendEmail actions (just `action_id`'s when given: JourneyActionNotFound when
+        that is not a SendEmail action of the journey), in OrderNo order."""
         journey = self.uow.journeys.get(actor, journey_id)
         actions = [a for a in self.uow.journeys.actions(journey.id) if a.action == "SendEmail"]
         if action_id is not None:
             actions = [a for a in actions if a.id == action_id]
             if not actions:
                 raise JourneyActionNotFound("EmailID must be the ActionID of a SendEmail action of this journey")
-        since = datetime.combine(start, time(), tzinfo=timezone.utc)
-        until = datetime.combine(end + timedelta(days=1), time(), tzinfo=timezone.utc)
-        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        return journey, sorted(actions, key=lambda a: (a.order_no, a.id))
+
+    def by_action(self, actor, journey_id: int, start: date, end: date, *, action_id: int | None, isp: str | None):
+        journey, actions = self._send_actions(actor, journey_id, action_id)
+        figures = E.per_action_day(self.s, journey.id, [a.id for a in actions], start, end, isp)
+        days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
         out = []
-        for action in sorted(actions, key=lambda a: (a.order_no, a.id)):
-            email_id = int(json.loads(action.parameters or "{}").get("EmailID", 0))
+        for action in actions:
+            email_id = _email_id(action)
             email = self.s.get(Email, email_id) if email_id else None
-            query = (select(func.date(JourneySend.due_at), func.count(),
-                            func.sum(func.cast(JourneySend.state == "sent", JourneySend.attempts.type)))
-                     .where(JourneySend.action_id == action.id, JourneySend.state != "skipped",
-                            JourneySend.due_at >= since, JourneySend.due_at < until)
-                     .group_by(func.date(JourneySend.due_at)))
-            if isp:
-                query = query.where(func.lower(JourneySend.email_address).like(f"%@{isp.lower()}"))
-            per_day = {str(d)[:10]: (int(n), int(sent or 0)) for d, n, sent in self.s.execute(query)}
-            sends = sum(n for n, _ in per_day.values())
-            delivered = sum(sent for _, sent in per_day.values())
+            per_day = figures.get(action.id, {})
+            total = {name: sum(f[name] for f in per_day.values()) for name in E.FIGURES}
             out.append({
                 "ActionID": action.id, "Action": "SendEmail", "EmailID": email_id,
-                "EmailName": email.email_name if email else "", "OrderNo": action.order_no,
-                "Stats": {"SendCount": sends, "DeliveryCount": delivered, "OpenCount": 0, "ClickCount": 0,
-                          "BounceCount": 0, "UnsubscribeCount": 0, "SpamComplaintCount": 0, "TotalRevenue": 0.0},
-                "DailyStats": [{"Date": d.isoformat(), "SendCount": per_day.get(d.isoformat(), (0, 0))[0],
-                                "OpenCount": 0, "ClickCount": 0, "TotalRevenue": 0.0} for d in days],
+                "EmailName": email.email_name if email and email.owner_user_id == journey.owner_user_id else "",
+                "OrderNo": action.order_no,
+                "Stats": {"SendCount": total["Sent"], "DeliveryCount": total["Delivered"],
+                          "OpenCount": total["Opened"], "ClickCount": total["Clicked"],
+                          "BounceCount": total["Bounced"], "UnsubscribeCount": total["Unsubscribed"],
+                          "SpamComplaintCount": total["Complained"], "TotalRevenue": 0.0,
+                          # Sendmill's additions: every open and click, and web-version views.
+                          "TotalOpenCount": total["TotalOpens"], "TotalClickCount": total["TotalClicks"],
+                          "BrowserViewCount": total["BrowserViews"]},
+                "DailyStats": [{"Date": d, "SendCount": per_day.get(d, E.EMPTY)["Sent"],
+                                "OpenCount": per_day.get(d, E.EMPTY)["Opened"],
+                                "ClickCount": per_day.get(d, E.EMPTY)["Clicked"], "TotalRevenue": 0.0}
+                               for d in days],
             })
         return out
+
+    def by_isp(self, actor, journey_id: int, start: date, end: date, *, action_id: int | None) -> list[dict]:
+        """Journey.Stats.ByISP: the figures per recipient domain (of one SendEmail action, or all)."""
+        journey, _ = self._send_actions(actor, journey_id, action_id)
+        return [{"Domain": row["Domain"], "Sent": row["Sent"], "Delivered": row["Delivered"],
+                 "Opened": row["Opened"], "Clicked": row["Clicked"], "Bounced": row["Bounced"],
+                 "Unsubscribed": row["Unsubscribed"], "Complained": row["Complained"]}
+                for row in E.per_domain(self.s, journey.id, action_id, start, end)]
 
     def send_email_actions(self, actor, *, journey_id: int | None, include_disabled: bool,
                            include_unpublished: bool) -> list[dict]:
@@ -141,32 +171,44 @@ def _when(value):
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
 
 
+def _aggregated(f: dict) -> dict:
+    return {"SendCount": f["Sent"], "DeliveryCount": f["Delivered"], "OpenCount": f["Opened"],
+            "ClickCount": f["Clicked"], "BounceCount": f["Bounced"], "UnsubscribeCount": f["Unsubscribed"],
+            "SpamComplaintCount": f["Complained"], "TotalRevenue": 0.0, "ConversionCount": 0,
+            "BrowserViewCount": f["BrowserViews"], "ForwardCount": 0}
+
+
+def _email_id(action: JourneyAction) -> int:
+    try:
+        return int(json.loads(action.parameters or "{}").get("EmailID") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0
+
+
 def benchmark(session, owner_id: int, start, end) -> dict:
-    """Account.Journey.Benchmark: send-weighted rates over every journey of the owner, ledger rows due in
-    [start, end). Opens, clicks, bounces, complaints and revenue are 0 until journey mail is sent and tracked."""
-    sent, journeys = session.execute(
-        select(func.count(), func.count(func.distinct(JourneySend.journey_id)))
-        .join(Journey, Journey.id == JourneySend.journey_id)
-        .where(Journey.owner_user_id == owner_id, JourneySend.state != "skipped",
-               JourneySend.due_at >= start, JourneySend.due_at < end)).one()
-    return {"OpenRate": 0.0, "ClickRate": 0.0, "ClickToOpenRate": 0.0, "BounceRate": 0.0, "UnsubscribeRate": 0.0,
-            "ComplaintRate": 0.0, "RevenuePerSubscriber": 0.0, "JourneyCount": int(journeys or 0),
-            "TotalSent": int(sent or 0)}
+    """Account.Journey.Benchmark: rates over every journey of the owner, ledger rows due in [start, end).
+    Each rate is the owner's total over the total sent, which is the send-weighted mean of the journeys'
+    rates. No revenue is tracked: RevenuePerSubscriber is 0."""
+    f, journeys = E.account_totals(session, owner_id, start, end)
+    sent = f["Sent"]
+    return {"OpenRate": E.rate(f["Opened"], sent), "ClickRate": E.rate(f["Clicked"], sent),
+            "ClickToOpenRate": E.rate(f["Clicked"], f["Opened"]), "BounceRate": E.rate(f["Bounced"], sent),
+            "UnsubscribeRate": E.rate(f["Unsubscribed"], sent), "ComplaintRate": E.rate(f["Complained"], sent),
+            "RevenuePerSubscriber": 0.0, "JourneyCount": journeys, "TotalSent": sent}
 
 
 def send_counts(session, journey: Journey, start: datetime, end: datetime) -> list[dict]:
-    """Per SendEmail action of the journey: ledger rows due in [start, end) (not skipped) and those sent."""
-    rows = dict(((a, (n, sent)) for a, n, sent in session.execute(
-        select(JourneySend.action_id, func.count(), func.sum(func.cast(JourneySend.state == "sent", JourneySend.attempts.type)))
-        .where(JourneySend.journey_id == journey.id, JourneySend.state != "skipped", JourneySend.due_at >= start,
-               JourneySend.due_at < end).group_by(JourneySend.action_id))))
+    """Per SendEmail action of the journey: ledger rows due in [start, end) (not skipped), those sent, and
+    the unique opens and clicks (the CSV export's figures)."""
+    figures = E.per_action(session, journey.id, start, end)
     out = []
     for action in session.scalars(select(JourneyAction).where(JourneyAction.journey_id == journey.id,
                                                               JourneyAction.action == "SendEmail")
                                   .order_by(JourneyAction.order_no, JourneyAction.id)):
-        email_id = int(json.loads(action.parameters or "{}").get("EmailID", 0))
+        email_id = _email_id(action)
         email = session.get(Email, email_id) if email_id else None
-        n, sent = rows.get(action.id, (0, 0))
+        f = figures.get(action.id, E.EMPTY)
         out.append({"ActionID": action.id, "EmailName": email.email_name if email else "",
-                    "SendCount": int(n), "DeliveryCount": int(sent or 0)})
+                    "SendCount": f["Sent"], "DeliveryCount": f["Delivered"], "OpenCount": f["Opened"],
+                    "ClickCount": f["Clicked"]})
     return out

@@ -5,9 +5,15 @@ subscriber row, signed with the subscriber's public_nonce; EventService (engine/
 such tokens here. A token is honoured while the action, its journey and a `sent` (or `unknown`) ledger row
 of that subscriber for that action exist, and the subscriber's list belongs to the journey's owner.
 
-An open fires the owner's `EmailOpen` journeys, a click `EmailLinkClick` (both with the action's EmailID;
-a click without a tracked open fires `EmailOpen` as well, as a campaign's does). The ledger has no
-engagement counters (README "Journeys"). A web-browser view is not served (the link answers 404).
+The ledger row credited is the subscriber's latest sent (or unknown) row of that action; it counts
+what happened to that message (opens, clicks, browser_views; first_opened_at / first_clicked_at;
+unsubscribed_at, bounced_at, complained_at), so an action's figures are one grouped query over its rows
+(stats.py). "Unique" is per ledger row: a row with opens > 0 is one unique open. A click without a
+tracked open counts as an open, and a web-browser view counts as an open too, as for campaigns.
+
+An open fires the owner's `EmailOpen` journeys, a click `EmailLinkClick` (both with the action's EmailID),
+on every open and click, as a campaign's do. The web view (`/t/w/…`) shows the action's email as this
+subscriber was sent it, its links signed as the mailed copy's were.
 
 A bounce or complaint report naming a journey message (its VERP token, or a Message-ID of ours naming the
 very address) applies the campaign rule to the subscriber (engine/automation/tracking.py); a bounce is
@@ -17,8 +23,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
 
 from engine.automation.journeys import hooks
 from engine.automation.tracking import bounce_subscriber, complain_subscriber
@@ -68,9 +75,35 @@ class JourneyTracking:
         return JourneyMail(journey, email_id, subscriber, sent)
 
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
-        t = self.target(instance_id, subscriber_id, nonce, lock=True)
-        hooks.on_opened(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], self.uow.clock())
+        self._open(self.target(instance_id, subscriber_id, nonce, lock=True))
+
+    def _count(self, t: JourneyMail, *counters: str, **first: datetime) -> None:
+        """Add 1 to the row's `counters` and set its still-empty `first` moments, in SQL: two hits of one
+        message racing in two requests both count (no read-modify-write of a value read earlier)."""
+        S = JourneySend
+        values = {name: getattr(S, name) + 1 for name in counters}
+        values.update({name: func.coalesce(getattr(S, name), literal(at, getattr(S, name).type))
+                       for name, at in first.items()})
+        self.s.execute(update(S).where(S.id == t.send.id).values(values),
+                       execution_options={"synchronize_session": False})
+        self.s.expire(t.send)
+
+    def _open(self, t: JourneyMail) -> None:
+        now = self.uow.clock()
+        self._count(t, "opens", first_opened_at=now)
+        hooks.on_opened(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
         self.s.flush()
+
+    def web_view(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> str:
+        """The action's message as this subscriber was sent it (its web version); a view and an open."""
+        t = self.target(instance_id, subscriber_id, nonce, lock=True)
+        email = self.s.get(Email, t.email_id) if t.email_id else None
+        if email is None or email.owner_user_id != t.journey.owner_user_id:
+            raise TrackingTargetGone()
+        self._count(t, "browser_views")
+        self._open(t)
+        return self.uow.events.message_page(email, t.subscriber, t.journey.owner_user_id, instance_id, nonce,
+                                            {"Campaign:Name": t.journey.name, "Journey:Name": t.journey.name})
 
     def record_click(self, instance_id: int, subscriber_id: int, link_index: int, *,
                      nonce: str | None) -> str | None:
@@ -82,8 +115,10 @@ class JourneyTracking:
                            events.aliases(t.journey.owner_user_id))
         if url is None:
             return None
+        if t.send.opens == 0:
+            self._open(t)
         now = self.uow.clock()
-        hooks.on_opened(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
+        self._count(t, "clicks", first_clicked_at=now)
         hooks.on_clicked(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
         self.s.flush()
         return url
@@ -96,6 +131,7 @@ class JourneyTracking:
                                              channel="Unsubscription link")
         except AlreadyUnsubscribed:
             return False
+        self._count(t, unsubscribed_at=self.uow.clock())
         return True
 
     # --- bounces and complaints ------------------------------------------------------------------
@@ -124,6 +160,7 @@ class JourneyTracking:
         if t.send.last_error.startswith(BOUNCED):
             return False   # this message's bounce is already applied (a report delivered twice)
         t.send.last_error = f"{event.kind} bounce {event.status or ''} {event.reason}: {event.diagnostic}"[:1000]
+        t.send.bounced_at = self.uow.clock()
         bounce_subscriber(self.uow, t.journey.owner_user_id, t.subscriber, event)
         self.s.flush()
         return True
@@ -131,6 +168,7 @@ class JourneyTracking:
     def record_complaint(self, t: JourneyMail, event) -> bool:
         if t.subscriber.complained_at is not None:
             return False
+        self._count(t, complained_at=self.uow.clock())
         complain_subscriber(self.uow, t.journey.owner_user_id, t.subscriber, event)
         self.s.flush()
         return True
