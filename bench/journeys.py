@@ -9,7 +9,10 @@ written by INSERT … SELECT generate_series (no Python per row). The clock then
 runner pass (engine/automation/journeys/runner.py, batches of B in their own transactions, the step log
 written) moves everybody to the second Wait. Printed: the time, the rate against the goal
 (≥ 50,000 enrollments/s) and the process's peak resident memory against its goal (< 150 MB), measured as
-the growth over the peak before the pass and as the whole process. Not part of the tests; asserts nothing.
+the growth over the peak before the pass and as the whole process, the CPU seconds the pass cost (the
+database server's backends, read from /proc — the server must run on this machine — and the runner's own)
+with the rate per CPU-second, and the load average: on a loaded machine the wall-clock rate is the share
+of two cores the pass got, the CPU figure what one core does. Not part of the tests; asserts nothing.
 """
 from __future__ import annotations
 
@@ -42,6 +45,30 @@ MEMORY_GOAL_MB = 150
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def runner_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(db) -> dict[int, float]:
+    """CPU seconds so far of each server backend connected to the bench database (0 when not readable)."""
+    with db.connect() as conn:
+        pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return seconds
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class Clock:
@@ -115,11 +142,16 @@ def run(db, url: str, args) -> None:
         conn.execute(text("ANALYZE"))
     print(f"loaded {n:,} subscribers and enrollments in {time.perf_counter() - started:.1f} s")
     clock.now = NOW + timedelta(days=1, seconds=1)
-    before = peak_mb()
+    with engine.uow() as uow:  # opens the runner's pooled connection, so its backend is counted below
+        uow.session.execute(text("SELECT 1"))
+    print(f"before the pass: {load()}")
+    before, cpu_before, server_before = peak_mb(), runner_cpu(), server_cpu(db)
     started = time.perf_counter()
     summary = run_pass(engine, clock.now, batch=args.batch)
     seconds = time.perf_counter() - started
-    after = peak_mb()
+    after, cpu = peak_mb(), runner_cpu() - cpu_before
+    server_after = server_cpu(db)
+    server = sum(t - server_before.get(pid, 0.0) for pid, t in server_after.items())
     with engine.uow() as uow:
         at_second = uow.session.scalar(select(func.count()).select_from(JourneyEnrollment).where(
             JourneyEnrollment.current_action_id == second))
@@ -129,6 +161,9 @@ def run(db, url: str, args) -> None:
     print(f"rate: {rate:,.0f} enrollments/s   goal: >= {RATE_GOAL:,}/s   ratio rate/goal: {rate / RATE_GOAL:.2f}")
     print(f"peak memory: {after - before:.1f} MB over the {before:.1f} MB before the pass "
           f"({after:.1f} MB whole process)   goal: < {MEMORY_GOAL_MB} MB   ratio: {after / MEMORY_GOAL_MB:.2f}")
+    busy = server + cpu
+    print(f"cpu: {server:.1f} s database server + {cpu:.1f} s runner = {busy:.1f} s over {seconds:.1f} s wall; "
+          f"{summary.steps / busy if busy else 0:,.0f} enrollments per CPU-second   after the pass: {load()}")
 
 
 if __name__ == "__main__":
