@@ -1,13 +1,14 @@
 """Journey progression on PostgreSQL: 1,000,000 enrollments waiting at one Wait that falls due, advanced to
 the next action by the runner.
 
-    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B]
+    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B] [--workers W]
 
 SENDMILL_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/test) names the server; the
 benchmark creates its own scratch database there and drops it at the end. Subscribers and enrollments are
 written by INSERT … SELECT generate_series (no Python per row). The clock then moves past the Wait and one
 runner pass (engine/automation/journeys/runner.py, batches of B in their own transactions, the step log
-written) moves everybody to the second Wait. Printed: the time, the rate against the goal
+written, the rows split between W worker threads — SENDMILL_JOURNEY_WORKERS) moves everybody to the second
+Wait. Printed: the time, the rate against the goal
 (≥ 50,000 enrollments/s) and the process's peak resident memory against its goal (< 150 MB), measured as
 the growth over the peak before the pass and as the whole process, the CPU seconds the pass cost (the
 database server's backends, read from /proc — the server must run on this machine — and the runner's own)
@@ -82,7 +83,8 @@ class Clock:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--enrollments", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     server = os.environ.get("SENDMILL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     name = f"sendmill_bench_{uuid.uuid4().hex[:8]}"
@@ -142,12 +144,13 @@ def run(db, url: str, args) -> None:
         conn.execute(text("ANALYZE"))
     print(f"loaded {n:,} subscribers and enrollments in {time.perf_counter() - started:.1f} s")
     clock.now = NOW + timedelta(days=1, seconds=1)
-    with engine.uow() as uow:  # opens the runner's pooled connection, so its backend is counted below
-        uow.session.execute(text("SELECT 1"))
+    warm = [db.connect() for _ in range(args.workers + 1)]  # the runner's pooled connections, so their
+    for conn in warm:                                       # backends are counted below
+        conn.close()
     print(f"before the pass: {load()}")
     before, cpu_before, server_before = peak_mb(), runner_cpu(), server_cpu(db)
     started = time.perf_counter()
-    summary = run_pass(engine, clock.now, batch=args.batch)
+    summary = run_pass(engine, clock.now, batch=args.batch, workers=args.workers)
     seconds = time.perf_counter() - started
     after, cpu = peak_mb(), runner_cpu() - cpu_before
     server_after = server_cpu(db)
@@ -157,7 +160,7 @@ def run(db, url: str, args) -> None:
             JourneyEnrollment.current_action_id == second))
     rate = summary.steps / seconds if seconds else 0.0
     print(f"advanced {summary.steps:,} enrollments ({at_second:,} now at the second Wait) in {seconds:.1f} s, "
-          f"{summary.batches} batches of {args.batch:,}")
+          f"{summary.batches} batches of {args.batch:,}, {args.workers} worker(s)")
     print(f"rate: {rate:,.0f} enrollments/s   goal: >= {RATE_GOAL:,}/s   ratio rate/goal: {rate / RATE_GOAL:.2f}")
     print(f"peak memory: {after - before:.1f} MB over the {before:.1f} MB before the pass "
           f"({after:.1f} MB whole process)   goal: < {MEMORY_GOAL_MB} MB   ratio: {after / MEMORY_GOAL_MB:.2f}")

@@ -35,6 +35,7 @@ _POSTGRES = text("""
 WITH picked AS MATERIALIZED (
     SELECT id, due_at FROM journey_enrollments
     WHERE current_action_id = :action AND state = 'active' AND due_at <= :now AND (due_at, id) > (:after_due, :after_id)
+      AND id % :workers = :worker
     ORDER BY due_at, id LIMIT :batch),
 moved AS (
     UPDATE journey_enrollments SET current_action_id = :target, due_at = :arrives, step_seq = step_seq + 1
@@ -51,21 +52,25 @@ FROM (SELECT due_at, id FROM picked ORDER BY due_at DESC, id DESC LIMIT 1) AS la
                 bindparam("after_due", type_=E.due_at.type)).columns(taken=Integer, due_at=E.due_at.type, id=BigInteger)
 
 
-def advance(session, action: JourneyAction, now: datetime, batch: int, after: tuple, mine: str) -> tuple[int, tuple]:
-    """Move up to `batch` due enrollments from `action` to its next action, logging each step; returns how
-    many moved and the cursor the next batch of this pass starts after."""
+def advance(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], after: tuple,
+            mine: str) -> tuple[int, tuple]:
+    """Move up to `batch` due enrollments of `share` (id % n == k) from `action` to its next action, logging
+    each step; returns how many moved and the cursor the next batch of this pass (and share) starts after."""
     target = session.get(JourneyAction, action.next_action_id)
     outcome = "done" if action.published else "skipped"
     if session.get_bind().dialect.name == "postgresql":
         row = session.execute(_POSTGRES, {
             "action": action.id, "target": action.next_action_id, "arrives": arrival_due(target, now), "now": now,
-            "after_due": after[0], "after_id": after[1], "batch": batch, "outcome": outcome}).first()
+            "after_due": after[0], "after_id": after[1], "batch": batch, "outcome": outcome,
+            "worker": share[0], "workers": share[1]}).first()
         return (row.taken, (row.due_at, row.id)) if row else (0, after)
-    return _portable(session, action, target, now, batch, mine, outcome), after
+    return _portable(session, action, target, now, batch, share, mine, outcome), after
 
 
-def _portable(session, action, target, now, batch, mine, outcome) -> int:
+def _portable(session, action, target, now, batch, share, mine, outcome) -> int:
     due = [E.current_action_id == action.id, E.state == "active", E.due_at <= now]
+    if share[1] > 1:
+        due.append(E.id % share[1] == share[0])
     # The derived table lets MariaDB update the table it selects from (and take a LIMIT in it).
     first = select(E.id).where(*due).limit(batch).subquery()
     won = session.execute(update(E).where(E.id.in_(select(first.c.id)), *due).values(

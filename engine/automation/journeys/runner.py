@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,9 +74,15 @@ LIMIT :limit
 """).bindparams(bindparam("now", type_=E.due_at.type))
 
 
-def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_after_effect=None) -> PassSummary:
+def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_after_effect=None,
+             workers: int = 1) -> PassSummary:
     """Advance every due enrollment of every enabled journey, a batch per transaction, until none is due
-    (or MAX_BATCHES were taken: the rest is the next pass's)."""
+    (or MAX_BATCHES were taken: the rest is the next pass's).
+
+    With `workers` > 1, each action's due rows are split by enrollment ID (id % workers) between that many
+    threads, each with its own connection: on PostgreSQL one runner is one server backend on one core, so a
+    million rows leaving a Wait move on every core at once. The shares are disjoint and every step is still
+    its compare-and-set, so the guarantees are those of concurrent runners (tests/engine)."""
     summary = PassSummary()
     now = now or engine.clock()
     while summary.batches < MAX_BATCHES:
@@ -84,29 +91,73 @@ def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_af
         summary.after.clear()
         moved = 0
         for action_id in actions:
-            taken = batch
-            while taken == batch and summary.batches < MAX_BATCHES:
-                with engine.uow() as uow:
-                    taken = step(uow.session, action_id, now, batch, summary, fail_after_effect=fail_after_effect)
-                    uow.commit()
-                summary.batches += 1
-                moved += taken
+            if summary.batches >= MAX_BATCHES:
+                break
+            moved += _drain_shares(engine, action_id, now, batch, summary, max(1, workers), fail_after_effect)
         if not moved:
             break
     return summary
 
 
-def step(session, action_id: int, now: datetime, batch: int, summary: PassSummary, *, fail_after_effect=None) -> int:
-    """Take action `action_id` for up to `batch` due enrollments; the number taken (or held)."""
+def _drain(engine, action_id: int, now: datetime, batch: int, summary: PassSummary, share: tuple[int, int],
+           fail_after_effect) -> int:
+    """Take batches at `action_id` until one comes back short; how many rows were taken."""
+    moved, taken = 0, batch
+    while taken == batch and summary.batches < MAX_BATCHES:
+        with engine.uow() as uow:
+            taken = step(uow.session, action_id, now, batch, summary, share=share,
+                         fail_after_effect=fail_after_effect)
+            uow.commit()
+        summary.batches += 1
+        moved += taken
+    return moved
+
+
+def _drain_shares(engine, action_id: int, now: datetime, batch: int, summary: PassSummary, workers: int,
+                  fail_after_effect) -> int:
+    if workers == 1:
+        return _drain(engine, action_id, now, batch, summary, (0, 1), fail_after_effect)
+    parts = [PassSummary(batches=summary.batches) for _ in range(workers)]
+    moved, errors = [0] * workers, []
+
+    def work(k: int) -> None:
+        try:
+            moved[k] = _drain(engine, action_id, now, batch, parts[k], (k, workers), fail_after_effect)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once every share has stopped
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,), name=f"journey-runner-{k}") for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    start = summary.batches
+    for part in parts:
+        summary.steps += part.steps
+        summary.held += part.held
+        summary.batches += part.batches - start
+        for action, n in part.by_action.items():
+            summary.by_action[action] = summary.by_action.get(action, 0) + n
+    if errors:
+        raise errors[0]
+    return sum(moved)
+
+
+def step(session, action_id: int, now: datetime, batch: int, summary: PassSummary, *,
+         share: tuple[int, int] = (0, 1), fail_after_effect=None) -> int:
+    """Take action `action_id` for up to `batch` due enrollments (of `share`: those with id % n == k); the
+    number taken (or held)."""
     action = session.get(JourneyAction, action_id)
     token = uuid.uuid4().hex[:30]
     mine = f"{token}-A"
     if _passes_through(session, action, now):
-        return _pass_through(session, action, now, batch, mine, summary, fail_after_effect)
+        return _pass_through(session, action, now, batch, share, mine, summary, fail_after_effect)
     # No ORDER BY: any N due rows will do, read straight from the (action, due) index. Ordering by id made
     # every batch walk past the rows earlier batches had moved (quadratic over a million rows).
     first = (select(E.id).where(E.current_action_id == action_id, E.state == "active", E.due_at <= now)
              .limit(batch))
+    if share[1] > 1:
+        first = first.where(E.id % share[1] == share[0])
     # The derived table lets MariaDB update the table it selects from (and take a LIMIT in it).
     chosen = [E.id.in_(select(first.subquery().c.id)), E.current_action_id == action_id, E.state == "active",
               E.due_at <= now]
@@ -155,10 +206,10 @@ def _passes_through(session, action: JourneyAction | None, now: datetime) -> boo
     return action.action == "Wait" and window_start(json.loads(action.parameters or "{}"), now) <= now
 
 
-def _pass_through(session, action: JourneyAction, now: datetime, batch: int, mine: str, summary,
-                  fail_after_effect) -> int:
+def _pass_through(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], mine: str,
+                  summary, fail_after_effect) -> int:
     won, summary.after[action.id] = passthrough.advance(
-        session, action, now, batch, summary.after.get(action.id, passthrough.START), mine)
+        session, action, now, batch, share, summary.after.get(action.id, passthrough.START), mine)
     if not won:
         return 0
     if action.published and action.action == "Debug":
