@@ -5,15 +5,13 @@ every step once, a pass split between worker threads too, and the PostgreSQL wal
 On each of SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select, update
 
 from engine.automation.journeys.runner import due_actions, run_pass
 from engine.models import JourneyEnrollment, JourneySend, JourneyStep
 from tests.builders import make_email, make_list, make_subscriber
-from tests.engine.test_journey_runner import enroll, journey, positions
+from tests.engine.test_journey_runner import concurrent_passes, enroll, journey, positions
 
 WAIT_HOUR = {"action": "Wait", "waitunit": "hours", "waitamount": 1, "published": True}
 
@@ -90,21 +88,7 @@ def test_concurrent_runners_on_the_hot_path_take_every_step_once(engine, user, c
         WAIT_HOUR, {"action": "Debug", "published": True}, WAIT_HOUR])
     enroll(engine, user, jid, list_id, ids)
     clock.advance(hours=1)
-    errors = []
-
-    def runner():
-        try:
-            run_pass(engine, clock(), batch=7)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=runner) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    run_pass(engine, clock())  # whatever a conflict left behind
-    assert not [e for e in errors if "deadlock" not in str(e).lower() and "serializ" not in str(e).lower()], errors
+    concurrent_passes(engine, clock)
     with engine.uow() as uow:
         per = uow.session.execute(select(JourneyStep.enrollment_id, JourneyStep.action_id, func.count())
                                   .group_by(JourneyStep.enrollment_id, JourneyStep.action_id)).all()
