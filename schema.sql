@@ -521,7 +521,7 @@ CREATE TABLE journey_enrollments (
     CONSTRAINT fk_journey_enrollments_journey_id_journeys FOREIGN KEY(journey_id) REFERENCES journeys (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_action_id, due_at, id) WHERE state = 'active';
+CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_action_id, due_at, id);
 
 CREATE INDEX ix_journey_enrollments_claim ON journey_enrollments (claim) WHERE claim IS NOT NULL;
 

@@ -97,12 +97,11 @@ class JourneyEnrollment(Base):
     __table_args__ = (
         UniqueConstraint("journey_id", "subscriber_id", "run_no"),
         CheckConstraint(f"state IN ({_in(ENROLLMENT_STATES)})", name="state"),
-        # The runner's query: the active enrollments waiting at action A that are due, in (due_at, id) order
-        # (the hot path's batches follow it). Partial where the database can: a finished run (action 0) leaves
-        # it, and state is not in it — every move writes a new entry to every index of the row (no HOT update:
+        # The runner's query: the enrollments waiting at action A that are due, in (due_at, id) order (the hot
+        # path's batches follow it). No state column: a run that is not active sits at action 0, which the
+        # runner never asks for. Every move writes a new entry to every index of the row (no in-place update:
         # the moved columns are indexed), so the runner's indexes are kept to what it reads.
-        Index("ix_journey_enrollments_action_due", "current_action_id", "due_at", "id",
-              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
+        Index("ix_journey_enrollments_action_due", "current_action_id", "due_at", "id"),
         Index("ix_journey_enrollments_journey_state", "journey_id", "state", "created_at"),
         Index("ix_journey_enrollments_subscriber", "subscriber_id", "state"),
         # Every statement of a step after the claim finds its batch by the claim token.

@@ -5,7 +5,7 @@ bench/journeys.py).
 The claim and the move are ONE compare-and-set UPDATE (current action, state and due time re-checked on every
 row), and its step log is written in the same transaction, so a runner killed anywhere leaves nothing behind.
 * PostgreSQL: one statement — the batch is picked in (due_at, id) order after the pass's cursor (the
-  partial index ix_journey_enrollments_action_due), moved by `UPDATE … RETURNING`, logged by the INSERT that
+  index ix_journey_enrollments_action_due), moved by `UPDATE … RETURNING`, logged by the INSERT that
   reads what the UPDATE returned (a data-modifying CTE). No claim token is written, no row reaches Python:
   the statement returns the count and the batch's last (due_at, id), where the next batch starts — a batch
   never walks past the rows earlier batches moved. A concurrent runner that picked the same rows waits for

@@ -58,10 +58,12 @@ def due_actions(session, now: datetime, limit: int = 200) -> list[int]:
 
 # A DISTINCT over the due rows reads all of them (a million rows falling due at one Wait: seconds per sweep).
 # The walk reads one index entry per action with active enrollments (a loose index scan of
-# ix_journey_enrollments_action_due), then asks each whether one of its rows is due.
+# ix_journey_enrollments_action_due; runs that are not active sit at action 0, skipped), then asks each
+# whether one of its rows is due.
 _DUE_ACTIONS_POSTGRES = text("""
 WITH RECURSIVE walk(action_id) AS (
-    (SELECT current_action_id FROM journey_enrollments WHERE state = 'active' ORDER BY current_action_id LIMIT 1)
+    (SELECT current_action_id FROM journey_enrollments WHERE state = 'active' AND current_action_id > 0
+     ORDER BY current_action_id LIMIT 1)
     UNION ALL
     SELECT (SELECT e.current_action_id FROM journey_enrollments e
             WHERE e.state = 'active' AND e.current_action_id > walk.action_id ORDER BY e.current_action_id LIMIT 1)
