@@ -11,8 +11,8 @@ row), and its step log is written in the same transaction, so a runner killed an
   never walks past the rows earlier batches moved. A concurrent runner that picked the same rows waits for
   their row locks, re-checks the compare-and-set on the moved rows (PostgreSQL's EvalPlanQual) and takes
   none of them. `FOR UPDATE SKIP LOCKED` would let two runners work side by side, but it writes a lock
-  record per row before the update writes the row again: a quarter slower for the one runner a journey pass
-  has (measured with bench/journeys.py's statement; README "Journeys").
+  record per row before the update writes the row again (about a quarter slower, measured on the statement
+  alone); a pass's workers get the parallelism from disjoint shares instead (runner.run_pass).
 * MariaDB / SQLite: the portable form — the UPDATE marks the rows it moves with the batch's token, the log is
   an INSERT … SELECT of the rows carrying it. The token stays on the rows: it is unique to the batch, so a
   stale one names nothing later, and clearing it would cost a second write of every row.
@@ -30,7 +30,7 @@ STEP_COLUMNS = ("enrollment_id", "journey_id", "action_id", "step_seq", "subscri
 START = (datetime(1970, 1, 1, tzinfo=timezone.utc), 0)  # before every (due_at, id)
 
 # The enrollment's columns are spelt out (not reflected from the models) because this statement is the one
-# the runner's speed rests on; tests/engine/test_journey_runner.py runs it on PostgreSQL.
+# the runner's speed rests on; tests/engine/test_journey_hot_path.py runs it on PostgreSQL.
 _POSTGRES = text("""
 WITH picked AS MATERIALIZED (
     SELECT id, due_at FROM journey_enrollments
@@ -46,16 +46,19 @@ logged AS (
     INSERT INTO journey_steps (enrollment_id, journey_id, action_id, step_seq, subscriber_id, outcome, created_at)
     SELECT id, journey_id, :action, step_seq - 1, subscriber_id, :outcome, :now FROM moved
     RETURNING 1)
-SELECT (SELECT count(*) FROM logged) AS taken, last.due_at, last.id
+SELECT (SELECT count(*) FROM logged) AS taken, (SELECT count(*) FROM picked) AS picked, last.due_at, last.id
 FROM (SELECT due_at, id FROM picked ORDER BY due_at DESC, id DESC LIMIT 1) AS last
 """).bindparams(bindparam("now", type_=E.due_at.type), bindparam("arrives", type_=E.due_at.type),
-                bindparam("after_due", type_=E.due_at.type)).columns(taken=Integer, due_at=E.due_at.type, id=BigInteger)
+                bindparam("after_due", type_=E.due_at.type)).columns(
+    taken=Integer, picked=Integer, due_at=E.due_at.type, id=BigInteger)
 
 
 def advance(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], after: tuple,
-            mine: str) -> tuple[int, tuple]:
+            mine: str) -> tuple[int, int, tuple]:
     """Move up to `batch` due enrollments of `share` (id % n == k) from `action` to its next action, logging
-    each step; returns how many moved and the cursor the next batch of this pass (and share) starts after."""
+    each step; returns how many moved, how many were looked at (a full batch whose rows a concurrent runner
+    moved first is no sign that the action is done) and the cursor the next batch of this pass (and share)
+    starts after."""
     target = session.get(JourneyAction, action.next_action_id)
     outcome = "done" if action.published else "skipped"
     if session.get_bind().dialect.name == "postgresql":
@@ -63,8 +66,9 @@ def advance(session, action: JourneyAction, now: datetime, batch: int, share: tu
             "action": action.id, "target": action.next_action_id, "arrives": arrival_due(target, now), "now": now,
             "after_due": after[0], "after_id": after[1], "batch": batch, "outcome": outcome,
             "worker": share[0], "workers": share[1]}).first()
-        return (row.taken, (row.due_at, row.id)) if row else (0, after)
-    return _portable(session, action, target, now, batch, share, mine, outcome), after
+        return (row.taken, row.picked, (row.due_at, row.id)) if row else (0, 0, after)
+    won = _portable(session, action, target, now, batch, share, mine, outcome)
+    return won, won, after
 
 
 def _portable(session, action, target, now, batch, share, mine, outcome) -> int:

@@ -148,7 +148,8 @@ def _drain_shares(engine, action_id: int, now: datetime, batch: int, summary: Pa
 def step(session, action_id: int, now: datetime, batch: int, summary: PassSummary, *,
          share: tuple[int, int] = (0, 1), fail_after_effect=None) -> int:
     """Take action `action_id` for up to `batch` due enrollments (of `share`: those with id % n == k); the
-    number taken (or held)."""
+    number taken (or held; on PostgreSQL's hot path, looked at: a batch a concurrent runner moved first
+    still counts as full, so the pass goes on past it)."""
     action = session.get(JourneyAction, action_id)
     token = uuid.uuid4().hex[:30]
     mine = f"{token}-A"
@@ -210,10 +211,10 @@ def _passes_through(session, action: JourneyAction | None, now: datetime) -> boo
 
 def _pass_through(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], mine: str,
                   summary, fail_after_effect) -> int:
-    won, summary.after[action.id] = passthrough.advance(
+    won, looked_at, summary.after[action.id] = passthrough.advance(
         session, action, now, batch, share, summary.after.get(action.id, passthrough.START), mine)
     if not won:
-        return 0
+        return looked_at
     if action.published and action.action == "Debug":
         log.info("journey %s Debug action %s: %s", action.journey_id, action.id,
                  json.loads(action.parameters or "{}").get("DebugMessage", ""))
@@ -221,7 +222,7 @@ def _pass_through(session, action: JourneyAction, now: datetime, batch: int, sha
         fail_after_effect(action)
     summary.steps += won
     summary.by_action[action.id] = summary.by_action.get(action.id, 0) + won
-    return won
+    return looked_at
 
 
 def _decide(session, action: JourneyAction, p: dict, mine: str, token: str, now: datetime) -> None:
