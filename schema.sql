@@ -516,9 +516,9 @@ CREATE TABLE journey_enrollments (
     CONSTRAINT fk_journey_enrollments_journey_id_journeys FOREIGN KEY(journey_id) REFERENCES journeys (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_action_id, state, due_at);
+CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_action_id, due_at, id);
 
-CREATE INDEX ix_journey_enrollments_claim ON journey_enrollments (claim);
+CREATE INDEX ix_journey_enrollments_claim ON journey_enrollments (claim) WHERE claim IS NOT NULL;
 
 CREATE INDEX ix_journey_enrollments_journey_state ON journey_enrollments (journey_id, state, created_at);
 

@@ -1,15 +1,19 @@
 """Journey progression on PostgreSQL: 1,000,000 enrollments waiting at one Wait that falls due, advanced to
 the next action by the runner.
 
-    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B]
+    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B] [--workers W]
 
 SENDMILL_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/test) names the server; the
 benchmark creates its own scratch database there and drops it at the end. Subscribers and enrollments are
 written by INSERT … SELECT generate_series (no Python per row). The clock then moves past the Wait and one
 runner pass (engine/automation/journeys/runner.py, batches of B in their own transactions, the step log
-written) moves everybody to the second Wait. Printed: the time, the rate against the goal
+written, the rows split between W worker threads — SENDMILL_JOURNEY_WORKERS) moves everybody to the second
+Wait. Printed: the time, the rate against the goal
 (≥ 50,000 enrollments/s) and the process's peak resident memory against its goal (< 150 MB), measured as
-the growth over the peak before the pass and as the whole process. Not part of the tests; asserts nothing.
+the growth over the peak before the pass and as the whole process, the CPU seconds the pass cost (the
+database server's backends, read from /proc — the server must run on this machine — and the runner's own)
+with the rate per CPU-second, and the load average: on a loaded machine the wall-clock rate is the share
+of two cores the pass got, the CPU figure what one core does. Not part of the tests; asserts nothing.
 """
 from __future__ import annotations
 
@@ -44,6 +48,30 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def runner_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(db) -> dict[int, float]:
+    """CPU seconds so far of each server backend connected to the bench database (0 when not readable)."""
+    with db.connect() as conn:
+        pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return seconds
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 class Clock:
     def __init__(self):
         self.now = NOW
@@ -55,7 +83,8 @@ class Clock:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--enrollments", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     server = os.environ.get("SENDMILL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     name = f"sendmill_bench_{uuid.uuid4().hex[:8]}"
@@ -115,20 +144,29 @@ def run(db, url: str, args) -> None:
         conn.execute(text("ANALYZE"))
     print(f"loaded {n:,} subscribers and enrollments in {time.perf_counter() - started:.1f} s")
     clock.now = NOW + timedelta(days=1, seconds=1)
-    before = peak_mb()
+    warm = [db.connect() for _ in range(args.workers + 1)]  # the runner's pooled connections, so their
+    for conn in warm:                                       # backends are counted below
+        conn.close()
+    print(f"before the pass: {load()}")
+    before, cpu_before, server_before = peak_mb(), runner_cpu(), server_cpu(db)
     started = time.perf_counter()
-    summary = run_pass(engine, clock.now, batch=args.batch)
+    summary = run_pass(engine, clock.now, batch=args.batch, workers=args.workers)
     seconds = time.perf_counter() - started
-    after = peak_mb()
+    after, cpu = peak_mb(), runner_cpu() - cpu_before
+    server_after = server_cpu(db)
+    server = sum(t - server_before.get(pid, 0.0) for pid, t in server_after.items())
     with engine.uow() as uow:
         at_second = uow.session.scalar(select(func.count()).select_from(JourneyEnrollment).where(
             JourneyEnrollment.current_action_id == second))
     rate = summary.steps / seconds if seconds else 0.0
     print(f"advanced {summary.steps:,} enrollments ({at_second:,} now at the second Wait) in {seconds:.1f} s, "
-          f"{summary.batches} batches of {args.batch:,}")
+          f"{summary.batches} batches of {args.batch:,}, {args.workers} worker(s)")
     print(f"rate: {rate:,.0f} enrollments/s   goal: >= {RATE_GOAL:,}/s   ratio rate/goal: {rate / RATE_GOAL:.2f}")
     print(f"peak memory: {after - before:.1f} MB over the {before:.1f} MB before the pass "
           f"({after:.1f} MB whole process)   goal: < {MEMORY_GOAL_MB} MB   ratio: {after / MEMORY_GOAL_MB:.2f}")
+    busy = server + cpu
+    print(f"cpu: {server:.1f} s database server + {cpu:.1f} s runner = {busy:.1f} s over {seconds:.1f} s wall; "
+          f"{summary.steps / busy if busy else 0:,.0f} enrollments per CPU-second   after the pass: {load()}")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ class Settings:
     previous_secret_keys: tuple[str, ...] = ()
     # Messages a delivery worker keeps in flight at once (one relay connection each).
     send_concurrency: int = DEFAULT_SEND_CONCURRENCY
+    # Threads (connections) a journey runner pass splits each action's due rows between (runner.run_pass).
+    journey_workers: int = 1
     # DKIM: all three set = every campaign message is signed (d=dkim_domain, s=dkim_selector).
     dkim_selector: str = ""
     dkim_domain: str = ""
@@ -146,6 +148,7 @@ class Settings:
             smtp_url=os.environ.get("SENDMILL_SMTP_URL", "").strip(),
             bounce_domain=os.environ.get("SENDMILL_BOUNCE_DOMAIN", "").strip(),
             send_concurrency=_positive_int("SENDMILL_SEND_CONCURRENCY", DEFAULT_SEND_CONCURRENCY),
+            journey_workers=_positive_int("SENDMILL_JOURNEY_WORKERS", 1),
             dkim_selector=os.environ.get("SENDMILL_DKIM_SELECTOR", "").strip(),
             dkim_domain=os.environ.get("SENDMILL_DKIM_DOMAIN", "").strip(),
             dkim_key_file=os.environ.get("SENDMILL_DKIM_KEY_FILE", "").strip(),

@@ -44,7 +44,7 @@ def journeys_pass(engine, now: datetime | None = None) -> tuple[int, PassSummary
             if pull_due(json.loads(journey.trigger_parameters or "{}"), journey.last_pull_at, now, zone(time_zone)):
                 pulled += pull(uow.session, journey, now)
         uow.commit()
-    summary = run_pass(engine, now)
+    summary = run_pass(engine, now, workers=engine.settings.journey_workers)
     with engine.uow() as uow:
         exports.process_pending(uow)   # Journey.Export.Submit jobs, oldest first
     return pulled, summary

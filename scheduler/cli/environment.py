@@ -14,6 +14,8 @@ VARIABLES = (
     ("SENDMILL_SMTP_URL", "relays to send through, smtp://[USER:PASS@]HOST[:PORT][?starttls=1...], "
                           "comma-separated (none: nothing is sent)"),
     ("SENDMILL_SEND_CONCURRENCY", "messages a worker keeps in flight (default 8)"),
+    ("SENDMILL_JOURNEY_WORKERS", "connections a journey pass moves each action's due rows on at once (default 1; "
+                                 "the database's cores on PostgreSQL)"),
     ("SENDMILL_BOUNCE_DOMAIN", "domain of the bounce+TOKEN@ return paths (default: host of the base URL)"),
     ("SENDMILL_SENDER_DOMAIN", "domain of the site-owned From (default: the bounce domain)"),
     ("SENDMILL_DKIM_SELECTOR", "DKIM selector (with the next two: every message is signed)"),

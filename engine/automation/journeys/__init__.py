@@ -11,7 +11,10 @@ Map of the package:
 * waits.py     — when an arriving subscriber is due (Wait, Debug) and Wait's delivery window (pure);
 * effects.py   — what each action does to a claimed batch, set-based;
 * webhook.py   — the Webhook action: signed, retried POSTs through engine/events, queued in the step;
-* runner.py    — the step: claim (compare-and-set), log, effect, move — one transaction per batch;
+* runner.py    — the step: claim (compare-and-set), log, effect, move — one transaction per batch; the
+                 pass, its due actions, its worker shares;
+* passthrough.py — the hot path: a batch leaving an action with no effect (an open Wait) moved and logged
+                 in one compare-and-set (one statement on PostgreSQL);
 * delivery.py  — mailing the SendEmail ledger: a SendEmail action's message for the automation delivery
                  (engine/automation/sending.py; the ledger's rules: engine/automation/send_ledger.py);
 * tracking.py  — opens, clicks, web views, opt-outs, bounces of journey mail: counted on the ledger row, and

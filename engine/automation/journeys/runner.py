@@ -10,20 +10,22 @@ A step is one transaction over a batch of enrollments waiting at the same action
 All four commit together. A runner killed anywhere before the commit leaves nothing behind (the claim is
 never committed), so the batch is simply taken again by the next pass: no step twice, none lost.
 An action that changes nothing but the enrollment (an open Wait, Debug, an unpublished action) takes the
-hot path: claim and move in ONE compare-and-set UPDATE, then the log (`_pass_through`). A subscriber row
-deleted meanwhile is noticed at the next action with an effect (its run exits there).
+hot path: claim and move in ONE compare-and-set UPDATE with its log (passthrough.py; on PostgreSQL one
+statement, batches in (due_at, id) order after a per-pass cursor, SKIP LOCKED between runners). A subscriber
+row deleted meanwhile is noticed at the next action with an effect (its run exits there).
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, text, update
 
-from engine.automation.journeys import hooks
+from engine.automation.journeys import hooks, passthrough
 from engine.automation.journeys.criteria import predicate, yesno_criteria
 from engine.automation.journeys.effects import EFFECTS
 from engine.automation.journeys.waits import arrival_due, journey_zone, window_start
@@ -40,51 +42,128 @@ class PassSummary:
     batches: int = 0
     held: int = 0  # waiting for a Wait's delivery window
     by_action: dict[int, int] = field(default_factory=dict)
+    # Per action, the (due_at, id) the hot path's next batch starts after; reset at each sweep of the actions.
+    after: dict[int, tuple] = field(default_factory=dict)
 
 
 def due_actions(session, now: datetime, limit: int = 200) -> list[int]:
-    """The actions of enabled journeys with enrollments due now."""
+    """The actions of enabled journeys with enrollments due now (also an action deleted under a running
+    journey, whose runs end at their next step)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(_DUE_ACTIONS_POSTGRES, {"now": now, "limit": limit}))
     return list(session.scalars(
         select(E.current_action_id).join(Journey, Journey.id == E.journey_id)
         .where(E.state == "active", E.due_at <= now, Journey.status == "Enabled").distinct().limit(limit)))
 
 
-def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_after_effect=None) -> PassSummary:
+# A DISTINCT over the due rows reads all of them (a million rows falling due at one Wait: seconds per sweep).
+# The walk reads one index entry per action with active enrollments (a loose index scan of
+# ix_journey_enrollments_action_due; runs that are not active sit at action 0, skipped), then asks each
+# whether one of its rows is due.
+_DUE_ACTIONS_POSTGRES = text("""
+WITH RECURSIVE walk(action_id) AS (
+    (SELECT current_action_id FROM journey_enrollments WHERE state = 'active' AND current_action_id > 0
+     ORDER BY current_action_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.current_action_id FROM journey_enrollments e
+            WHERE e.state = 'active' AND e.current_action_id > walk.action_id ORDER BY e.current_action_id LIMIT 1)
+    FROM walk WHERE walk.action_id IS NOT NULL)
+SELECT walk.action_id FROM walk
+WHERE EXISTS (SELECT 1 FROM journey_enrollments e JOIN journeys j ON j.id = e.journey_id
+              WHERE e.current_action_id = walk.action_id AND e.state = 'active' AND e.due_at <= :now
+                AND j.status = 'Enabled')
+LIMIT :limit
+""").bindparams(bindparam("now", type_=E.due_at.type))
+
+
+def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_after_effect=None,
+             workers: int = 1) -> PassSummary:
     """Advance every due enrollment of every enabled journey, a batch per transaction, until none is due
-    (or MAX_BATCHES were taken: the rest is the next pass's)."""
+    (or MAX_BATCHES were taken: the rest is the next pass's).
+
+    With `workers` > 1, each action's due rows are split by enrollment ID (id % workers) between that many
+    threads, each with its own connection: on PostgreSQL one runner is one server backend on one core, so a
+    million rows leaving a Wait move on every core at once. The shares are disjoint and every step is still
+    its compare-and-set, so the guarantees are those of concurrent runners (tests/engine)."""
     summary = PassSummary()
     now = now or engine.clock()
     while summary.batches < MAX_BATCHES:
         with engine.uow() as uow:
             actions = due_actions(uow.session, now)
+        summary.after.clear()
         moved = 0
         for action_id in actions:
-            taken = batch
-            while taken == batch and summary.batches < MAX_BATCHES:
-                with engine.uow() as uow:
-                    taken = step(uow.session, action_id, now, batch, summary, fail_after_effect=fail_after_effect)
-                    uow.commit()
-                summary.batches += 1
-                moved += taken
+            if summary.batches >= MAX_BATCHES:
+                break
+            moved += _drain_shares(engine, action_id, now, batch, summary, max(1, workers), fail_after_effect)
         if not moved:
             break
     return summary
 
 
-def step(session, action_id: int, now: datetime, batch: int, summary: PassSummary, *, fail_after_effect=None) -> int:
-    """Take action `action_id` for up to `batch` due enrollments; the number taken (or held)."""
+def _drain(engine, action_id: int, now: datetime, batch: int, summary: PassSummary, share: tuple[int, int],
+           fail_after_effect) -> int:
+    """Take batches at `action_id` until one comes back short; how many rows were taken."""
+    moved, taken = 0, batch
+    while taken == batch and summary.batches < MAX_BATCHES:
+        with engine.uow() as uow:
+            taken = step(uow.session, action_id, now, batch, summary, share=share,
+                         fail_after_effect=fail_after_effect)
+            uow.commit()
+        summary.batches += 1
+        moved += taken
+    return moved
+
+
+def _drain_shares(engine, action_id: int, now: datetime, batch: int, summary: PassSummary, workers: int,
+                  fail_after_effect) -> int:
+    if workers == 1:
+        return _drain(engine, action_id, now, batch, summary, (0, 1), fail_after_effect)
+    parts = [PassSummary(batches=summary.batches) for _ in range(workers)]
+    moved, errors = [0] * workers, []
+
+    def work(k: int) -> None:
+        try:
+            moved[k] = _drain(engine, action_id, now, batch, parts[k], (k, workers), fail_after_effect)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once every share has stopped
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,), name=f"journey-runner-{k}") for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    start = summary.batches
+    for part in parts:
+        summary.steps += part.steps
+        summary.held += part.held
+        summary.batches += part.batches - start
+        for action, n in part.by_action.items():
+            summary.by_action[action] = summary.by_action.get(action, 0) + n
+    if errors:
+        raise errors[0]
+    return sum(moved)
+
+
+def step(session, action_id: int, now: datetime, batch: int, summary: PassSummary, *,
+         share: tuple[int, int] = (0, 1), fail_after_effect=None) -> int:
+    """Take action `action_id` for up to `batch` due enrollments (of `share`: those with id % n == k); the
+    number taken (or held; on PostgreSQL's hot path, looked at: a batch a concurrent runner moved first
+    still counts as full, so the pass goes on past it)."""
     action = session.get(JourneyAction, action_id)
     token = uuid.uuid4().hex[:30]
     mine = f"{token}-A"
-    # No ORDER BY: any N due rows will do, read straight from the (action, state, due) index. Ordering by
-    # id made every batch walk past the rows earlier batches had moved (quadratic over a million rows).
+    if _passes_through(session, action, now):
+        return _pass_through(session, action, now, batch, share, mine, summary, fail_after_effect)
+    # No ORDER BY: any N due rows will do, read straight from the (action, due) index. Ordering by id made
+    # every batch walk past the rows earlier batches had moved (quadratic over a million rows).
     first = (select(E.id).where(E.current_action_id == action_id, E.state == "active", E.due_at <= now)
              .limit(batch))
+    if share[1] > 1:
+        first = first.where(E.id % share[1] == share[0])
     # The derived table lets MariaDB update the table it selects from (and take a LIMIT in it).
     chosen = [E.id.in_(select(first.subquery().c.id)), E.current_action_id == action_id, E.state == "active",
               E.due_at <= now]
-    if _passes_through(session, action, now):
-        return _pass_through(session, action, chosen, mine, now, summary)
     won = session.execute(update(E).where(*chosen).values(claim=mine)
                           .execution_options(synchronize_session=False)).rowcount
     if not won:
@@ -131,27 +210,20 @@ def _passes_through(session, action: JourneyAction | None, now: datetime) -> boo
                                                     journey_zone(session, action.journey_id)) <= now
 
 
-def _pass_through(session, action: JourneyAction, chosen: list, mine: str, now: datetime, summary) -> int:
-    """The hot path (a million subscribers leaving one Wait): ONE compare-and-set UPDATE claims and moves the
-    batch, then the step log is written from the rows that carry this batch's token (their step number is
-    the one before the move). The token stays on the rows: it is unique to the batch, so a stale one names
-    nothing later, and clearing it would cost a second write of every row."""
-    target = session.get(JourneyAction, action.next_action_id)
-    won = session.execute(update(E).where(*chosen).values(
-        claim=mine, current_action_id=action.next_action_id, due_at=arrival_due(target, now),
-        step_seq=E.step_seq + 1).execution_options(synchronize_session=False)).rowcount
+def _pass_through(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], mine: str,
+                  summary, fail_after_effect) -> int:
+    won, looked_at, summary.after[action.id] = passthrough.advance(
+        session, action, now, batch, share, summary.after.get(action.id, passthrough.START), mine)
     if not won:
-        return 0
-    outcome = "done" if action.published else "skipped"
-    session.execute(insert(JourneyStep).from_select(
-        ("enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at"),
-        select(E.id, E.journey_id, literal(action.id), E.step_seq - 1, E.subscriber_id, literal(outcome),
-               literal(now, JourneyStep.created_at.type)).where(E.claim == mine)))
+        return looked_at
     if action.published and action.action == "Debug":
-        EFFECTS["Debug"](session, mine, action, json.loads(action.parameters or "{}"), now)
+        log.info("journey %s Debug action %s: %s", action.journey_id, action.id,
+                 json.loads(action.parameters or "{}").get("DebugMessage", ""))
+    if fail_after_effect is not None:
+        fail_after_effect(action)
     summary.steps += won
     summary.by_action[action.id] = summary.by_action.get(action.id, 0) + won
-    return won
+    return looked_at
 
 
 def _decide(session, action: JourneyAction, p: dict, mine: str, token: str, now: datetime) -> None:
