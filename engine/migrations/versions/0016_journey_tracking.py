@@ -1,7 +1,7 @@
 """journey mail tracking counters; the account's list-trigger flag
 
 Revision ID: 0016_journey_tracking
-Revises: 0014_console_indexes
+Revises: 0015_journey_speed
 
 * journey_sends: opens, clicks, web views, opt-out, bounce and complaint of each journey message (the
   per-action statistics, engine/automation/journeys/stats.py). Existing rows: 0 / NULL (nothing was counted).
@@ -15,7 +15,7 @@ import engine.db
 from engine.migrate import batch_keeping_ids
 
 revision = "0016_journey_tracking"
-down_revision = "0014_console_indexes"
+down_revision = "0015_journey_speed"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The v5.9.4 pages' remaining commands: subscriber_lists.archived_at (List.Archive / List.Unarchive)
 
 Revision ID: 0019_page_commands
-Revises: 0014_console_indexes
+Revises: 0018_wrapper_commands
 
 One nullable column: every existing list stays active (NULL), no existing row changes.
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import engine.db
 
 revision = "0019_page_commands"
-down_revision = "0014_console_indexes"
+down_revision = "0018_wrapper_commands"
 branch_labels = None
 depends_on = None
 
