@@ -19,7 +19,7 @@ from protocol.ab_testing_params import ABTestingField
 from protocol.command import ANY, KEYED, LIST, SCALAR, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, Int, JsonValue, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import CommaList, SendDateField, SendTimeField, TimeZoneField
-from protocol.views.split_tests import ab_testing_options
+from protocol.views.split_tests import ab_testing_options, variation_breakdowns
 from protocol.views.campaigns import SORT_FIELDS, as_row_strings, campaign_row, statistics, tags
 
 # Sendmill's addition to the commands the modern Campaign API mirrors (README "Email-marketing account"):
@@ -71,7 +71,10 @@ def get(ctx: Context, p: dict) -> dict:
     if p.get("RetrieveTags"):
         row["Tags"] = tags(campaign)
     if p.get("SplitABTestStatistics"):
-        row["Options"] = ab_testing_options(ctx.uow.ab_reports.report(ctx.actor, campaign.id))
+        report = ctx.uow.ab_reports.report(ctx.actor, campaign.id)
+        row["Options"] = ab_testing_options(report)
+        if "Statistics" in row:
+            variation_breakdowns(row["Statistics"], report)
     per_second, duration = ctx.uow.campaigns.throughput(campaign)
     return {"Campaign": row, "CampaignThroughput": {"EmailsPerSecond": per_second, "Duration": duration}}
 

@@ -224,7 +224,7 @@ def test_abtest_get_reports_each_variation_and_the_best_open_rate(api, user, eng
     options = api("Campaign.Get", user.session, CampaignID=campaign, SplitABTestStatistics="1")["Campaign"]["Options"]
     assert options["ABTesting"]["Variations"][1] == {
         "EmailID": b, "Weight": 1, "Distribution": 50, "TotalRecipient": 4, "TotalSent": 2, "TotalFailed": 0,
-        "UniqueOpens": 1, "UniqueClicks": 1, "TotalRevenue": 0, "TotalUnsubscriptions": 0}
+        "UniqueOpens": 1, "UniqueClicks": 1, "TotalRevenue": 0, "TotalUnsubscriptions": 0, "IsWinner": False}
 
 
 def test_campaign_get_without_the_flag_has_no_options(api, user, engine, campaign):
