@@ -349,9 +349,14 @@ class CampaignService:
         """A Draft copy; `unpublished` also turns its public page (PublishOnRSS) off (the modern Reuse)."""
         source = self.get(actor, campaign_id)
         now = self.uow.clock()
-        email_id = None
-        if source.email_id is not None:
-            email_id = self.uow.emails.duplicate_row(self.s.get(Email, source.email_id)).id
+        copies: dict[int, int] = {}   # source email id → its copy's: a variation's email is copied once
+
+        def duplicate(source_email_id: int) -> int:
+            if source_email_id not in copies:
+                copies[source_email_id] = self.uow.emails.duplicate_row(self.s.get(Email, source_email_id)).id
+            return copies[source_email_id]
+
+        email_id = duplicate(source.email_id) if source.email_id is not None else None
         copy = Campaign(
             owner_user_id=source.owner_user_id, name=f"Copy of {source.name}"[:255], status="Draft",
             schedule_type="Not Scheduled", email_id=email_id, created_at=now, last_activity_at=now,
@@ -364,6 +369,10 @@ class CampaignService:
             copy.publish_on_rss = "Disabled"
         self.s.add(copy)
         self.s.flush()
+        # "All email variations are automatically duplicated with new Email IDs, and the A/B testing
+        # configuration is preserved in the copy" (campaigns.md).
+        self.uow.variations.copy(source.id, copy, duplicate)
+        self.uow.split_tests.copy(source.id, copy.id)
         campaign_events.created(self.uow, copy)
         return copy
 
