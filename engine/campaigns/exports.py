@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 from sqlalchemy import func, or_, select
 
 from engine.accounts.auth import Actor
+from engine.audience.export_limit import require_export_allowed
 from engine.audience.exports import RETENTION, CsvRows
 from engine.campaigns.service import CampaignService
 from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SubscriberList
@@ -59,6 +60,7 @@ class CampaignExports:
     def submit(self, actor: Actor, filters: CampaignFilters, fields: list[str]) -> ExportJob:
         """Count the owner's campaigns the filters select and store the job (ready to download at once)."""
         owner_id = actor.id
+        require_export_allowed(self.uow, owner_id)
         count = self.s.scalar(select(func.count()).select_from(Campaign).where(*conditions(owner_id, filters)))
         now = self.uow.clock()
         options = {"Command": "ExportCampaigns", "FileFormat": "csv", "Fields": fields, "OwnerUserID": owner_id,

@@ -4,8 +4,11 @@ a refused call changes nothing."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -232,6 +235,40 @@ def test_an_expired_campaign_export_is_gone(api, client, engine, user, clock):
     response = download(client, user, "Campaigns.Export.Get", JobID=job_id)
     assert response.status_code == 410 and response.get_json()["ErrorCode"] == 6
     SEEN.setdefault("Campaigns.Export.Get", set()).add(6)
+
+
+# --- the hourly export limit (SENDMILL_EXPORTS_PER_HOUR) -------------------------------------------
+def test_exports_past_the_hourly_limit_are_refused_until_the_oldest_hour_ends(api, engine, user, other_user,
+                                                                              members, clock):
+    engine.settings = dataclasses.replace(engine.settings, exports_per_hour=3)
+    list_id, _, _ = members
+    assert post(api, user, list_id)["Success"]
+    clock.advance(minutes=20)
+    assert post(api, user, list_id)["Success"]
+    assert api("Campaigns.Export.Post", user.session)["Success"]   # subscriber and campaign exports together
+    before = stored_state(engine)
+    refused = post(api, user, list_id)
+    assert (refused["Success"], refused["ErrorCode"], refused["Errors"][0]["Code"]) == (False, 14, 14)
+    first_ends = (clock() - timedelta(minutes=20) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert first_ends in refused["ErrorText"] and "at most 3 an hour" in refused["ErrorText"]
+    campaigns = api("Campaigns.Export.Post", user.session)
+    assert (campaigns["Success"], campaigns["ErrorCode"]) == (False, 5)
+    assert stored_state(engine) == before                          # a refused export stores no job
+    # Another account has its own hour.
+    other_list = make_list(engine, other_user)
+    assert post(api, other_user, other_list)["Success"]
+    # When the first submission is an hour old, one place is free again; then none.
+    clock.advance(minutes=40, seconds=1)
+    assert post(api, user, list_id)["Success"]
+    assert post(api, user, list_id)["ErrorCode"] == 14
+    assert len([job for job in jobs(engine) if job[1] != other_list]) == 4
+
+
+def test_a_bad_export_request_does_not_use_up_the_limit(api, engine, user, members):
+    engine.settings = dataclasses.replace(engine.settings, exports_per_hour=1)
+    list_id, _, _ = members
+    assert post(api, user, list_id, FieldsToExport="Nonsense")["ErrorCode"] == 13
+    assert post(api, user, list_id)["Success"]
 
 
 def test_every_documented_code_is_reached(request):
