@@ -39,7 +39,7 @@ from engine.audience.custom_fields.rules import is_blank
 from engine.audience.csv_records import CsvRecords
 from engine.audience.custom_fields.values import FieldValues, value_row
 from engine.audience.tag_import import TARGETS as TAG_TARGETS, ImportTags
-from engine.automation import enqueue as autoresponders
+from engine.audience import import_hooks
 from engine.errors import (
     CustomFieldValueError, EmailMappedTwice, EmailNotMapped, EmptyTagName, ImportFormatError, InvalidFieldMapping,
     InvalidTagName,
@@ -124,7 +124,11 @@ class SubscriberImporter:
             progress: Callable[[ImportReport], None] | None = None) -> ImportReport:
         list_row = self.uow.lists.get(actor, list_id)
         importing = self.open(list_row, stream, options)
-        for _created in importing.batches():
+        for created in importing.batches():
+            # What the batch's new subscribers trigger, in its transaction (before `progress` commits),
+            # through the hook the import jobs call too (engine/audience/import_runner.py).
+            import_hooks.subscribed_by_import(self.uow, list_row, created,
+                                              trigger_actions=options.trigger_autoresponders)
             if progress:
                 progress(importing.report)
         return importing.report
@@ -437,8 +441,6 @@ class _Job:
             ids = dict(self.s.execute(select(Subscriber.email_normalized, Subscriber.id).where(
                 Subscriber.list_id == self.list.id,
                 Subscriber.email_normalized.in_([r.normalized for r in new_rows]))).all())
-            if self.options.trigger_autoresponders:
-                autoresponders.on_subscribed(self.s, self.list.id, list(ids.values()), now)
         values = []
         for row in new_rows:
             merged = {**self.defaults, **row.values}

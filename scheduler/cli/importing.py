@@ -21,10 +21,14 @@ IMPORT_ROWS_FAILED = 65   # sysexits.h EX_DATAERR: some rows failed (listed), th
 @click.option("--map", "mappings", multiple=True, metavar="COLUMN=FIELD",
               help="map a CSV column to EmailAddress or a custom field (CustomField12, 12, or its name); "
                    "repeatable. Without --map, columns named like a field are used.")
+@click.option("--trigger-autoresponders/--no-trigger-autoresponders", "trigger", default=False, show_default=True,
+              help="new subscribers start the list's on-subscription autoresponders (and what else an import "
+                   "triggers), as Subscribers.Import's TriggerAutoResponders / TriggerActions; off by default, "
+                   "as there: an imported file is usually people who subscribed long ago")
 @click.option("--delimiter", default=",", show_default=True, help="the field separator (\\t for tabs)")
 @click.option("--quote", default='"', show_default=True, help="the quote character ('' for none)")
 def import_command(csv_file: Path, list_id: int, username: str, update_existing: bool, mappings: tuple[str, ...],
-                   delimiter: str, quote: str):
+                   trigger: bool, delimiter: str, quote: str):
     """Import subscribers into a list from a CSV file with a header row, streaming it (any size).
 
     Batches are committed as they go, so an interrupted import keeps what it imported; running
@@ -48,7 +52,8 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
                 raise click.BadParameter(f"{item!r}: use COLUMN=FIELD, e.g. --map email=EmailAddress",
                                          param_hint="--map")
             mapping[column.strip()] = target.strip()
-    options = ImportOptions(mapping=mapping, update_existing=update_existing, delimiter=delimiter, quotechar=quote)
+    options = ImportOptions(mapping=mapping, update_existing=update_existing, delimiter=delimiter, quotechar=quote,
+                            trigger_autoresponders=trigger)
     engine = common.open_engine()
     with engine.uow() as uow:
         user = uow.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
@@ -58,7 +63,7 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         actor = Actor("user", user.id, permissions_of(user.group.permissions))
         done = 0
         with csv_file.open("rb") as stream, click.progressbar(length=csv_file.stat().st_size, file=sys.stderr,
-                                                              label=f"importing {csv_file.name}") as bar:
+                                                              label=_label(csv_file, trigger)) as bar:
             def progress(report):
                 nonlocal done
                 uow.commit()
@@ -75,6 +80,9 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         uow.commit()
     click.echo(f"{report.total_rows} rows: {report.imported} imported, {report.updated} updated, "
                f"{report.duplicates} duplicates, {report.failed} failed")
+    if trigger:
+        click.echo(f"autoresponders: the {report.imported} new subscribers were handed to the list's "
+                   "on-subscription autoresponders (they send on the next `sendmill tick`)")
     for failure in report.failures:
         click.echo(f"  row {failure.row}{f' <{failure.email}>' if failure.email else ''}: {failure.reason}")
     if report.failed > len(report.failures):
@@ -83,6 +91,10 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         click.echo("Fix the failed rows and import the file again: rows already imported count as duplicates "
                    "(or are updated with --update-existing).")
         sys.exit(IMPORT_ROWS_FAILED)
+
+
+def _label(csv_file: Path, trigger: bool) -> str:
+    return f"importing {csv_file.name} ({'triggering' if trigger else 'not triggering'} autoresponders)"
 
 
 COMMANDS = (import_command,)
