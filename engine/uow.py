@@ -331,11 +331,6 @@ class UnitOfWork:
         return CampaignReportDetails(self)
 
     @cached_property
-    def subscriber_history(self):
-        from engine.audience.subscriber_history import SubscriberHistory
-        return SubscriberHistory(self)
-
-    @cached_property
     def modern_campaigns(self):
         from engine.campaigns.modern import ModernCampaignService
         return ModernCampaignService(self)

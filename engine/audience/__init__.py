@@ -2,8 +2,7 @@
 
 Lists and people: lists.py, subscribers.py (the public subscribe / confirm / unsubscribe flow and the
 owner's edits), list_membership.py (the columns entering and leaving a list sets), confirmations.py
-(double opt-in mails and their links), subscriber_search.py, subscriber_history.py (what happened to
-one subscriber, campaign by campaign), subscriber_bulk.py (many subscribers by
+(double opt-in mails and their links), subscriber_search.py, subscriber_bulk.py (many subscribers by
 criteria), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
 subscriber_sessions.py (the subscriber area's signed, expiring sessions and the lists they show),
@@ -11,8 +10,9 @@ importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports a
 small files at once), import_uploads.py (the stored upload), import_runner.py (the tick's and worker's
 batches, resumable), import_hooks.py (what a batch of newly Subscribed subscribers triggers).
 
-Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity, the RulesJSON search),
-exports.py (export jobs and the streamed CSV / JSON of a list or segment), list_analytics.py (the
+Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity: Subscriber.Get.Activity and
+the console's history, the RulesJSON search), exports.py (export jobs and the streamed CSV / JSON of a list
+or segment), export_limit.py (how many exports a user may submit an hour), list_analytics.py (the
 per-list statistics, series and breakdowns, each one GROUP BY).
 
 Criteria: rules.py and catalog.py (RulesJson → a validated AST), regex.py (the portable `matches

@@ -312,12 +312,20 @@ def test_subscriber_history_lists_activity(engine, console, user, clock):
     [sid] = add_subscribers(engine, list_id, ["ann@example.com"])
     campaign_id = make_campaign(engine, user, "Told ann", status="Sent")
     with engine.uow() as uow:
+        instance = SendInstance(campaign_id=campaign_id, number=1, scheduled_for=clock(), started_at=clock(),
+                                state="done")
+        uow.session.add(instance)
+        uow.session.flush()
+        uow.session.add(Delivery(instance_id=instance.id, subscriber_id=sid, email_normalized="ann@example.com",
+                                 state="sent", sent_at=clock() - timedelta(minutes=5)))
         uow.session.add(SubscriberActivity(subscriber_id=sid, campaign_id=campaign_id, kind="click",
                                            link_url="https://example.com/x", occurred_at=clock()))
         uow.commit()
     console.login(user.username, user.password)
     html = console.text(f"/console/lists/{list_id}/subscribers/{sid}")
     assert "Told ann" in html and "https://example.com/x" in html and "<td>click</td>" in html
+    # The delivery ledger's send too (Subscriber.Get.Activity's service), after the click: newest first.
+    assert html.index("<td>click</td>") < html.index("<td>sent</td>")
 
 
 def test_autoresponders_page(console, user):
