@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from engine.automation.journeys import hooks
-from engine.automation.tracking import bounce_subscriber, complain_subscriber
+from engine.automation.tracking import bounce_subscriber, complain_subscriber, unsubscribe_by_link
 from engine.delivery.links import click_target
-from engine.errors import AlreadyUnsubscribed
 from engine.models import Email, Journey, JourneyAction, JourneySend, Subscriber, SubscriberList
 from engine.tracking.activity import TrackingTargetGone, content_links
 from engine.tracking.tokens import Kind, journey_action_of
@@ -90,13 +89,7 @@ class JourneyTracking:
 
     def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str, *, nonce: str | None) -> bool:
         """Opt the subscriber out of their list; False when already out."""
-        t = self.target(instance_id, subscriber_id, nonce)
-        try:
-            self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
-                                             channel="Unsubscription link")
-        except AlreadyUnsubscribed:
-            return False
-        return True
+        return unsubscribe_by_link(self.uow, self.target(instance_id, subscriber_id, nonce).subscriber, ip)
 
     # --- bounces and complaints ------------------------------------------------------------------
     def event_target(self, event) -> JourneyMail | None:
