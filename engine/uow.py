@@ -81,6 +81,16 @@ class UnitOfWork:
         return CampaignService(self)
 
     @cached_property
+    def campaign_listing(self):
+        from engine.campaigns.listing import CampaignListing
+        return CampaignListing(self)
+
+    @cached_property
+    def campaign_copies(self):
+        from engine.campaigns.copies import CampaignCopies
+        return CampaignCopies(self)
+
+    @cached_property
     def variations(self):
         from engine.campaigns.variations import VariationService
         return VariationService(self)

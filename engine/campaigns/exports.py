@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from engine.accounts.auth import Actor
 from engine.audience.export_limit import require_export_allowed
 from engine.audience.exports import RETENTION, CsvRows
-from engine.campaigns.service import CampaignService
+from engine.campaigns.listing import filter_status
 from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SubscriberList
 from engine.models.exports import ExportJob
 
@@ -108,7 +108,7 @@ def _text(value):
 
 def conditions(owner_id: int, f: CampaignFilters) -> list:
     where = [Campaign.owner_user_id == owner_id]
-    status_query = CampaignService._filter_status(select(Campaign), f.status)
+    status_query = filter_status(select(Campaign), f.status)
     if status_query.whereclause is not None:
         where.append(status_query.whereclause)
     if f.schedule_types:

@@ -6,7 +6,8 @@ import re
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.campaigns.service import CampaignQuery, RecipientRef
+from engine.campaigns.listing import CampaignQuery
+from engine.campaigns.service import RecipientRef
 from engine.errors import (
     AccountNotActive, CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,
@@ -75,7 +76,7 @@ def get(ctx: Context, p: dict) -> dict:
         row["Options"] = ab_testing_options(report)
         if "Statistics" in row:
             variation_breakdowns(row["Statistics"], report)
-    per_second, duration = ctx.uow.campaigns.throughput(campaign)
+    per_second, duration = ctx.uow.campaign_reports.throughput(campaign)
     return {"Campaign": row, "CampaignThroughput": {"EmailsPerSecond": per_second, "Duration": duration}}
 
 
@@ -150,7 +151,7 @@ CAMPAIGN_RESUME = Command(
 
 # --- Campaign.Copy -------------------------------------------------------------------------
 def copy(ctx: Context, p: dict) -> dict:
-    new = ctx.uow.campaigns.copy(ctx.actor, p["CampaignID"])
+    new = ctx.uow.campaign_copies.copy(ctx.actor, p["CampaignID"])
     return {"NewCampaignID": str(new.id)}  # a string, as the spec's example shows
 
 
@@ -339,7 +340,7 @@ def list_campaigns(ctx: Context, p: dict) -> dict:
         offset=p.get("RecordsFrom", 0), limit=p.get("RecordsPerRequest", 0),
         tag_ids=tuple(p.get("Tags", ())),
     )
-    campaigns, total = ctx.uow.campaigns.search(ctx.actor, query)
+    campaigns, total = ctx.uow.campaign_listing.search(ctx.actor, query)
     ledgers = ctx.uow.campaign_reports.ledger_counts([c.id for c in campaigns])
     rows = []
     for campaign in campaigns:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from engine.campaigns.ab_reports import ABReport, VariationReport
-from engine.campaigns.service import ratio
+from engine.campaigns.reports import ratio
 
 
 def percent(part: int, whole: int) -> float | int:
