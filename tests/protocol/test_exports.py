@@ -264,6 +264,20 @@ def test_exports_past_the_hourly_limit_are_refused_until_the_oldest_hour_ends(ap
     assert len([job for job in jobs(engine) if job[1] != other_list]) == 4
 
 
+def test_the_limit_is_read_from_the_environment(monkeypatch, tmp_path):
+    from engine.config import Settings
+
+    monkeypatch.setenv("SENDMILL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SENDMILL_EXPORTS_PER_HOUR", raising=False)
+    assert Settings.from_env().exports_per_hour == 60
+    monkeypatch.setenv("SENDMILL_EXPORTS_PER_HOUR", "5")
+    assert Settings.from_env().exports_per_hour == 5
+    for bad in ("0", "-1", "many"):
+        monkeypatch.setenv("SENDMILL_EXPORTS_PER_HOUR", bad)
+        with pytest.raises(ValueError, match="SENDMILL_EXPORTS_PER_HOUR"):
+            Settings.from_env()
+
+
 def test_a_bad_export_request_does_not_use_up_the_limit(api, engine, user, members):
     engine.settings = dataclasses.replace(engine.settings, exports_per_hour=1)
     list_id, _, _ = members

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 
 from engine.models import Delivery, SendInstance
+from engine.models.split_tests import SplitTest, SplitTestDecision
 from engine.tracking.tokens import Kind, Signer
 from tests.builders import load_campaign, make_email, make_list, make_subscriber, set_campaign
 from tests.helpers import stored_state
@@ -100,3 +101,23 @@ def test_a_campaign_without_variations_has_empty_breakdowns(api, user, engine):
               SplitABTestStatistics="1")["Campaign"]
     assert got["Options"] == {"ABTesting": {"Variations": []}}
     assert got["Statistics"]["ClickStatistics"]["Variations"] == []
+
+
+def test_the_winner_flag_is_the_split_tests_decision_once_taken(api, user, engine):
+    campaign, instance, a, b, s = sent_ab(engine, api, user)
+    with engine.uow() as uow:   # as SplitTest.Create stored it before the send (a Sent campaign's is locked)
+        uow.session.add(SplitTest(campaign_id=campaign, test_size=50, test_duration=60,
+                                  winner_criterion="Most Unique Clicks", seed=7, created_at=uow.clock()))
+        uow.commit()
+
+    def winners():
+        got = api("Campaign.Get", user.session, CampaignID=campaign, SplitABTestStatistics="1")["Campaign"]
+        return [v["IsWinner"] for v in got["Options"]["ABTesting"]["Variations"]]
+
+    assert winners() == [False, False]            # a split test decides; not yet
+    with engine.uow() as uow:
+        uow.session.add(SplitTestDecision(instance_id=instance, campaign_id=campaign,
+                                          winner_criterion="Most Unique Clicks", test_ends_at=uow.clock(),
+                                          winner_email_id=a, decided_at=uow.clock()))
+        uow.commit()
+    assert winners() == [True, False]
