@@ -25,9 +25,8 @@ def require_export_allowed(uow, owner_user_id: int) -> None:
     limit = uow.settings.exports_per_hour
     # The id alone: FOR UPDATE cannot lock the outer join a whole User row loads with.
     uow.session.scalar(select(User.id).where(User.id == owner_user_id).with_for_update())
-    since = uow.clock() - WINDOW
-    recent = ExportJob.owner_user_id == owner_user_id, ExportJob.submitted_at > since
-    count = uow.session.scalar(select(func.count()).select_from(ExportJob).where(*recent))
+    recent = ExportJob.owner_user_id == owner_user_id, ExportJob.submitted_at > uow.clock() - WINDOW
+    count = recent_count(uow.session, recent)
     if count < limit:
         return
     # The submission whose hour ends first and leaves fewer than `limit` in the window.
@@ -35,3 +34,7 @@ def require_export_allowed(uow, owner_user_id: int) -> None:
                                  .order_by(ExportJob.submitted_at, ExportJob.id).offset(count - limit).limit(1))
     next_at = (freeing + WINDOW).strftime("%Y-%m-%d %H:%M:%S UTC")
     raise ExportLimitReached(f"at most {limit} an hour; the next one is possible at {next_at}")
+
+
+def recent_count(session, recent) -> int:
+    return session.scalar(select(func.count()).select_from(ExportJob).where(*recent))

@@ -287,3 +287,47 @@ def test_a_bad_export_request_does_not_use_up_the_limit(api, engine, user, membe
 
 def test_every_documented_code_is_reached(request):
     assert_codes_reached(request, SEEN, exports.COMMANDS, NEVER_EMITTED)
+
+
+def test_two_exports_at_once_cannot_both_take_the_last_place(engine, user, members, monkeypatch):
+    """The second submission waits on the user's row until the first commits, then counts it. Without that
+    lock both would count 0 here: the first waits (up to a second) for the other to have counted too."""
+    import threading
+
+    from engine.audience import export_limit
+    from engine.campaigns.exports import CampaignFilters
+    from engine.errors import ExportLimitReached
+    from tests.builders import user_actor
+
+    engine.settings = dataclasses.replace(engine.settings, exports_per_hour=1)
+    counted = threading.Barrier(2)
+    original = export_limit.recent_count
+
+    def count_then_wait(session, recent):
+        n = original(session, recent)
+        try:
+            counted.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        return n
+
+    monkeypatch.setattr(export_limit, "recent_count", count_then_wait)
+    outcomes = []
+
+    def submit():
+        with engine.uow() as uow:
+            try:
+                uow.campaign_exports.submit(user_actor(user), CampaignFilters(), ["CampaignID"])
+                uow.commit()
+                outcomes.append("stored")
+            except ExportLimitReached:
+                uow.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["refused", "stored"]
+    assert [job[0] for job in jobs(engine)] == ["CampaignExport"]
