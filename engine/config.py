@@ -98,6 +98,9 @@ class Settings:
     # Test sends (Email.EmailPreview, Send Test) an account may make per sliding window.
     test_send_limit: int = 30
     test_send_window_seconds: int = 3600
+    # Exports (Subscribers.Export.Post and Campaigns.Export.Post together) a user may submit per rolling hour
+    # (engine/audience/export_limit.py).
+    exports_per_hour: int = 60
     # Domain of the site-owned From that replaces free-mail and DMARC-strict sender addresses; "" = bounce domain.
     sender_domain: str = ""
     # From domains every account may send as (engine/senders/policy.py; a domain covers its subdomains,
@@ -154,6 +157,7 @@ class Settings:
             dkim_key_file=os.environ.get("SENDMILL_DKIM_KEY_FILE", "").strip(),
             test_send_limit=_positive_int("SENDMILL_TEST_SEND_LIMIT", 30),
             test_send_window_seconds=_positive_int("SENDMILL_TEST_SEND_WINDOW_SECONDS", 3600),
+            exports_per_hour=_positive_int("SENDMILL_EXPORTS_PER_HOUR", 60),
             sender_domain=os.environ.get("SENDMILL_SENDER_DOMAIN", "").strip().lower(),
             allowed_sender_domains=_domains("SENDMILL_ALLOWED_SENDER_DOMAINS"),
             webhook_allow_private=os.environ.get("SENDMILL_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()

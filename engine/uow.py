@@ -81,6 +81,16 @@ class UnitOfWork:
         return CampaignService(self)
 
     @cached_property
+    def campaign_listing(self):
+        from engine.campaigns.listing import CampaignListing
+        return CampaignListing(self)
+
+    @cached_property
+    def campaign_copies(self):
+        from engine.campaigns.copies import CampaignCopies
+        return CampaignCopies(self)
+
+    @cached_property
     def variations(self):
         from engine.campaigns.variations import VariationService
         return VariationService(self)
@@ -354,11 +364,6 @@ class UnitOfWork:
     def report_details(self):
         from engine.campaigns.report_details import CampaignReportDetails
         return CampaignReportDetails(self)
-
-    @cached_property
-    def subscriber_history(self):
-        from engine.audience.subscriber_history import SubscriberHistory
-        return SubscriberHistory(self)
 
     @cached_property
     def modern_campaigns(self):

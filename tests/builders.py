@@ -168,12 +168,58 @@ def assert_codes_reached(request, seen: dict, commands, never_emitted: dict) -> 
         assert not missing, f"{command.name}: no test answers code(s) {sorted(missing)}"
 
 
-def make_reader(engine, api, permissions: str = "Lists.Get,List.Create", username: str = "reader"):
-    """A logged-in user of a group with only `permissions`, for the "needs permission X" tests."""
+def make_user_in_group(engine, api, username: str, permissions: str, group_name: str = "Limited"):
+    """A logged-in user of a new user group that has only `permissions` (comma-separated)."""
+    from engine.models import UserGroup
     from tests.helpers import make_user
 
     with engine.uow() as uow:
-        group = uow.accounts.create_group("Readers", permissions=permissions)
+        group = UserGroup(name=group_name, permissions=permissions, created_at=uow.clock())
+        uow.session.add(group)
         uow.commit()
         group_id = group.id
     return make_user(engine, api, username, group_id=group_id)
+
+
+def assert_refused_with_list_code(api, engine, command: str, caller, code: int, params: dict) -> dict:
+    """A list-shaped refusal (`ErrorCode: [code]`, `ErrorText: [why]`) that changed nothing stored."""
+    from tests.helpers import stored_state
+
+    before = stored_state(engine)
+    answer = api(command, caller.session, **params)
+    assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
+    assert isinstance(answer["ErrorText"], list) and answer["ErrorText"][0]
+    assert stored_state(engine) == before  # a refused command changes nothing
+    return answer
+
+
+def decision(criteria: list, true: list, false: list) -> dict:
+    """A published journey Decision action (Actions.Update shape) with its True and False branches."""
+    return {"action": "Decision", "published": True, "criteriaoperator": "and", "criteria": criteria,
+            "actions": {"true": true, "false": false}}
+
+
+def debug_action(message: str) -> dict:
+    return {"action": "Debug", "published": True, "debugmessage": message}
+
+
+def wait_action(days: int) -> dict:
+    return {"action": "Wait", "waitamount": days, "waitunit": "days", "published": True}
+
+
+def run_journeys(engine, owner, list_id: int, subscriber_ids: list[int], clock, actions: list[dict],
+                 copies: int = 1) -> list[tuple[int, list[int]]]:
+    """`copies` journeys of `actions`, the subscribers enrolled in the first, then one runner pass: each
+    journey's ID with its action IDs in tree order."""
+    from engine.automation.journeys.runner import run_pass
+    from tests.engine.test_journey_runner import enroll, journey
+
+    made = [journey(engine, owner, actions) for _ in range(copies)]
+    enroll(engine, owner, made[0][0], list_id, subscriber_ids)
+    run_pass(engine, clock())
+    return made
+
+
+def make_reader(engine, api, permissions: str = "Lists.Get,List.Create", username: str = "reader"):
+    """A logged-in user of a group with only `permissions`, for the "needs permission X" tests."""
+    return make_user_in_group(engine, api, username, permissions, group_name="Readers")

@@ -2,8 +2,7 @@
 
 Lists and people: lists.py, subscribers.py (the public subscribe / confirm / unsubscribe flow and the
 owner's edits), list_membership.py (the columns entering and leaving a list sets), confirmations.py
-(double opt-in mails and their links), subscriber_search.py, subscriber_history.py (what happened to
-one subscriber, campaign by campaign), subscriber_bulk.py (many subscribers by
+(double opt-in mails and their links), subscriber_search.py, subscriber_bulk.py (many subscribers by
 criteria), subscriber_field_bulk.py (Subscribers.Update: custom-field values of many subscribers at once),
 list_integrations.py (a list's integration URLs: list-scoped webhooks, and its form HTML), list_copies.py
 (CustomFields.Copy, Segments.Copy), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
@@ -15,8 +14,9 @@ batches, resumable), import_hooks.py (what a batch of newly Subscribed subscribe
 list_lifecycle.py (archiving, cloning, a list's assets in one read, emptying a list set-based),
 subscriber_create.py (Subscriber.Create: the owner writes one subscriber as it is).
 
-Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity, the RulesJSON search),
-exports.py (export jobs and the streamed CSV / JSON of a list or segment), list_analytics.py (the
+Reports: subscriber_reports.py (Subscriber.Exists, one subscriber's activity: Subscriber.Get.Activity and
+the console's history, the RulesJSON search), exports.py (export jobs and the streamed CSV / JSON of a list
+or segment), export_limit.py (how many exports a user may submit an hour), list_analytics.py (the
 per-list statistics, series and breakdowns, each one GROUP BY).
 
 Criteria: rules.py and catalog.py (RulesJson → a validated AST), regex.py (the portable `matches

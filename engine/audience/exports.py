@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from engine.accounts.auth import Actor
 from engine.audience import compiler
+from engine.audience.export_limit import require_export_allowed
 from engine.audience.sqlfuncs import datetime_text, prepare_connection
 from engine.db import UTCDateTime
 from engine.hot_sql import HotStatement
@@ -69,6 +70,7 @@ class ExportService:
         list_row = self.uow.lists.get(actor, req.list_id)
         fields = self._fields(list_row, req.fields)
         where = self._where(list_row, req.target, req.rules_json, req.operator)
+        require_export_allowed(self.uow, actor.id)
         with self.uow.audience.time_limit():
             count = self.s.scalar(select(func.count()).select_from(Subscriber).where(*where))
         now = self.uow.clock()

@@ -63,8 +63,8 @@ class ImportOptions:
     quotechar: str = '"'  # "" = fields are never quoted
     batch_size: int = 1000
     max_failures_listed: int = 100
-    # New rows trigger the list's OnSubscription autoresponders and ListSubscription journeys (Subscribers.Import
-    # TriggerActions / TriggerAutoResponders); off by default, as documented: an import is usually old contacts.
+    # New rows trigger the list's OnSubscription autoresponders (Subscribers.Import TriggerActions /
+    # TriggerAutoResponders); off by default, as documented: an import is usually old contacts.
     trigger_autoresponders: bool = False
 
 
@@ -124,7 +124,11 @@ class SubscriberImporter:
             progress: Callable[[ImportReport], None] | None = None) -> ImportReport:
         list_row = self.uow.lists.get(actor, list_id)
         importing = self.open(list_row, stream, options)
-        for _created in importing.batches():
+        for created in importing.batches():
+            # What the batch's new subscribers trigger, in its transaction (before `progress` commits),
+            # through the hook the import jobs call too (engine/audience/import_runner.py).
+            import_hooks.subscribed_by_import(self.uow, list_row, created,
+                                              trigger_actions=options.trigger_autoresponders)
             if progress:
                 progress(importing.report)
         return importing.report
@@ -437,8 +441,6 @@ class _Job:
             ids = dict(self.s.execute(select(Subscriber.email_normalized, Subscriber.id).where(
                 Subscriber.list_id == self.list.id,
                 Subscriber.email_normalized.in_([r.normalized for r in new_rows]))).all())
-            if self.options.trigger_autoresponders:
-                import_hooks.subscribed(self.s, self.list.id, list(ids.values()), now)
         values = []
         for row in new_rows:
             merged = {**self.defaults, **row.values}

@@ -37,6 +37,7 @@ class ActivityEntry:
     email_id: int | None
     occurred_at: datetime
     link_url: str
+    source_name: str = ""   # the campaign's or autoresponder's name (the console's history shows it)
 
 
 @dataclass(frozen=True)
@@ -57,28 +58,32 @@ class SubscriberReports:
         return self.s.scalar(select(Subscriber.id).where(Subscriber.list_id == list_row.id,
                                                          Subscriber.email_normalized == normalized))
 
-    def activity(self, actor: Actor, list_id: int, subscriber_id: int) -> list[ActivityEntry]:
-        """Everything sent to and done by one subscriber row, most recent first."""
+    def activity(self, actor: Actor, list_id: int, subscriber_id: int,
+                 limit: int = MAX_ACTIVITY) -> tuple[Subscriber, list[ActivityEntry]]:
+        """The subscriber row (SubscriberNotFound / ListNotFound for a stranger's) and everything sent to and
+        done by it, most recent first: Subscriber.Get.Activity and the console's subscriber page."""
         subscriber = self.uow.subscribers.get(actor, list_id, subscriber_id=subscriber_id)
         sent = (select(literal("EmailSent").label("kind"), SendInstance.campaign_id.label("campaign_id"),
                        null().label("autoresponder_id"), Campaign.email_id.label("email_id"),
-                       Delivery.sent_at.label("at"), literal("").label("link_url"))
+                       Delivery.sent_at.label("at"), literal("").label("link_url"), Campaign.name.label("name"))
                 .join(SendInstance, SendInstance.id == Delivery.instance_id)
                 .join(Campaign, Campaign.id == SendInstance.campaign_id)
                 .where(Delivery.subscriber_id == subscriber.id, Delivery.state == "sent",
                        Campaign.owner_user_id == actor.id))
         r = AutoResponderSend
         responded = (select(literal("AutoResponderSent"), null(), r.autoresponder_id, r.email_id, r.sent_at,
-                            literal("")).join(AutoResponder, AutoResponder.id == r.autoresponder_id)
+                            literal(""), AutoResponder.name).join(AutoResponder, AutoResponder.id == r.autoresponder_id)
                      .where(r.subscriber_id == subscriber.id, r.state == "sent",
                             AutoResponder.owner_user_id == actor.id))
         a = SubscriberActivity
-        tracked = select(a.kind, a.campaign_id, null(), a.email_id, a.occurred_at, a.link_url).where(
-            a.subscriber_id == subscriber.id, a.kind.in_(tuple(TRACKED_ACTIVITY)))
+        tracked = (select(a.kind, a.campaign_id, null(), a.email_id, a.occurred_at, a.link_url, Campaign.name)
+                   .join(Campaign, Campaign.id == a.campaign_id)
+                   .where(a.subscriber_id == subscriber.id, a.kind.in_(tuple(TRACKED_ACTIVITY))))
         every = union_all(sent, responded, tracked).subquery()
-        rows = self.s.execute(select(every).order_by(every.c.at.desc(), every.c.kind).limit(MAX_ACTIVITY))
-        return [ActivityEntry(TRACKED_ACTIVITY.get(kind, kind), campaign, responder, email_id, at, url)
-                for kind, campaign, responder, email_id, at, url in rows]
+        rows = self.s.execute(select(every).order_by(every.c.at.desc(), every.c.kind).limit(limit))
+        return subscriber, [ActivityEntry(TRACKED_ACTIVITY.get(kind, kind), campaign, responder, email_id, at, url,
+                                          name or "")
+                            for kind, campaign, responder, email_id, at, url, name in rows]
 
     def search(self, actor: Actor, list_id: int, rules_json: str | None, operator: str, *, order_field: str | None,
                descending: bool, offset: int, limit: int, only_total: bool) -> tuple[list[SearchRow], int]:

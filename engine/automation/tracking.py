@@ -122,10 +122,7 @@ class AutoResponderTracking:
     def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str, *, nonce: str | None) -> bool:
         """Opt the subscriber out of the autoresponder's list; False when already out."""
         t = self.target(instance_id, subscriber_id, nonce)
-        try:
-            self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
-                                             channel="Unsubscription link")
-        except AlreadyUnsubscribed:
+        if not unsubscribe_by_link(self.uow, t.subscriber, ip):
             return False
         t.send.unsubscribed_at = t.send.unsubscribed_at or self.uow.clock()
         self._bump(t, "total_unsubscriptions")
@@ -178,7 +175,18 @@ class AutoResponderTracking:
         return True
 
 
-# --- the subscriber side of a report about automation mail (autoresponders, journeys) ---------------------
+# --- the subscriber side of automation mail (autoresponders, journeys) -------------------------------------
+def unsubscribe_by_link(uow, subscriber: Subscriber, ip: str) -> bool:
+    """The unsubscription link of an automation message: the subscriber leaves their list (with its opt-out
+    behaviours); False when already out."""
+    try:
+        uow.subscribers.unsubscribe(subscriber.list_id, ip=ip or "", subscriber_id=subscriber.id,
+                                    channel="Unsubscription link")
+    except AlreadyUnsubscribed:
+        return False
+    return True
+
+
 def bounce_subscriber(uow, owner_user_id: int, subscriber: Subscriber, event) -> None:
     """The campaign rule: a hard bounce (or SOFT_BOUNCE_LIMIT soft ones) marks the address Hard on every
     list of the account and suppresses it."""

@@ -34,7 +34,7 @@ def deleted(uow, owner_user_id: int, campaign_id: int) -> None:
 
 def published(uow, campaign: Campaign, mailing_list_size: int | None = None) -> None:
     """`mailing_list_size` None: the size of the campaign's audience now (0 when it cannot be built)."""
-    from engine.campaigns.reports import landing_page_url
+    from engine.campaigns.landing_pages import landing_page_url
 
     if mailing_list_size is None:
         try:

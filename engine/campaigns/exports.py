@@ -15,8 +15,9 @@ from typing import Callable, Iterator
 from sqlalchemy import func, or_, select
 
 from engine.accounts.auth import Actor
+from engine.audience.export_limit import require_export_allowed
 from engine.audience.exports import RETENTION, CsvRows
-from engine.campaigns.service import CampaignService
+from engine.campaigns.listing import filter_status
 from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SubscriberList
 from engine.models.exports import ExportJob
 
@@ -59,6 +60,7 @@ class CampaignExports:
     def submit(self, actor: Actor, filters: CampaignFilters, fields: list[str]) -> ExportJob:
         """Count the owner's campaigns the filters select and store the job (ready to download at once)."""
         owner_id = actor.id
+        require_export_allowed(self.uow, owner_id)
         count = self.s.scalar(select(func.count()).select_from(Campaign).where(*conditions(owner_id, filters)))
         now = self.uow.clock()
         options = {"Command": "ExportCampaigns", "FileFormat": "csv", "Fields": fields, "OwnerUserID": owner_id,
@@ -106,7 +108,7 @@ def _text(value):
 
 def conditions(owner_id: int, f: CampaignFilters) -> list:
     where = [Campaign.owner_user_id == owner_id]
-    status_query = CampaignService._filter_status(select(Campaign), f.status)
+    status_query = filter_status(select(Campaign), f.status)
     if status_query.whereclause is not None:
         where.append(status_query.whereclause)
     if f.schedule_types:

@@ -19,9 +19,8 @@ from sqlalchemy import select, update
 
 from engine.campaigns import events as campaign_events
 from engine.accounts.auth import Actor
-from engine.campaigns.reports import (
-    LANDING_PAGE_ON, is_paused, landing_code_campaign, landing_page_url, visibility_status,
-)
+from engine.campaigns.landing_pages import landing_code_campaign, landing_page_url
+from engine.campaigns.modern_status import LANDING_PAGE_ON, is_paused, visibility_status
 from engine.campaigns.service import RecipientRef
 from engine.errors import (
     CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, InvalidCampaignStatus, InvalidRecipients,
@@ -172,7 +171,7 @@ class ModernCampaignService:
     # --- reuse and audience ---------------------------------------------------------------------
     def reuse(self, actor: Actor, campaign_id: int) -> Campaign:
         """A Draft copy that is not published (its landing page off), whatever the original was."""
-        return self.uow.campaigns.copy(actor, campaign_id, unpublished=True)
+        return self.uow.campaign_copies.copy(actor, campaign_id, unpublished=True)
 
     def audience(self, actor: Actor, campaign_id: int) -> Audience:
         """Whom a paused campaign targets, in the publish vocabulary; CampaignNotPaused otherwise."""

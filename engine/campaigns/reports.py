@@ -1,22 +1,6 @@
-"""The modern API's view of campaigns: status mapping, campaign cards, statistics, recipients by activity.
+"""The modern API's figures of campaigns: campaign cards, statistics, recipients by activity, throughput.
 
-The legacy status machine stays the one source of truth; the modern `status` / `visibilityStatus`
-/ `distributionStatus` are derived from it (README "Modern campaign statuses"):
-
-  legacy status                           visibilityStatus  distributionStatus
-  Draft                                   DRAFT             NOT_STARTED
-  Draft, PublishOnRSS=Enabled             PUBLISHED         NOT_STARTED   (landing page only)
-  Draft, reason "Paused" (PauseScheduling) PUBLISHED        PAUSED
-  Ready                                   PUBLISHED         SCHEDULED
-  Pending Approval                        PUBLISHED         IN_MODERATION
-  Sending                                 PUBLISHED         SENDING
-  Paused                                  PUBLISHED         PAUSED
-  Paused with a reason (account hold)     PUBLISHED         REJECTED
-  Sent                                    PUBLISHED         DISTRIBUTED
-  Sent, reason "Canceled"                 PUBLISHED         TERMINATED
-  Failed                                  PUBLISHED         REJECTED
-Every campaign that exists is `status` ACTIVE: deletion is permanent and nothing is archived.
-
+Statuses are engine/campaigns/modern_status.py's, landing-page links engine/campaigns/landing_pages.py's.
 Figures come from the delivery ledger (`deliveries`) and `subscriber_activity`, counted per
 person (subscriber) over every instance of the campaign. `ledger_counts()` is the one definition of
 "delivered" (a ledger row `sent`, and no bounce) and "unknown" (a ledger row in doubt): the legacy
@@ -25,110 +9,27 @@ Campaign.Get (TotalDelivered) and the modern statistics show the same numbers.
 from __future__ import annotations
 
 import functools
-
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, bindparam, case, distinct, func, not_, or_, select
+from sqlalchemy import bindparam, case, distinct, func, select
 
 from engine.accounts.auth import Actor
-from engine.models.campaigns import ACCOUNT_HOLD_REASONS
+from engine.campaigns.landing_pages import landing_page_url
+from engine.campaigns.modern_status import distribution_status, visibility_clause, visibility_status
 from engine.errors import CampaignNotFound
 from engine.models import Campaign, Delivery, Email, SendInstance
 from engine.models.activity import SubscriberActivity
 from engine.models.outbox import OutboxEvent
 
-CAMPAIGN_STATUSES = ("UNKNOWN", "ACTIVE", "ARCHIVED", "DELETED")
-VISIBILITY_STATUSES = ("UNKNOWN", "DRAFT", "PUBLISHED", "TEMPLATE")
-DISTRIBUTION_STATUSES = ("UNKNOWN", "NOT_STARTED", "SCHEDULED", "IN_DETECTION", "IN_MODERATION", "SAMPLING",
-                         "SENDING", "REJECTED", "TERMINATED", "DISTRIBUTED", "PAUSED")
 # UNKNOWN is Sendmill's: people whose message is in doubt (handed to a relay by a worker that was killed,
 # or whose connection died after the message went out); never retried automatically.
 ACTIVITIES = ("DELIVERED", "OPENED", "CLICKED", "BOUNCED", "NOT_SENT", "UNKNOWN")
-# A Draft whose public landing page is on: the legacy "publish on RSS" switch is that public page.
-LANDING_PAGE_ON = "Enabled"
-# status_reason of a Draft whose scheduling was paused (Pause Scheduling); cleared on publish.
-SCHEDULING_PAUSED = "Paused"
 NOT_SENT_STATES = ("failed", "skipped")
 MAX_STATISTICS_IDS = 100
 
-_DISTRIBUTION = {"Ready": "SCHEDULED", "Pending Approval": "IN_MODERATION", "Sending": "SENDING",
-                 "Paused": "PAUSED", "Failed": "REJECTED"}
 _IMG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-
-
-# --- status mapping ------------------------------------------------------------------------------
-def visibility_status(c: Campaign) -> str:
-    if c.status == "Draft" and c.status_reason != SCHEDULING_PAUSED and c.publish_on_rss != LANDING_PAGE_ON:
-        return "DRAFT"
-    return "PUBLISHED"
-
-
-def distribution_status(c: Campaign) -> str:
-    if c.status == "Draft":
-        return "PAUSED" if c.status_reason == SCHEDULING_PAUSED else "NOT_STARTED"
-    if c.status == "Sent":
-        return "TERMINATED" if c.status_reason == "Canceled" else "DISTRIBUTED"
-    if c.status == "Paused" and c.status_reason in ACCOUNT_HOLD_REASONS:
-        return "REJECTED"   # held by the tick because the account may not send (hold_for_account)
-    return _DISTRIBUTION.get(c.status, "UNKNOWN")
-
-
-def is_paused(c: Campaign) -> bool:
-    return distribution_status(c) == "PAUSED"
-
-
-def _draft_clause():
-    return and_(Campaign.status == "Draft", Campaign.status_reason != SCHEDULING_PAUSED,
-                Campaign.publish_on_rss != LANDING_PAGE_ON)
-
-
-def _visibility_clause(wanted: set[str]):
-    clauses = []
-    if "DRAFT" in wanted:
-        clauses.append(_draft_clause())
-    if "PUBLISHED" in wanted:
-        clauses.append(not_(_draft_clause()))
-    return or_(*clauses) if clauses else Campaign.id.is_(None)
-
-
-# --- landing pages ---------------------------------------------------------------------------------
-# v2 (with the campaign's public_nonce, engine/models/link_targets.py). Codes of v1, `<id>-<mac>`, name
-# an id only and are no longer answered: on SQLite, before revision 0002, one could already name
-# another account's campaign that got a deleted campaign's id (README "Security").
-_LANDING_CODE = re.compile(r"([1-9]\d{0,17})-([0-9a-f]{8})-([0-9a-f]{20})")
-
-
-def _landing_mac(secret: str, campaign_id: str, nonce: str) -> str:
-    # Domain separation: the same secret signs sessions and tracking tokens.
-    key = hmac.new(secret.encode(), b"sendmill/landing-page/v2", hashlib.sha256).digest()
-    return hmac.new(key, f"{campaign_id}-{nonce}".encode(), hashlib.sha256).hexdigest()[:20]
-
-
-def landing_code(settings, campaign: Campaign) -> str:
-    """`<id>-<nonce>-<mac>`: names one campaign; the MAC stops anyone from walking the campaign ids, the
-    nonce from opening a campaign that later got the same id."""
-    campaign_id, nonce = str(campaign.id), campaign.public_nonce
-    return f"{campaign_id}-{nonce}-{_landing_mac(settings.secret_key, campaign_id, nonce)}"
-
-
-def landing_code_campaign(settings, code: str) -> tuple[int, str] | None:
-    """The campaign id and nonce a landing-page code names, or None when it was not signed by us."""
-    match = _LANDING_CODE.fullmatch(code or "")
-    if match is None:
-        return None
-    campaign_id, nonce, mac = match.groups()
-    for secret in (settings.secret_key, *settings.previous_secret_keys):
-        if hmac.compare_digest(_landing_mac(secret, campaign_id, nonce), mac):
-            return int(campaign_id), nonce
-    return None
-
-
-def landing_page_url(settings, campaign: Campaign) -> str:
-    return f"{settings.base_url.rstrip('/')}/so/{landing_code(settings, campaign)}"
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -200,6 +101,11 @@ def campaign_object(card: CampaignCard) -> dict:
     return obj
 
 
+def ratio(part: int, whole: int) -> str:
+    """A percentage as the legacy two-decimal string ("1.00" for 100 of 10,000)."""
+    return f"{(100.0 * part / whole) if whole else 0.0:.2f}"
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -213,6 +119,17 @@ class CampaignReports:
         self.uow = uow
         self.s = uow.session
 
+    def throughput(self, campaign: Campaign) -> tuple[float, int]:
+        """(emails per second, duration in seconds) of the campaign's sending so far (Campaign.Get's
+        CampaignThroughput)."""
+        if campaign.send_process_started_on is None:
+            return 0.0, 0
+        end = campaign.send_process_finished_on or self.uow.clock()
+        seconds = max(int((end - campaign.send_process_started_on).total_seconds()), 0)
+        if seconds == 0:
+            return float(campaign.total_sent), 0
+        return round(campaign.total_sent / seconds, 2), seconds
+
     # --- campaigns -------------------------------------------------------------------------------
     def campaigns(self, actor: Actor, *, limit: int, offset: int, statuses: list[str], visibilities: list[str],
              with_statistics: bool) -> list[CampaignCard]:
@@ -221,7 +138,7 @@ class CampaignReports:
         if statuses and "ACTIVE" not in statuses:
             return []   # nothing is ever archived or deleted-but-kept
         if visibilities:
-            query = query.where(_visibility_clause(set(visibilities)))
+            query = query.where(visibility_clause(set(visibilities)))
         query = query.order_by(Campaign.last_activity_at.desc(), Campaign.id.desc()).offset(offset).limit(limit)
         return self.cards(list(self.s.scalars(query)), with_statistics)
 

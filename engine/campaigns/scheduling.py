@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from engine.campaigns import events as campaign_events
 from engine.accounts.auth import Actor
-from engine.campaigns.reports import SCHEDULING_PAUSED
+from engine.campaigns.modern_status import SCHEDULING_PAUSED
 from engine.errors import AwaitingApproval, CampaignAlreadyPublished, CampaignNotScheduled, SendTimeTooSoon
 from engine.models import Campaign, Delivery, SendInstance
 from engine.models.senders import EmailMarketingAccount

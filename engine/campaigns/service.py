@@ -1,4 +1,4 @@
-"""Campaigns: creation, editing, the status machine, copies, listing and deletion.
+"""Campaigns: creation, editing, the status machine and deletion (listing: listing.py, copies: copies.py).
 
 Status machine (protocol.md §4.2 and Part 1 §4–5):
   Draft ⇄ Ready (Ready needs content, recipients and a complete schedule; an Untrusted owner's
@@ -12,7 +12,7 @@ filled in (they would go out as empty text), unless the caller says to proceed (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from sqlalchemy import Select, String, delete, func, or_, select
+from sqlalchemy import delete, select
 
 from engine.campaigns import events as campaign_events
 from engine.accounts.auth import Actor
@@ -23,9 +23,7 @@ from engine.errors import (
     UnknownPersonalizationTags,
 )
 from engine.ownership import get_owned, require_owned_ids
-from engine.models import (
-    Campaign, CampaignRecipient, CampaignTag, Email, Segment, SendInstance, SubscriberList, Tag,
-)
+from engine.models import Campaign, CampaignRecipient, CampaignTag, Email, Segment, SendInstance, SubscriberList
 from engine.models.campaigns import ACCOUNT_HOLD_REASONS
 from engine.models.sending import OPEN_INSTANCE_STATES
 
@@ -44,30 +42,12 @@ SCHEDULE_FIELDS = (
 SETTING_FIELDS = (
     "name", "approval_user_explanation", "google_analytics_domains", "publish_on_rss", "s2s_enabled",
 )
-# Columns Campaigns.Get may sort by, by their domain name.
-SORTABLE = (
-    "id", "name", "status", "schedule_type", "send_date", "send_time", "created_at", "last_activity_at",
-    "send_process_started_on", "send_process_finished_on", "email_id",
-    "total_recipients", "total_sent", "total_failed", "total_opens", "unique_opens", "total_clicks",
-    "unique_clicks", "total_unsubscriptions", "total_hard_bounces", "total_soft_bounces",
-)
 
 
 @dataclass(frozen=True)
 class RecipientRef:
     list_id: int
     segment_id: int = 0
-
-
-@dataclass
-class CampaignQuery:
-    status: str = "All"
-    keyword: str | None = None
-    order_field: str | None = None
-    order_type: str | None = None
-    offset: int = 0
-    limit: int = 0  # 0 = all
-    tag_ids: tuple[int, ...] = ()
 
 
 class CampaignService:
@@ -78,53 +58,6 @@ class CampaignService:
     # --- reading -----------------------------------------------------------------------------
     def get(self, actor: Actor, campaign_id: int, *, for_update: bool = False) -> Campaign:
         return get_owned(self.s, Campaign, campaign_id, actor, CampaignNotFound, for_update=for_update)
-
-    def search(self, actor: Actor, q: CampaignQuery) -> tuple[list[Campaign], int]:
-        query = select(Campaign).where(Campaign.owner_user_id == actor.id)
-        query = self._filter_status(query, q.status)
-        if q.keyword:
-            subject = select(Email.id).where(Email.id == Campaign.email_id,
-                                             Email.subject.icontains(q.keyword, autoescape=True))
-            query = query.where(or_(Campaign.name.icontains(q.keyword, autoescape=True), subject.exists()))
-        if q.tag_ids:
-            tagged = select(CampaignTag.campaign_id).join(Tag, Tag.id == CampaignTag.tag_id).where(
-                CampaignTag.campaign_id == Campaign.id, CampaignTag.tag_id.in_(q.tag_ids),
-                Tag.owner_user_id == actor.id)
-            query = query.where(tagged.exists())
-        total = self.s.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.order_by(*self._ordering(q.order_field, q.order_type))
-        if q.offset:
-            query = query.offset(q.offset)
-        if q.limit:
-            query = query.limit(q.limit)
-        return list(self.s.scalars(query)), total
-
-    @staticmethod
-    def _filter_status(query: Select, status: str) -> Select:
-        if status == "All":
-            return query
-        if status == "Scheduled":
-            # Not a status but a bucket: armed campaigns waiting for a date (protocol.md §4.1).
-            return query.where(Campaign.status == "Ready",
-                               Campaign.schedule_type.in_(("Future", "Recursive")))
-        return query.where(Campaign.status == status)
-
-    @staticmethod
-    def _ordering(field: str | None, direction: str | None):
-        if field == "sort-by-status":
-            # Always descending, as the legacy server does.
-            return [Campaign.status.desc(), Campaign.id.desc()]
-        descending = (direction or ("DESC" if field is None else "ASC")).upper() == "DESC"
-        if field == "sort-by-send-date":
-            column = func.coalesce(Campaign.send_process_started_on, Campaign.next_send_at,
-                                   Campaign.created_at)
-        else:
-            column = getattr(Campaign, field if field in SORTABLE else "id")
-            if isinstance(column.type, String):
-                # Case-insensitive, as the legacy MySQL collation sorted, on every backend.
-                column = func.lower(column)
-        tie = Campaign.id.desc() if descending else Campaign.id.asc()
-        return [column.desc() if descending else column.asc(), tie]
 
     # --- creating and editing -----------------------------------------------------------------
     def create(self, actor: Actor, name: str) -> Campaign:
@@ -345,28 +278,6 @@ class CampaignService:
             campaign.last_activity_at = self.uow.clock()
         return campaign
 
-    def copy(self, actor: Actor, campaign_id: int, *, unpublished: bool = False) -> Campaign:
-        """A Draft copy; `unpublished` also turns its public page (PublishOnRSS) off (the modern Reuse)."""
-        source = self.get(actor, campaign_id)
-        now = self.uow.clock()
-        email_id = None
-        if source.email_id is not None:
-            email_id = self.uow.emails.duplicate_row(self.s.get(Email, source.email_id)).id
-        copy = Campaign(
-            owner_user_id=source.owner_user_id, name=f"Copy of {source.name}"[:255], status="Draft",
-            schedule_type="Not Scheduled", email_id=email_id, created_at=now, last_activity_at=now,
-            rules_json_bundle=source.rules_json_bundle, tags=list(source.tags),
-            recipients=[CampaignRecipient(list_id=r.list_id, segment_id=r.segment_id, excluded=r.excluded)
-                        for r in source.recipients],
-            **{k: getattr(source, k) for k in SETTING_FIELDS if k != "name"},
-        )
-        if unpublished:
-            copy.publish_on_rss = "Disabled"
-        self.s.add(copy)
-        self.s.flush()
-        campaign_events.created(self.uow, copy)
-        return copy
-
     def delete(self, actor: Actor, campaign_ids: list[int]) -> int:
         owned = require_owned_ids(self.s, Campaign, campaign_ids, actor,
                                   lambda why: InvalidValue("Campaigns", why), "campaign")
@@ -377,20 +288,3 @@ class CampaignService:
         for campaign_id in sorted(owned):
             campaign_events.deleted(self.uow, actor.id, campaign_id)
         return len(owned)
-
-    # --- figures -----------------------------------------------------------------------------------
-    def throughput(self, campaign: Campaign) -> tuple[float, int]:
-        """(emails per second, duration in seconds) of the campaign's sending so far."""
-        if campaign.send_process_started_on is None:
-            return 0.0, 0
-        end = campaign.send_process_finished_on or self.uow.clock()
-        seconds = max(int((end - campaign.send_process_started_on).total_seconds()), 0)
-        if seconds == 0:
-            return float(campaign.total_sent), 0
-        return round(campaign.total_sent / seconds, 2), seconds
-
-
-def ratio(part: int, whole: int) -> str:
-    """A percentage as the legacy two-decimal string ("1.00" for 100 of 10,000)."""
-    return f"{(100.0 * part / whole) if whole else 0.0:.2f}"
-

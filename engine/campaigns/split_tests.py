@@ -91,6 +91,19 @@ class SplitTestService:
         self.s.flush()
         return test
 
+    def copy(self, source_campaign_id: int, target_campaign_id: int) -> SplitTest | None:
+        """Campaign.Copy: the same test size, duration and criterion, with a seed of its own, so that the
+        copy's test group is not the very people who tested the original (decisions stay with each send)."""
+        source = self.of(source_campaign_id)
+        if source is None:
+            return None
+        test = SplitTest(campaign_id=target_campaign_id, seed=random.randrange(1, _SEED_LIMIT),
+                         test_size=source.test_size, test_duration=source.test_duration,
+                         winner_criterion=source.winner_criterion, created_at=self.uow.clock())
+        self.s.add(test)
+        self.s.flush()
+        return test
+
     def of(self, campaign_id: int) -> SplitTest | None:
         return self.s.scalar(select(SplitTest).where(SplitTest.campaign_id == campaign_id))
 

@@ -11,6 +11,7 @@ says, and delivery sends each recipient the variation of its ledger row.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -54,6 +55,15 @@ class VariationService:
             campaign.email_id = specs[0].email_id
         self.s.flush()
         self.s.expire(campaign, ["variations"])
+
+    def copy(self, source_campaign_id: int, target: Campaign, duplicate: Callable[[int], int]) -> None:
+        """Give `target` the variations of the source campaign, each with the email `duplicate` returns
+        for the source's (Campaign.Copy: new email rows of the same owner), same weights and order."""
+        for v in self.of(source_campaign_id):
+            self.s.add(CampaignVariation(campaign_id=target.id, email_id=duplicate(v.email_id), weight=v.weight,
+                                         position=v.position))
+        self.s.flush()
+        self.s.expire(target, ["variations"])
 
     def check_sendable(self, campaign: Campaign, allow_unknown_tags: bool) -> None:
         """What arming checks on the campaign's email, on every other variation too."""

@@ -213,6 +213,10 @@ class ExportNotFinished(DomainError):
     """Download requested but the job is not finished yet."""
 
 
+class ExportLimitReached(DomainError):
+    """The user submitted as many exports as SENDMILL_EXPORTS_PER_HOUR allows in the last hour."""
+
+
 class UnknownExportField(DomainError):
     """FieldsToExport contains unknown field(s)."""
 

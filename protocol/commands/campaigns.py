@@ -6,7 +6,8 @@ import re
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.campaigns.service import CampaignQuery, RecipientRef
+from engine.campaigns.listing import CampaignQuery
+from engine.campaigns.service import RecipientRef
 from engine.errors import (
     AccountNotActive, CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidRules,
     InvalidStatusTransition, InvalidValue, MissingMaxInstances, MissingRecurringDays, MissingRecurringHours,
@@ -19,7 +20,7 @@ from protocol.ab_testing_params import ABTestingField
 from protocol.command import ANY, KEYED, LIST, SCALAR, Command, Context
 from protocol.params import Bool, Choice, Id, IdList, Int, JsonValue, LegacyField, LegacySchema, ParamError, Text
 from protocol.schedule_params import CommaList, SendDateField, SendTimeField, TimeZoneField
-from protocol.views.split_tests import ab_testing_options
+from protocol.views.split_tests import ab_testing_options, variation_breakdowns
 from protocol.views.campaigns import SORT_FIELDS, as_row_strings, campaign_row, statistics, tags
 
 # Sendmill's addition to the commands the modern Campaign API mirrors (README "Email-marketing account"):
@@ -71,8 +72,11 @@ def get(ctx: Context, p: dict) -> dict:
     if p.get("RetrieveTags"):
         row["Tags"] = tags(campaign)
     if p.get("SplitABTestStatistics"):
-        row["Options"] = ab_testing_options(ctx.uow.ab_reports.report(ctx.actor, campaign.id))
-    per_second, duration = ctx.uow.campaigns.throughput(campaign)
+        report = ctx.uow.ab_reports.report(ctx.actor, campaign.id)
+        row["Options"] = ab_testing_options(report)
+        if "Statistics" in row:
+            variation_breakdowns(row["Statistics"], report)
+    per_second, duration = ctx.uow.campaign_reports.throughput(campaign)
     return {"Campaign": row, "CampaignThroughput": {"EmailsPerSecond": per_second, "Duration": duration}}
 
 
@@ -147,7 +151,7 @@ CAMPAIGN_RESUME = Command(
 
 # --- Campaign.Copy -------------------------------------------------------------------------
 def copy(ctx: Context, p: dict) -> dict:
-    new = ctx.uow.campaigns.copy(ctx.actor, p["CampaignID"])
+    new = ctx.uow.campaign_copies.copy(ctx.actor, p["CampaignID"])
     return {"NewCampaignID": str(new.id)}  # a string, as the spec's example shows
 
 
@@ -336,7 +340,7 @@ def list_campaigns(ctx: Context, p: dict) -> dict:
         offset=p.get("RecordsFrom", 0), limit=p.get("RecordsPerRequest", 0),
         tag_ids=tuple(p.get("Tags", ())),
     )
-    campaigns, total = ctx.uow.campaigns.search(ctx.actor, query)
+    campaigns, total = ctx.uow.campaign_listing.search(ctx.actor, query)
     ledgers = ctx.uow.campaign_reports.ledger_counts([c.id for c in campaigns])
     rows = []
     for campaign in campaigns:

@@ -15,8 +15,8 @@ from engine.audience.exports import SubscriberExportRequest, subscriber_chunks
 from engine.audience.subscriber_search import NAMED_SEGMENTS
 from engine.campaigns.exports import DEFAULT_FIELDS, EXPORT_FIELDS, CampaignFilters, campaign_chunks
 from engine.errors import (
-    ExportExpired, ExportJobNotFound, ExportJobOtherModule, InvalidRules, ListNotFound, SegmentUnavailable,
-    UnknownExportField,
+    ExportExpired, ExportJobNotFound, ExportJobOtherModule, ExportLimitReached, InvalidRules, ListNotFound,
+    SegmentUnavailable, UnknownExportField,
 )
 from engine.models.campaigns import CAMPAIGN_STATUSES
 from protocol.command import ERRORS, Command, Context
@@ -102,8 +102,10 @@ SUBSCRIBERS_EXPORT_POST = Command(
             7: "Invalid RulesJSON syntax", 8: 'RulesOperator must be either "and" or "or"',
             9: 'ExportFormat must be either "csv" or "json"', 10: "List not found",
             11: "Target must be valid status or segment ID", 12: "Segment not found",
-            13: "FieldsToExport contains unknown field(s)"},  # 13: Sendmill's addition
-    raises={ListNotFound: 10, InvalidRules: 7, SegmentUnavailable: 12, UnknownExportField: 13},
+            13: "FieldsToExport contains unknown field(s)",
+            14: "Too many exports in the last hour (SENDMILL_EXPORTS_PER_HOUR)"},  # 13, 14: Sendmill's additions
+    raises={ListNotFound: 10, InvalidRules: 7, SegmentUnavailable: 12, UnknownExportField: 13,
+            ExportLimitReached: 14},
 )
 
 
@@ -185,7 +187,9 @@ CAMPAIGNS_EXPORT_POST = Command(
     errors={1: 'Invalid ExportFormat (only "csv" is currently supported)',
             2: "FieldsToExport must be a non-empty array", 3: "FieldsToExport contains unknown field(s)",
             4: "Invalid filter (CampaignStatus, ScheduleType, SearchKeyword, CampaignIDs, Tags, "
-               "Date_From or Date_To)"},  # 4: Sendmill's addition
+               "Date_From or Date_To)",
+            5: "Too many exports in the last hour (SENDMILL_EXPORTS_PER_HOUR)"},  # 4, 5: Sendmill's additions
+    raises={ExportLimitReached: 5},
 )
 
 

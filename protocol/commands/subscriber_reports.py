@@ -41,7 +41,7 @@ class ActivityParams(LegacySchema):
 
 
 def activity(ctx: Context, p: dict) -> dict:
-    entries = ctx.uow.subscriber_reports.activity(ctx.actor, p["SubscriberListID"], p["SubscriberID"])
+    _, entries = ctx.uow.subscriber_reports.activity(ctx.actor, p["SubscriberListID"], p["SubscriberID"])
     rows = []
     for e in entries:
         row = {"ActivityType": e.activity_type, "CampaignID": e.campaign_id or 0, "EmailID": e.email_id or 0,

@@ -20,6 +20,11 @@ from protocol.console.web import back, page, render
 
 SEGMENTS = ("All", "Active", "Unsubscribed", "Opt-In Pending", "Soft bounced", "Hard bounced", "Suppressed")
 PAGE_SIZE = 50
+HISTORY_ROWS = 200   # a subscriber page's history: the latest events (Subscriber.Get.Activity's service)
+# Subscriber.Get.Activity's ActivityType as the history column says it.
+HISTORY_LABELS = {"EmailSent": "sent", "AutoResponderSent": "autoresponder sent", "EmailOpen": "open",
+                  "EmailClick": "click", "Unsubscription": "unsubscribe", "EmailBounce": "bounce",
+                  "SpamComplaint": "complaint"}
 
 
 @bp.get("/lists")
@@ -62,8 +67,8 @@ def subscribers(uow, actor, list_id: int):
 @page(commands=("Subscriber.Get",))
 def subscriber(uow, actor, list_id: int, subscriber_id: int):
     list_row = uow.lists.get(actor, list_id)
-    row, history = uow.subscriber_history.of(actor, list_id, subscriber_id)
-    return render("console/subscriber.html", list_row=list_row, s=row, history=history)
+    row, history = uow.subscriber_reports.activity(actor, list_id, subscriber_id, limit=HISTORY_ROWS)
+    return render("console/subscriber.html", list_row=list_row, s=row, history=history, labels=HISTORY_LABELS)
 
 
 @bp.get("/lists/<int:list_id>/import")

@@ -6,7 +6,8 @@ from flask import request
 
 from engine.audience.lists import ListQuery
 from engine.audience.service import PREVIEWABLE
-from engine.campaigns.service import CampaignQuery, RecipientRef
+from engine.campaigns.listing import CampaignQuery
+from engine.campaigns.service import RecipientRef
 from engine.errors import DomainError, EmailNotFound
 from protocol.console import bp
 from protocol.console.web import back, page, render, require
@@ -35,7 +36,7 @@ def campaigns(uow, actor):
     status = request.args.get("status", "All")
     status = status if status in STATUS_FILTERS else "All"
     number = _page_number()
-    rows, total = uow.campaigns.search(actor, CampaignQuery(status=status, keyword=request.args.get("q") or None,
+    rows, total = uow.campaign_listing.search(actor, CampaignQuery(status=status, keyword=request.args.get("q") or None,
                                                             offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE))
     return render("console/campaigns.html", campaigns=rows, total=total, status=status, filters=STATUS_FILTERS,
                   keyword=request.args.get("q", ""), page_number=number, pages=max((total - 1) // PAGE_SIZE + 1, 1))

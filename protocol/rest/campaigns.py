@@ -10,7 +10,8 @@ from datetime import timezone
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.campaigns.reports import ACTIVITIES, CAMPAIGN_STATUSES, MAX_STATISTICS_IDS, VISIBILITY_STATUSES
+from engine.campaigns.modern_status import CAMPAIGN_STATUSES, VISIBILITY_STATUSES
+from engine.campaigns.reports import ACTIVITIES, MAX_STATISTICS_IDS
 from engine.errors import (
     AccountNotActive, CampaignAlreadyPublished, CampaignNotFound, CampaignNotPaused, CampaignNotScheduled,
     EmailBeingSent, InvalidCampaignStatus, InvalidRecipients, InvalidRules, QuotaExceeded, ScheduleError,

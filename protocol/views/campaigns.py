@@ -1,8 +1,7 @@
 """How a campaign looks on the wire (protocol.md §4.4)."""
 from __future__ import annotations
 
-from engine.campaigns.reports import LedgerCounts
-from engine.campaigns.service import ratio
+from engine.campaigns.reports import LedgerCounts, ratio
 from engine.models import Campaign
 
 NEVER_SENT = LedgerCounts()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from engine.campaigns.ab_reports import ABReport, VariationReport
+from engine.campaigns.reports import ratio
 
 
 def percent(part: int, whole: int) -> float | int:
@@ -43,4 +44,26 @@ def ab_testing_options(report: ABReport) -> dict:
         "TotalRecipient": v.result.recipients, "TotalSent": v.result.sent, "TotalFailed": v.result.failed,
         "UniqueOpens": v.result.unique_opens, "UniqueClicks": v.result.unique_clicks, "TotalRevenue": 0,
         "TotalUnsubscriptions": v.result.unsubscriptions,
+        "IsWinner": v.winner,   # Sendmill's: the split test's winner, or the best open rate (ab_reports.py)
     } for v in report.variations]}}
+
+
+def variation_breakdowns(statistics: dict, report: ABReport) -> None:
+    """Campaign.Get's statistics blocks with SplitABTestStatistics: "per-variation breakdowns grouped by
+    RelEmailID" (campaigns.md) as a `Variations` list in OpenStatistics, ClickStatistics and
+    UnsubscriptionStatistics, each entry the block's own keys for the people sent that email (rates of the
+    variation's messages sent: the ledger knows no bounces per variation)."""
+    opens, clicks, unsubscriptions = [], [], []
+    for v in report.variations:
+        r, email_id = v.result, v.email.id
+        opens.append({"RelEmailID": email_id, "TotalSent": r.sent, "TotalOpens": v.total_opens,
+                      "UniqueOpens": r.unique_opens, "OpenRatio": ratio(r.unique_opens, r.sent)})
+        clicks.append({"RelEmailID": email_id, "TotalSent": r.sent, "TotalClicks": v.total_clicks,
+                       "UniqueClicks": r.unique_clicks, "ClickRatio": ratio(r.unique_clicks, r.sent),
+                       "ClickToOpenRatio": ratio(r.unique_clicks, r.unique_opens)})
+        unsubscriptions.append({"RelEmailID": email_id, "TotalSent": r.sent,
+                                "TotalUnsubscriptions": r.unsubscriptions,
+                                "UnsubscriptionRatio": ratio(r.unsubscriptions, r.sent)})
+    statistics["OpenStatistics"]["Variations"] = opens
+    statistics["ClickStatistics"]["Variations"] = clicks
+    statistics["UnsubscriptionStatistics"]["Variations"] = unsubscriptions

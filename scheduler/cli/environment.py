@@ -26,6 +26,7 @@ VARIABLES = (
     ("SENDMILL_TRUSTED_PROXIES", "proxies whose X-Forwarded-For names the client (addresses, CIDR networks)"),
     ("SENDMILL_TEST_SEND_LIMIT", "test messages an account may send per window (default 30)"),
     ("SENDMILL_TEST_SEND_WINDOW_SECONDS", "that window in seconds (default 3600)"),
+    ("SENDMILL_EXPORTS_PER_HOUR", "subscriber and campaign exports a user may submit per rolling hour (default 60)"),
     ("SENDMILL_AUDIENCE_QUERY_TIMEOUT", "seconds an audience statement of a request may run (default 5)"),
     ("SENDMILL_TICK_AUDIENCE_QUERY_TIMEOUT", "seconds the tick's ledger write of one campaign may run before it "
                                              "is postponed (default 120)"),

@@ -21,13 +21,16 @@ IMPORT_ROWS_FAILED = 65   # sysexits.h EX_DATAERR: some rows failed (listed), th
 @click.option("--map", "mappings", multiple=True, metavar="COLUMN=FIELD",
               help="map a CSV column to EmailAddress or a custom field (CustomField12, 12, or its name); "
                    "repeatable. Without --map, columns named like a field are used.")
+@click.option("--trigger-actions/--no-trigger-actions", "--trigger-autoresponders", "trigger", default=False,
+              show_default=True,
+              help="new subscribers start the list's OnSubscription autoresponders and ListSubscription journeys, "
+                   "as Subscribers.Import's TriggerAutoResponders / TriggerActions (--trigger-autoresponders is "
+                   "the same flag); off by default, as there: an imported file is usually people who subscribed "
+                   "long ago")
 @click.option("--delimiter", default=",", show_default=True, help="the field separator (\\t for tabs)")
 @click.option("--quote", default='"', show_default=True, help="the quote character ('' for none)")
-@click.option("--trigger-actions", is_flag=True,
-              help="new subscribers start the list's OnSubscription autoresponders and ListSubscription journeys "
-                   "(default: they do not; an import is usually of old contacts)")
 def import_command(csv_file: Path, list_id: int, username: str, update_existing: bool, mappings: tuple[str, ...],
-                   delimiter: str, quote: str, trigger_actions: bool):
+                   trigger: bool, delimiter: str, quote: str):
     """Import subscribers into a list from a CSV file with a header row, streaming it (any size).
 
     Batches are committed as they go, so an interrupted import keeps what it imported; running
@@ -52,7 +55,7 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
                                          param_hint="--map")
             mapping[column.strip()] = target.strip()
     options = ImportOptions(mapping=mapping, update_existing=update_existing, delimiter=delimiter, quotechar=quote,
-                            trigger_autoresponders=trigger_actions)
+                            trigger_autoresponders=trigger)
     engine = common.open_engine()
     with engine.uow() as uow:
         user = uow.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
@@ -62,7 +65,7 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         actor = Actor("user", user.id, permissions_of(user.group.permissions))
         done = 0
         with csv_file.open("rb") as stream, click.progressbar(length=csv_file.stat().st_size, file=sys.stderr,
-                                                              label=f"importing {csv_file.name}") as bar:
+                                                              label=_label(csv_file, trigger)) as bar:
             def progress(report):
                 nonlocal done
                 uow.commit()
@@ -79,6 +82,9 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         uow.commit()
     click.echo(f"{report.total_rows} rows: {report.imported} imported, {report.updated} updated, "
                f"{report.duplicates} duplicates, {report.failed} failed")
+    if trigger:
+        click.echo(f"autoresponders: the {report.imported} new subscribers were handed to the list's "
+                   "on-subscription autoresponders (they send on the next `sendmill tick`)")
     for failure in report.failures:
         click.echo(f"  row {failure.row}{f' <{failure.email}>' if failure.email else ''}: {failure.reason}")
     if report.failed > len(report.failures):
@@ -87,6 +93,10 @@ def import_command(csv_file: Path, list_id: int, username: str, update_existing:
         click.echo("Fix the failed rows and import the file again: rows already imported count as duplicates "
                    "(or are updated with --update-existing).")
         sys.exit(IMPORT_ROWS_FAILED)
+
+
+def _label(csv_file: Path, trigger: bool) -> str:
+    return f"importing {csv_file.name} ({'triggering' if trigger else 'not triggering'} autoresponders and journeys)"
 
 
 COMMANDS = (import_command,)

@@ -11,7 +11,9 @@ from sqlalchemy import event, select
 from engine.accounts.auth import Actor
 from engine.campaigns.service import RecipientRef
 from engine.models import AuthSession, Campaign, Delivery, SendInstance, Subscriber, SubscriberActivity
-from tests.builders import make_list, set_campaign, set_user
+from tests.builders import (
+    debug_action, decision, make_list, run_journeys, set_campaign, set_user, wait_action,
+)
 from tests.console_support import Console
 from tests.helpers import stored_state
 
@@ -312,12 +314,20 @@ def test_subscriber_history_lists_activity(engine, console, user, clock):
     [sid] = add_subscribers(engine, list_id, ["ann@example.com"])
     campaign_id = make_campaign(engine, user, "Told ann", status="Sent")
     with engine.uow() as uow:
+        instance = SendInstance(campaign_id=campaign_id, number=1, scheduled_for=clock(), started_at=clock(),
+                                state="done")
+        uow.session.add(instance)
+        uow.session.flush()
+        uow.session.add(Delivery(instance_id=instance.id, subscriber_id=sid, email_normalized="ann@example.com",
+                                 state="sent", sent_at=clock() - timedelta(minutes=5)))
         uow.session.add(SubscriberActivity(subscriber_id=sid, campaign_id=campaign_id, kind="click",
                                            link_url="https://example.com/x", occurred_at=clock()))
         uow.commit()
     console.login(user.username, user.password)
     html = console.text(f"/console/lists/{list_id}/subscribers/{sid}")
     assert "Told ann" in html and "https://example.com/x" in html and "<td>click</td>" in html
+    # The delivery ledger's send too (Subscriber.Get.Activity's service), after the click: newest first.
+    assert html.index("<td>click</td>") < html.index("<td>sent</td>")
 
 
 def test_autoresponders_page(console, user):
@@ -326,9 +336,8 @@ def test_autoresponders_page(console, user):
 
 
 def test_a_journey_is_drawn_as_its_tree_with_counts_per_action(engine, console, user, other_user, clock):
-    from engine.automation.journeys.runner import run_pass
     from tests.builders import make_custom_field
-    from tests.engine.test_journey_runner import enroll, journey
+    from tests.engine.test_journey_runner import journey
     from engine.models import SubscriberFieldValue
     list_id = make_list(engine, user)
     ids = add_subscribers(engine, list_id, ["a@example.com", "b@example.com", "c@example.com"])
@@ -336,28 +345,24 @@ def test_a_journey_is_drawn_as_its_tree_with_counts_per_action(engine, console, 
     with engine.uow() as uow:
         uow.session.add(SubscriberFieldValue(subscriber_id=ids[0], field_id=field_id, value_text="US"))
         uow.commit()
-    jid, action_ids = journey(engine, user, [
-        {"action": "Decision", "published": True, "criteriaoperator": "and",
-         "criteria": [[{"type": "fields", "field_id": f"CustomField{field_id}", "operator": "is", "value": "us"}]],
-         "actions": {"true": [{"action": "Debug", "published": True, "debugmessage": "yes"}],
-                     "false": [{"action": "Wait", "waitamount": 1, "waitunit": "days", "published": True}]}},
+    [(jid, action_ids)] = run_journeys(engine, user, list_id, ids, clock, [
+        decision([[{"type": "fields", "field_id": f"CustomField{field_id}", "operator": "is", "value": "us"}]],
+                 true=[debug_action("yes")], false=[wait_action(1)]),
         {"action": "ExitThisJourney", "published": True}])
-    decision, debug, wait, leave = action_ids
-    enroll(engine, user, jid, list_id, ids)
-    run_pass(engine, clock())
+    branch, debug, wait, leave = action_ids
     console.login(user.username, user.password)
     assert f'href="/console/journeys/{jid}"' in console.text("/console/journeys")
     html = console.text(f"/console/journeys/{jid}")
     # The Decision's branches are nested under it, each action with what passed it and who waits there.
     true_branch = html.index(">True<")
-    assert html.index(f'id="action-{decision}"') < true_branch < html.index(f'id="action-{debug}"') \
+    assert html.index(f'id="action-{branch}"') < true_branch < html.index(f'id="action-{debug}"') \
         < html.index(">False<") < html.index(f'id="action-{wait}"') < html.index(f'id="action-{leave}"')
-    assert f'data-action="{decision}">3 passed · 0 waiting' in html
+    assert f'data-action="{branch}">3 passed · 0 waiting' in html
     assert f'data-action="{debug}">1 passed · 0 waiting' in html
     assert f'data-action="{wait}">0 passed · 2 waiting' in html
     assert f"<tr><td>{wait}</td><td>Wait</td><td>0</td><td>2</td></tr>" in html   # the same as a table
     # Another account's journey is a 404.
-    theirs, _ = journey(engine, other_user, [{"action": "Debug", "published": True, "debugmessage": "x"}])
+    theirs, _ = journey(engine, other_user, [debug_action("x")])
     assert console.get(f"/console/journeys/{theirs}").status_code == 404
 
 
@@ -417,17 +422,10 @@ def add_ledger_and_clicks(engine, campaign_id: int, subscriber_ids: list[int], c
 
 def add_journeys(engine, owner, list_id: int, subscriber_ids: list[int], size: int, clock) -> list[int]:
     """`size` journeys of `size` actions each (a Decision with a branch among them), everyone enrolled."""
-    from engine.automation.journeys.runner import run_pass
-    from tests.engine.test_journey_runner import enroll, journey
-    actions = [{"action": "Decision", "published": True, "criteriaoperator": "and",
-                "criteria": [[{"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "p"}]],
-                "actions": {"true": [{"action": "Debug", "published": True, "debugmessage": "t"}], "false": []}},
-               *({"action": "Wait", "waitamount": n + 1, "waitunit": "days", "published": True}
-                 for n in range(max(size - 2, 0)))]
-    made = [journey(engine, owner, actions)[0] for _ in range(size)]
-    enroll(engine, owner, made[0], list_id, subscriber_ids)
-    run_pass(engine, clock())
-    return made
+    actions = [decision([[{"type": "fields", "field_id": "EmailAddress", "operator": "contains", "value": "p"}]],
+                        true=[debug_action("t")], false=[]),
+               *(wait_action(n + 1) for n in range(max(size - 2, 0)))]
+    return [jid for jid, _ in run_journeys(engine, owner, list_id, subscriber_ids, clock, actions, copies=size)]
 
 
 @pytest.mark.parametrize("page", ["campaigns", "lists", "subscribers", "history", "autoresponders", "approvals",

@@ -8,12 +8,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from engine.models import Email, UserGroup
+from engine.models import Email
 from engine.models.templates import EmailTemplate
 from protocol.commands import email_templates as template_commands
 from protocol.registry import COMMANDS
-from tests.builders import make_custom_field, make_email, make_list
-from tests.helpers import make_user, stored_state
+from tests.builders import (
+    assert_refused_with_list_code, make_custom_field, make_email, make_list, make_user_in_group,
+)
+from tests.helpers import stored_state
 
 HTML = '<html><body><p>Hi {{ Subscriber:EmailAddress }}</p><a href="%Link:Unsubscribe%">Leave</a></body></html>'
 
@@ -160,19 +162,13 @@ def test_email_update_refuses_a_template_the_account_may_not_use(api, admin, use
                    "private": lambda: create(api, admin, AccessType="Private"),
                    "missing": lambda: 999999}[whose]()
     email_id = make_email(engine, user)
-    before = stored_state(engine)
-    answer = api("Email.Update", user.session, EmailID=email_id, ValidateScope="Campaign", Mode="Template",
-                 RelTemplateID=template_id)
-    assert answer["ErrorCode"] == [23]
-    assert stored_state(engine) == before
+    assert_refused_with_list_code(api, engine, "Email.Update", user, 23, dict(
+        EmailID=email_id, ValidateScope="Campaign", Mode="Template", RelTemplateID=template_id))
 
 
 def test_email_update_template_mode_still_needs_a_template_id(api, user, engine):
-    email_id = make_email(engine, user)
-    before = stored_state(engine)
-    assert api("Email.Update", user.session, EmailID=email_id, ValidateScope="Campaign",
-               Mode="Template")["ErrorCode"] == [5]
-    assert stored_state(engine) == before
+    assert_refused_with_list_code(api, engine, "Email.Update", user, 5, dict(
+        EmailID=make_email(engine, user), ValidateScope="Campaign", Mode="Template"))
 
 
 # --- every documented code, nothing stored after a refusal ------------------------------------------
@@ -217,11 +213,7 @@ def test_documented_code(api, admin, user, other_user, engine, command, code, pa
     t = SimpleNamespace(api=api, user=user, other=other_user, admin=admin, engine=engine)
     prepared = params(t)
     caller = admin if prepared.pop("admin", False) else user
-    before = stored_state(engine)
-    answer = api(command, caller.session, **prepared)
-    assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
-    assert isinstance(answer["ErrorText"], list) and answer["ErrorText"][0]
-    assert stored_state(engine) == before  # a refused command changes nothing
+    assert_refused_with_list_code(api, engine, command, caller, code, prepared)
 
 
 def test_every_documented_code_has_a_case():
@@ -238,12 +230,7 @@ def test_credentials_are_required(api, command):
 
 @pytest.mark.parametrize("command", [c.name for c in template_commands.COMMANDS])
 def test_template_commands_need_the_email_templates_permission(api, engine, command):
-    with engine.uow() as uow:
-        group = UserGroup(name="No templates", permissions="Lists.Get", created_at=uow.clock())
-        uow.session.add(group)
-        uow.commit()
-        group_id = group.id
-    reader = make_user(engine, api, "reader", group_id=group_id)
+    reader = make_user_in_group(engine, api, "reader", "Lists.Get", "No templates")
     before = stored_state(engine)
     answer = api(command, reader.session, TemplateID=1, TemplateName="x", TemplateHTMLContent="x", Templates="1")
     assert answer["ErrorCode"] == 99999

@@ -4,8 +4,11 @@ a refused call changes nothing."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -234,5 +237,97 @@ def test_an_expired_campaign_export_is_gone(api, client, engine, user, clock):
     SEEN.setdefault("Campaigns.Export.Get", set()).add(6)
 
 
+# --- the hourly export limit (SENDMILL_EXPORTS_PER_HOUR) -------------------------------------------
+def test_exports_past_the_hourly_limit_are_refused_until_the_oldest_hour_ends(api, engine, user, other_user,
+                                                                              members, clock):
+    engine.settings = dataclasses.replace(engine.settings, exports_per_hour=3)
+    list_id, _, _ = members
+    assert post(api, user, list_id)["Success"]
+    clock.advance(minutes=20)
+    assert post(api, user, list_id)["Success"]
+    assert api("Campaigns.Export.Post", user.session)["Success"]   # subscriber and campaign exports together
+    before = stored_state(engine)
+    refused = post(api, user, list_id)
+    assert (refused["Success"], refused["ErrorCode"], refused["Errors"][0]["Code"]) == (False, 14, 14)
+    first_ends = (clock() - timedelta(minutes=20) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert first_ends in refused["ErrorText"] and "at most 3 an hour" in refused["ErrorText"]
+    campaigns = api("Campaigns.Export.Post", user.session)
+    assert (campaigns["Success"], campaigns["ErrorCode"]) == (False, 5)
+    assert stored_state(engine) == before                          # a refused export stores no job
+    # Another account has its own hour.
+    other_list = make_list(engine, other_user)
+    assert post(api, other_user, other_list)["Success"]
+    # When the first submission is an hour old, one place is free again; then none.
+    clock.advance(minutes=40, seconds=1)
+    assert post(api, user, list_id)["Success"]
+    assert post(api, user, list_id)["ErrorCode"] == 14
+    assert len([job for job in jobs(engine) if job[1] != other_list]) == 4
+
+
+def test_the_limit_is_read_from_the_environment(monkeypatch, tmp_path):
+    from engine.config import Settings
+
+    monkeypatch.setenv("SENDMILL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SENDMILL_EXPORTS_PER_HOUR", raising=False)
+    assert Settings.from_env().exports_per_hour == 60
+    monkeypatch.setenv("SENDMILL_EXPORTS_PER_HOUR", "5")
+    assert Settings.from_env().exports_per_hour == 5
+    for bad in ("0", "-1", "many"):
+        monkeypatch.setenv("SENDMILL_EXPORTS_PER_HOUR", bad)
+        with pytest.raises(ValueError, match="SENDMILL_EXPORTS_PER_HOUR"):
+            Settings.from_env()
+
+
+def test_a_bad_export_request_does_not_use_up_the_limit(api, engine, user, members):
+    engine.settings = dataclasses.replace(engine.settings, exports_per_hour=1)
+    list_id, _, _ = members
+    assert post(api, user, list_id, FieldsToExport="Nonsense")["ErrorCode"] == 13
+    assert post(api, user, list_id)["Success"]
+
+
 def test_every_documented_code_is_reached(request):
     assert_codes_reached(request, SEEN, exports.COMMANDS, NEVER_EMITTED)
+
+
+def test_two_exports_at_once_cannot_both_take_the_last_place(engine, user, members, monkeypatch):
+    """The second submission waits on the user's row until the first commits, then counts it. Without that
+    lock both would count 0 here: the first waits (up to a second) for the other to have counted too."""
+    import threading
+
+    from engine.audience import export_limit
+    from engine.campaigns.exports import CampaignFilters
+    from engine.errors import ExportLimitReached
+    from tests.builders import user_actor
+
+    engine.settings = dataclasses.replace(engine.settings, exports_per_hour=1)
+    counted = threading.Barrier(2)
+    original = export_limit.recent_count
+
+    def count_then_wait(session, recent):
+        n = original(session, recent)
+        try:
+            counted.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        return n
+
+    monkeypatch.setattr(export_limit, "recent_count", count_then_wait)
+    outcomes = []
+
+    def submit():
+        with engine.uow() as uow:
+            try:
+                uow.campaign_exports.submit(user_actor(user), CampaignFilters(), ["CampaignID"])
+                uow.commit()
+                outcomes.append("stored")
+            except ExportLimitReached:
+                uow.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["refused", "stored"]
+    assert [job[0] for job in jobs(engine)] == ["CampaignExport"]

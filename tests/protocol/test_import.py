@@ -10,10 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from engine.audience.importer import ImportOptions
-from engine.models import Subscriber
+from sqlalchemy import select
+
+from engine.models import AutoResponderSend, Subscriber
 from protocol.commands import subscriber_import as commands
 from tests.builders import (
-    CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_list, make_subscriber, user_actor,
+    CodeRecorder, assert_codes_reached, load_subscriber, make_custom_field, make_email, make_list, make_subscriber,
+    user_actor,
 )
 from tests.helpers import stored_state
 
@@ -314,6 +317,37 @@ def test_cli_imports_with_a_progress_bar_and_a_report(cli, engine, user, list_id
     clean = cli(str(path), "--list", str(list_id), "--user", "alice", "--delimiter", ";", "--update-existing",
                 "--map", "Mail=EmailAddress", "--map", "Town=City")
     assert clean.exit_code == 0 and "1 rows: 0 imported, 1 updated, 0 duplicates, 0 failed" in clean.output
+
+
+def test_cli_triggers_the_on_subscription_autoresponder_once_per_new_subscriber_only_when_asked(
+        cli, api, engine, user, list_id, tmp_path: Path):
+    email_id = make_email(engine, user, subject="Welcome", html_content="<p>Hi</p>")
+    welcome = api("AutoResponder.Create", user.session, SubscriberListID=list_id, AutoResponderName="Welcome",
+                  AutoResponderTriggerType="OnSubscription", EmailID=email_id,
+                  TriggerTimeType="Immediately")["AutoResponderID"]
+    path = tmp_path / "people.csv"
+    path.write_text("Email\nann@example.com\nbob@example.com\nann@example.com\n", encoding="utf-8")
+    quiet = cli(str(path), "--list", str(list_id), "--user", "alice")
+    assert quiet.exit_code == 0 and "(not triggering autoresponders)" in quiet.output
+    assert queued(engine) == [] and count(engine) == 2           # the default, as Subscribers.Import's
+    path.write_text("Email\nbob@example.com\ncy@example.com\ndee@example.com\ncy@example.com\n", encoding="utf-8")
+    loud = cli(str(path), "--list", str(list_id), "--user", "alice", "--trigger-autoresponders")
+    assert loud.exit_code == 0, loud.output
+    assert "(triggering autoresponders)" in loud.output and "4 rows: 2 imported, 0 updated, 2 duplicates" in loud.output
+    assert "the 2 new subscribers were handed to the list's on-subscription autoresponders" in loud.output
+    # cy and dee, once each; bob was already on the list (a duplicate triggers nothing).
+    with engine.uow() as uow:
+        new = dict(uow.session.execute(select(Subscriber.email_address, Subscriber.id).where(
+            Subscriber.email_address.in_(["cy@example.com", "dee@example.com"]))).all())
+    assert queued(engine) == sorted((welcome, sid) for sid in new.values())
+    again = cli(str(path), "--list", str(list_id), "--user", "alice", "--trigger-autoresponders")
+    assert again.exit_code == 0 and len(queued(engine)) == 2      # nobody new: nothing more queued
+
+
+def queued(engine) -> list[tuple[int, int]]:
+    with engine.uow() as uow:
+        return sorted(tuple(r) for r in uow.session.execute(
+            select(AutoResponderSend.autoresponder_id, AutoResponderSend.subscriber_id)))
 
 
 def test_cli_reports_malformed_rows_by_line_and_exits_65(cli, engine, user, list_id, fields, tmp_path: Path):

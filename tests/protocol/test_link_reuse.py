@@ -13,7 +13,8 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from engine.campaigns.reports import LANDING_PAGE_ON, landing_page_url
+from engine.campaigns.landing_pages import landing_page_url
+from engine.campaigns.modern_status import LANDING_PAGE_ON
 from engine.models import Campaign, EmailSubscription, Subscriber
 from engine.models.sending import Delivery, SendInstance
 from engine.tracking.tokens import Kind

@@ -325,7 +325,7 @@ def test_publish_without_distribution_publishes_the_landing_page_only(t, client)
 
 def test_landing_page_of_a_draft_or_a_forged_code_is_404(t, client):
     cid = draft(t)
-    from engine.campaigns.reports import landing_code
+    from engine.campaigns.landing_pages import landing_code
     code = landing_code(t.engine.settings, load_campaign(t.engine, cid))
     assert client.get(f"/so/{code}").status_code == 404          # not published yet
     t.rest.post(f"{BASE}/{cid}/publish", t.user.session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, select
 
-from engine.models import Delivery, SendInstance
+from engine.models import Delivery, Email, SendInstance
 from engine.models.activity import SubscriberActivity
 from engine.models.split_tests import CampaignVariation, SplitTest
 from protocol.commands import campaigns as campaign_commands
@@ -224,7 +224,7 @@ def test_abtest_get_reports_each_variation_and_the_best_open_rate(api, user, eng
     options = api("Campaign.Get", user.session, CampaignID=campaign, SplitABTestStatistics="1")["Campaign"]["Options"]
     assert options["ABTesting"]["Variations"][1] == {
         "EmailID": b, "Weight": 1, "Distribution": 50, "TotalRecipient": 4, "TotalSent": 2, "TotalFailed": 0,
-        "UniqueOpens": 1, "UniqueClicks": 1, "TotalRevenue": 0, "TotalUnsubscriptions": 0}
+        "UniqueOpens": 1, "UniqueClicks": 1, "TotalRevenue": 0, "TotalUnsubscriptions": 0, "IsWinner": False}
 
 
 def test_campaign_get_without_the_flag_has_no_options(api, user, engine, campaign):
@@ -266,3 +266,42 @@ def test_arming_checks_every_variation_not_only_the_first(api, user, engine, cam
     assert api("Campaign.Update", user.session, CampaignID=campaign, CampaignStatus="Ready",
                **variations((a, 1), (make_email(engine, user), 1)))["Success"]
     assert load_campaign(engine, campaign).status == "Ready"
+
+
+# --- Campaign.Copy of an A/B campaign -------------------------------------------------------------
+def test_copy_duplicates_every_variation_email_and_keeps_the_split_test_with_a_seed_of_its_own(
+        api, user, engine, campaign):
+    a = make_email(engine, user, email_name="A", subject="Subject A", html_content="<p>A</p>")
+    b = make_email(engine, user, email_name="B", subject="Subject B", html_content="<p>B</p>")
+    assert api("Campaign.Update", user.session, CampaignID=campaign, **variations((a, 3), (b, 1)))["Success"]
+    assert api("SplitTest.Create", user.session, CampaignID=campaign, TestSize=20, TestDuration=3600,
+               Winner="Most Unique Clicks")["Success"]
+    new = int(api("Campaign.Copy", user.session, CampaignID=campaign)["NewCampaignID"])
+    copied = stored_variations(engine, new)
+    assert [(position, weight) for position, _, weight in copied] == [(0, 3), (1, 1)]
+    new_a, new_b = (email for _, email, _ in copied)
+    assert len({a, b, new_a, new_b}) == 4                        # new email rows, not the originals
+    assert load_campaign(engine, new).email_id == new_a         # the first variation stands for the content
+    assert stored_variations(engine, campaign) == [(0, a, 3), (1, b, 1)]   # the original keeps its own
+    with engine.uow() as uow:
+        for source, copy in ((a, new_a), (b, new_b)):
+            original_row, copy_row = uow.session.get(Email, source), uow.session.get(Email, copy)
+            assert (copy_row.owner_user_id, copy_row.subject, copy_row.html_content) == \
+                (user.id, original_row.subject, original_row.html_content)
+        tests = {t.campaign_id: (t.id, t.test_size, t.test_duration, t.winner_criterion)
+                 for t in uow.session.scalars(select(SplitTest))}
+    assert tests[new][1:] == (20, 3600, "Most Unique Clicks") and tests[new][0] != tests[campaign][0]
+    got = api("Campaign.Get", user.session, CampaignID=new, SplitABTestStatistics="1")["Campaign"]
+    assert got["RelEmailID"] == 0
+    assert [(v["EmailID"], v["Weight"], v["Distribution"]) for v in got["Options"]["ABTesting"]["Variations"]] \
+        == [(new_a, 3, 75), (new_b, 1, 25)]
+
+
+def test_copy_of_a_plain_campaign_has_no_variations_and_no_split_test(api, user, engine, campaign):
+    email = make_email(engine, user)
+    assert api("Campaign.Update", user.session, CampaignID=campaign, RelEmailID=email)["Success"]
+    new = int(api("Campaign.Copy", user.session, CampaignID=campaign)["NewCampaignID"])
+    assert stored_variations(engine, new) == []
+    with engine.uow() as uow:
+        assert uow.session.scalar(select(SplitTest).where(SplitTest.campaign_id == new)) is None
+    assert load_campaign(engine, new).email_id not in (None, email)

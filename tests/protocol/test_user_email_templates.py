@@ -9,10 +9,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from engine.models import Campaign, Email, UserGroup
+from engine.models import Campaign, Email
 from protocol.commands import user_email_templates as template_commands
-from tests.builders import make_custom_field, make_email, make_list, set_campaign, set_user
-from tests.helpers import make_user, stored_state
+from tests.builders import (
+    assert_refused_with_list_code, make_custom_field, make_email, make_list, make_user_in_group, set_campaign,
+    set_user,
+)
+from tests.helpers import stored_state
 
 HTML = "<html><body><h1>Welcome!</h1></body></html>"
 
@@ -262,11 +265,7 @@ def test_documented_code(api, admin, user, other_user, engine, command, code, pa
     t = SimpleNamespace(api=api, user=user, other=other_user, engine=engine)
     prepared = params(t)
     caller = admin if command == TO_USER else user
-    before = stored_state(engine)
-    answer = api(command, caller.session, **prepared)
-    assert answer["Success"] is False and answer["ErrorCode"] == [code], answer
-    assert isinstance(answer["ErrorText"], list) and answer["ErrorText"][0]
-    assert stored_state(engine) == before  # a refused command changes nothing
+    assert_refused_with_list_code(api, engine, command, caller, code, prepared)
 
 
 def test_every_documented_code_has_a_case():
@@ -283,12 +282,7 @@ def test_credentials_are_required(api, command):
 
 @pytest.mark.parametrize("command", [c.name for c in template_commands.COMMANDS if c.auth != "admin"])
 def test_user_template_commands_need_the_email_templates_permission(api, engine, command):
-    with engine.uow() as uow:
-        group = UserGroup(name="No templates", permissions="Lists.Get", created_at=uow.clock())
-        uow.session.add(group)
-        uow.commit()
-        group_id = group.id
-    reader = make_user(engine, api, "reader", group_id=group_id)
+    reader = make_user_in_group(engine, api, "reader", "Lists.Get", "No templates")
     before = stored_state(engine)
     answer = api(command, reader.session, EmailID=1, EmailTemplateID=1, EmailName="x", Subject="x")
     assert answer["ErrorCode"] == 99999

@@ -25,6 +25,9 @@ STEPS = [
     Call("Campaign.ABTest.Get", {"CampaignID": "{AB_CAMPAIGN_ID}"}),
     Call("Campaign.Get", {"CampaignID": "{AB_CAMPAIGN_ID}", "SplitABTestStatistics": "true"},
          note="With SplitABTestStatistics: Options.ABTesting.Variations"),
+    Call("Campaign.Get", {"CampaignID": "{AB_CAMPAIGN_ID}", "RetrieveStatistics": "true",
+                          "SplitABTestStatistics": "true"},
+         note="With RetrieveStatistics too: per-variation breakdowns (Variations) in the statistics blocks"),
     Call("Campaign.ABTest.Get", {"CampaignID": "abc"}, expect=2),
     Call("Campaigns.Delete", {"Campaigns": "{AB_CAMPAIGN_ID}"}, setup=True),
 ]

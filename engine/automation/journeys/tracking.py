@@ -28,9 +28,8 @@ from datetime import datetime
 from sqlalchemy import func, literal, select, update
 
 from engine.automation.journeys import hooks
-from engine.automation.tracking import bounce_subscriber, complain_subscriber
+from engine.automation.tracking import bounce_subscriber, complain_subscriber, unsubscribe_by_link
 from engine.delivery.links import click_target
-from engine.errors import AlreadyUnsubscribed
 from engine.models import Email, Journey, JourneyAction, JourneySend, Subscriber, SubscriberList
 from engine.tracking.activity import TrackingTargetGone, content_links
 from engine.tracking.tokens import Kind, journey_action_of
@@ -126,10 +125,7 @@ class JourneyTracking:
     def unsubscribe(self, instance_id: int, subscriber_id: int, ip: str, *, nonce: str | None) -> bool:
         """Opt the subscriber out of their list; False when already out."""
         t = self.target(instance_id, subscriber_id, nonce)
-        try:
-            self.uow.subscribers.unsubscribe(t.subscriber.list_id, ip=ip or "", subscriber_id=t.subscriber.id,
-                                             channel="Unsubscription link")
-        except AlreadyUnsubscribed:
+        if not unsubscribe_by_link(self.uow, t.subscriber, ip):
             return False
         self._count(t, unsubscribed_at=self.uow.clock())
         return True
