@@ -10,7 +10,10 @@ them to `exec_driver_sql` (which keeps SQLAlchemy's transaction, events and erro
 from __future__ import annotations
 
 import weakref
+from collections import namedtuple
 from typing import Any, Mapping
+
+from sqlalchemy.exc import DBAPIError
 
 _CONSTANT, _SCALAR, _LIST = 0, 1, 2
 
@@ -24,6 +27,7 @@ class HotStatement:
         self.lists = lists
         self._forms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()      # dialect -> {lengths: form}
         self._results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # dialect -> processors
+        self._row_type = None   # first()'s named tuple, made on first use
 
     def execute(self, conn, params: Mapping[str, Any]):
         """The CursorResult; rows hold the driver's values (see `rows` for typed ones)."""
@@ -60,13 +64,43 @@ class HotStatement:
 
     def rows(self, conn, params: Mapping[str, Any]) -> list[tuple]:
         """The selected rows as tuples, each value converted by its column's type (a SELECT only)."""
-        result = self.execute(conn, params)
-        processors = self._result_processors(conn.dialect)
-        raw = result.fetchall()
+        return self._typed(conn.dialect, self.execute(conn, params).fetchall())
+
+    def read(self, conn, params: Mapping[str, Any]) -> list[tuple]:
+        """`rows`, fetched from a cursor of the connection's own driver connection: for a connection in a
+        transaction already (a unit of work's `session.connection()`), on the request path. The result
+        object `exec_driver_sql` builds reads the cursor's description column by column, which costs
+        more than the statement for a wide row; this skips it (and SQLAlchemy's cursor events)."""
+        return self._typed(conn.dialect, self._fetch(conn, params))
+
+    def _typed(self, dialect, raw: list) -> list[tuple]:
+        processors = self._result_processors(dialect)
         if not processors:
             return [tuple(row) for row in raw]
         return [tuple(value if p is None or value is None else p(value) for p, value in zip(processors, row))
                 for row in raw]
+
+    def _fetch(self, conn, params: Mapping[str, Any]) -> list:
+        sql, args = self.bound(conn.dialect, params)
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+        except dbapi_error as exc:   # as SQLAlchemy reports it, so callers see one kind of error
+            raise DBAPIError.instance(sql, args, exc, dbapi_error) from exc
+        finally:
+            cursor.close()
+
+    def first(self, conn, params: Mapping[str, Any]):
+        """The first row `read` answers as a named tuple (fields named like the statement's columns);
+        None when there is none."""
+        rows = self.read(conn, params)
+        if not rows:
+            return None
+        if self._row_type is None:
+            self._row_type = namedtuple("HotRow", list(self.statement.selected_columns.keys()))
+        return self._row_type(*rows[0])
 
     # --- compiling ---------------------------------------------------------------------------------
     def _form(self, dialect, params):
