@@ -92,15 +92,16 @@ class HotStatement:
         finally:
             cursor.close()
 
-    def first(self, conn, params: Mapping[str, Any]):
-        """The first row `read` answers as a named tuple (fields named like the statement's columns);
-        None when there is none."""
-        rows = self.read(conn, params)
-        if not rows:
-            return None
+    def named(self, conn, params: Mapping[str, Any]) -> list[tuple]:
+        """The rows `read` answers as named tuples (fields named like the statement's columns)."""
         if self._row_type is None:
             self._row_type = namedtuple("HotRow", list(self.statement.selected_columns.keys()))
-        return self._row_type(*rows[0])
+        return [self._row_type(*row) for row in self.read(conn, params)]
+
+    def first(self, conn, params: Mapping[str, Any]):
+        """The first of the `named` rows; None when there is none."""
+        rows = self.named(conn, params)
+        return rows[0] if rows else None
 
     # --- compiling ---------------------------------------------------------------------------------
     def _form(self, dialect, params):
