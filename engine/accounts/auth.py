@@ -201,8 +201,13 @@ class AuthService:
         raise AuthenticationFailed()
 
     def take_use(self) -> SessionUse | KeyUse | None:
-        """The use of the credentials resolve() accepted, not yet recorded (None when nothing is due)."""
+        """The use of the credentials resolve() accepted when it must be written now (None when nothing is
+        due). A key's use whose row is not due is only counted in this process, here: a read-only call
+        then needs no write transaction at all."""
         use, self._use = self._use, None
+        if isinstance(use, KeyUse) and not use.due:
+            self.uow.key_uses.add(use)
+            return None
         return use
 
     def record_use(self, use: SessionUse | KeyUse | None = None) -> None:

@@ -1,6 +1,7 @@
 """Campaigns: what is sent, to whom, and when.
 
-service.py (creation, editing, the status machine, copies, listing, deletion), emails.py (the
+service.py (creation, editing, the status machine, copies, listing, deletion), campaign_view.py (a campaign
+read as tuples to be shown: Campaign.Get's hot path), emails.py (the
 content records campaigns point at), approval.py (what an administrator approved of an Untrusted
 account's campaign, holding back the rest, and the queue of campaigns waiting), scheduling.py (send instances, the delivery ledger
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
