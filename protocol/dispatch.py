@@ -92,11 +92,11 @@ class Dispatcher:
         if command is None:
             shown = name if isinstance(name, str) else ""
             return hard_failure(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.')
-        request_id = uuid.uuid4().hex[:12]
         ip = client_ip(ip, forwarded_for, self.engine.settings.trusted_proxies)
         try:
             return self._run(command, params, ip)
         except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
+            request_id = uuid.uuid4().hex[:12]   # only a failure needs one: it ties the answer to the log
             log.exception("request %s: %s failed", request_id, command.name)
             return hard_failure(INTERNAL_ERROR, f"Internal error (request id {request_id})")
 
