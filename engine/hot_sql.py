@@ -5,7 +5,9 @@ SQLAlchemy does per execution (cache key, rendering a 100-element IN list, bindi
 rows) costs several times what the database spends on them. A `HotStatement` compiles its statement
 once per dialect and per length of its list parameters, with SQLAlchemy's own compiler, so the SQL is
 exactly what `Connection.execute` would send; each execution then only lines up the values and hands
-them to `exec_driver_sql` (which keeps SQLAlchemy's transaction, events and error wrapping).
+them to `exec_driver_sql` (which keeps SQLAlchemy's transaction, events and error wrapping). The
+request path's reads (credentials, Campaign.Get, Subscribers.Get) use `read`, which also skips the result
+object and fetches from the driver's cursor inside the unit of work's transaction.
 """
 from __future__ import annotations
 
