@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -90,8 +91,12 @@ def wait_for(port: int, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             sys.exit(f"server on port {port} exited with {process.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            # An HTTP answer, not just a connection: gunicorn listens before its workers have imported
+            # the app, and a wrk run started then measured the import.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
                 return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             time.sleep(0.2)
     sys.exit(f"server on port {port} did not start")

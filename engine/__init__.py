@@ -32,6 +32,8 @@ class Engine:
     clock: Clock
     timer: Timer = time.monotonic
     key_uses: KeyUseCounter = field(default_factory=KeyUseCounter)
+    # Per rate-limit bucket prefix, the window whose predecessors this process purged last (protocol/dispatch.py).
+    purged_windows: dict[str, int] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         """One transaction: `with engine.uow() as uow: ...; uow.commit()` (rolls back otherwise)."""

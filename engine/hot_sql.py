@@ -5,12 +5,17 @@ SQLAlchemy does per execution (cache key, rendering a 100-element IN list, bindi
 rows) costs several times what the database spends on them. A `HotStatement` compiles its statement
 once per dialect and per length of its list parameters, with SQLAlchemy's own compiler, so the SQL is
 exactly what `Connection.execute` would send; each execution then only lines up the values and hands
-them to `exec_driver_sql` (which keeps SQLAlchemy's transaction, events and error wrapping).
+them to `exec_driver_sql` (which keeps SQLAlchemy's transaction, events and error wrapping). The
+request path's reads (credentials, Campaign.Get, Subscribers.Get) use `read`, which also skips the result
+object and fetches from the driver's cursor inside the unit of work's transaction.
 """
 from __future__ import annotations
 
 import weakref
+from collections import namedtuple
 from typing import Any, Mapping
+
+from sqlalchemy.exc import DBAPIError
 
 _CONSTANT, _SCALAR, _LIST = 0, 1, 2
 
@@ -24,6 +29,7 @@ class HotStatement:
         self.lists = lists
         self._forms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()      # dialect -> {lengths: form}
         self._results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # dialect -> processors
+        self._row_type = None   # first()'s named tuple, made on first use
 
     def execute(self, conn, params: Mapping[str, Any]):
         """The CursorResult; rows hold the driver's values (see `rows` for typed ones)."""
@@ -60,13 +66,44 @@ class HotStatement:
 
     def rows(self, conn, params: Mapping[str, Any]) -> list[tuple]:
         """The selected rows as tuples, each value converted by its column's type (a SELECT only)."""
-        result = self.execute(conn, params)
-        processors = self._result_processors(conn.dialect)
-        raw = result.fetchall()
+        return self._typed(conn.dialect, self.execute(conn, params).fetchall())
+
+    def read(self, conn, params: Mapping[str, Any]) -> list[tuple]:
+        """`rows`, fetched from a cursor of the connection's own driver connection: for a connection in a
+        transaction already (a unit of work's `session.connection()`), on the request path. The result
+        object `exec_driver_sql` builds reads the cursor's description column by column, which costs
+        more than the statement for a wide row; this skips it (and SQLAlchemy's cursor events)."""
+        return self._typed(conn.dialect, self._fetch(conn, params))
+
+    def _typed(self, dialect, raw: list) -> list[tuple]:
+        processors = self._result_processors(dialect)
         if not processors:
             return [tuple(row) for row in raw]
         return [tuple(value if p is None or value is None else p(value) for p, value in zip(processors, row))
                 for row in raw]
+
+    def _fetch(self, conn, params: Mapping[str, Any]) -> list:
+        sql, args = self.bound(conn.dialect, params)
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+        except dbapi_error as exc:   # as SQLAlchemy reports it, so callers see one kind of error
+            raise DBAPIError.instance(sql, args, exc, dbapi_error) from exc
+        finally:
+            cursor.close()
+
+    def named(self, conn, params: Mapping[str, Any]) -> list[tuple]:
+        """The rows `read` answers as named tuples (fields named like the statement's columns)."""
+        if self._row_type is None:
+            self._row_type = namedtuple("HotRow", list(self.statement.selected_columns.keys()))
+        return [self._row_type(*row) for row in self.read(conn, params)]
+
+    def first(self, conn, params: Mapping[str, Any]):
+        """The first of the `named` rows; None when there is none."""
+        rows = self.named(conn, params)
+        return rows[0] if rows else None
 
     # --- compiling ---------------------------------------------------------------------------------
     def _form(self, dialect, params):

@@ -20,6 +20,7 @@ class UnitOfWork:
         self.settings = settings
         self.timer = timer  # monotonic seconds for time limits; clock is the domain's wall time
         self.session: Session | None = None
+        self.commits = 0   # how many commits this unit made (the dispatcher asks whether its count was kept)
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._session_factory()
@@ -32,6 +33,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        self.commits += 1
 
     def rollback(self) -> None:
         self.session.rollback()
@@ -45,7 +47,7 @@ class UnitOfWork:
         """Commit when anything was written, else end the transaction without a commit."""
         s = self.session
         if s.new or s.dirty or s.deleted or not s.in_transaction() or wrote_since_begin(s.connection()):
-            s.commit()
+            self.commit()
         else:
             s.rollback()
 

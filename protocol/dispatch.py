@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -83,6 +84,7 @@ class Dispatcher:
     def __init__(self, engine: Engine, commands: dict[str, Command]):
         self.engine = engine
         self.commands = commands
+        self._schemas = threading.local()
 
     def dispatch(self, params: dict, ip: str, forwarded_for: str | None = None) -> Outcome:
         name = params.get("command")
@@ -90,11 +92,11 @@ class Dispatcher:
         if command is None:
             shown = name if isinstance(name, str) else ""
             return hard_failure(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.')
-        request_id = uuid.uuid4().hex[:12]
         ip = client_ip(ip, forwarded_for, self.engine.settings.trusted_proxies)
         try:
             return self._run(command, params, ip)
         except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
+            request_id = uuid.uuid4().hex[:12]   # only a failure needs one: it ties the answer to the log
             log.exception("request %s: %s failed", request_id, command.name)
             return hard_failure(INTERNAL_ERROR, f"Internal error (request id {request_id})")
 
@@ -113,48 +115,67 @@ class Dispatcher:
                 values, problem = self._load(command, params), None
             except (P.ParamError, ValidationError) as exc:
                 values, problem = None, exc
-            refusal = self._rate_limited(uow, command, actor, ip, values)
-            if refusal is not None:
-                return refusal
-            if isinstance(problem, P.ParamError):
-                return command_failure(command, problem.code, problem.message, problem.also)
-            if problem is not None:
-                raise problem
-            ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
+            counted = self._count_call(uow, command, actor, ip, values)
+            commits = uow.commits
             try:
-                if command.requires_active_account:
-                    uow.email_account.require_active(actor, status=uow.auth.email_account_status)
-                result = command.run(ctx, values) or {}
-            except DomainError as exc:
-                uow.rollback()
-                code = command.code_for(exc)
-                if isinstance(exc, PermissionDenied) and code is None:
-                    return scalar_failure(NOT_PERMITTED, exc.message)
-                if isinstance(exc, AuthenticationFailed) and code is None:
-                    # A public command whose variant needs credentials (bulk RulesJSON unsubscribe).
-                    return scalar_failure(AUTH_FAILED, exc.message)
-                if isinstance(exc, AudienceQueryTimeout) and code is None:
-                    return hard_failure(AUDIENCE_TIMEOUT, f"Audience query timed out ({exc.message})")
-                if code is None:
-                    raise
-                failure = command_failure(command, code, exc.detail)
-                # Keys some codes carry beside ErrorCode (e.g. CampaignStatus on Campaign.Recipients.Get).
-                failure.payload.update(getattr(exc, "extra", None) or {})
-                # A status some pages document for a code (an expired export file: 410 Gone).
-                failure.status = getattr(exc, "http_status", 200)
-                return failure
-            except P.ParamError as exc:
-                uow.rollback()
-                failure = command_failure(command, exc.code, exc.message, exc.also)
-                # Keys some codes carry beside ErrorCode (e.g. ErrorCustomFieldID on Subscriber.Subscribe).
-                failure.payload.update(getattr(exc, "extra", None) or {})
-                return failure
-            if command.read_only:
-                use = uow.auth.take_use()
-                uow.finish()
-            else:
-                uow.auth.record_use()  # a session's sliding expiry, a key's use count: when the call succeeds
+                outcome = self._run_counted(uow, command, actor, ip, params, values, problem, counted)
+            finally:
+                if counted is not None and uow.commits == commits:
+                    # The command failed and its transaction with the count was rolled back: failing calls
+                    # count too, so the count is written again on its own.
+                    uow.rollback()
+                    self._count_again(command, ip)
+            return outcome
+
+    def _run_counted(self, uow, command: Command, actor, ip: str, params: dict, values: dict | None, problem,
+                     counted) -> Outcome:
+        """The call after its rate-limit count (`counted`, a Decision, or None when not counted), which is
+        in the same transaction: it is committed with the command's changes, or alone when the call is
+        refused, or written again by the caller when the command's transaction is rolled back."""
+        if counted is not None and not counted.allowed:
+            uow.commit()
+            return self._refusal(counted)
+        if isinstance(problem, P.ParamError):
+            if counted is not None:
                 uow.commit()
+            return command_failure(command, problem.code, problem.message, problem.also)
+        if problem is not None:
+            raise problem
+        ctx = Context(uow=uow, actor=actor, ip=ip, params=params)
+        try:
+            if command.requires_active_account:
+                uow.email_account.require_active(actor, status=uow.auth.email_account_status)
+            result = command.run(ctx, values) or {}
+        except DomainError as exc:
+            uow.rollback()
+            code = command.code_for(exc)
+            if isinstance(exc, PermissionDenied) and code is None:
+                return scalar_failure(NOT_PERMITTED, exc.message)
+            if isinstance(exc, AuthenticationFailed) and code is None:
+                # A public command whose variant needs credentials (bulk RulesJSON unsubscribe).
+                return scalar_failure(AUTH_FAILED, exc.message)
+            if isinstance(exc, AudienceQueryTimeout) and code is None:
+                return hard_failure(AUDIENCE_TIMEOUT, f"Audience query timed out ({exc.message})")
+            if code is None:
+                raise
+            failure = command_failure(command, code, exc.detail)
+            # Keys some codes carry beside ErrorCode (e.g. CampaignStatus on Campaign.Recipients.Get).
+            failure.payload.update(getattr(exc, "extra", None) or {})
+            # A status some pages document for a code (an expired export file: 410 Gone).
+            failure.status = getattr(exc, "http_status", 200)
+            return failure
+        except P.ParamError as exc:
+            uow.rollback()
+            failure = command_failure(command, exc.code, exc.message, exc.also)
+            # Keys some codes carry beside ErrorCode (e.g. ErrorCustomFieldID on Subscriber.Subscribe).
+            failure.payload.update(getattr(exc, "extra", None) or {})
+            return failure
+        if command.read_only:
+            use = uow.auth.take_use()
+            uow.finish()
+        else:
+            uow.auth.record_use()  # a session's sliding expiry, a key's use count: when the call succeeds
+            uow.commit()
         if command.read_only and use is not None:
             # Written in a transaction of its own, so the reading one never has to become a writer.
             with self.engine.uow() as writer:
@@ -165,21 +186,30 @@ class Dispatcher:
         payload = {"Success": True, "ErrorCode": 0, **command.success_extra, **result}
         return Outcome(payload)
 
-    def _rate_limited(self, uow, command: Command, actor, ip: str, values: dict | None) -> Outcome | None:
-        """Count a call of a public command against its client's limit (Part 1 §12); the refusal when
-        over it. Only the owner of the lists the call acts on (an account's own integration, a CRM sync
-        subscribing in a loop) or an administrator is not counted: another account's credentials buy
-        nothing. The count is committed before the command runs, so failing calls count too."""
+    def _count_call(self, uow, command: Command, actor, ip: str, values: dict | None):
+        """Count a call of a public command against its client's limit (Part 1 §12), in the call's
+        transaction: the Decision, or None when the call is not counted. Only the owner of the lists the
+        call acts on (an account's own integration, a CRM sync subscribing in a loop) or an administrator
+        is not counted: another account's credentials buy nothing. Failing calls count too (_run).
+        The windows that are over are purged once per window and process (it was every client's
+        first call in a window: on a public form, nearly every call)."""
         limit = self.engine.settings.public_rate_limit
         if command.auth != PUBLIC or limit is None or self._owner_call(uow, command, actor, values):
             return None
         decision = uow.rate_limits.hit(f"api:{command.name.lower()}", ip, limit)
-        uow.commit()
-        if decision.opened_window:
+        purged = self.engine.purged_windows
+        if purged.get("api:") != decision.window_start:
+            purged["api:"] = decision.window_start
             uow.rate_limits.purge_before(limit, bucket_prefix="api:")
+        return decision
+
+    def _count_again(self, command: Command, ip: str) -> None:
+        with self.engine.uow() as uow:
+            uow.rate_limits.hit(f"api:{command.name.lower()}", ip, self.engine.settings.public_rate_limit)
             uow.commit()
-        if decision.allowed:
-            return None
+
+    def _refusal(self, decision) -> Outcome:
+        limit = self.engine.settings.public_rate_limit
         return Outcome({"Success": False, "ErrorCode": RATE_LIMITED,
                         "ErrorText": f"Rate limit exceeded: at most {limit.requests} requests in {limit.seconds} "
                                      f"seconds from one address; retry after {decision.retry_after} seconds"},
@@ -217,11 +247,22 @@ class Dispatcher:
             raise PermissionDenied()
         return actor
 
-    @staticmethod
-    def _load(command: Command, params: dict) -> dict:
+    def _load(self, command: Command, params: dict) -> dict:
         if command.params is None:
             return {}
-        return P.load(command.params(), params, list(command.errors))
+        return P.load(self._schema(command), params, list(command.errors))
+
+    def _schema(self, command: Command):
+        """The command's parameter schema, one instance per thread and command: building one deep-copies
+        every declared field (a third of a simple command's parameter handling), and loading keeps no state
+        in the instance, but an instance is not meant to be shared between threads."""
+        schemas = getattr(self._schemas, "by_command", None)
+        if schemas is None:
+            schemas = self._schemas.by_command = {}
+        schema = schemas.get(command.name)
+        if schema is None:
+            schema = schemas[command.name] = command.params()
+        return schema
 
 
 def _credentials(params: dict) -> tuple[str | None, str | None]:

@@ -18,6 +18,7 @@ from engine.errors import (
     AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
     UserNotFound,
 )
+from engine.hot_sql import HotStatement
 from engine.models import Admin, ApiKey, AuthSession, User, UserGroup
 from engine.models.senders import EmailMarketingAccount
 
@@ -194,13 +195,13 @@ class AuthService:
         written nowhere: the use is kept for record_use(), which the caller runs when the call counts."""
         now = self.uow.clock()
         if session_id:
-            row = self.s.execute(_SESSION_BY_DIGEST, {"digest": digest(session_id)}).first()
+            row = _SESSION_BY_DIGEST.first(self.s.connection(), {"digest": digest(session_id)})
             if row is not None and row.expires_at > now:
                 self._use = SessionUse(row.id, row.user_id, now) if due(row.last_used_at, now) else None
                 self.email_account_status = row.email_account_status or "ACTIVE"
                 return _actor_of(row, session_id=row.id)
         if api_key:
-            row = self.s.execute(_KEY_BY_DIGEST, {"digest": digest(api_key.strip())}).first()
+            row = _KEY_BY_DIGEST.first(self.s.connection(), {"digest": digest(api_key.strip())})
             if row is not None and not (row.bound_ip_address and
                                         not hmac.compare_digest(row.bound_ip_address, ip or "")):
                 actor = _actor_of(row)
@@ -210,8 +211,13 @@ class AuthService:
         raise AuthenticationFailed()
 
     def take_use(self) -> SessionUse | KeyUse | None:
-        """The use of the credentials resolve() accepted, not yet recorded (None when nothing is due)."""
+        """The use of the credentials resolve() accepted when it must be written now (None when nothing is
+        due). A key's use whose row is not due is only counted in this process, here: a read-only call
+        then needs no write transaction at all."""
         use, self._use = self._use, None
+        if isinstance(use, KeyUse) and not use.due:
+            self.uow.key_uses.add(use)
+            return None
         return use
 
     def record_use(self, use: SessionUse | KeyUse | None = None) -> None:
@@ -281,9 +287,12 @@ def _credential_query(table, *extra):
             .outerjoin(EmailMarketingAccount, EmailMarketingAccount.user_id == table.user_id))
 
 
-# Built once: every call runs one of them, and building the expression cost more than running it.
-_SESSION_BY_DIGEST = _credential_query(AuthSession).where(AuthSession.token_digest == bindparam("digest"))
-_KEY_BY_DIGEST = _credential_query(ApiKey, ApiKey.bound_ip_address).where(ApiKey.key_digest == bindparam("digest"))
+# Built and compiled once, run straight through the driver (engine/hot_sql.py): every call runs one of them,
+# and SQLAlchemy's work around a statement (the ORM's above all) cost more than running it.
+_SESSION_BY_DIGEST = HotStatement(
+    _credential_query(AuthSession).where(AuthSession.token_digest == bindparam("digest")))
+_KEY_BY_DIGEST = HotStatement(
+    _credential_query(ApiKey, ApiKey.bound_ip_address).where(ApiKey.key_digest == bindparam("digest")))
 
 
 def _actor_of(row, session_id: int | None = None) -> Actor:

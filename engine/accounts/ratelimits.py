@@ -32,6 +32,7 @@ class Decision:
     allowed: bool
     retry_after: int  # seconds until the window ends (meaningful when refused)
     opened_window: bool  # this request was the client's first in the window
+    window_start: int = 0  # the window's start, in Unix seconds
 
 
 def parse_rate_limit(text: str | None) -> RateLimit | None:
@@ -110,7 +111,8 @@ class RateLimiter:
             RateLimitCounter.bucket == key["bucket"], RateLimitCounter.client == key["client"],
             RateLimitCounter.window_start == start))
         retry_after = max(1, math.ceil(start + limit.seconds - now))
-        return Decision(allowed=hits <= limit.requests, retry_after=retry_after, opened_window=hits == 1)
+        return Decision(allowed=hits <= limit.requests, retry_after=retry_after, opened_window=hits == 1,
+                        window_start=start)
 
     def purge_before(self, limit: RateLimit, *, bucket_prefix: str = "") -> int:
         """Delete the counters of windows that are over, of every client of the buckets named

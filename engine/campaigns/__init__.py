@@ -1,7 +1,8 @@
 """Campaigns: what is sent, to whom, and when.
 
 service.py (creation, editing, the status machine, deletion), listing.py (Campaigns.Get's filters and
-orderings), copies.py (Campaign.Copy and the modern Reuse, variations and split test included), emails.py (the
+orderings), copies.py (Campaign.Copy and the modern Reuse, variations and split test included),
+campaign_view.py (a campaign read as tuples to be shown: Campaign.Get's hot path), emails.py (the
 content records campaigns point at), approval.py (what an administrator approved of an Untrusted
 account's campaign, holding back the rest, and the queue of campaigns waiting), scheduling.py (send instances, the delivery ledger
 write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern

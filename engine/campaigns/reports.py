@@ -19,6 +19,7 @@ from engine.accounts.auth import Actor
 from engine.campaigns.landing_pages import landing_page_url
 from engine.campaigns.modern_status import distribution_status, visibility_clause, visibility_status
 from engine.errors import CampaignNotFound
+from engine.hot_sql import HotStatement
 from engine.models import Campaign, Delivery, Email, SendInstance
 from engine.models.activity import SubscriberActivity
 from engine.models.outbox import OutboxEvent
@@ -214,8 +215,9 @@ class CampaignReports:
         """Delivered and in-doubt people of each campaign (no owner check: the caller read the campaigns)."""
         if not campaign_ids:
             return {}
-        counts = {cid: LedgerCounts(d, u) for cid, d, u in self.s.execute(_ledger_counts_query(),
-                                                                         {"campaign_ids": list(campaign_ids)})}
+        self.s.flush()   # read past the ORM: what this unit changed must be sent first
+        counts = {cid: LedgerCounts(d, u) for cid, d, u in _ledger_counts_query().read(
+            self.s.connection(), {"campaign_ids": list(campaign_ids)})}
         return {cid: counts.get(cid, LedgerCounts(0, 0)) for cid in campaign_ids}
 
     def _not_sent_people(self, campaign_ids: list[int]) -> dict[int, int]:
@@ -283,7 +285,8 @@ def _ledger_counts_query():
     ids = bindparam("campaign_ids", expanding=True)
     delivered = case((CampaignReports._ledger("DELIVERED", ids).whereclause, Delivery.subscriber_id))
     unknown = case((Delivery.state == "unknown", Delivery.subscriber_id))
-    return (select(SendInstance.campaign_id, func.count(distinct(delivered)), func.count(distinct(unknown)))
-            .select_from(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id)
-            .where(SendInstance.campaign_id.in_(ids), Delivery.state.in_(("sent", "unknown")))
-            .group_by(SendInstance.campaign_id))
+    return HotStatement(
+        select(SendInstance.campaign_id, func.count(distinct(delivered)), func.count(distinct(unknown)))
+        .select_from(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id)
+        .where(SendInstance.campaign_id.in_(ids), Delivery.state.in_(("sent", "unknown")))
+        .group_by(SendInstance.campaign_id), lists=("campaign_ids",))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from engine.campaigns import events as campaign_events
+from engine.campaigns.campaign_view import CampaignView, campaign_view
 from engine.accounts.auth import Actor
 from engine.errors import (
     CampaignNotFound, EmailNotFound, InvalidCampaignStatus, InvalidRecipients, InvalidStatusTransition,
@@ -58,6 +59,14 @@ class CampaignService:
     # --- reading -----------------------------------------------------------------------------
     def get(self, actor: Actor, campaign_id: int, *, for_update: bool = False) -> Campaign:
         return get_owned(self.s, Campaign, campaign_id, actor, CampaignNotFound, for_update=for_update)
+
+    def view(self, actor: Actor, campaign_id: int) -> CampaignView:
+        """The campaign to be shown (Campaign.Get), read without the ORM: engine/campaigns/campaign_view.py."""
+        self.s.flush()   # read past the ORM: what this unit changed must be sent first
+        view = campaign_view(self.s.connection(), campaign_id, owner_id=None if actor.is_admin else actor.id)
+        if view is None:
+            raise CampaignNotFound()
+        return view
 
     # --- creating and editing -----------------------------------------------------------------
     def create(self, actor: Actor, name: str) -> Campaign:

@@ -64,13 +64,13 @@ class GetParams(LegacySchema):
 
 
 def get(ctx: Context, p: dict) -> dict:
-    campaign = ctx.uow.campaigns.get(ctx.actor, p["CampaignID"])
+    campaign = ctx.uow.campaigns.view(ctx.actor, p["CampaignID"])
     ledger = ctx.uow.campaign_reports.ledger_counts([campaign.id])[campaign.id]
     row = campaign_row(campaign, ledger)
     if p.get("RetrieveStatistics"):
         row["Statistics"] = statistics(campaign, ledger)
     if p.get("RetrieveTags"):
-        row["Tags"] = tags(campaign)
+        row["Tags"] = tags(ctx.uow.campaigns.get(ctx.actor, campaign.id))
     if p.get("SplitABTestStatistics"):
         report = ctx.uow.ab_reports.report(ctx.actor, campaign.id)
         row["Options"] = ab_testing_options(report)

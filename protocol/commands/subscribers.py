@@ -178,9 +178,8 @@ def list_subscribers(ctx: Context, p: dict) -> dict:
         keyword=keyword if keyword and keyword.strip() else None,
         order_field=p.get("OrderField", "").lower() or None, descending=p.get("OrderType") == "DESC",
         offset=p.get("RecordsFrom", 0), limit=min(p.get("RecordsPerRequest") or DEFAULT_PAGE, MAX_PAGE))
-    rows, total = ctx.uow.subscriber_search.search(ctx.actor, p["SubscriberListID"], query)
-    list_row = ctx.uow.lists.get(ctx.actor, p["SubscriberListID"])
-    field_ids = [f.id for f in ctx.uow.custom_fields.applicable(list_row)]
+    list_row, rows, total = ctx.uow.subscriber_search.search(ctx.actor, p["SubscriberListID"], query)
+    field_ids = ctx.uow.custom_fields.applicable_ids(list_row)
     values = ctx.uow.subscribers.values_of([r.id for r in rows])
     return {"Subscribers": [subscriber_row(r, values[r.id], field_ids) for r in rows], "TotalSubscribers": total}
 

@@ -56,7 +56,7 @@ def subscribers(uow, actor, list_id: int):
     keyword = request.args.get("q", "").strip()
     raw_page = request.args.get("page", "1")
     number = max(int(raw_page), 1) if raw_page.isdigit() and len(raw_page) < 7 else 1
-    rows, total = uow.subscriber_search.search(actor, list_id, SubscriberQuery(
+    _, rows, total = uow.subscriber_search.search(actor, list_id, SubscriberQuery(
         segment=segment, keyword=keyword or None, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE))
     return render("console/subscribers.html", list_row=list_row, subscribers=rows, total=total, segment=segment,
                   segments=SEGMENTS, keyword=keyword, page_number=number,

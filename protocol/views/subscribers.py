@@ -15,7 +15,8 @@ def _when(value):
     return value if value is not None else ""
 
 
-def subscriber_row(s: Subscriber, values: dict[int, str], field_ids: list[int]) -> dict:
+def subscriber_row(s, values: dict[int, str], field_ids: list[int]) -> dict:
+    """`s`: a Subscriber, or a row of its columns by the same names (Subscribers.Get reads tuples)."""
     row = {
         "SubscriberID": str(s.id), "EmailAddress": s.email_address, "SubscriptionStatus": s.subscription_status,
         "BounceType": s.bounce_type, "SubscriptionDate": _when(s.subscription_date),

@@ -77,3 +77,25 @@ def test_database_errors_arrive_as_sqlalchemy_exceptions(probe):
         with pytest.raises(IntegrityError):
             duplicate.execute(conn, {"id": 1})
         conn.rollback()
+
+
+def test_read_answers_what_rows_answers_and_sees_its_own_transaction(probe):
+    with probe.begin() as conn:
+        MARK.execute(conn, {"ids": [3], "owner": "me", "at": AT})   # not committed yet
+        assert READ.read(conn, {"ids": [1, 3, 99]}) == READ.rows(conn, {"ids": [1, 3, 99]}) == [
+            (1, "new", None), (3, "done", AT)]
+        named = READ.named(conn, {"ids": [3]})
+        assert named[0].id == 3 and named[0].touched_at == AT and named[0].touched_at.tzinfo is timezone.utc
+        assert READ.first(conn, {"ids": [3, 1]}).id == 1
+        assert READ.first(conn, {"ids": [99]}) is None
+
+
+def test_a_failing_read_raises_as_sqlalchemy_reports_it(probe):
+    from sqlalchemy.exc import DBAPIError
+
+    broken = HotStatement(select(_c.id).where(_c.id == bindparam("id")).where(
+        Column("no_such_column", Integer) == 1))
+    with probe.connect() as conn:
+        conn.begin()
+        with pytest.raises(DBAPIError):
+            broken.read(conn, {"id": 1})

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import event, select
 
 from engine.models import ApiKey, AuthSession, User
+from tests.helpers import stored_state
 
 AUTH_FAILED = {"Success": False, "ErrorCode": 99998, "ErrorText": "Authentication failure or session expired"}
 
@@ -126,3 +127,27 @@ def test_a_read_only_unit_that_writes_still_commits(engine, user):
         uow.finish()
     with engine.uow() as uow:
         assert uow.session.get(User, user.id).company_name == "Written"
+
+
+def test_revoking_a_key_bites_at_once_though_its_uses_are_not_written_yet(api, user, engine, clock):
+    key = api("User.APIKey.Create", user.session, Note="crm")["APIKey"]["APIKey"]
+    key_id = api("User.APIKey.List", user.session)["APIKeys"][0]["APIKeyID"]
+    campaign = api("Campaign.Create", user.session, CampaignName="Spring")["CampaignID"]
+    assert api("Campaign.Get", APIKey=key, CampaignID=campaign)["Success"] is True   # written
+    clock.advance(seconds=5)
+    assert api("Campaign.Get", APIKey=key, CampaignID=campaign)["Success"] is True   # counted in memory
+    assert api("User.APIKey.Delete", user.session, APIKeyID=key_id)["Success"] is True
+    before = stored_state(engine, skip={})
+    assert api("Campaign.Get", APIKey=key, CampaignID=campaign) == AUTH_FAILED
+    assert api("Subscribers.Get", APIKey=key, SubscriberListID=1, SubscriberSegment="Active") == AUTH_FAILED
+    assert stored_state(engine, skip={}) == before
+
+
+def test_a_user_disabled_between_two_calls_of_one_minute_is_refused_at_once(api, user, engine, clock):
+    campaign = api("Campaign.Create", user.session, CampaignName="Spring")["CampaignID"]
+    assert api("Campaign.Get", user.session, CampaignID=campaign)["Success"] is True
+    with engine.uow() as uow:
+        uow.session.get(User, user.id).account_status = "Disabled"
+        uow.commit()
+    clock.advance(seconds=5)
+    assert api("Campaign.Get", user.session, CampaignID=campaign) == AUTH_FAILED

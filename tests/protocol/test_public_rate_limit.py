@@ -309,3 +309,43 @@ def test_settings_from_env_read_both(monkeypatch, tmp_path):
 ])
 def test_client_ip(peer, header, expected):
     assert client_ip(peer, header, ("10.0.0.0/8",)) == expected
+
+
+def test_a_call_whose_command_fails_counts_though_its_transaction_is_rolled_back(limited, engine, list_id):
+    # The count shares the command's transaction; a command that fails (here: no such list) rolls it back,
+    # and the count is written again on its own.
+    for n in range(3):
+        body = subscribe(limited, list_id + 1000, f"fan{n}@example.com").get_json()
+        assert body["Success"] is False and body["ErrorCode"] != 429
+    before = stored_state(engine, skip={"rate_limit_counters"})
+    assert subscribe(limited, list_id, "good@example.com").get_json()["ErrorCode"] == 429
+    assert stored_state(engine, skip={"rate_limit_counters"}) == before
+
+
+def test_a_call_that_breaks_counts_too(limited, engine, list_id, monkeypatch):
+    from engine.audience.subscribers import SubscriberService
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a surprise")
+
+    monkeypatch.setattr(SubscriberService, "subscribe", broken)
+    for n in range(3):
+        assert subscribe(limited, list_id, f"fan{n}@example.com").get_json()["ErrorCode"] == 100005
+    assert subscribe(limited, list_id, "good@example.com").get_json()["ErrorCode"] == 429
+    assert counters(engine) == 1 and subscriber_count(engine) == 0
+
+
+def test_windows_that_are_over_are_purged_once_per_window(limited, engine, list_id, clock):
+    subscribe(limited, list_id, "first@example.com", addr="203.0.113.1")   # purges (nothing yet) for this window
+    start = int(clock.now.timestamp()) // 60 * 60
+    with engine.uow() as uow:   # another process's counter of a window that is over
+        uow.session.add(RateLimitCounter(bucket="api:subscriber.subscribe", client="192.0.2.9",
+                                         window_start=start - 60, hits=1))
+        uow.commit()
+    subscribe(limited, list_id, "second@example.com", addr="203.0.113.2")  # a new client, the same window
+    with engine.uow() as uow:
+        assert start - 60 in set(uow.session.scalars(select(RateLimitCounter.window_start)))
+    clock.advance(seconds=60)
+    assert subscribe(limited, list_id, "third@example.com", addr="203.0.113.2").get_json()["Success"] is True
+    with engine.uow() as uow:
+        assert set(uow.session.scalars(select(RateLimitCounter.window_start))) == {start + 60}

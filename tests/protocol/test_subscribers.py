@@ -719,3 +719,28 @@ def test_owner_commands_require_credentials(api, engine, list_id):
 
 def test_every_documented_code_is_reached(request):
     assert_codes_reached(request, SEEN, [*public_subscription.COMMANDS, *subscribers.COMMANDS], NEVER_EMITTED)
+
+
+@pytest.mark.parametrize("segment", ["Active", "All", "Unsubscribed", "Opt-In Pending", "Soft bounced",
+                                     "Hard bounced", "Suppressed"])
+@pytest.mark.parametrize("order", [{}, {"OrderField": "SubscriberID", "OrderType": "DESC"},
+                                   {"OrderField": "SubscriptionDate"}, {"OrderField": "nonsense", "OrderType": "DESC"}])
+def test_a_page_without_keyword_answers_as_the_general_search(api, user, engine, list_id, crowd, segment, order):
+    # Without a keyword a named segment's page runs prebuilt statements; a keyword every address matches
+    # ("@") takes the general path: the two must agree row for row, and on the total.
+    suppressed = api("Subscribers.Get", user.session, SubscriberListID=list_id, SubscriberSegment="All")
+    with engine.uow() as uow:
+        uow.session.add(Suppression(owner_user_id=user.id, list_id=list_id,
+                                    email_address=suppressed["Subscribers"][0]["EmailAddress"],
+                                    email_normalized=suppressed["Subscribers"][0]["EmailAddress"].lower()))
+        uow.commit()
+    page = {"RecordsFrom": 1, "RecordsPerRequest": 2, **order}
+    prebuilt = api("Subscribers.Get", user.session, SubscriberListID=list_id, SubscriberSegment=segment, **page)
+    general = api("Subscribers.Get", user.session, SubscriberListID=list_id, SubscriberSegment=segment,
+                  SearchField="EmailAddress", SearchKeyword="@", **page)
+    assert prebuilt["Success"] is True and prebuilt == general
+
+
+def test_a_page_of_another_users_list_is_code_3_on_the_prebuilt_path(api, user, other_user, list_id, crowd):
+    answer = api("Subscribers.Get", other_user.session, SubscriberListID=list_id, SubscriberSegment="Active")
+    assert answer["ErrorCode"] == 3 and "Subscribers" not in answer

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 
 from engine.accounts.auth import Actor
 from engine.audience.custom_fields.presets import DATA_TYPES, preset
@@ -18,6 +19,7 @@ from engine.errors import (
     CustomFieldListLocked, CustomFieldNotFound, InvalidFieldOptions, InvalidFieldType, InvalidGlobalChange,
     InvalidMergeTagAlias, InvalidValidationRule, MergeTagAliasTaken, ReservedMergeTagAlias,
 )
+from engine.hot_sql import HotStatement
 from engine.models import CustomField, SubscriberFieldValue, SubscriberList
 from engine.models.subscribers import FIELD_TYPES
 from engine.ownership import require_owned_ids
@@ -32,6 +34,9 @@ def applicable_to(list_row: SubscriberList):
     return or_(CustomField.list_id == list_row.id,
                and_(CustomField.list_id.is_(None), CustomField.owner_user_id == list_row.owner_user_id))
 
+
+_APPLICABLE_IDS = HotStatement(select(CustomField.id).where(applicable_to(
+    SimpleNamespace(id=bindparam("list_id"), owner_user_id=bindparam("owner_id")))).order_by(CustomField.id))
 
 # Columns CustomFields.Get may sort by (wire name, lower-cased → expression builder).
 SORTABLE = {
@@ -67,6 +72,13 @@ class CustomFieldService:
 
     def applicable(self, list_row: SubscriberList) -> list[CustomField]:
         return list(self.s.scalars(select(CustomField).where(applicable_to(list_row)).order_by(CustomField.id)))
+
+    def applicable_ids(self, list_row: SubscriberList) -> list[int]:
+        """The ids of `applicable` (`list_row`: anything with its id and owner_user_id), by a prebuilt
+        statement through the driver (engine/hot_sql.py): Subscribers.Get's hot path."""
+        self.s.flush()   # read past the ORM: what this unit changed must be sent first
+        return [field_id for field_id, in _APPLICABLE_IDS.read(
+            self.s.connection(), {"list_id": list_row.id, "owner_id": list_row.owner_user_id})]
 
     def values_for(self, list_row: SubscriberList) -> FieldValues:
         return FieldValues(self.s, list_row, self.applicable(list_row))
