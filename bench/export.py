@@ -50,7 +50,7 @@ FIELDS = ("City", "Plan", "Age")
 
 
 def load(url: str, count: int) -> dict:
-    from engine.accounts.auth import hash_password
+    from engine.accounts.passwords import hash_password
 
     setup = make_sa_engine(url)
     Base.metadata.create_all(setup)

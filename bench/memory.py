@@ -149,26 +149,26 @@ def web(args, scratch: str) -> None:
         server.wait()
 
 
-# Run in a fresh interpreter: eight threads check a wrong password at once, through verify_password
+# Run in a fresh interpreter: eight threads check a wrong password at once, through check_password
 # (one argon2 computation at a time) or straight through the hasher (all at once); prints VmHWM in MB
 # before (after one hash was made) and after.
 LOGINS_AT_ONCE = """
 import sys, threading
 from argon2.exceptions import VerificationError
-from engine.accounts import auth
+from engine.accounts import passwords
 
 def hwm():
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
 
-stored = auth.hash_password("the-password")
+stored = passwords.hash_password("the-password")
 
 def bypassing_the_lock():
     try:
-        auth._hasher.verify(stored, "wrong")
+        passwords._hasher.verify(stored, "wrong")
     except VerificationError:
         pass
 
-check = (lambda: auth.verify_password(stored, "wrong")) if sys.argv[1] == "serialized" else bypassing_the_lock
+check = (lambda: passwords.check_password(stored, "wrong")) if sys.argv[1] == "serialized" else bypassing_the_lock
 before = hwm()
 threads = [threading.Thread(target=check) for _ in range(8)]
 for thread in threads:

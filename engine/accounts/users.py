@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import String, delete, func, or_, select
 
-from engine.accounts.auth import ALL_PERMISSIONS, Actor, hash_password
+from engine.accounts.auth import ALL_PERMISSIONS, Actor
+from engine.accounts.passwords import hash_password
 from engine.errors import (
     AlreadyExists, EmailTaken, InvalidValue, LastUserGroup, NotAccountOwner, PermissionDenied,
     UserGroupInUse, UserGroupNotFound, UsernameTaken, UserNotFound,
