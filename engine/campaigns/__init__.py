@@ -3,7 +3,8 @@
 service.py (creation, editing, the status machine, copies, listing, deletion), emails.py (the
 content records campaigns point at), approval.py (what an administrator approved of an Untrusted
 account's campaign, holding back the rest, and the queue of campaigns waiting), scheduling.py (send instances, the delivery ledger
-write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
+write, the modern publish / reschedule / pause-scheduling operations), ledgers.py (deleting the ledgers
+of deleted campaigns: deliveries.instance_id has no foreign key), modern.py (the modern
 operations the legacy chapter has no command for), reports.py (status mapping, statistics,
 recipients by activity), report_details.py (the console's report: figures from one pass
 over the ledger, live progress, opens and clicks over time, clicks per link, recipients by domain),
