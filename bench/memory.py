@@ -80,7 +80,7 @@ def requests_mix(data: dict) -> list[tuple[dict, dict]]:
     ]
 
 
-# Every LOGIN_EVERY-th request is a login with a wrong password (an argon2 verification, 64 MiB while it runs).
+# Every LOGIN_EVERY-th request is a login with a wrong password (an argon2 verification, 19 MiB while it runs).
 LOGIN_EVERY = 100
 LOGIN = ({"Command": "User.Login", "Username": "bench", "Password": "not-the-password"},
          {"X-Forwarded-For": "10.{a}.{b}.{c}"})
@@ -123,6 +123,16 @@ def drive(port: int, mix: list[tuple[dict, dict]], first: int, count: int, conne
     return outcomes
 
 
+def wait_for_workers(port: int, seconds: float = 600) -> None:
+    """Until a request is answered: on a busy machine the first one waits for a worker to boot, which can
+    outlast bench/api.py's 30 s per call."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=seconds)
+    conn.request("POST", "/api.php", "Command=Nothing.Here&ResponseFormat=JSON",
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+    conn.getresponse().read()
+    conn.close()
+
+
 def web(args, scratch: str) -> None:
     env = {**os.environ, "SENDMILL_DATA_DIR": scratch, "SENDMILL_TRUSTED_PROXIES": "127.0.0.1",
            "SENDMILL_DATABASE_URL": args.database_url or f"sqlite:///{scratch}/web.db"}
@@ -131,6 +141,7 @@ def web(args, scratch: str) -> None:
     api.prepare(env)
     port, server = api.serve(env, "wsgi:app")
     try:
+        wait_for_workers(port)
         data = api.populate(port)
         mix = requests_mix(data)
         workers = children(server.pid)
