@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from engine.accounts.credential_use import KeyUse, SessionUse, due
-from engine.accounts.passwords import check_password
+# hash_password also from here: code written before passwords.py (other branches) imports it from auth.
+from engine.accounts.passwords import check_password, hash_password  # noqa: F401
 from engine.accounts.totp import check_code
 from engine.errors import (
     AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
