@@ -1,7 +1,7 @@
 """Password hashing: argon2id over the MD5 hex of the password, checked and upgraded at login.
 
-The cost parameters are one of the configurations OWASP's Password Storage Cheat Sheet lists for argon2id:
-m = 19 MiB, t = 2, p = 1. Hashes made with other parameters (before 0017: argon2-cffi's default, m = 64 MiB,
+The cost parameters are one of the configurations OWASP's Password Storage Cheat Sheet lists for argon2id
+(all "an equal level of defense", trading memory for passes): m = 12 MiB, t = 3, p = 1. Hashes made with other parameters (before 0017: argon2-cffi's default, m = 64 MiB,
 t = 3, p = 4) still verify, and a successful login stores a new hash with the current parameters; a wrong
 password never writes anything (README, "Security").
 """
@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-# OWASP: "m=19456 (19 MiB), t=2, p=1" (salt and hash lengths: argon2-cffi's defaults). A web worker holds
-# one computation's memory at a time (below), so 19 MiB instead of 64 keeps it under its memory target.
-OWASP_ARGON2ID = Parameters(type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=2,
-                            memory_cost=19 * 1024, parallelism=1)
+# OWASP: "m=12288 (12 MiB), t=3, p=1" (salt and hash lengths: argon2-cffi's defaults). A web worker holds
+# one computation's memory at a time (below) on top of its ~100 MB, and its budget is 120 MB: with OWASP's
+# m=19 MiB, t=2 it peaked at 122.5 MB after bench/memory.py's 10,000 requests. 12 MiB stays above
+# MMAP_THRESHOLD, so each computation's block is still mapped and unmapped.
+OWASP_ARGON2ID = Parameters(type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=3,
+                            memory_cost=12 * 1024, parallelism=1)
 _hasher = PasswordHasher.from_parameters(OWASP_ARGON2ID)
 # One argon2 computation at a time in a process. Each holds the hash's memory cost for its duration, so
 # the eight threads of a web worker answering logins at once would hold eight; one at a time, a worker
@@ -29,9 +31,9 @@ _one_computation = threading.Lock()
 
 # glibc's malloc serves an allocation this size or larger with its own mmap, returned to the system on free.
 # By default that threshold follows the largest block freed so far (up to 32 MiB): after the first password
-# check every later 19 MiB block came from the heap of the thread asking, and a gthread worker's eight
-# threads each kept one resident (bench/memory.py --only logins: 203 MB peak with one check at a time, 70 MB
-# with this). Fixing the threshold (which also stops that adjustment) keeps every check's memory mapped and
+# check every later block came from the heap of the thread asking, and a gthread worker's eight
+# threads each kept one resident (bench/memory.py --only logins, at m = 19 MiB: 203 MB peak with one check
+# at a time, 70 MB with this). Fixing the threshold (which also stops that adjustment) keeps every check's memory mapped and
 # unmapped; smaller blocks are served as before. Python's own small objects never go through it.
 MMAP_THRESHOLD = 8 * 1024 * 1024
 _M_MMAP_THRESHOLD = -3   # <malloc.h>

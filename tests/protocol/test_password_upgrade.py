@@ -41,9 +41,9 @@ def stored_hash(engine, model, account_id: int) -> str:
 
 
 def test_the_parameters_are_an_owasp_argon2id_configuration():
-    # OWASP Password Storage Cheat Sheet: "m=19456 (19 MiB), t=2, p=1".
+    # OWASP Password Storage Cheat Sheet: "m=12288 (12 MiB), t=3, p=1".
     assert (OWASP_ARGON2ID.type, OWASP_ARGON2ID.memory_cost, OWASP_ARGON2ID.time_cost,
-            OWASP_ARGON2ID.parallelism) == (argon2.Type.ID, 19456, 2, 1)
+            OWASP_ARGON2ID.parallelism) == (argon2.Type.ID, 12288, 3, 1)
 
 
 def test_a_new_password_is_hashed_with_them(api, admin, engine, owasp_hasher):
