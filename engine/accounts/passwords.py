@@ -1,9 +1,10 @@
 """Password hashing: argon2id over the MD5 hex of the password, checked and upgraded at login.
 
 The cost parameters are one of the configurations OWASP's Password Storage Cheat Sheet lists for argon2id
-(all "an equal level of defense", trading memory for passes): m = 12 MiB, t = 3, p = 1. Hashes made with other parameters (before 0017: argon2-cffi's default, m = 64 MiB,
-t = 3, p = 4) still verify, and a successful login stores a new hash with the current parameters; a wrong
-password never writes anything (README, "Security").
+(all "an equal level of defense", trading memory for passes): m = 12 MiB, t = 3, p = 1. Hashes made with
+other parameters (before 0017: argon2-cffi's default, m = 64 MiB, t = 3, p = 4) still verify, and a
+successful login stores a new hash with the current parameters; a wrong password never writes anything
+(README, "Security").
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ _one_computation = threading.Lock()
 # By default that threshold follows the largest block freed so far (up to 32 MiB): after the first password
 # check every later block came from the heap of the thread asking, and a gthread worker's eight
 # threads each kept one resident (bench/memory.py --only logins, at m = 19 MiB: 203 MB peak with one check
-# at a time, 70 MB with this). Fixing the threshold (which also stops that adjustment) keeps every check's memory mapped and
-# unmapped; smaller blocks are served as before. Python's own small objects never go through it.
+# at a time, 70 MB with this). Fixing the threshold (which also stops that adjustment) keeps every check's
+# memory mapped and unmapped; smaller blocks are served as before. Python's small objects never reach it.
 MMAP_THRESHOLD = 8 * 1024 * 1024
 _M_MMAP_THRESHOLD = -3   # <malloc.h>
 
