@@ -16,7 +16,8 @@ from engine.models import Campaign, Delivery, SendInstance
 def ledger_sizes(engine) -> dict[int, int]:
     """Ledger rows per instance id, instances or not (an orphan shows as an id no instance has)."""
     with engine.uow() as uow:
-        return dict(uow.session.execute(select(Delivery.instance_id, func.count()).group_by(Delivery.instance_id)).all())
+        rows = uow.session.execute(select(Delivery.instance_id, func.count()).group_by(Delivery.instance_id))
+        return dict(rows.all())
 
 
 def instance_ids(engine) -> set[int]:
