@@ -12,6 +12,25 @@ CREATE TABLE admins (
     CONSTRAINT uq_admins_username UNIQUE (username)
 );
 
+CREATE TABLE deliveries (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    instance_id INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    email_normalized VARCHAR(255) NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    lease_until DATETIME,
+    worker VARCHAR(128) NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    sent_at DATETIME,
+    message_id VARCHAR(255) NOT NULL,
+    email_id INTEGER,
+    CONSTRAINT uq_deliveries_instance_id_email_normalized UNIQUE (instance_id, email_normalized),
+    CONSTRAINT ck_deliveries_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped'))
+);
+
+CREATE INDEX ix_deliveries_instance_state_id ON deliveries (instance_id, state, id);
+
 CREATE TABLE installation_secrets (
     name VARCHAR(64) NOT NULL,
     value TEXT NOT NULL,
@@ -868,26 +887,6 @@ CREATE INDEX ix_autoresponders_list_trigger_status ON autoresponders (list_id, t
 CREATE INDEX ix_autoresponders_owner_user_id ON autoresponders (owner_user_id);
 
 CREATE INDEX ix_autoresponders_segment_id ON autoresponders (segment_id);
-
-CREATE TABLE deliveries (
-    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    instance_id INTEGER NOT NULL,
-    subscriber_id INTEGER NOT NULL,
-    email_normalized VARCHAR(255) NOT NULL,
-    state VARCHAR(16) NOT NULL,
-    lease_until DATETIME,
-    worker VARCHAR(128) NOT NULL,
-    attempts INTEGER NOT NULL,
-    last_error TEXT NOT NULL,
-    sent_at DATETIME,
-    message_id VARCHAR(255) NOT NULL,
-    email_id INTEGER,
-    CONSTRAINT uq_deliveries_instance_id_email_normalized UNIQUE (instance_id, email_normalized),
-    CONSTRAINT ck_deliveries_state CHECK (state IN ('pending','claimed','sent','failed','unknown','skipped')),
-    CONSTRAINT fk_deliveries_instance_id_send_instances FOREIGN KEY(instance_id) REFERENCES send_instances (id) ON DELETE CASCADE
-);
-
-CREATE INDEX ix_deliveries_instance_state_id ON deliveries (instance_id, state, id);
 
 CREATE TABLE import_upload_chunks (
     job_id INTEGER NOT NULL,

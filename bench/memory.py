@@ -80,7 +80,7 @@ def requests_mix(data: dict) -> list[tuple[dict, dict]]:
     ]
 
 
-# Every LOGIN_EVERY-th request is a login with a wrong password (an argon2 verification, 64 MiB while it runs).
+# Every LOGIN_EVERY-th request is a login with a wrong password (an argon2 verification, 19 MiB while it runs).
 LOGIN_EVERY = 100
 LOGIN = ({"Command": "User.Login", "Username": "bench", "Password": "not-the-password"},
          {"X-Forwarded-For": "10.{a}.{b}.{c}"})
@@ -123,6 +123,16 @@ def drive(port: int, mix: list[tuple[dict, dict]], first: int, count: int, conne
     return outcomes
 
 
+def wait_for_workers(port: int, seconds: float = 600) -> None:
+    """Until a request is answered: on a busy machine the first one waits for a worker to boot, which can
+    outlast bench/api.py's 30 s per call."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=seconds)
+    conn.request("POST", "/api.php", "Command=Nothing.Here&ResponseFormat=JSON",
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+    conn.getresponse().read()
+    conn.close()
+
+
 def web(args, scratch: str) -> None:
     env = {**os.environ, "SENDMILL_DATA_DIR": scratch, "SENDMILL_TRUSTED_PROXIES": "127.0.0.1",
            "SENDMILL_DATABASE_URL": args.database_url or f"sqlite:///{scratch}/web.db"}
@@ -131,6 +141,7 @@ def web(args, scratch: str) -> None:
     api.prepare(env)
     port, server = api.serve(env, "wsgi:app")
     try:
+        wait_for_workers(port)
         data = api.populate(port)
         mix = requests_mix(data)
         workers = children(server.pid)
@@ -149,26 +160,26 @@ def web(args, scratch: str) -> None:
         server.wait()
 
 
-# Run in a fresh interpreter: eight threads check a wrong password at once, through verify_password
+# Run in a fresh interpreter: eight threads check a wrong password at once, through check_password
 # (one argon2 computation at a time) or straight through the hasher (all at once); prints VmHWM in MB
 # before (after one hash was made) and after.
 LOGINS_AT_ONCE = """
 import sys, threading
 from argon2.exceptions import VerificationError
-from engine.accounts import auth
+from engine.accounts import passwords
 
 def hwm():
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
 
-stored = auth.hash_password("the-password")
+stored = passwords.hash_password("the-password")
 
 def bypassing_the_lock():
     try:
-        auth._hasher.verify(stored, "wrong")
+        passwords._hasher.verify(stored, "wrong")
     except VerificationError:
         pass
 
-check = (lambda: auth.verify_password(stored, "wrong")) if sys.argv[1] == "serialized" else bypassing_the_lock
+check = (lambda: passwords.check_password(stored, "wrong")) if sys.argv[1] == "serialized" else bypassing_the_lock
 before = hwm()
 threads = [threading.Thread(target=check) for _ in range(8)]
 for thread in threads:

@@ -233,6 +233,11 @@ class UnitOfWork:
         return SchedulingService(self)
 
     @cached_property
+    def ledgers(self):
+        from engine.campaigns.ledgers import LedgerService
+        return LedgerService(self)
+
+    @cached_property
     def audience(self):
         from engine.audience.service import AudienceService
         return AudienceService(self)

@@ -157,12 +157,12 @@ def _cheap_password_hashing():
     """Still argon2, but with minimal cost parameters: the suite logs in thousands of times."""
     from argon2 import PasswordHasher
 
-    import engine.accounts.auth
+    import engine.accounts.passwords
 
-    original = engine.accounts.auth._hasher
-    engine.accounts.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    original = engine.accounts.passwords._hasher
+    engine.accounts.passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
-    engine.accounts.auth._hasher = original
+    engine.accounts.passwords._hasher = original
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Accounts: who may do what.
 
-users.py (administrators, users, user groups and their permissions and limits), auth.py (password
-hashing, login sessions, API keys, and the Actor a request acts as), email_account.py (the modern
+users.py (administrators, users, user groups and their permissions and limits), auth.py (login
+sessions, API keys, and the Actor a request acts as), passwords.py (argon2id password hashes, upgraded
+at login when their cost parameters are old), email_account.py (the modern
 email-marketing account: its status and monthly quotas), ratelimits.py (the per-client limits of the
 public commands, counted in the database), administration.py (Admin.Update, Users.Status),
 credential_use.py (how often a session's or key's use is written), password_reset.py (lost passwords: signed

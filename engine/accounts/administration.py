@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import OperationalError
 
-from engine.accounts.auth import Actor, hash_password
+from engine.accounts.auth import Actor
+from engine.accounts.passwords import hash_password
 from engine.errors import InvalidValue, NotAccountOwner, UsernameTaken, UsersStatusUnavailable
 from engine.models import Admin, AuthSession, User
 from engine.validation import normalize_email

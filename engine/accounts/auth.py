@@ -1,18 +1,17 @@
-"""Credentials: password hashing, login sessions, API keys, and who the caller is."""
+"""Credentials: login sessions, API keys, and who the caller is (password hashing: passwords.py)."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from engine.accounts.credential_use import KeyUse, SessionUse, due
+# hash_password also from here: code written before passwords.py (other branches) imports it from auth.
+from engine.accounts.passwords import check_password, hash_password  # noqa: F401
 from engine.accounts.totp import check_code
 from engine.errors import (
     AccountDisabled, ApiKeyNotFound, AuthenticationFailed, InvalidLogin, TwoFactorCodeInvalid, TwoFactorRequired,
@@ -23,57 +22,6 @@ from engine.models import Admin, ApiKey, AuthSession, User, UserGroup
 from engine.models.senders import EmailMarketingAccount
 
 ALL_PERMISSIONS = "*"
-
-_hasher = PasswordHasher()
-# One argon2 computation at a time in a process. Each holds the hash's memory cost (64 MiB by default) for
-# its duration, so the eight threads of a web worker answering logins at once took half a gigabyte; one at a
-# time, a worker peaks at its own size plus one computation. No throughput is lost: a computation already
-# runs its lanes on every core.
-_one_computation = threading.Lock()
-
-
-def _argon2(operation, *args):
-    with _one_computation:
-        return operation(*args)
-
-
-def _md5_hex(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - legacy wire format, not security
-
-
-def hash_password(password: str) -> str:
-    """argon2 over the MD5 hex of the password.
-
-    The legacy protocol lets clients log in with `PasswordEncrypted=true` and an MD5 of the
-    password; hashing the MD5 keeps that working without ever storing MD5 itself.
-    """
-    return _argon2(_hasher.hash, _md5_hex(password))
-
-
-def verify_password(stored_hash: str | None, password: str, *, pre_hashed: bool = False) -> bool:
-    """Whether `password` (or, `pre_hashed`, its MD5 hex) matches `stored_hash`. With no hash (no such
-    account) it still runs one argon2 verification with the parameters real hashes get, and answers
-    False: an unknown username must cost what a wrong password costs, or the time tells which exist."""
-    candidate = password.lower() if pre_hashed else _md5_hex(password)
-    try:
-        if stored_hash is None:
-            _argon2(_hasher.verify, _stand_in_hash(), candidate)
-            return False
-        return _argon2(_hasher.verify, stored_hash, candidate)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-_stand_in: tuple[PasswordHasher, str] | None = None
-
-
-def _stand_in_hash() -> str:
-    """A hash no candidate matches (its password is random and forgotten), made once per process with
-    the current hasher, so its verification costs exactly what a real account's does."""
-    global _stand_in
-    if _stand_in is None or _stand_in[0] is not _hasher:
-        _stand_in = (_hasher, _argon2(_hasher.hash, secrets.token_hex(32)))
-    return _stand_in[1]
 
 
 def digest(token: str) -> str:
@@ -128,8 +76,11 @@ class AuthService:
             func.lower(User.username) == username.strip().lower(),
             User.email_normalized == username.strip().lower(),
         )))
-        if not verify_password(user.password_hash if user else None, password, pre_hashed=pre_hashed):
+        check = check_password(user.password_hash if user else None, password, pre_hashed=pre_hashed)
+        if not check.ok:
             raise InvalidLogin()
+        if check.new_hash:   # made with older cost parameters: upgraded now that the password is known
+            user.password_hash = check.new_hash
         if user.account_status != "Enabled":
             raise AccountDisabled()
         if user.tfa_enabled:
@@ -152,8 +103,11 @@ class AuthService:
 
     def login_admin(self, username: str, password: str, ip: str = "") -> tuple[str, Admin]:
         admin = self.s.scalar(select(Admin).where(func.lower(Admin.username) == username.strip().lower()))
-        if not verify_password(admin.password_hash if admin else None, password):
+        check = check_password(admin.password_hash if admin else None, password)
+        if not check.ok:
             raise InvalidLogin()
+        if check.new_hash:
+            admin.password_hash = check.new_hash
         admin.last_login_at = self.uow.clock()
         return self._open_session(admin_id=admin.id, ip=ip), admin
 

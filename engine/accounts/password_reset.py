@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from engine.accounts import account_mail
-from engine.accounts.auth import hash_password
+from engine.accounts.passwords import hash_password
 from engine.accounts.ratelimits import RateLimit
 from engine.errors import PasswordResetRefused, TooManyRequests
 from engine.models import Admin, AuthSession, User

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import String, delete, func, or_, select
 
-from engine.accounts.auth import ALL_PERMISSIONS, Actor, hash_password
+from engine.accounts.auth import ALL_PERMISSIONS, Actor
+from engine.accounts.passwords import hash_password
 from engine.errors import (
     AlreadyExists, EmailTaken, InvalidValue, LastUserGroup, NotAccountOwner, PermissionDenied,
     UserGroupInUse, UserGroupNotFound, UsernameTaken, UserNotFound,
 )
-from engine.models import Admin, ApiKey, AuthSession, Subscriber, SubscriberList, User, UserGroup
+from engine.models import Admin, ApiKey, AuthSession, Campaign, Subscriber, SubscriberList, User, UserGroup
 from engine.senders.policy import format_domains, parse_domains
 from engine.validation import normalize_email
 
@@ -244,6 +245,8 @@ class AccountService:
         missing = [i for i in user_ids if i not in found]
         if missing:
             raise UserNotFound(f"user {missing[0]} does not exist")
+        # The campaigns' ledgers have no foreign key to cascade along (engine/campaigns/ledgers.py).
+        self.uow.ledgers.delete_for_campaigns(select(Campaign.id).where(Campaign.owner_user_id.in_(found)))
         self.s.execute(delete(User).where(User.id.in_(found)))
         self.s.expire_all()
         return len(found)

@@ -5,7 +5,8 @@ orderings), copies.py (Campaign.Copy and the modern Reuse, variations and split 
 campaign_view.py (a campaign read as tuples to be shown: Campaign.Get's hot path), emails.py (the
 content records campaigns point at), approval.py (what an administrator approved of an Untrusted
 account's campaign, holding back the rest, and the queue of campaigns waiting), scheduling.py (send instances, the delivery ledger
-write, the modern publish / reschedule / pause-scheduling operations), modern.py (the modern
+write, the modern publish / reschedule / pause-scheduling operations), ledgers.py (deleting the ledgers
+of deleted campaigns: deliveries.instance_id has no foreign key), modern.py (the modern
 operations the legacy chapter has no command for), modern_status.py (the modern statuses derived
 from the legacy ones), landing_pages.py (signed landing-page links), reports.py (cards, statistics,
 recipients by activity, throughput, the legacy ratio strings), report_details.py (the console's report: figures from one pass

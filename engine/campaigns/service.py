@@ -290,7 +290,9 @@ class CampaignService:
     def delete(self, actor: Actor, campaign_ids: list[int]) -> int:
         owned = require_owned_ids(self.s, Campaign, campaign_ids, actor,
                                   lambda why: InvalidValue("Campaigns", why), "campaign")
-        # Children first: not every backend cascades inside one statement the same way.
+        # Children first: not every backend cascades inside one statement the same way. The ledgers have
+        # no foreign key to cascade along (engine/campaigns/ledgers.py).
+        self.uow.ledgers.delete_for_campaigns(owned)
         self.s.execute(delete(CampaignTag).where(CampaignTag.campaign_id.in_(owned)))
         self.s.execute(delete(CampaignRecipient).where(CampaignRecipient.campaign_id.in_(owned)))
         self.s.execute(delete(Campaign).where(Campaign.id.in_(owned)))

@@ -138,10 +138,10 @@ class CountingHasher(argon2.PasswordHasher):
 
 @pytest.fixture
 def counting_hasher(monkeypatch):
-    import engine.accounts.auth
+    import engine.accounts.passwords
 
     hasher = CountingHasher()
-    monkeypatch.setattr(engine.accounts.auth, "_hasher", hasher)
+    monkeypatch.setattr(engine.accounts.passwords, "_hasher", hasher)
     return hasher
 
 

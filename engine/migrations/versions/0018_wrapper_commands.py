@@ -1,7 +1,7 @@
 """List integrations (webhook_endpoints.list_id) and public campaign archives (tags.public_nonce)
 
 Revision ID: 0018_wrapper_commands
-Revises: 0016_journey_tracking
+Revises: 0017_tick_scale
 
 ListIntegration.AddURL registers a webhook endpoint scoped to one list (its subscription or unsubscription
 events only). The column is nullable: every existing endpoint stays an ordinary webhook. Campaigns.Archive.GetURL
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0018_wrapper_commands"
-down_revision = "0016_journey_tracking"
+down_revision = "0017_tick_scale"
 branch_labels = None
 depends_on = None
 
