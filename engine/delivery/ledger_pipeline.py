@@ -109,15 +109,17 @@ def settle(s, worker: str, round_: HandOver, outcomes: list[Outcome], release: l
                                    [_RECORD.bound(dialect, params)[1] for params in others])
             released = run(_RELEASE, {"b_ids": release, "b_worker": worker}) if release else None
             raw.commit()
+        handed_count = handed.rowcount if handed is not None else 0
+        released_count = released.rowcount if released is not None else 0
     except psycopg.Error as exc:
         raise DBAPIError.instance(None, None, exc, psycopg.Error, dialect=dialect) from exc
     finally:
-        for cursor in cursors:
+        for cursor in cursors:   # (a closed cursor forgets its row count)
             cursor.close()
     # Rows taken from this worker show in the count; which ones is read after the commit.
-    held = held_after_hand_over(conn, worker, round_, handed.rowcount) if handed is not None else set()
+    held = held_after_hand_over(conn, worker, round_, handed_count) if handed is not None else set()
     s.commit()
-    return held, released.rowcount if released is not None else 0
+    return held, released_count
 
 
 def _outcome_params(outcome: Outcome, worker: str, now: datetime, backoff: timedelta) -> dict:
