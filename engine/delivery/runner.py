@@ -19,8 +19,10 @@ the same commit as the next round's hand-over, so a round costs one commit:
 Claiming (engine/delivery/claims.py): `FOR UPDATE SKIP LOCKED` on PostgreSQL and MariaDB, a
 compare-and-set update on SQLite, keyset-paged so a claim costs the same at row 1,000,000 as at row 1.
 
-Crash rule (at-most-once). Once a message holds a relay connection, and before it writes a byte of its
-transaction, its Message-ID is written to its row and committed ("handed over"). A worker that dies
+Crash rule (at-most-once). Once a message holds a relay connection, and before a byte of the message
+itself goes out, its Message-ID is written to its row and committed ("handed over"). (A relay that
+offers PIPELINING has the envelope, MAIL/RCPT/DATA, meanwhile: without the payload and its final "."
+nothing can be delivered, and a message withdrawn then has its connection closed.) A worker that dies
 leaves its batch `claimed`; once the lease has expired, the next runner marks the handed-over rows
 `unknown` and never retries them (the message may or may not have reached the relay: a missing message
 is preferred to a duplicate). Rows handed over and not yet answered are never more than the connections
