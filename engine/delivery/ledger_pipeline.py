@@ -71,7 +71,7 @@ _RELEASE = HotStatement(update(DELIVERIES).where(
 
 
 def applies(conn) -> bool:
-    """Whether the SQLAlchemy Connection `conn` talks to PostgreSQL through psycopg 3."""
+    """Whether the SQLAlchemy Connection (or Engine) `conn` talks to PostgreSQL through psycopg 3."""
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
 
 

@@ -21,7 +21,7 @@ PATHS = {"steps": ledger.settle, "pipeline": ledger_pipeline.settle}
 
 @pytest.fixture(params=sorted(PATHS))
 def write(request, engine):
-    if request.param == "pipeline" and not ledger_pipeline.applies(engine.db.connect()):
+    if request.param == "pipeline" and not ledger_pipeline.applies(engine.db):
         pytest.skip("the pipelined writes are PostgreSQL's (psycopg 3)")
     return PATHS[request.param]
 
