@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import psycopg
 from sqlalchemy import ARRAY, BigInteger, Boolean, Integer, String, Text, any_, bindparam, case, cast, exists, \
     func, select, update
 from sqlalchemy.exc import DBAPIError
@@ -111,8 +110,8 @@ def settle(s, worker: str, round_: HandOver, outcomes: list[Outcome], release: l
             raw.commit()
         handed_count = handed.rowcount if handed is not None else 0
         released_count = released.rowcount if released is not None else 0
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(None, None, exc, psycopg.Error, dialect=dialect) from exc
+    except dialect.loaded_dbapi.Error as exc:   # psycopg's; not imported here: a SQLite worker never loads it
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
     finally:
         for cursor in cursors:   # (a closed cursor forgets its row count)
             cursor.close()
