@@ -1,7 +1,8 @@
 """A round with the relays as the delivery runner drives it: a message is handed over only on a connection.
 
 The runner renders a round and starts it (`transport.start_many()`). Each message first gets a relay
-connection and then holds it, writing nothing of its transaction, until the runner lets it go. The
+connection and then holds it, writing nothing of the message (a relay that pipelines gets its envelope
+ahead: engine/delivery/smtp_transaction.announce), until the runner lets it go. The
 hand-over mark (the Message-ID in the message's ledger row, engine/delivery/ledger.hand_over) is
 committed for exactly the messages that hold a connection, and only then do they go on. A message that
 had to wait for a connection (a round larger than the relay's `max_connections`) is handed over when it

@@ -70,19 +70,35 @@ class HandOver:
 NOTHING = HandOver({}, "", "")
 
 
+def settle(s, worker: str, round_: HandOver, outcomes: list[Outcome], release_ids: list[int], now: datetime,
+           backoff: timedelta) -> tuple[set[int], int]:
+    """A round's writes in one transaction, committed: the hand-over marks of `round_`, `outcomes` and the
+    rows given back. The rows of `round_` still held by `worker`, and the count given back. (On PostgreSQL
+    engine/delivery/ledger_pipeline.settle does the same in one round trip.)"""
+    held = hand_over(s, worker, round_)
+    record(s, worker, outcomes, now, backoff)
+    released = release(s, worker, release_ids)
+    s.commit()
+    return held, released
+
+
 def hand_over(s, worker: str, round_: HandOver) -> set[int]:
     """Write each row's Message-ID (the hand-over mark) and return the ids still held by `worker`.
     From the commit on, a crash makes these rows `unknown` rather than `pending`."""
     if not round_.subscribers:
         return set()
+    result = _HAND_OVER.execute(s.connection(), {"b_ids": list(round_.subscribers), "b_worker": worker,
+                                                 "b_prefix": round_.prefix, "b_suffix": round_.suffix})
+    return held_after_hand_over(s.connection(), worker, round_, result.rowcount)
+
+
+def held_after_hand_over(conn, worker: str, round_: HandOver, rowcount: int) -> set[int]:
+    """The rows of `round_` that carry this round's mark and are still `worker`'s, given the hand-over's
+    row count (read only when some were taken from us: our lease expired)."""
     ids, d = list(round_.subscribers), DELIVERIES.c
-    result = _HAND_OVER.execute(s.connection(), {"b_ids": ids, "b_worker": worker, "b_prefix": round_.prefix,
-                                                 "b_suffix": round_.suffix})
-    if result.rowcount == len(ids):
+    if rowcount == len(ids):
         return set(ids)
-    # Some rows were taken from us (our lease expired): find out which are still ours.
-    held = s.connection().execute(select(d.id, d.message_id).where(
-        d.id.in_(ids), d.state == "claimed", d.worker == worker)).all()
+    held = conn.execute(select(d.id, d.message_id).where(d.id.in_(ids), d.state == "claimed", d.worker == worker)).all()
     return {row_id for row_id, mid in held if mid == round_.message_id(round_.subscribers[row_id])}
 
 

@@ -1,7 +1,8 @@
 """One SMTP mail transaction on an open relay session, and what its replies mean.
 
 `mail_transaction()` is the dialogue of one message (RSET when owed, MAIL/RCPT/DATA pipelined when the
-relay offers PIPELINING, then the payload), written as a generator for engine/delivery/smtp_wire.Drive.
+relay offers PIPELINING, then the payload), written as a generator for engine/delivery/smtp_wire.Drive;
+`announce()` writes the pipelined envelope ahead, while the message still waits for its go-ahead.
 It returns a `TransactionOutcome`: the message's `SendResult`, and whether the session may be reused.
 engine/delivery/transport.SmtpPool chooses the relay and the session; this module only talks on one.
 """
@@ -95,6 +96,7 @@ class RelaySession:
         self.smtputf8 = smtp.has_extn("smtputf8")
         self.reused = False
         self.dirty = False            # a transaction stopped half-way: RSET before the next one
+        self.announced_rset = False   # announce() wrote an RSET ahead of the envelope: its reply comes first
         self.idle_since = 0.0
 
     def quit(self) -> None:
@@ -122,10 +124,55 @@ class TransactionOutcome:
     dirty: bool = False
 
 
+def announce(conn: RelaySession, sender: str, recipient: str, payload: bytes, eight_bit: bool) -> bool:
+    """RFC 2920, ahead of time: write the envelope (RSET when owed, MAIL, RCPT, DATA) of a message that does
+    not have its go-ahead yet, so that its replies come back while the caller commits the hand-over mark.
+    Nothing of the message itself is written: the relay cannot deliver before the payload and its final
+    "." (a caller that withdraws the message then closes the connection). True when the envelope was
+    written, and `mail_transaction(…, announced=True)` reads its replies; False when the relay does not
+    offer PIPELINING or the envelope cannot be sent (`mail_transaction` then does it all and says why)."""
+    if not conn.pipelining:
+        return False
+    commands = _envelope(conn, sender, recipient, payload, eight_bit)
+    if isinstance(commands, TransactionOutcome):
+        return False
+    try:
+        conn.wire.write((b"RSET\r\n" if conn.dirty else b"") + commands[0] + commands[1] + b"DATA\r\n")
+    except OSError:
+        return False        # the connection is gone: mail_transaction finds out and says so
+    conn.announced_rset, conn.dirty = conn.dirty, False
+    return True
+
+
+def _envelope(conn: RelaySession, sender: str, recipient: str, payload: bytes, eight_bit: bool
+              ) -> tuple[bytes, bytes] | TransactionOutcome:
+    """The MAIL and RCPT command lines, or why the relay cannot take this message (relay name left blank)."""
+    options = []
+    if conn.size:
+        options.append(f"SIZE={len(payload)}")
+    if eight_bit:
+        if not conn.eight_bit:
+            return TransactionOutcome(SendResult(
+                PERMANENT, None, "the message has 8-bit bytes and the relay does not offer 8BITMIME", None))
+        options.append("BODY=8BITMIME")
+    encoding = "ascii"
+    if not (sender + recipient).isascii():
+        if not conn.smtputf8:
+            return TransactionOutcome(SendResult(
+                PERMANENT, None, "the address is not ASCII and the relay does not offer SMTPUTF8", None))
+        options.append("SMTPUTF8")
+        encoding = "utf-8"
+    # MAIL/RCPT go out exactly as given (smtplib's quoteaddr() would re-parse addresses and could
+    # rewrite them); the addresses were checked for anything that could end or extend a command line.
+    return ((f"MAIL FROM:<{sender}>" + "".join(" " + o for o in options) + "\r\n").encode(encoding),
+            f"RCPT TO:<{recipient}>\r\n".encode(encoding))
+
+
 def mail_transaction(conn: RelaySession, relay_name: str, sender: str, recipient: str, payload: bytes,
-                     eight_bit: bool) -> Generator:
+                     eight_bit: bool, announced: bool = False) -> Generator:
     """One message on an open session: RSET when owed, MAIL, RCPT, DATA, the payload; what the replies mean
-    for the message and for the session. A conversation of smtp_wire.Drive runs it with `yield from`."""
+    for the message and for the session. A conversation of smtp_wire.Drive runs it with `yield from`.
+    `announced`: `announce()` already wrote the envelope; only its replies are read here."""
     wire = conn.wire
 
     def reply(code: int, text: bytes, *, dirty: bool) -> TransactionOutcome:
@@ -140,31 +187,17 @@ def mail_transaction(conn: RelaySession, relay_name: str, sender: str, recipient
             return TransactionOutcome(result, keep=False, retry=True)
         return TransactionOutcome(result, keep=code != 421, dirty=dirty)
 
-    options = []
-    if conn.size:
-        options.append(f"SIZE={len(payload)}")
-    if eight_bit:
-        if not conn.eight_bit:
-            return TransactionOutcome(SendResult(
-                PERMANENT, None, "the message has 8-bit bytes and the relay does not offer 8BITMIME", relay_name))
-        options.append("BODY=8BITMIME")
-    encoding = "ascii"
-    if not (sender + recipient).isascii():
-        if not conn.smtputf8:
-            return TransactionOutcome(SendResult(
-                PERMANENT, None, "the address is not ASCII and the relay does not offer SMTPUTF8", relay_name))
-        options.append("SMTPUTF8")
-        encoding = "utf-8"
-    # MAIL/RCPT go out exactly as given (smtplib's quoteaddr() would re-parse addresses and could
-    # rewrite them); the addresses were checked for anything that could end or extend a command line.
-    mail_from = (f"MAIL FROM:<{sender}>" + "".join(" " + o for o in options) + "\r\n").encode(encoding)
-    rcpt_to = f"RCPT TO:<{recipient}>\r\n".encode(encoding)
+    commands = _envelope(conn, sender, recipient, payload, eight_bit)
+    if isinstance(commands, TransactionOutcome):
+        return TransactionOutcome(SendResult(commands.result.status, None, commands.result.text, relay_name))
+    mail_from, rcpt_to = commands
     # RFC 5321 §4.1.1.4: the end of DATA clears the transaction, so RSET is only owed after a transaction
     # that stopped half-way. Skipping it after successes saves one round trip in five.
     stage = "RSET"
     try:
-        if conn.dirty:
-            wire.write(b"RSET\r\n")
+        if conn.dirty if not announced else conn.announced_rset:
+            if not announced:
+                wire.write(b"RSET\r\n")
             code, text = yield from wire.reply()
             if code != 250:
                 return TransactionOutcome(SendResult(TEMPORARY, code, reply_text(text), relay_name), keep=False,
@@ -172,8 +205,9 @@ def mail_transaction(conn: RelaySession, relay_name: str, sender: str, recipient
         stage = "MAIL FROM"
         if conn.pipelining:
             # RFC 2920: MAIL, RCPT and DATA in one write, their three replies read in order: two round
-            # trips per message instead of four.
-            wire.write(mail_from + rcpt_to + b"DATA\r\n")
+            # trips per message instead of four (one on the way, when `announce()` sent them ahead).
+            if not announced:
+                wire.write(mail_from + rcpt_to + b"DATA\r\n")
             mail_code, mail_text = yield from wire.reply()
             rcpt_code, rcpt_text = yield from wire.reply()
             data_code, data_text = yield from wire.reply()

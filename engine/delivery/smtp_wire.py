@@ -16,7 +16,7 @@ also yield `Parked(cond)`: it waits for a connection another conversation or thr
 after any conversation of the same drive ends, or after `cond` is notified while nothing else runs.
 
 A conversation that yields `HOLDING` has its connection and waits for the caller's go-ahead before it
-writes anything: `holding()` names those conversations, `proceed()` lets them go on (or withdraws them:
+writes its message (the delivery transport may have written the envelope ahead): `holding()` names those conversations, `proceed()` lets them go on (or withdraws them:
 `Withdrawn` is thrown in, and they end without sending), and `wait(on_hold)` asks `on_hold` about the
 ones that get a connection while it runs. The delivery runner writes a message's hand-over mark only
 then, so a worker killed mid-round has marked no message that was still waiting for a connection.

@@ -40,8 +40,8 @@ from typing import Callable, Generator, Sequence
 from engine.delivery.ratelimit import RateLimiter
 from engine.delivery.relays import Relay, RelayConfigError
 from engine.delivery.smtp_transaction import (
-    PERMANENT, SENT, TEMPORARY, Envelope, RelaySession, SendResult, address_problem, data_payload, is_throttling,
-    mail_transaction, reply_text,
+    PERMANENT, SENT, TEMPORARY, Envelope, RelaySession, SendResult, address_problem, announce, data_payload,
+    is_throttling, mail_transaction, reply_text,
 )
 from engine.delivery.smtp_wire import HOLDING, Drive, Parked, Withdrawn
 
@@ -98,8 +98,8 @@ class SmtpPool:
     def start_many(self, envelopes: Sequence[Envelope]) -> Drive:
         """Begin delivering a round: `poll()` it while doing other work, `wait()` for its results.
 
-        Each message first gets a connection, then holds it without writing a byte of the transaction until
-        the caller lets it go (`Drive.holding()`, `proceed()`, `wait(on_hold)`); a message that would wait
+        Each message first gets a connection, then holds it without writing a byte of the message (only its
+        envelope, to a relay that pipelines: smtp_transaction.announce) until the caller lets it go (`Drive.holding()`, `proceed()`, `wait(on_hold)`); a message that would wait
         for a connection is parked meanwhile. A result is None for a message the caller withdrew."""
         for envelope in envelopes:
             if not isinstance(envelope.message, (bytes, bytearray)):
@@ -189,16 +189,23 @@ class SmtpPool:
                 conn = yield from self._checkout(state)
             except _RelayUnusable:
                 return None
+            announced = False
             if not message.let_go:
                 # The caller's go-ahead (its hand-over mark is committed) once, before the first transaction.
+                # Meanwhile the envelope goes ahead on a relay that pipelines: its replies come back while
+                # the caller commits, and the go-ahead is followed by the message straight away.
+                announced = announce(conn, message.sender, message.recipient, message.payload, message.eight_bit)
                 try:
                     yield HOLDING
                 except Withdrawn:
-                    self._checkin(state, conn)
+                    if announced:    # the relay waits for the message: hanging up is the way out that sends none
+                        self._discard(state, conn, polite=False)
+                    else:
+                        self._checkin(state, conn)
                     raise
                 message.let_go = True
             outcome = yield from mail_transaction(conn, state.relay.name, message.sender, message.recipient,
-                                                  message.payload, message.eight_bit)
+                                                  message.payload, message.eight_bit, announced)
             if outcome.keep:
                 conn.dirty = outcome.dirty
                 self._checkin(state, conn)
