@@ -328,12 +328,12 @@ def test_cli_triggers_the_on_subscription_autoresponder_once_per_new_subscriber_
     path = tmp_path / "people.csv"
     path.write_text("Email\nann@example.com\nbob@example.com\nann@example.com\n", encoding="utf-8")
     quiet = cli(str(path), "--list", str(list_id), "--user", "alice")
-    assert quiet.exit_code == 0 and "(not triggering autoresponders)" in quiet.output
+    assert quiet.exit_code == 0 and "(not triggering autoresponders and journeys)" in quiet.output
     assert queued(engine) == [] and count(engine) == 2           # the default, as Subscribers.Import's
     path.write_text("Email\nbob@example.com\ncy@example.com\ndee@example.com\ncy@example.com\n", encoding="utf-8")
     loud = cli(str(path), "--list", str(list_id), "--user", "alice", "--trigger-autoresponders")
     assert loud.exit_code == 0, loud.output
-    assert "(triggering autoresponders)" in loud.output and "4 rows: 2 imported, 0 updated, 2 duplicates" in loud.output
+    assert "(triggering autoresponders and journeys)" in loud.output and "4 rows: 2 imported, 0 updated, 2 duplicates" in loud.output
     assert "the 2 new subscribers were handed to the list's on-subscription autoresponders" in loud.output
     # cy and dee, once each; bob was already on the list (a duplicate triggers nothing).
     with engine.uow() as uow:
