@@ -98,28 +98,20 @@ def _scratch_database(backend: str, tmp_path_factory) -> tuple[str, callable]:
     return url, drop
 
 
-@pytest.fixture(scope="session")
-def database_url(backend, tmp_path_factory):
-    url, drop = _scratch_database(backend, tmp_path_factory)
-    yield url
-    drop()
-
-
-@pytest.fixture(scope="session")
-def _cheap_commits(backend):
+def _cheap_commits_on_mariadb():
     """Commits that skip the disk flush: the suite commits tens of thousands of times, and durability
-    against a power cut is not what it tests (a killed process still loses nothing committed)."""
-    if backend != "mariadb":
-        yield
-        return
+    against a power cut is not what it tests (a killed process still loses nothing committed). Returns
+    what puts the server's setting back."""
     server = create_engine(SERVER_URLS["mariadb"], isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         original = conn.execute(text("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit")).scalar()
         conn.execute(text("SET GLOBAL innodb_flush_log_at_trx_commit = 2"))
-    yield
-    with server.connect() as conn:
-        conn.execute(text("SET GLOBAL innodb_flush_log_at_trx_commit = :value"), {"value": int(original)})
-    server.dispose()
+
+    def restore():
+        with server.connect() as conn:
+            conn.execute(text("SET GLOBAL innodb_flush_log_at_trx_commit = :value"), {"value": int(original)})
+        server.dispose()
+    return restore
 
 
 def _no_sqlite_sync(dbapi_connection, _record):
@@ -128,14 +120,57 @@ def _no_sqlite_sync(dbapi_connection, _record):
     cursor.close()
 
 
+class _Databases:
+    """One scratch database and engine per backend for the whole run, made when first asked for and
+    dropped at its end. Not a parametrized session fixture: pytest would drop and rebuild one every time
+    the order of the tests switches backends (a module run whole by one xdist worker switches three times)."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.made: dict[str, tuple] = {}
+        self.cleanups: list = []
+
+    def get(self, backend: str) -> tuple[str, object]:
+        if backend not in self.made:
+            try:
+                url, drop = _scratch_database(backend, self.tmp_path_factory)
+            except BaseException as exc:   # skipped or failed: every test of the backend says the same
+                self.made[backend] = ("refused", exc)
+                raise
+            self.cleanups.append(drop)
+            if backend == "mariadb":
+                self.cleanups.append(_cheap_commits_on_mariadb())
+            engine = make_sa_engine(url)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _no_sqlite_sync)
+            Base.metadata.create_all(engine)
+            self.cleanups.append(engine.dispose)
+            self.made[backend] = (url, engine)
+        made = self.made[backend]
+        if made[0] == "refused":
+            raise made[1]
+        return made
+
+    def close(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            cleanup()
+
+
 @pytest.fixture(scope="session")
-def sa_engine(database_url, _cheap_commits):
-    engine = make_sa_engine(database_url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _no_sqlite_sync)
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+def _databases(tmp_path_factory):
+    databases = _Databases(tmp_path_factory)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def database_url(backend, _databases):
+    return _databases.get(backend)[0]
+
+
+@pytest.fixture
+def sa_engine(backend, _databases):
+    return _databases.get(backend)[1]
 
 
 _CHILDREN_FIRST = tuple(reversed(Base.metadata.sorted_tables))
