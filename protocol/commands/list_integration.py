@@ -11,7 +11,7 @@ from __future__ import annotations
 from engine.errors import IntegrationNotFound, IntegrationUrlUnreachable, InvalidWebhookUrl, ListNotFound
 from engine.audience.list_integrations import EVENTS
 from protocol.command import Command, Context
-from protocol.params import Bool, Choice, Id, IdList, LegacySchema, Text
+from protocol.params import Choice, Id, IdList, LegacySchema, Text
 
 EVENT_ALIASES = {"subscribe": "subscription", "unsubscribe": "unsubscription"}
 BAD_URL = "Invalid URL (an absolute http:// or https:// URL, not a private, loopback or link-local address)"

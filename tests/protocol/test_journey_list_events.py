@@ -160,6 +160,7 @@ def test_the_flag_follows_enable_disable_update_and_delete(api, user, other_user
     with statements(engine) as seen:
         answer = api("Subscriber.Subscribe", user.session, ListID=list_id, EmailAddress="b@example.com",
                      IPAddress="192.0.2.1")
+    assert answer["Success"] is True
     assert automation_reads(seen) and enrolled(engine, joined) == ["b@example.com"]
     assert api("Journey.Disable", user.session, JourneyID=joined)["Success"] is True
     assert flag(engine, user) is False
