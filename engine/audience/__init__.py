@@ -8,7 +8,8 @@ list_integrations.py (a list's integration URLs: list-scoped webhooks, and its f
 (CustomFields.Copy, Segments.Copy), subscriber_tags.py and tag_import.py (per-list tags), custom_fields/ (definitions, value
 rules, stored values), suppression.py, email_subscriptions.py (the account-wide status of an address),
 subscriber_sessions.py (the subscriber area's signed, expiring sessions and the lists they show),
-importer.py and csv_records.py (streamed CSV imports); import_jobs.py (imports as jobs: upload, mapping,
+importer.py and csv_records.py (streamed CSV imports), import_mapping.py (header, dialect, column mapping),
+import_batch.py (one import's counters and batch writer); import_jobs.py (imports as jobs: upload, mapping,
 small files at once), import_uploads.py (the stored upload), import_runner.py (the tick's and worker's
 batches, resumable), import_hooks.py (what a batch of newly Subscribed subscribers triggers).
 list_lifecycle.py (archiving, cloning, a list's assets in one read, emptying a list set-based),

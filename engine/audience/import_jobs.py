@@ -18,7 +18,8 @@ from engine.accounts.auth import Actor
 from engine.audience.csv_records import CsvRecords
 from engine.audience.import_runner import claim, run_job
 from engine.audience.import_uploads import JobOptions, store_upload, upload_stream
-from engine.audience.importer import SubscriberImporter, _dialect, read_header
+from engine.audience.import_mapping import csv_dialect, read_header
+from engine.audience.importer import SubscriberImporter
 from engine.errors import ImportAlreadyProcessed, ImportJobNotFound
 from engine.models import SubscriberList
 from engine.models.imports import ImportJob
@@ -101,7 +102,7 @@ class ImportJobs:
     def _header(self, job: ImportJob, options: JobOptions) -> list[str]:
         stream = io.TextIOWrapper(io.BufferedReader(upload_stream(self.s, job.id)), encoding="utf-8-sig",
                                   errors="replace", newline="")
-        return read_header(CsvRecords(stream, _dialect(options.importer_options())))
+        return read_header(CsvRecords(stream, csv_dialect(options.importer_options())))
 
     def _check_mapping(self, job: ImportJob, list_row, options: JobOptions) -> None:
         SubscriberImporter(self.uow).open(list_row, upload_stream(self.s, job.id), options.importer_options())

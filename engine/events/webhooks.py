@@ -8,7 +8,7 @@ Delivery is two idempotent steps, safe to run from several processes at once:
   reads only events after it, and moves it over the events older than FANOUT_COMMIT_LAG, which every
   pass from then on would find already handled. Younger ones are read again: an event with a lower
   id may still be committed after a higher one was queued.
-* dispatch: due rows are claimed by compare-and-set (state + a random claim token + a lease), then
+* dispatch (webhook_dispatch.py): due rows are claimed by compare-and-set (state + a random claim token + a lease), then
   POSTed outside any transaction; the outcome is written only while the claim is still ours.
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,7 +23,6 @@ from urllib.parse import urlsplit
 
 import jwt
 from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
-from sqlalchemy.exc import DBAPIError
 
 from engine.events import outbox
 from engine.errors import InvalidWebhookEventType, InvalidWebhookUrl, WebhookDisabled, WebhookNotFound
@@ -32,7 +30,6 @@ from engine.models.outbox import OutboxEvent
 from engine.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEventType
 from engine.ownership import get_owned
 from engine.events.public_address import is_public
-from engine.events.webhook_http import post
 
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
@@ -323,86 +320,3 @@ class WebhookService:
                               .values(last_status_code=status, lease_until=None, **values)
                               .execution_options(synchronize_session=False))
         return values["state"] if done.rowcount == 1 else ""
-
-
-# --- dispatching ------------------------------------------------------------------------------------
-@dataclass
-class DispatchSummary:
-    queued: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.queued or self.delivered or self.retrying or self.failed)
-
-    def line(self) -> str:
-        return (f"webhooks: {self.queued} queued, {self.delivered} delivered, {self.retrying} to retry, "
-                f"{self.failed} failed")
-
-
-def dispatch(engine, *, batch: int = 10, timeout: float = 10.0, budget: float = 30.0, send=post) -> DispatchSummary:
-    """One pass: fan out, then POST due deliveries until none is due or `budget` seconds are spent."""
-    summary = DispatchSummary()
-    private_ok = allow_private(engine.settings)
-    # The lease outlasts POSTing the whole batch, so no other dispatcher takes a row we still hold;
-    # a row whose lease might run out before its POST ends is handed back instead of sent.
-    lease = timedelta(seconds=batch * (timeout + 1) + 30)
-    summary.queued = _fan_out(engine)
-    started = time.monotonic()
-    while time.monotonic() - started < budget:
-        with engine.uow() as uow:
-            claimed = uow.webhooks.claim(batch, lease)
-            jobs = [(d.id, d.claim, d.attempts, p.url, signed_body(e, p.secret), e.event_id, event_type(e))
-                    for d, e, p in claimed]
-            uow.commit()
-        claimed_at = time.monotonic()
-        if not jobs:
-            break
-        for index, (delivery_id, claim, attempts, url, body, event_id, kind) in enumerate(jobs):
-            now = time.monotonic()
-            if now - started >= budget or now - claimed_at + timeout + 5 >= lease.total_seconds():
-                _release(engine, [(job[0], job[1]) for job in jobs[index:]])
-                return summary
-            headers = {"Content-Type": "text/plain", "User-Agent": "Sendmill-Webhooks",
-                       "X-Sendmill-Event-Id": event_id, "X-Sendmill-Event-Type": kind,
-                       "X-Sendmill-Delivery-Attempt": str(attempts)}
-            status, error = send(url, body, headers, timeout, private_ok)
-            with engine.uow() as uow:
-                state = uow.webhooks.settle(delivery_id, claim, attempts, status, error)
-                uow.commit()
-            if state == "delivered":
-                summary.delivered += 1
-            elif state == "pending":
-                summary.retrying += 1
-            elif state == "failed":
-                summary.failed += 1
-    return summary
-
-
-def _release(engine, claims: list[tuple[int, str]]) -> None:
-    """Hand back claims we will not POST now (budget or lease spent), without counting an attempt."""
-    with engine.uow() as uow:
-        for delivery_id, claim in claims:
-            uow.webhooks.release(delivery_id, claim)
-        uow.commit()
-
-
-def _fan_out(engine, tries: int = 5) -> int:
-    # Two fan-outs racing may insert the same pair: the loser's INSERT fails on the UNIQUE key (or
-    # MariaDB reports a deadlock); a fresh transaction then sees the winner's rows and skips them.
-    total, failures = 0, 0
-    while True:
-        try:
-            with engine.uow() as uow:
-                queued = uow.webhooks.fan_out()
-                uow.commit()
-        except DBAPIError:
-            failures += 1
-            if failures >= tries:
-                raise
-            continue
-        total += queued
-        if queued < FANOUT_BATCH:
-            return total

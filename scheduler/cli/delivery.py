@@ -46,7 +46,7 @@ def reports_pass(engine, *, quiet: bool):
 
 
 def webhooks_pass(engine, *, budget: float, quiet: bool):
-    from engine.events.webhooks import dispatch
+    from engine.events.webhook_dispatch import dispatch
 
     summary = dispatch(engine, budget=budget)
     if summary.busy or not quiet:

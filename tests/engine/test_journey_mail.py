@@ -14,7 +14,7 @@ from engine.automation.journeys.runner import run_pass
 from engine.automation.send_ledger import JOURNEYS
 from engine.delivery.runner import DeliveryRunner
 from engine.events.webhook_http import post
-from engine.events.webhooks import dispatch
+from engine.events.webhook_dispatch import dispatch
 from engine.models import JourneyEnrollment, JourneySend, JourneyStep, Subscriber
 from engine.models.outbox import OutboxEvent
 from engine.models.senders import EmailMarketingAccount

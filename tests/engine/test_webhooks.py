@@ -24,7 +24,8 @@ from sqlalchemy import delete, func, select
 from engine.events import outbox
 from engine.errors import InvalidWebhookEventType, InvalidWebhookUrl, WebhookNotFound
 from engine.models import OutboxEvent, WebhookDelivery
-from engine.events.webhooks import FANOUT_COMMIT_LAG, MAX_ATTEMPTS, dispatch, event_data, retry_delay
+from engine.events.webhook_dispatch import dispatch
+from engine.events.webhooks import FANOUT_COMMIT_LAG, MAX_ATTEMPTS, event_data, retry_delay
 from tests.builders import user_actor
 
 
@@ -490,7 +491,7 @@ def test_dispatchers_in_separate_processes_deliver_every_event_once(engine, user
 def test_a_claim_that_could_outlive_its_lease_is_handed_back_unsent(engine, user, receiver, monkeypatch):
     import types
 
-    import engine.events.webhooks as webhooks
+    import engine.events.webhook_dispatch as webhooks
 
     register(engine, user, receiver)
     for i in range(3):

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from engine.events.webhooks import dispatch
+from engine.events.webhook_dispatch import dispatch
 from engine.models import OutboxEvent
 from engine.models.webhooks import WebhookEndpoint
 from tests.builders import make_list

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from engine.events import outbox
-from engine.events.webhooks import dispatch
+from engine.events.webhook_dispatch import dispatch
 from protocol.commands.webhooks import COMMANDS
 from tests.engine.test_webhooks import loopback_allowed, receiver  # noqa: F401 - fixtures
 from tests.helpers import codes, stored_state
