@@ -180,10 +180,13 @@ def step(session, action_id: int, now: datetime, batch: int, summary: PassSummar
             summary.held += won
             return won
     gone = ~select(Subscriber.id).where(Subscriber.id == E.subscriber_id).exists()
-    session.execute(update(E).where(E.claim == mine, gone).values(state="exited", current_action_id=0, finished_at=now)
-                    .execution_options(synchronize_session=False))
+    # Runs whose subscriber row was deleted end here, unlogged: not steps of this action.
+    ended = session.execute(update(E).where(E.claim == mine, gone).values(state="exited", current_action_id=0,
+                                                                          finished_at=now)
+                            .execution_options(synchronize_session=False)).rowcount
     if action.published and action.action in ("Decision", "YesNo"):
         _decide(session, action, p, mine, token, now)
+        _count(summary, action_id, won - ended)
         return won
     outcome = "done" if action.published else "skipped"
     _log(session, action, [mine], literal(outcome), now)
@@ -192,9 +195,15 @@ def step(session, action_id: int, now: datetime, batch: int, summary: PassSummar
     if fail_after_effect is not None:
         fail_after_effect(action)
     _move(session, mine, action.next_action_id, now)
-    summary.steps += won
-    summary.by_action[action_id] = summary.by_action.get(action_id, 0) + won
+    _count(summary, action_id, won - ended)
     return won
+
+
+def _count(summary: PassSummary, action_id: int, taken: int) -> None:
+    """The steps logged at `action_id` (Decision and YesNo moves included)."""
+    if taken > 0:
+        summary.steps += taken
+        summary.by_action[action_id] = summary.by_action.get(action_id, 0) + taken
 
 
 def _passes_through(session, action: JourneyAction | None, now: datetime) -> bool:
