@@ -167,3 +167,44 @@ def test_a_row_behind_the_cursor_of_a_pass_cut_short_is_taken_once_by_the_next(e
     taken = steps_per_enrollment_and_action(engine)
     assert len(taken) == 8 and set(taken.values()) == {1}
     assert (held, first) in taken
+
+
+def test_the_claim_picks_its_batch_once_however_stale_the_statistics(engine, sa_engine, user, clock, backend):
+    """PostgreSQL planned `id IN (SELECT … LIMIT n)` as a nested loop running the LIMIT subquery again for every
+    due row: its statistics, taken while everyone waited at the journey's first action, say nobody is at the
+    second. The plan of every claim the pass sends must pick the batch once (an InitPlan), never inside a loop."""
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL plan")
+    from sqlalchemy import event, text
+
+    list_id = make_list(engine, user, "Stale")
+    ids = [make_subscriber(engine, list_id, f"s{n}@example.com") for n in range(40)]
+    with engine.uow() as uow:
+        tag_id = uow.subscriber_tags.create(user_actor(user), list_id, "late", "").id
+        uow.commit()
+    jid, (wait, tag) = journey(engine, user, [WAIT_HOUR, {"action": "AddTag", "targettagid": tag_id,
+                                                           "published": True}])
+    enroll(engine, user, jid, list_id, ids)
+    with sa_engine.connect() as conn:
+        conn.execute(text("ANALYZE journey_enrollments"))
+        conn.commit()
+    clock.advance(hours=1)
+    plans = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE journey_enrollments SET claim") and "LIMIT" in statement:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            plans.append(cursor.fetchone()[0][0]["Plan"])
+
+    def limits_inside_loops(node, looped=False) -> int:
+        inner = looped or node.get("Parent Relationship") in ("Inner", "SubPlan") and node["Node Type"] != "Hash"
+        return (node["Node Type"] == "Limit" and inner) + sum(
+            limits_inside_loops(child, inner) for child in node.get("Plans", []))
+
+    event.listen(sa_engine, "before_cursor_execute", explain)
+    try:
+        summary = run_pass(engine, clock(), batch=5)
+    finally:
+        event.remove(sa_engine, "before_cursor_execute", explain)
+    assert summary.by_action == {wait: 40, tag: 40}
+    assert len(plans) >= 8 and [limits_inside_loops(plan) for plan in plans] == [0] * len(plans)
