@@ -125,7 +125,8 @@ class Journeyed:
             self.id = journey.id
             kinds = {a.action: a.id for a in uow.journeys.actions(journey.id)}
         self.tag, self.field, self.decision = kinds["AddTag"], kinds["UpdateCustomFieldValue"], kinds["Decision"]
-        self.hook, self.wait, self.debug, self.send = kinds["Webhook"], kinds["Wait"], kinds["Debug"], kinds["SendEmail"]
+        self.hook, self.wait = kinds["Webhook"], kinds["Wait"]
+        self.debug, self.send = kinds["Debug"], kinds["SendEmail"]
         with engine.uow() as uow:
             entered = enroll(uow.session, uow.session.get(Journey, self.id), self.list_id,
                              select(Subscriber.id).where(Subscriber.list_id == self.list_id), clock())
