@@ -22,9 +22,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, insert, select, text
 
+from engine.audience.subscriber_tags import name_digest
 from engine.automation.journeys.enroll import enroll
 from engine.automation.journeys.runner import run_pass
 from engine.models import (
@@ -33,7 +33,6 @@ from engine.models import (
 )
 from engine.models.outbox import OutboxEvent
 from engine.models.webhooks import WebhookDelivery
-from engine.audience.subscriber_tags import name_digest
 from tests.conftest import SENDER_DOMAINS_ENV
 from tests.e2e.support import make_list, make_owner
 
