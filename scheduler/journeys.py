@@ -32,8 +32,9 @@ def pull_due(settings: dict, last_pull_at: datetime | None, now: datetime, tz: t
     return time.fromisoformat(settings["DontSendBefore"]) <= clock <= time.fromisoformat(settings["DontSendAfter"])
 
 
-def journeys_pass(engine, now: datetime | None = None) -> tuple[int, PassSummary]:
-    """(subscribers pulled, the runner's summary)."""
+def journeys_pass(engine, now: datetime | None = None, summary: PassSummary | None = None) -> tuple[int, PassSummary]:
+    """(subscribers pulled, the runner's summary). When the pass raises, `summary` (if given) still counts the
+    steps committed before the failure."""
     now = now or engine.clock()
     pulled = 0
     with engine.uow() as uow:
@@ -44,7 +45,7 @@ def journeys_pass(engine, now: datetime | None = None) -> tuple[int, PassSummary
             if pull_due(json.loads(journey.trigger_parameters or "{}"), journey.last_pull_at, now, zone(time_zone)):
                 pulled += pull(uow.session, journey, now)
         uow.commit()
-    summary = run_pass(engine, now, workers=engine.settings.journey_workers)
+    summary = run_pass(engine, now, workers=engine.settings.journey_workers, summary=summary)
     with engine.uow() as uow:
         exports.process_pending(uow)   # Journey.Export.Submit jobs, oldest first
     return pulled, summary

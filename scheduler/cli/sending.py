@@ -48,14 +48,7 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
     except Exception as exc:  # noqa: BLE001 - a webhook problem must not stop this tick's sending
         click.echo(f"webhooks: pass failed, retried on the next tick: {exc}", err=True)
     _background(engine, import_budget=20.0)
-    try:
-        from scheduler.journeys import journeys_pass
-
-        pulled, moved = journeys_pass(engine)
-        if pulled or moved.steps or moved.held:  # an idle tick stays one line
-            click.echo(f"journeys: {pulled} pulled, {moved.steps} steps, {moved.held} held for a window")
-    except Exception as exc:  # noqa: BLE001 - like webhooks: campaigns still go out this tick
-        click.echo(f"journeys: pass failed, retried on the next tick: {exc}", err=True)
+    _journeys(engine)
     if send_budget <= 0:
         return
     if not engine.settings.smtp_url:
@@ -73,6 +66,23 @@ def tick_command(ctx, dry_run: bool, verbose: bool, send_budget: float):
     if closed.finished or closed.canceled:
         click.echo(f"after sending: {closed.finished} finished" + (f", {closed.canceled} canceled" if closed.canceled
                                                                    else ""))
+
+
+def _journeys(engine) -> None:
+    """One journey pass; what it did, also when it stopped half-way (its committed batches stay done)."""
+    from engine.automation.journeys.runner import PassSummary
+    from scheduler.journeys import journeys_pass
+
+    moved = PassSummary()
+    try:
+        pulled, _ = journeys_pass(engine, summary=moved)
+    except Exception as exc:  # noqa: BLE001 - like webhooks: campaigns still go out this tick
+        reason = (str(exc).splitlines() or [""])[0]     # a statement error's first line, not its SQL
+        click.echo(f"journeys: pass stopped after {moved.line()}: {exc.__class__.__name__}: {reason} "
+                   "(those steps are done; the rest is retried on the next tick)", err=True)
+        return
+    if pulled or moved.steps or moved.held:  # an idle tick stays one line
+        click.echo(f"journeys: {pulled} pulled, {moved.line()}")
 
 
 def _background(engine, *, import_budget: float) -> bool:
