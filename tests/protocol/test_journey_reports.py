@@ -150,8 +150,11 @@ def test_days_are_the_accounts_local_days(call, user, engine, engaged):
     assert by_day() == [(BEFORE, 0, 0), (DAY, 3, 2)]
 
 
-def test_the_export_has_engagement_columns_in_keyset_batches(call, user, engine, engaged, monkeypatch, client):
+def test_the_export_has_engagement_columns_in_keyset_batches(call, user, engine, engaged, monkeypatch, client,
+                                                             clock):
     monkeypatch.setattr(exports, "BATCH", 1)   # every journey its own batch: the keyset carries over
+    clock.advance(minutes=90)
+    assert client.get(engaged["links"]["bob@gmail.com"]["o"][0]).status_code == 200   # bob's second open
     quiet = call("Journey.Create", user.session, Name="Quiet")["JourneyID"]
     export_id = call("Journey.Export.Submit", user.session, IncludeActions=1)["ExportID"]
     journeys_pass(engine)
@@ -166,10 +169,10 @@ def test_the_export_has_engagement_columns_in_keyset_batches(call, user, engine,
                "BounceCount", "UnsubscribeCount", "SpamComplaintCount", "LastOpenAt", "LastClickAt")
     got = [(r["JourneyID"], r["ActionID"], r["EmailName"], r["ActiveSubscribers"], *(r[f] for f in figures))
            for r in rows]
-    moment = "2026-11-23 12:00:00"
+    opened, clicked = "2026-11-23 13:30:00", "2026-11-23 12:00:00"
     journey, send = str(engaged["journey"]), str(engaged["send"])
-    assert got == [(journey, "", "", "3", "3", "3", "2", "2", "3", "2", "0", "0", "0", moment, moment),
-                   (journey, send, "Day 1", "", "3", "3", "2", "2", "3", "2", "0", "0", "0", moment, moment),
+    assert got == [(journey, "", "", "3", "3", "3", "2", "2", "4", "2", "0", "0", "0", opened, clicked),
+                   (journey, send, "Day 1", "", "3", "3", "2", "2", "4", "2", "0", "0", "0", opened, clicked),
                    (str(quiet), "", "", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "", "")]
 
 

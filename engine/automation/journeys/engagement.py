@@ -144,12 +144,13 @@ def lifetime_by_journey(session, journey_ids: list[int]) -> dict[int, dict]:
 
 
 def per_action(session, journey_ids: list[int], start: datetime, end: datetime) -> dict[tuple[int, int], dict]:
-    """(journey ID, action ID) → figures and the last first-open / first-click moment (LastOpenedAt /
-    LastClickedAt) for the rows due in [start, end): one grouped query for a batch of journeys."""
+    """(journey ID, action ID) → figures and the latest open / click of its messages (LastOpenedAt /
+    LastClickedAt; a row tracked before 0022_journey_reports knows only its first) for the rows due in
+    [start, end): one grouped query for a batch of journeys."""
     if not journey_ids:
         return {}
-    query = (select(S.journey_id, S.action_id, func.max(S.first_opened_at), func.max(S.first_clicked_at),
-                    *FIGURES.values())
+    query = (select(S.journey_id, S.action_id, func.max(func.coalesce(S.last_opened_at, S.first_opened_at)),
+                    func.max(func.coalesce(S.last_clicked_at, S.first_clicked_at)), *FIGURES.values())
              .where(S.state != "skipped", S.journey_id.in_(journey_ids), S.due_at >= start, S.due_at < end)
              .group_by(S.journey_id, S.action_id))
     return {(int(j), int(a)): {**_figures(values), "LastOpenedAt": opened, "LastClickedAt": clicked}

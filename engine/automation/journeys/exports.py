@@ -5,9 +5,8 @@ Submit records a Pending job; the tick (scheduler/journeys.py) makes the CSV: Pr
 
 The page lists no columns. Each journey's line, and with IncludeActions each SendEmail action's line, has
 the ledger's figures over the window's local days (engagement.py: rows due in the window, not skipped):
-sends, deliveries, unique and total opens and clicks, bounces, opt-outs, complaints, and the latest
-moment a message of it was first opened / first clicked (LastOpenAt / LastClickAt; the ledger keeps each
-message's first open and click, not every one)."""
+sends, deliveries, unique and total opens and clicks, bounces, opt-outs, complaints, and the latest open
+and click of its messages (LastOpenAt / LastClickAt, "Y-m-d H:i:s" UTC)."""
 from __future__ import annotations
 
 import csv
