@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import validates_schema
 
+from engine.automation.journeys.overview import days_revenue
 from engine.errors import (
     InvalidJourneyCriteria, InvalidJourneyTrigger, InvalidTriggerField, InvalidTriggerJourney,
     InvalidTriggerParameters, InvalidTriggerTag, JourneyAlreadyDisabled, JourneyAlreadyEnabled, JourneyNotFound,
@@ -18,7 +19,6 @@ from engine.errors import (
 from protocol.command import V1, Command, Context
 from protocol.commands.journey_params import SETTINGS_ADDED, JourneySettings, StrictDate, settings_of, window
 from protocol.params import Bool, Id, IdList, LegacySchema, ParamError, Text
-from engine.automation.journeys.overview import days_revenue
 from protocol.views.journeys import actions_tree, journey_row
 
 PERMISSION = "Campaign.Create"
