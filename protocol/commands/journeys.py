@@ -109,8 +109,13 @@ def get(ctx: Context, p: dict) -> dict:
     stats = overview.journey_stats(journey.owner_user_id, [journey.id], start, end,
                                    activity=bool(p.get("IncludeActivityCounters")),
                                    action_id=p.get("EmailID"), isp=p.get("ISP"))[journey.id]
+    # SendEmail actions carry Journey.Stats.ByAction's Stats and DailyStats over the window, and the page's
+    # Revenue / DaysRevenue (issue #2010) "sourced from the same daily cache": one grouped query.
     revenue = days_revenue(overview.days(journey.owner_user_id, start, end))
-    return {**journey_row(journey), "Actions": actions_tree(actions, revenue), "JourneyStats": stats}
+    mail = {row["ActionID"]: {"Stats": row["Stats"], "DailyStats": row["DailyStats"], "Revenue": 0.0,
+                              "DaysRevenue": revenue}
+            for row in ctx.uow.journey_stats.by_action(ctx.actor, journey.id, start, end, action_id=None, isp=None)}
+    return {**journey_row(journey), "Actions": actions_tree(actions, mail), "JourneyStats": stats}
 
 
 JOURNEY_GET = Command(

@@ -103,7 +103,9 @@ def test_get_windows_its_days_and_gives_send_actions_revenue(call, user, engaged
     send, wait = answer["Actions"]
     assert (send["Action"], send["Revenue"], send["DaysRevenue"]) == (
         "SendEmail", 0.0, [{"Date": BEFORE, "Amount": 0.0}, {"Date": DAY, "Amount": 0.0}])
-    assert wait["Action"] == "Wait" and "Revenue" not in wait and "DaysRevenue" not in wait
+    assert (send["Stats"]["SendCount"], send["Stats"]["OpenCount"], send["Stats"]["TotalRevenue"]) == (3, 2, 0.0)
+    assert [(d["Date"], d["SendCount"], d["ClickCount"]) for d in send["DailyStats"]] == [(BEFORE, 0, 0), (DAY, 3, 2)]
+    assert not {"Revenue", "DaysRevenue", "Stats", "DailyStats"} & set(wait)
     stats = answer["JourneyStats"]
     assert [(d["Date"], d["SendCount"], d["OpenCount"]) for d in stats["AggregatedDaysEmailActions"]] == [
         (BEFORE, 0, 0), (DAY, 3, 2)]
