@@ -173,6 +173,11 @@ class UnitOfWork:
         return JourneyStats(self)
 
     @cached_property
+    def journey_overview(self):
+        from engine.automation.journeys.overview import JourneyOverview
+        return JourneyOverview(self)
+
+    @cached_property
     def journey_members(self):
         from engine.automation.journeys.membership import Membership
         return Membership(self)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 
 from engine.errors import AlreadyUnsubscribed
 from engine.events import outbox
@@ -80,10 +80,29 @@ class AutoResponderTracking:
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
         self._open(self.target(instance_id, subscriber_id, nonce, lock=True))
 
-    def _open(self, t: ArTarget) -> None:
-        first = t.send.opens == 0
-        t.send.opens += 1
-        t.send.first_opened_at = t.send.first_opened_at or self.uow.clock()
+    def _credit(self, t: ArTarget, counter: str, first_at: str, *, only_first: bool = False) -> bool | None:
+        """Add 1 to the ledger row's `counter` in SQL, and say whether it was the row's first (its
+        `first_at` moment is set then). Two hits of one message in two requests both count and exactly
+        one is the first: each statement reads the row's committed value, not the value this transaction
+        read earlier (which on MariaDB's repeatable read is its snapshot, older than the other's commit).
+        `only_first`: count it only when it is the first (None when it was not)."""
+        S = AutoResponderSend
+        self.s.flush()
+        column, moment = getattr(S, counter), getattr(S, first_at)
+        first = self.s.execute(update(S).where(S.id == t.send.id, column == 0).values(
+            {counter: 1, first_at: func.coalesce(moment, literal(self.uow.clock(), moment.type))}),
+            execution_options={"synchronize_session": False}).rowcount == 1
+        if not first and not only_first:
+            self.s.execute(update(S).where(S.id == t.send.id).values({counter: column + 1}),
+                           execution_options={"synchronize_session": False})
+        self.s.expire(t.send)
+        return first if first or not only_first else None
+
+    def _open(self, t: ArTarget, *, unless_opened: bool = False) -> None:
+        """One open of the message (with `unless_opened`, only when it has none yet: a click's)."""
+        first = self._credit(t, "opens", "first_opened_at", only_first=unless_opened)
+        if first is None:
+            return
         self._bump(t, "total_opens", *(("unique_opens",) if first else ()))
         self._event(t, "OPEN", "open", {})
         self.s.flush()
@@ -109,11 +128,8 @@ class AutoResponderTracking:
                            events.aliases(t.owner_user_id))
         if url is None:
             return None
-        if t.send.opens == 0:
-            self._open(t)
-        first = t.send.clicks == 0
-        t.send.clicks += 1
-        t.send.first_clicked_at = t.send.first_clicked_at or self.uow.clock()
+        self._open(t, unless_opened=True)
+        first = self._credit(t, "clicks", "first_clicked_at")
         self._bump(t, "total_clicks", *(("unique_clicks",) if first else ()))
         self._event(t, "CLICK", "click", {"url": url})
         self.s.flush()

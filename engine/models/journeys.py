@@ -178,8 +178,10 @@ class JourneySend(Base):
     # row, so an action's figures are one grouped query over its ledger rows.
     opens: Mapped[int] = mapped_column(Integer, default=0)
     first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     browser_views: Mapped[int] = mapped_column(Integer, default=0)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -156,7 +156,7 @@ class ByActionParams(StatsParams):
 
 
 def by_action(ctx: Context, p: dict) -> dict:
-    start, end = window(p, ctx.now.date(), "StartDate", "EndDate", 6)
+    start, end = window(p, ctx.uow.journey_stats.today(ctx.actor, ctx.now), "StartDate", "EndDate", 6)
     return {"Actions": ctx.uow.journey_stats.by_action(ctx.actor, p["JourneyID"], start, end,
                                                        action_id=p.get("EmailID"), isp=p.get("ISP"))}
 
@@ -171,7 +171,7 @@ JOURNEY_STATS_BY_ACTION = Command(
 
 # --- Journey.Stats.ByISP -----------------------------------------------------------------------
 def by_isp(ctx: Context, p: dict) -> dict:
-    start, end = window(p, ctx.now.date(), "StartDate", "EndDate", 6)
+    start, end = window(p, ctx.uow.journey_stats.today(ctx.actor, ctx.now), "StartDate", "EndDate", 6)
     return {"ByISP": ctx.uow.journey_stats.by_isp(ctx.actor, p["JourneyID"], start, end, action_id=p.get("EmailID"))}
 
 

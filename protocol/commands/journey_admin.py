@@ -1,8 +1,6 @@
 """Journey.CopyToUser (administrators) and Account.Journey.Benchmark (v5.9.4 journeys.md)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
-
 from engine.automation.journeys.copying import SourceUserNotFound, TargetUserNotFound
 from engine.errors import JourneyNotFound
 from protocol.command import ADMIN, V1, Command, Context
@@ -40,11 +38,9 @@ class BenchmarkParams(LegacySchema):
 
 
 def benchmark(ctx: Context, p: dict) -> dict:
-    first, last = window(p, ctx.now.date(), "StartDate", "EndDate", 3)
-    start = datetime.combine(first, time(), tzinfo=timezone.utc)
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=timezone.utc)
+    first, last = window(p, ctx.uow.journey_stats.today(ctx.actor, ctx.now), "StartDate", "EndDate", 3)
     return {"StartDate": first.isoformat(), "EndDate": last.isoformat(),
-            "Benchmark": ctx.uow.journey_stats.benchmark(ctx.actor, start, end)}
+            "Benchmark": ctx.uow.journey_stats.benchmark(ctx.actor, first, last)}
 
 
 ACCOUNT_JOURNEY_BENCHMARK = Command(

@@ -23,7 +23,7 @@ class SubmitParams(LegacySchema):
 
 
 def submit(ctx: Context, p: dict) -> dict:
-    start, end = window(p, ctx.now.date(), "StatsStartDate", "StatsEndDate", 3)
+    start, end = window(p, ctx.uow.journey_stats.today(ctx.actor, ctx.now), "StatsStartDate", "StatsEndDate", 3)
     job = exports.submit(ctx.uow, ctx.actor, start, end, p.get("Status", "all"), p.get("IncludeActions", False))
     return {"ExportID": job.id}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import validates_schema
 
+from engine.automation.journeys.overview import days_revenue
 from engine.errors import (
     InvalidJourneyCriteria, InvalidJourneyTrigger, InvalidTriggerField, InvalidTriggerJourney,
     InvalidTriggerParameters, InvalidTriggerTag, JourneyAlreadyDisabled, JourneyAlreadyEnabled, JourneyNotFound,
@@ -18,7 +19,7 @@ from engine.errors import (
 from protocol.command import V1, Command, Context
 from protocol.commands.journey_params import SETTINGS_ADDED, JourneySettings, StrictDate, settings_of, window
 from protocol.params import Bool, Id, IdList, LegacySchema, ParamError, Text
-from protocol.views.journeys import actions_tree, journey_row, journey_stats
+from protocol.views.journeys import actions_tree, journey_row
 
 PERMISSION = "Campaign.Create"
 SETTINGS_RAISES = {
@@ -99,17 +100,22 @@ class GetParams(LegacySchema):
 
 
 def get(ctx: Context, p: dict) -> dict:
-    window(p, ctx.now.date(), "StartDate", "EndDate", 6)
+    start, end = window(p, ctx.uow.journey_stats.today(ctx.actor, ctx.now), "StartDate", "EndDate", 6)
     journey = ctx.uow.journeys.get(ctx.actor, p["JourneyID"])
     actions = ctx.uow.journeys.actions(journey.id)
     if "EmailID" in p and not any(a.id == p["EmailID"] and a.action == "SendEmail" for a in actions):
         raise ParamError(7, "EmailID must be the ActionID of a SendEmail action of this journey")
-    stats = journey_stats(ctx.uow.journeys.enrollment_counts([journey.id])[journey.id])
-    if p.get("IncludeActivityCounters"):
-        stats.update(ctx.uow.journey_stats.activity_counters(journey.id))
-    stats["AggregatedEmailActions"] = ctx.uow.journey_stats.aggregated(journey.id, action_id=p.get("EmailID"),
-                                                                       isp=p.get("ISP"))
-    return {**journey_row(journey), "Actions": actions_tree(actions), "JourneyStats": stats}
+    overview = ctx.uow.journey_overview
+    stats = overview.journey_stats(journey.owner_user_id, [journey.id], start, end,
+                                   activity=bool(p.get("IncludeActivityCounters")),
+                                   action_id=p.get("EmailID"), isp=p.get("ISP"))[journey.id]
+    # SendEmail actions carry Journey.Stats.ByAction's Stats and DailyStats over the window, and the page's
+    # Revenue / DaysRevenue (issue #2010) "sourced from the same daily cache": one grouped query.
+    revenue = days_revenue(overview.days(journey.owner_user_id, start, end))
+    mail = {row["ActionID"]: {"Stats": row["Stats"], "DailyStats": row["DailyStats"], "Revenue": 0.0,
+                              "DaysRevenue": revenue}
+            for row in ctx.uow.journey_stats.by_action(ctx.actor, journey.id, start, end, action_id=None, isp=None)}
+    return {**journey_row(journey), "Actions": actions_tree(actions, mail), "JourneyStats": stats}
 
 
 JOURNEY_GET = Command(
@@ -130,16 +136,14 @@ class ListParams(LegacySchema):
 
 
 def list_(ctx: Context, p: dict) -> dict:
-    window(p, ctx.now.date(), "StatsStartDate", "StatsEndDate", 6)
+    start, end = window(p, ctx.uow.journey_stats.today(ctx.actor, ctx.now), "StatsStartDate", "StatsEndDate", 6)
     journeys = ctx.uow.journeys.list(ctx.actor)
     rows = [journey_row(j) for j in journeys]
-    if not p.get("SkipStats"):
-        counts = ctx.uow.journeys.enrollment_counts([j.id for j in journeys])
-        mail = ctx.uow.journey_stats.aggregated_many([j.id for j in journeys])
+    if not p.get("SkipStats"):   # the key is omitted, not null (the page's SkipStats note)
+        stats = ctx.uow.journey_overview.journey_stats(ctx.actor.id, [j.id for j in journeys], start, end,
+                                                       activity=bool(p.get("IncludeActivityCounters")))
         for row, journey in zip(rows, journeys):
-            row["JourneyStats"] = {**journey_stats(counts[journey.id]), "AggregatedEmailActions": mail[journey.id]}
-            if p.get("IncludeActivityCounters"):
-                row["JourneyStats"].update(ctx.uow.journey_stats.activity_counters(journey.id))
+            row["JourneyStats"] = stats[journey.id]
     return {"Journeys": rows}
 
 

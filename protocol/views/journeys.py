@@ -33,16 +33,15 @@ def journey_row(j: Journey) -> dict:
     }
 
 
-def journey_stats(counts: tuple[int, int]) -> dict:
-    active, total = counts
-    return {"ActiveSubscribers": active, "TotalSubscribers": total}
-
-
-def actions_tree(actions: list[JourneyAction]) -> list[dict]:
+def actions_tree(actions: list[JourneyAction], mail: dict[int, dict] | None = None) -> list[dict]:
+    """The action tree; with `mail` (Journey.Get: action ID → its figures), each SendEmail action also
+    carries them (Stats, DailyStats, Revenue, DaysRevenue; journeys.md, issue #2010)."""
     def shape(item: dict) -> dict:
         row = item["row"]
         out = {"ActionID": str(row.id), "Action": row.action, "ActionParameters": item["parameters"],
                "Published": "true" if row.published else "false", "Notes": row.notes, "OrderNo": row.order_no}
+        if mail is not None and row.action == "SendEmail":
+            out.update(mail.get(row.id, {}))
         if item["branches"]:
             out["Actions"] = {name: [shape(child) for child in children]
                               for name, children in item["branches"].items()}

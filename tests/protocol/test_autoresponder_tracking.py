@@ -6,6 +6,7 @@ import email
 import json
 import email.policy
 import re
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -213,3 +214,55 @@ def test_a_spam_complaint_about_an_autoresponder_message_suppresses_the_address(
     with engine.uow() as uow:
         assert [(s.email_normalized, s.source) for s in uow.session.scalars(select(Suppression))] == \
             [("alice@example.org", "SPAM complaint")]
+
+
+def test_two_opens_of_one_message_at_once_both_count(client, api, user, engine, clock, sent, follow_up):
+    """The late request has read the message's ledger row before the early one commits its open, and
+    credits its own open afterwards: a count written back from what was read (opens = 0 + 1) would lose
+    the early open and call both unique. Counted in SQL, both count and exactly one is unique. (SQLite's
+    writers take the write lock at BEGIN, so there the two run one after the other and the late one
+    cannot read first.)"""
+    ar, capture, run = mailed(engine, clock, api, user, sent, follow_up)
+    client.get(sent.url(Kind.OPEN, sent.alice))
+    assert run.run_once().sent == 1
+    instance, nonce = (1 << 62) + ar, load_row(engine, Subscriber, sent.alice).public_nonce
+    reads_first = engine.db.dialect.name != "sqlite"
+    late_has_read, early_committed = threading.Event(), threading.Event()
+    errors: list = []
+
+    def early():
+        try:
+            if reads_first:
+                late_has_read.wait(30)
+            with engine.uow() as uow:
+                uow.events.record_open(instance, sent.alice, nonce=nonce)
+                uow.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            early_committed.set()
+
+    def late():
+        try:
+            with engine.uow() as uow:
+                if reads_first:
+                    read = uow.session.scalar(select(AutoResponderSend))   # held: the session keeps what it read
+                    assert read.opens == 0
+                    late_has_read.set()
+                early_committed.wait(30)
+                uow.events.record_open(instance, sent.alice, nonce=nonce)
+                uow.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=late), threading.Thread(target=early)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.uow() as uow:
+        row = uow.session.scalar(select(AutoResponderSend))
+        assert (row.opens, row.first_opened_at) == (2, clock())
+    r = load_row(engine, AutoResponder, ar)
+    assert (r.total_opens, r.unique_opens) == (2, 1)

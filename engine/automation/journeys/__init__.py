@@ -19,8 +19,10 @@ Map of the package:
                  (engine/automation/sending.py; the ledger's rules: engine/automation/send_ledger.py);
 * tracking.py  — opens, clicks, web views, opt-outs, bounces of journey mail: counted on the ledger row, and
                  firing EmailOpen / EmailLinkClick journeys;
-* stats.py     — activity counters, an action's subscribers (engagement filters), per-action / per-ISP figures;
+* stats.py     — an action's subscribers (engagement filters), per-action / per-ISP figures, the benchmark;
+* overview.py  — Journey.Get / List's JourneyStats for a page of journeys (revenue: 0), activity counters;
 * engagement.py — what journey mail did: grouped queries over the send ledger's tracking counters;
+* days.py      — the account's local days as UTC bounds, and the portable CASE that buckets a row into one;
 * pull.py      — one ScheduledPull (scheduler/journeys.py decides when);
 * membership.py — Subscriber.Journey.Trigger / Exit / Remove / List;
 * copying.py   — Journey.CopyToUser; exports.py — Journey.Export jobs and their CSV.

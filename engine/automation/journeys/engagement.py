@@ -7,14 +7,16 @@ Delivered — handed to the relay (`sent`); Opened / Clicked — rows opened / c
 per message); TotalOpens / TotalClicks — every tracked open / click; BrowserViews — web-version views;
 Unsubscribed / Bounced / Complained — messages whose link, bounce or complaint report came back.
 A message's engagement counts on the day it was due (its cohort), so a window's figures never change
-their denominator. Days are UTC days.
+their denominator. Days are the account's local days (days.py): a window is [its first local midnight,
+the local midnight after its last day), and a row's day is found by comparing due_at with those bounds.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import case, func, select
 
+from engine.automation.journeys.days import Days, grouped_by_day
 from engine.models import Journey, JourneySend
 
 MAX_DOMAINS = 1000   # Journey.Stats.ByISP: the domains with the most sends, the rest left out
@@ -40,12 +42,6 @@ FIGURES = {
 EMPTY = {name: 0 for name in FIGURES}
 
 
-def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, the day after end 00:00) in UTC."""
-    return (datetime.combine(start, time(), tzinfo=timezone.utc),
-            datetime.combine(end + timedelta(days=1), time(), tzinfo=timezone.utc))
-
-
 def domain_of(dialect: str, column):
     """The lower-case domain of an address column (after its last '@'; SQLite: its first)."""
     if dialect in ("mysql", "mariadb"):
@@ -66,33 +62,51 @@ def _figures(values) -> dict:
     return {name: int(v or 0) for name, v in zip(FIGURES, values)}
 
 
-def in_window(start: date, end: date, isp: str | None, dialect: str) -> list:
-    since, until = day_bounds(start, end)
-    where = [S.due_at >= since, S.due_at < until]
+def in_window(days: Days, isp: str | None, dialect: str) -> list:
+    where = [S.due_at >= days.since, S.due_at < days.until]
     if isp:
         where.append(domain_of(dialect, S.email_address) == isp.lower())
     return where
 
 
-def per_action_day(session, journey_id: int, action_ids: list[int], start: date, end: date,
+def _per_day(session, key, where: list, days: Days) -> dict[int, dict[str, dict]]:
+    """key value → {YYYY-MM-DD → figures} of the rows due in the window, one statement grouped by the key
+    and the local day."""
+    query = (select(key, days.bucket(S.due_at), *FIGURES.values())
+             .where(S.state != "skipped", S.due_at >= days.since, S.due_at < days.until, *where)
+             .group_by(key, grouped_by_day()))
+    out: dict[int, dict[str, dict]] = {}
+    for value, index, *figures in session.execute(query):
+        out.setdefault(int(value), {})[days.name_of(index)] = _figures(figures)
+    return out
+
+
+def per_action_day(session, journey_id: int, action_ids: list[int], days: Days,
                    isp: str | None) -> dict[int, dict[str, dict]]:
     """action ID → {YYYY-MM-DD → figures} for the rows due in the window (one grouped query)."""
     if not action_ids:
         return {}
-    day = func.date(S.due_at)
-    out: dict[int, dict[str, dict]] = {}
-    for action_id, when, *values in _rows(session, [S.action_id, day], [
-            S.journey_id == journey_id, S.action_id.in_(action_ids),
-            *in_window(start, end, isp, session.bind.dialect.name)]):
-        out.setdefault(int(action_id), {})[str(when)[:10]] = _figures(values)
-    return out
+    return _per_day(session, S.action_id, [S.journey_id == journey_id, S.action_id.in_(action_ids),
+                                           *in_window(days, isp, session.bind.dialect.name)], days)
 
 
-def per_domain(session, journey_id: int, action_id: int | None, start: date, end: date) -> list[dict]:
+def per_journey_day(session, journey_ids: list[int], days: Days, *, action_id: int | None = None,
+                    isp: str | None = None) -> dict[int, dict[str, dict]]:
+    """journey ID → {YYYY-MM-DD → figures} for the rows due in the window: Journey.List's page of journeys
+    in one grouped query (Journey.Get's one journey, narrowed like its AggregatedEmailActions)."""
+    if not journey_ids:
+        return {}
+    where = [S.journey_id.in_(journey_ids), *in_window(days, isp, session.bind.dialect.name)]
+    if action_id is not None:
+        where.append(S.action_id == action_id)
+    return _per_day(session, S.journey_id, where, days)
+
+
+def per_domain(session, journey_id: int, action_id: int | None, days: Days) -> list[dict]:
     """Figures per recipient domain, most sends first (at most MAX_DOMAINS)."""
     dialect = session.bind.dialect.name
     domain = domain_of(dialect, S.email_address).label("domain")
-    where = [S.journey_id == journey_id, *in_window(start, end, None, dialect)]
+    where = [S.journey_id == journey_id, *in_window(days, None, dialect)]
     if action_id is not None:
         where.append(S.action_id == action_id)
     query = (select(domain, *FIGURES.values()).where(S.state != "skipped", *where).group_by(domain)
@@ -129,10 +143,18 @@ def lifetime_by_journey(session, journey_ids: list[int]) -> dict[int, dict]:
     return {j: found.get(j, dict(EMPTY)) for j in journey_ids}
 
 
-def per_action(session, journey_id: int, start: datetime, end: datetime) -> dict[int, dict]:
-    """action ID → figures for the rows due in [start, end) (one grouped query)."""
-    return {int(a): _figures(values) for a, *values in _rows(
-        session, [S.action_id], [S.journey_id == journey_id, S.due_at >= start, S.due_at < end])}
+def per_action(session, journey_ids: list[int], start: datetime, end: datetime) -> dict[tuple[int, int], dict]:
+    """(journey ID, action ID) → figures and the latest open / click of its messages (LastOpenedAt /
+    LastClickedAt; a row tracked before 0022_journey_reports knows only its first) for the rows due in
+    [start, end): one grouped query for a batch of journeys."""
+    if not journey_ids:
+        return {}
+    query = (select(S.journey_id, S.action_id, func.max(func.coalesce(S.last_opened_at, S.first_opened_at)),
+                    func.max(func.coalesce(S.last_clicked_at, S.first_clicked_at)), *FIGURES.values())
+             .where(S.state != "skipped", S.journey_id.in_(journey_ids), S.due_at >= start, S.due_at < end)
+             .group_by(S.journey_id, S.action_id))
+    return {(int(j), int(a)): {**_figures(values), "LastOpenedAt": opened, "LastClickedAt": clicked}
+            for j, a, opened, clicked, *values in session.execute(query)}
 
 
 def rate(part: int, whole: int) -> float:

@@ -1,22 +1,34 @@
 """Journey.Export.Submit / Get: a CSV of the owner's journeys with their figures (journeys.md).
 
 Submit records a Pending job; the tick (scheduler/journeys.py) makes the CSV: Processing, then Completed
-(or Failed with the reason). ExpiresAt is advisory (seven days), as the page says of Octeth's."""
+(or Failed with the reason). ExpiresAt is advisory (seven days), as the page says of Octeth's.
+
+The page lists no columns. Each journey's line, and with IncludeActions each SendEmail action's line, has
+the ledger's figures over the window's local days (engagement.py: rows due in the window, not skipped):
+sends, deliveries, unique and total opens and clicks, bounces, opt-outs, complaints, and the latest open
+and click of its messages (LastOpenAt / LastClickAt, "Y-m-d H:i:s" UTC)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
+from engine.automation.journeys import engagement as E
+from engine.automation.journeys.days import local_days, owner_zone
 from engine.errors import NotFound
-from engine.models import Journey, JourneyExport
+from engine.models import Email, Journey, JourneyAction, JourneyExport
 
 EXPIRY = timedelta(days=7)
+BATCH = 500   # journeys per keyset batch
+# CSV column → the ledger figure (engagement.py) it sums over the window's rows.
+FIGURE_COLUMNS = {"SendCount": "Sent", "DeliveryCount": "Delivered", "OpenCount": "Opened", "ClickCount": "Clicked",
+                  "TotalOpenCount": "TotalOpens", "TotalClickCount": "TotalClicks", "BounceCount": "Bounced",
+                  "UnsubscribeCount": "Unsubscribed", "SpamComplaintCount": "Complained"}
 COLUMNS = ("JourneyID", "JourneyName", "Status", "Trigger", "ActionID", "EmailName", "ActiveSubscribers",
-           "TotalSubscribers", "SendCount", "DeliveryCount")
+           "TotalSubscribers", *FIGURE_COLUMNS, "LastOpenAt", "LastClickAt")
 
 
 class ExportNotFound(NotFound):
@@ -65,34 +77,70 @@ def process_pending(uow, limit: int = 20) -> int:
 
 
 def _csv(uow, job: JourneyExport) -> str:
+    """The journeys in keyset batches of BATCH (id > the last one, by id): each batch costs a fixed number
+    of grouped statements (enrollment counts, the ledger's figures per (journey, action), the SendEmail
+    actions, their emails), never one per journey, and the window is the owner's local days."""
     options = json.loads(job.options)
-    start = datetime.combine(date.fromisoformat(options["StatsStartDate"]), time(), tzinfo=timezone.utc)
-    end = datetime.combine(date.fromisoformat(options["StatsEndDate"]) + timedelta(days=1), time(), tzinfo=timezone.utc)
-    query = select(Journey).where(Journey.owner_user_id == job.owner_user_id).order_by(Journey.id)
-    if options["Status"] != "all":
-        query = query.where(Journey.status == options["Status"])
-    journeys = list(uow.session.scalars(query))
-    counts = uow.journeys.enrollment_counts([j.id for j in journeys])
+    days = local_days(date.fromisoformat(options["StatsStartDate"]), date.fromisoformat(options["StatsEndDate"]),
+                      owner_zone(uow.session, job.owner_user_id))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for journey in journeys:
-        rows = _action_rows(uow, journey, start, end)
-        sent = sum(r["SendCount"] for r in rows)
-        delivered = sum(r["DeliveryCount"] for r in rows)
-        writer.writerow([journey.id, _safe(journey.name), journey.status, journey.trigger, "", "",
-                         *counts[journey.id], sent, delivered])
-        if options["IncludeActions"]:
-            for r in rows:
-                writer.writerow([journey.id, _safe(journey.name), journey.status, journey.trigger, r["ActionID"],
-                                 _safe(r["EmailName"]), "", "", r["SendCount"], r["DeliveryCount"]])
+    after = 0
+    while True:
+        query = (select(Journey).where(Journey.owner_user_id == job.owner_user_id, Journey.id > after)
+                 .order_by(Journey.id).limit(BATCH))
+        if options["Status"] != "all":
+            query = query.where(Journey.status == options["Status"])
+        journeys = list(uow.session.scalars(query))
+        if not journeys:
+            break
+        _write_batch(uow, writer, journeys, days, options["IncludeActions"])
+        after = journeys[-1].id
     return out.getvalue()
 
 
-def _action_rows(uow, journey: Journey, start: datetime, end: datetime) -> list[dict]:
-    from engine.automation.journeys.stats import send_counts
+def _write_batch(uow, writer, journeys: list[Journey], days, include_actions: bool) -> None:
+    s = uow.session
+    ids = [j.id for j in journeys]
+    counts = uow.journeys.enrollment_counts(ids)
+    figures = E.per_action(s, ids, days.since, days.until)
+    by_journey: dict[int, list[dict]] = {}
+    for (journey_id, _), f in figures.items():
+        by_journey.setdefault(journey_id, []).append(f)
+    actions: dict[int, list[JourneyAction]] = {}
+    for action in s.scalars(select(JourneyAction).where(JourneyAction.journey_id.in_(ids),
+                                                        JourneyAction.action == "SendEmail")
+                            .order_by(JourneyAction.journey_id, JourneyAction.order_no, JourneyAction.id)):
+        actions.setdefault(action.journey_id, []).append(action)
+    email_ids = {_email_id(a) for listed in actions.values() for a in listed} - {0}
+    names = dict(s.execute(select(Email.id, Email.email_name).where(Email.id.in_(email_ids))).all()) \
+        if email_ids else {}
+    for journey in journeys:
+        head = [journey.id, _safe(journey.name), journey.status, journey.trigger]
+        rows = [(a, figures.get((journey.id, a.id), E.EMPTY)) for a in actions.get(journey.id, [])]
+        # Rows of actions deleted since they mailed still count in the journey's line.
+        writer.writerow([*head, "", "", *counts[journey.id], *_figure_cells(by_journey.get(journey.id, []))])
+        if include_actions:
+            for action, f in rows:
+                writer.writerow([*head, action.id, _safe(names.get(_email_id(action), "")), "", "",
+                                 *_figure_cells([f])])
 
-    return send_counts(uow.session, journey, start, end)
+
+def _figure_cells(rows: list[dict]) -> list:
+    def latest(key):
+        moments = [r[key] for r in rows if r.get(key)]
+        return max(moments).strftime("%Y-%m-%d %H:%M:%S") if moments else ""
+
+    return [*(sum(r[name] for r in rows) for name in FIGURE_COLUMNS.values()),
+            latest("LastOpenedAt"), latest("LastClickedAt")]
+
+
+def _email_id(action: JourneyAction) -> int:
+    try:
+        return int(json.loads(action.parameters or "{}").get("EmailID") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _safe(text: str) -> str:

@@ -1,14 +1,16 @@
-"""What the step log and the send ledger say about journeys: activity counters, the subscribers that
-reached an action (with the engagement filters), per-action and per-ISP figures, the account benchmark.
-The ledger's aggregates are engagement.py's grouped queries."""
+"""What the step log and the send ledger say about journeys: the subscribers that reached an action (with
+the engagement filters), per-action and per-ISP figures, the account benchmark (Journey.Get's and
+Journey.List's JourneyStats are overview.py's). The ledger's aggregates are engagement.py's grouped
+queries; their days are the account's local days (days.py)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import and_, false, func, or_, select, union
 
 from engine.automation.journeys import engagement as E
+from engine.automation.journeys.days import local_days, local_today, owner_zone
 from engine.errors import JourneyActionNotFound
 from engine.models import (
     Email, Journey, JourneyAction, JourneyEnrollment, JourneySend, JourneyStep, Subscriber, Suppression,
@@ -27,26 +29,13 @@ class JourneyStats:
         self.uow = uow
         self.s = uow.session
 
-    def benchmark(self, actor, start, end) -> dict:
-        return benchmark(self.s, actor.id, start, end)
+    def today(self, actor, now: datetime) -> date:
+        """The account's current local day: where omitted stats windows end."""
+        return local_today(now, owner_zone(self.s, actor.id))
 
-    def activity_counters(self, journey_id: int) -> dict:
-        """LastTriggeredAt, LastActivityAt, TotalEnrolledLifetime (journeys.md, IncludeActivityCounters)."""
-        last_enrolled, distinct = self.s.execute(
-            select(func.max(JourneyEnrollment.created_at), func.count(func.distinct(JourneyEnrollment.subscriber_id)))
-            .where(JourneyEnrollment.journey_id == journey_id)).one()
-        last_step = self.s.scalar(select(func.max(JourneyStep.created_at)).where(JourneyStep.journey_id == journey_id))
-        return {"LastTriggeredAt": _when(last_enrolled), "LastActivityAt": _when(last_step),
-                "TotalEnrolledLifetime": int(distinct or 0)}
-
-    def aggregated(self, journey_id: int, *, action_id: int | None = None, isp: str | None = None) -> dict:
-        """Journey.Get's AggregatedEmailActions: all-time figures of the journey's mail (one action's, one
-        domain's when given). No conversions, forwards or revenue are recorded: those are 0."""
-        return _aggregated(E.lifetime(self.s, journey_id, action_id, isp))
-
-    def aggregated_many(self, journey_ids: list[int]) -> dict[int, dict]:
-        """Journey.List: every listed journey's AggregatedEmailActions, one grouped query."""
-        return {j: _aggregated(f) for j, f in E.lifetime_by_journey(self.s, journey_ids).items()}
+    def benchmark(self, actor, start: date, end: date) -> dict:
+        days = local_days(start, end, owner_zone(self.s, actor.id))
+        return benchmark(self.s, actor.id, days.since, days.until)
 
     def action_counts(self, journey_id: int) -> dict[int, tuple[int, int]]:
         """action ID → (steps taken there, enrollments waiting there now): two grouped queries, for the
@@ -110,8 +99,9 @@ class JourneyStats:
 
     def by_action(self, actor, journey_id: int, start: date, end: date, *, action_id: int | None, isp: str | None):
         journey, actions = self._send_actions(actor, journey_id, action_id)
-        figures = E.per_action_day(self.s, journey.id, [a.id for a in actions], start, end, isp)
-        days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+        window = local_days(start, end, owner_zone(self.s, journey.owner_user_id))
+        figures = E.per_action_day(self.s, journey.id, [a.id for a in actions], window, isp)
+        days = window.names
         out = []
         for action in actions:
             email_id = _email_id(action)
@@ -139,10 +129,11 @@ class JourneyStats:
     def by_isp(self, actor, journey_id: int, start: date, end: date, *, action_id: int | None) -> list[dict]:
         """Journey.Stats.ByISP: the figures per recipient domain (of one SendEmail action, or all)."""
         journey, _ = self._send_actions(actor, journey_id, action_id)
+        window = local_days(start, end, owner_zone(self.s, journey.owner_user_id))
         return [{"Domain": row["Domain"], "Sent": row["Sent"], "Delivered": row["Delivered"],
                  "Opened": row["Opened"], "Clicked": row["Clicked"], "Bounced": row["Bounced"],
                  "Unsubscribed": row["Unsubscribed"], "Complained": row["Complained"]}
-                for row in E.per_domain(self.s, journey.id, action_id, start, end)]
+                for row in E.per_domain(self.s, journey.id, action_id, window)]
 
     def send_email_actions(self, actor, *, journey_id: int | None, include_disabled: bool,
                            include_unpublished: bool) -> list[dict]:
@@ -167,17 +158,6 @@ class JourneyStats:
         return out
 
 
-def _when(value):
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
-
-
-def _aggregated(f: dict) -> dict:
-    return {"SendCount": f["Sent"], "DeliveryCount": f["Delivered"], "OpenCount": f["Opened"],
-            "ClickCount": f["Clicked"], "BounceCount": f["Bounced"], "UnsubscribeCount": f["Unsubscribed"],
-            "SpamComplaintCount": f["Complained"], "TotalRevenue": 0.0, "ConversionCount": 0,
-            "BrowserViewCount": f["BrowserViews"], "ForwardCount": 0}
-
-
 def _email_id(action: JourneyAction) -> int:
     try:
         return int(json.loads(action.parameters or "{}").get("EmailID") or 0)
@@ -195,20 +175,3 @@ def benchmark(session, owner_id: int, start, end) -> dict:
             "ClickToOpenRate": E.rate(f["Clicked"], f["Opened"]), "BounceRate": E.rate(f["Bounced"], sent),
             "UnsubscribeRate": E.rate(f["Unsubscribed"], sent), "ComplaintRate": E.rate(f["Complained"], sent),
             "RevenuePerSubscriber": 0.0, "JourneyCount": journeys, "TotalSent": sent}
-
-
-def send_counts(session, journey: Journey, start: datetime, end: datetime) -> list[dict]:
-    """Per SendEmail action of the journey: ledger rows due in [start, end) (not skipped), those sent, and
-    the unique opens and clicks (the CSV export's figures)."""
-    figures = E.per_action(session, journey.id, start, end)
-    out = []
-    for action in session.scalars(select(JourneyAction).where(JourneyAction.journey_id == journey.id,
-                                                              JourneyAction.action == "SendEmail")
-                                  .order_by(JourneyAction.order_no, JourneyAction.id)):
-        email_id = _email_id(action)
-        email = session.get(Email, email_id) if email_id else None
-        f = figures.get(action.id, E.EMPTY)
-        out.append({"ActionID": action.id, "EmailName": email.email_name if email else "",
-                    "SendCount": f["Sent"], "DeliveryCount": f["Delivered"], "OpenCount": f["Opened"],
-                    "ClickCount": f["Clicked"]})
-    return out

@@ -6,7 +6,7 @@ such tokens here. A token is honoured while the action, its journey and a `sent`
 of that subscriber for that action exist, and the subscriber's list belongs to the journey's owner.
 
 The ledger row credited is the subscriber's latest sent (or unknown) row of that action; it counts
-what happened to that message (opens, clicks, browser_views; first_opened_at / first_clicked_at;
+what happened to that message (opens, clicks, browser_views; first_ and last_opened_at / _clicked_at;
 unsubscribed_at, bounced_at, complained_at), so an action's figures are one grouped query over its rows
 (stats.py). "Unique" is per ledger row: a row with opens > 0 is one unique open. A click without a
 tracked open counts as an open, and a web-browser view counts as an open too, as for campaigns.
@@ -76,20 +76,23 @@ class JourneyTracking:
     def record_open(self, instance_id: int, subscriber_id: int, *, nonce: str | None) -> None:
         self._open(self.target(instance_id, subscriber_id, nonce, lock=True))
 
-    def _count(self, t: JourneyMail, *counters: str, **first: datetime) -> None:
-        """Add 1 to the row's `counters` and set its still-empty `first` moments, in SQL: two hits of one
-        message racing in two requests both count (no read-modify-write of a value read earlier)."""
+    def _count(self, t: JourneyMail, *counters: str, latest: dict[str, datetime] | None = None,
+               **first: datetime) -> None:
+        """Add 1 to the row's `counters`, set its still-empty `first` moments and its `latest` ones, in SQL:
+        two hits of one message racing in two requests both count (no read-modify-write of a value read
+        earlier)."""
         S = JourneySend
         values = {name: getattr(S, name) + 1 for name in counters}
         values.update({name: func.coalesce(getattr(S, name), literal(at, getattr(S, name).type))
                        for name, at in first.items()})
+        values.update(latest or {})
         self.s.execute(update(S).where(S.id == t.send.id).values(values),
                        execution_options={"synchronize_session": False})
         self.s.expire(t.send)
 
     def _open(self, t: JourneyMail) -> None:
         now = self.uow.clock()
-        self._count(t, "opens", first_opened_at=now)
+        self._count(t, "opens", first_opened_at=now, latest={"last_opened_at": now})
         hooks.on_opened(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
         self.s.flush()
 
@@ -117,7 +120,7 @@ class JourneyTracking:
         if t.send.opens == 0:
             self._open(t)
         now = self.uow.clock()
-        self._count(t, "clicks", first_clicked_at=now)
+        self._count(t, "clicks", first_clicked_at=now, latest={"last_clicked_at": now})
         hooks.on_clicked(self.s, t.subscriber.list_id, t.email_id, [t.subscriber.id], now)
         self.s.flush()
         return url
