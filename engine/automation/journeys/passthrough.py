@@ -30,15 +30,18 @@ STEP_COLUMNS = ("enrollment_id", "journey_id", "action_id", "step_seq", "subscri
 START = (datetime(1970, 1, 1, tzinfo=timezone.utc), 0)  # before every (due_at, id)
 # PostgreSQL's shares are blocks of consecutive IDs (block k goes to worker k % n), not single IDs: the rows
 # of a block sit on the same heap and index pages, so two workers do not take turns locking every page
-# (id % n put both on every page: measured as backend CPU spent waiting on each other's buffer locks).
+# (id % n put both workers on every page at the same moment).
 SHARE_BLOCK = 1024
 
+# `picked` reads nothing but the index (current_action_id, due_at, id): an index-only scan, no heap page read
+# for a row of the other worker's share, where the table's pages are all-visible (vacuumed, as a cohort that
+# waited is). It needs no state: a run that is not active sits at action 0 — and `moved` re-checks it anyway.
 # The enrollment's columns are spelt out (not reflected from the models) because this statement is the one
 # the runner's speed rests on; tests/engine/test_journey_hot_path.py runs it on PostgreSQL.
 _POSTGRES = text("""
 WITH picked AS MATERIALIZED (
     SELECT id, due_at FROM journey_enrollments
-    WHERE current_action_id = :action AND state = 'active' AND due_at <= :now AND (due_at, id) > (:after_due, :after_id)
+    WHERE current_action_id = :action AND due_at <= :now AND (due_at, id) > (:after_due, :after_id)
       AND (id / :block) % :workers = :worker
     ORDER BY due_at, id LIMIT :batch),
 moved AS (
@@ -59,10 +62,10 @@ FROM (SELECT due_at, id FROM picked ORDER BY due_at DESC, id DESC LIMIT 1) AS la
 
 def advance(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], after: tuple,
             mine: str) -> tuple[int, int, tuple]:
-    """Move up to `batch` due enrollments of `share` (k of n: ID block % n == k) from `action` to its next action, logging
-    each step; returns how many moved, how many were looked at (a full batch whose rows a concurrent runner
-    moved first is no sign that the action is done) and the cursor the next batch of this pass (and share)
-    starts after."""
+    """Move up to `batch` due enrollments of `share` (k of n: ID block % n == k on PostgreSQL, id % n == k
+    elsewhere) from `action` to its next action, logging each step; returns how many moved, how many were
+    looked at (a full batch whose rows a concurrent runner moved first is no sign that the action is done)
+    and the cursor the next batch of this pass (and share) starts after."""
     target = session.get(JourneyAction, action.next_action_id)
     outcome = "done" if action.published else "skipped"
     if session.get_bind().dialect.name == "postgresql":
