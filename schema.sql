@@ -74,9 +74,9 @@ CREATE INDEX ix_journey_sends_state_due ON journey_sends (state, due_at);
 
 CREATE TABLE journey_steps (
     enrollment_id BIGINT NOT NULL,
+    journey_id INTEGER NOT NULL,
     action_id INTEGER NOT NULL,
     step_seq INTEGER NOT NULL,
-    journey_id INTEGER NOT NULL,
     subscriber_id INTEGER NOT NULL,
     outcome VARCHAR(16) NOT NULL,
     created_at DATETIME NOT NULL,

@@ -1,7 +1,7 @@
 """Journey progression on PostgreSQL: 1,000,000 enrollments waiting at one Wait that falls due, advanced to
 the next action by the runner.
 
-    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B] [--workers W]
+    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B] [--workers W] [--explain]
 
 SENDMILL_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/test) names the server; the
 benchmark creates its own scratch database there and drops it at the end. Subscribers and enrollments are
@@ -34,11 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import bootstrap  # noqa: E402
 from engine.accounts.auth import Actor  # noqa: E402
+from engine.automation.journeys import passthrough  # noqa: E402
 from engine.automation.journeys.runner import run_pass  # noqa: E402
+from engine.automation.journeys.waits import arrival_due  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.db import Base, make_sa_engine  # noqa: E402
 import engine.models  # noqa: E402,F401 - registers every table
-from engine.models import JourneyEnrollment, SubscriberList, User, UserGroup  # noqa: E402
+from engine.models import JourneyAction, JourneyEnrollment, SubscriberList, User, UserGroup  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 RATE_GOAL = 50_000
@@ -69,6 +71,27 @@ def server_cpu(db) -> dict[int, float]:
     return seconds
 
 
+def one_batch_work(engine, action_id: int, now: datetime, batch: int, workers: int) -> str:
+    """What one batch of the hot path writes and reads per enrollment, from EXPLAIN (ANALYZE, BUFFERS, WAL) of
+    its statement in a transaction rolled back: WAL records, bytes and buffer pages touched do not depend on
+    the machine's load, unlike its time."""
+    with engine.uow() as uow:
+        action = uow.session.get(JourneyAction, action_id)
+        target = uow.session.get(JourneyAction, action.next_action_id)
+        statement = passthrough._POSTGRES.element  # the runner's own statement, its typed parameters
+        explain = text("EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) " + statement.text)
+        plan = uow.session.execute(explain.bindparams(*statement._bindparams.values()), {
+            "action": action.id, "target": target.id, "arrives": arrival_due(target, now), "now": now,
+            "after_due": passthrough.START[0], "after_id": 0, "batch": batch, "outcome": "done",
+            "worker": 0, "workers": workers, "block": passthrough.SHARE_BLOCK}).scalar()[0]["Plan"]
+        uow.session.rollback()
+    n = batch
+    return (f"one batch of {n:,} under EXPLAIN (rolled back), per enrollment: {plan['WAL Records'] / n:.2f} WAL "
+            f"records, {plan['WAL Bytes'] / n:.0f} WAL bytes ({plan['WAL FPI'] / n:.3f} full pages), "
+            f"{(plan['Shared Hit Blocks'] + plan['Shared Read Blocks']) / n:.1f} buffer pages touched, "
+            f"{plan['Shared Dirtied Blocks'] / n:.3f} dirtied")
+
+
 def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -86,6 +109,8 @@ def main() -> None:
     parser.add_argument("--enrollments", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--explain", action="store_true",
+                        help="first print what one batch writes and reads per enrollment (load-independent)")
     args = parser.parse_args()
     server = os.environ.get("SENDMILL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     name = f"sendmill_bench_{uuid.uuid4().hex[:8]}"
@@ -151,6 +176,8 @@ def run(db, url: str, args) -> None:
     warm = [db.connect() for _ in range(args.workers + 1)]  # the runner's pooled connections, so their
     for conn in warm:                                       # backends are counted below
         conn.close()
+    if args.explain:  # before the pass, which then also meets the rolled-back batch's dead row versions
+        print(one_batch_work(engine, first, clock.now, args.batch, args.workers))
     print(f"before the pass: {load()}")
     before, cpu_before, server_before = peak_mb(), runner_cpu(), server_cpu(db)
     started = time.perf_counter()

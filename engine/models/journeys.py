@@ -145,10 +145,11 @@ class JourneyStep(Base):
 
     # The key is the step itself (enrollment, action, step): a step can never be logged — so never take
     # effect — twice, and no surrogate ID (a sequence and one more index written per step) is needed.
+    # (Columns in the order a migrated table has them; the key is (enrollment_id, action_id, step_seq).)
     enrollment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    journey_id: Mapped[int] = mapped_column(Integer)
     action_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     step_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    journey_id: Mapped[int] = mapped_column(Integer)
     subscriber_id: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(Str(16))  # done, skipped, true, false, waiting
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
