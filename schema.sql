@@ -75,7 +75,6 @@ CREATE INDEX ix_journey_sends_action ON journey_sends (action_id, created_at);
 CREATE INDEX ix_journey_sends_state_due ON journey_sends (state, due_at);
 
 CREATE TABLE journey_steps (
-    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     enrollment_id BIGINT NOT NULL,
     journey_id INTEGER NOT NULL,
     action_id INTEGER NOT NULL,
@@ -83,12 +82,10 @@ CREATE TABLE journey_steps (
     subscriber_id INTEGER NOT NULL,
     outcome VARCHAR(16) NOT NULL,
     created_at DATETIME NOT NULL,
-    CONSTRAINT uq_journey_steps_enrollment_id_action_id_step_seq UNIQUE (enrollment_id, action_id, step_seq)
+    CONSTRAINT pk_journey_steps PRIMARY KEY (enrollment_id, action_id, step_seq)
 );
 
-CREATE INDEX ix_journey_steps_action_at ON journey_steps (action_id, created_at);
-
-CREATE INDEX ix_journey_steps_journey_at ON journey_steps (journey_id, created_at);
+CREATE INDEX ix_journey_steps_journey_action_at ON journey_steps (journey_id, action_id, created_at);
 
 CREATE TABLE rate_limit_counters (
     bucket VARCHAR(64) NOT NULL,
@@ -532,7 +529,7 @@ CREATE TABLE journey_enrollments (
     claim VARCHAR(32),
     created_at DATETIME NOT NULL,
     finished_at DATETIME,
-    CONSTRAINT uq_journey_enrollments_journey_id_subscriber_id_run_no UNIQUE (journey_id, subscriber_id, run_no),
+    CONSTRAINT uq_journey_enrollments_subscriber_id_journey_id_run_no UNIQUE (subscriber_id, journey_id, run_no),
     CONSTRAINT ck_journey_enrollments_state CHECK (state IN ('active','completed','exited')),
     CONSTRAINT fk_journey_enrollments_journey_id_journeys FOREIGN KEY(journey_id) REFERENCES journeys (id) ON DELETE CASCADE
 );
@@ -542,8 +539,6 @@ CREATE INDEX ix_journey_enrollments_action_due ON journey_enrollments (current_a
 CREATE INDEX ix_journey_enrollments_claim ON journey_enrollments (claim) WHERE claim IS NOT NULL;
 
 CREATE INDEX ix_journey_enrollments_journey_state ON journey_enrollments (journey_id, state, created_at);
-
-CREATE INDEX ix_journey_enrollments_subscriber ON journey_enrollments (subscriber_id, state);
 
 CREATE TABLE subscriber_lists (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
+from engine.automation.journeys import passthrough
 from engine.automation.journeys.runner import due_actions, run_pass
 from engine.models import JourneyEnrollment, JourneySend, JourneyStep
 from tests.builders import make_email, make_list, make_subscriber
@@ -113,7 +114,9 @@ def test_a_run_left_at_a_deleted_action_is_found_and_ends(engine, user, clock):
     assert now[ids[0]][:2] == ("exited", 0) and now[ids[1]] == ("active", second, 1)
 
 
-def test_a_pass_split_between_workers_takes_every_step_once(engine, user, clock):
+def test_a_pass_split_between_workers_takes_every_step_once(engine, user, clock, monkeypatch):
+    # PostgreSQL's shares are blocks of consecutive IDs: blocks of 4 give each of the 3 workers some of the 20.
+    monkeypatch.setattr(passthrough, "SHARE_BLOCK", 4)
     list_id, ids = people(engine, user, 20, "w")
     email_id = make_email(engine, user)
     jid, (first, send, debug, last) = journey(engine, user, [

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Boolean, MetaData, delete, func, inspect, select
 from sqlalchemy.dialects.mysql import TINYINT
+from sqlalchemy.exc import IntegrityError
 
 import engine.models  # noqa: F401 - registers every table
 from engine import bootstrap
@@ -289,3 +290,46 @@ def test_0016_sets_the_list_trigger_flag_from_what_is_stored(scratch_db):  # noq
                                 .where(sends.c.id == send)).one()
     assert [bool(flags[u]) for u in users] == [True, False, True, False]
     assert tuple(counters) == (0, 0, None)
+
+
+def test_0020_keeps_every_enrollment_and_step_and_their_uniqueness(scratch_db):  # noqa: F811
+    """0020 reorders the enrollments' unique key and makes the step log's (enrollment, action, step) its
+    primary key (dropping its surrogate id): every row and every other column stays, and both keys still
+    refuse a duplicate."""
+    upgrade(scratch_db, "0019_page_commands")
+    tables = MetaData()
+    tables.reflect(scratch_db, only=["users", "user_groups", "journeys", "journey_enrollments", "journey_steps"])
+    with scratch_db.begin() as conn:
+        row = Filler(conn, tables)
+        group = row("user_groups")
+        user = row("users", group_id=group, account_status="Enabled", reputation_level="Trusted")
+        journey = row("journeys", owner_user_id=user, status="Enabled", run_criteria_operator="and")
+        enrollments = [row("journey_enrollments", journey_id=journey, state=state, subscriber_id=7, run_no=run)
+                       for run, state in ((1, "completed"), (2, "active"))]
+        for enrollment in enrollments:
+            for seq in (0, 1):
+                row("journey_steps", enrollment_id=enrollment, action_id=40 + seq, step_seq=seq)
+    kept = ["enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at"]
+    steps_before = snapshot_of(scratch_db, tables.tables["journey_steps"], kept)
+    enrollments_before = snapshot_of(scratch_db, tables.tables["journey_enrollments"])
+    upgrade(scratch_db)
+    at_head = MetaData()
+    at_head.reflect(scratch_db, only=["journey_enrollments", "journey_steps"])
+    steps, journey_enrollments = (at_head.tables[name] for name in ("journey_steps", "journey_enrollments"))
+    assert snapshot_of(scratch_db, steps, kept) == steps_before and len(steps_before) == 4
+    assert snapshot_of(scratch_db, journey_enrollments) == enrollments_before
+    assert "id" not in steps.c
+    duplicate_step = dict(zip(kept, steps_before[0]))
+    duplicate_run = {c: v for c, v in zip([c.name for c in journey_enrollments.columns], enrollments_before[1])
+                     if c != "id"}
+    for table, values in ((steps, duplicate_step), (journey_enrollments, duplicate_run)):
+        with pytest.raises(IntegrityError), scratch_db.begin() as conn:
+            conn.execute(table.insert().values(**values))
+    assert snapshot_of(scratch_db, steps, kept) == steps_before
+    assert snapshot_of(scratch_db, journey_enrollments) == enrollments_before
+
+
+def snapshot_of(db, table, names: list[str] | None = None) -> list[tuple]:
+    columns = [table.c[name] for name in names] if names else list(table.columns)
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(*columns).order_by(*columns))]

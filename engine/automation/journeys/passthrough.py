@@ -28,14 +28,21 @@ from engine.models import JourneyAction, JourneyEnrollment as E, JourneyStep
 
 STEP_COLUMNS = ("enrollment_id", "journey_id", "action_id", "step_seq", "subscriber_id", "outcome", "created_at")
 START = (datetime(1970, 1, 1, tzinfo=timezone.utc), 0)  # before every (due_at, id)
+# PostgreSQL's shares are blocks of consecutive IDs (block k goes to worker k % n), not single IDs: the rows
+# of a block sit on the same heap and index pages, so two workers do not take turns locking every page
+# (id % n put both workers on every page at the same moment).
+SHARE_BLOCK = 1024
 
+# `picked` reads nothing but the index (current_action_id, due_at, id): an index-only scan, no heap page read
+# for a row of the other worker's share, where the table's pages are all-visible (vacuumed, as a cohort that
+# waited is). It needs no state: a run that is not active sits at action 0 — and `moved` re-checks it anyway.
 # The enrollment's columns are spelt out (not reflected from the models) because this statement is the one
 # the runner's speed rests on; tests/engine/test_journey_hot_path.py runs it on PostgreSQL.
 _POSTGRES = text("""
 WITH picked AS MATERIALIZED (
     SELECT id, due_at FROM journey_enrollments
-    WHERE current_action_id = :action AND state = 'active' AND due_at <= :now AND (due_at, id) > (:after_due, :after_id)
-      AND id % :workers = :worker
+    WHERE current_action_id = :action AND due_at <= :now AND (due_at, id) > (:after_due, :after_id)
+      AND (id / :block) % :workers = :worker
     ORDER BY due_at, id LIMIT :batch),
 moved AS (
     UPDATE journey_enrollments SET current_action_id = :target, due_at = :arrives, step_seq = step_seq + 1
@@ -55,17 +62,17 @@ FROM (SELECT due_at, id FROM picked ORDER BY due_at DESC, id DESC LIMIT 1) AS la
 
 def advance(session, action: JourneyAction, now: datetime, batch: int, share: tuple[int, int], after: tuple,
             mine: str) -> tuple[int, int, tuple]:
-    """Move up to `batch` due enrollments of `share` (id % n == k) from `action` to its next action, logging
-    each step; returns how many moved, how many were looked at (a full batch whose rows a concurrent runner
-    moved first is no sign that the action is done) and the cursor the next batch of this pass (and share)
-    starts after."""
+    """Move up to `batch` due enrollments of `share` (k of n: ID block % n == k on PostgreSQL, id % n == k
+    elsewhere) from `action` to its next action, logging each step; returns how many moved, how many were
+    looked at (a full batch whose rows a concurrent runner moved first is no sign that the action is done)
+    and the cursor the next batch of this pass (and share) starts after."""
     target = session.get(JourneyAction, action.next_action_id)
     outcome = "done" if action.published else "skipped"
     if session.get_bind().dialect.name == "postgresql":
         row = session.execute(_POSTGRES, {
             "action": action.id, "target": action.next_action_id, "arrives": arrival_due(target, now), "now": now,
             "after_due": after[0], "after_id": after[1], "batch": batch, "outcome": outcome,
-            "worker": share[0], "workers": share[1]}).first()
+            "worker": share[0], "workers": share[1], "block": SHARE_BLOCK}).first()
         return (row.taken, row.picked, (row.due_at, row.id)) if row else (0, 0, after)
     won = _portable(session, action, target, now, batch, share, mine, outcome)
     return won, won, after

@@ -85,7 +85,8 @@ def run_pass(engine, now: datetime | None = None, *, batch: int = BATCH, fail_af
     """Advance every due enrollment of every enabled journey, a batch per transaction, until none is due
     (or MAX_BATCHES were taken: the rest is the next pass's).
 
-    With `workers` > 1, each action's due rows are split by enrollment ID (id % workers) between that many
+    With `workers` > 1, each action's due rows are split by enrollment ID (id % workers; on PostgreSQL's hot
+    path by blocks of consecutive IDs, passthrough.SHARE_BLOCK) between that many
     threads, each with its own connection: on PostgreSQL one runner is one server backend on one core, so a
     million rows leaving a Wait move on every core at once. The shares are disjoint and every step is still
     its compare-and-set, so the guarantees are those of concurrent runners (tests/engine).

@@ -56,7 +56,8 @@ class JourneyStats:
         action = self.s.get(JourneyAction, action_id)
         if action is None or action.journey_id != journey.id:
             raise JourneyActionNotFound()
-        reached = union(select(JourneyStep.subscriber_id.label("sid")).where(JourneyStep.action_id == action_id),
+        reached = union(select(JourneyStep.subscriber_id.label("sid")).where(JourneyStep.journey_id == journey.id,
+                                                                             JourneyStep.action_id == action_id),
                         select(JourneyEnrollment.subscriber_id.label("sid")).where(
                             JourneyEnrollment.current_action_id == action_id, JourneyEnrollment.state == "active")
                         ).subquery()
