@@ -74,6 +74,8 @@ CREATE INDEX ix_journey_sends_action ON journey_sends (action_id, created_at);
 
 CREATE INDEX ix_journey_sends_state_due ON journey_sends (state, due_at);
 
+CREATE INDEX ix_journey_sends_subscriber ON journey_sends (subscriber_id, action_id);
+
 CREATE TABLE journey_steps (
     enrollment_id BIGINT NOT NULL,
     journey_id INTEGER NOT NULL,

@@ -17,6 +17,7 @@ Semantics the reference evaluator in tests/audience_reference.py implements inde
 * campaign events: the rule holds when the subscriber row has activity of that kind (for the
   given campaigns / email, inside the time filter) and its count satisfies the aggregation
   (default: at least one); the `not …` operators are the exact complement.
+* journeys: engine/audience/journey_rules.py.
 * tags: the row carries the tag (has / does not have this tag), at least one / every one of the
   tags (has any / all of these tags), or no tag at all (has no tags).
 """
@@ -33,6 +34,7 @@ from sqlalchemy.orm import aliased
 from engine.audience.rules import (
     ActivityRule, FieldRule, Group, SegmentRule, SuppressionRule, TagRule,
 )
+from engine.audience.journey_rules import JourneyRule, journey_condition
 from engine.audience.sqlfuncs import folded, matches_regex
 from engine.models import (
     Subscriber, SubscriberActivity, SubscriberFieldValue, SubscriberList, SubscriberTagAssignment, Suppression,
@@ -78,6 +80,8 @@ def condition(node, s, ctx: CompileContext):
         return _activity(node, s, ctx)
     if isinstance(node, TagRule):
         return _tags(node, s)
+    if isinstance(node, JourneyRule):
+        return journey_condition(node, s)
     raise TypeError(f"not an audience rule: {node!r}")
 
 

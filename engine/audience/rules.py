@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any, Protocol, Union
 
 from engine.audience import catalog as C
+from engine.audience.journey_rules import JOURNEY_RULE_TYPES, JourneyRule, parse_journey_rule
 from engine.errors import InvalidRules
 from engine.validation import as_id
 
@@ -28,7 +29,7 @@ MAX_JSON_CHARS = 100_000
 MAX_RULES = 200
 MAX_SEGMENT_DEPTH = 5
 CONNECTORS = ("and", "or")
-UNSUPPORTED_TYPES = ("journeys", "journey-email-action", "website-events")
+UNSUPPORTED_TYPES = ("website-events",)
 
 
 # --- the AST ---------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ class TagRule:
     tag_ids: tuple[int, ...] = ()  # tags of the rule's list; () for "none"
 
 
-Rule = Union[FieldRule, SegmentRule, SuppressionRule, ActivityRule, TagRule]
+Rule = Union[FieldRule, SegmentRule, SuppressionRule, ActivityRule, TagRule, JourneyRule]
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ class Lookup(Protocol):
 
     def tag_list(self, tag_id: int) -> int | None:
         """The list of the owner's subscriber tag, else None."""
+
+    def journey(self, journey_id: int) -> bool:
+        """Whether the journey is the owner's."""
+
+    def journey_email_action(self, action_id: int) -> bool:
+        """Whether the action is a SendEmail action of one of the owner's journeys."""
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -265,6 +272,8 @@ class _Parser:
             return self.activity_rule(rule, where)
         if kind == "tags":
             return self.tag_rule(rule, where)
+        if kind in JOURNEY_RULE_TYPES:
+            return parse_journey_rule(kind, rule, where, self.lookup)
         if kind in UNSUPPORTED_TYPES:
             raise InvalidRules(f'{where}: rules of type "{kind}" are not supported by this server')
         raise InvalidRules(f'{where} has an unknown type "{rule.get("type")}"')

@@ -13,7 +13,7 @@ from engine.audience.sqlfuncs import prepare_connection
 from engine.audience.time_limit import time_limited
 from engine.accounts.auth import Actor
 from engine.errors import InvalidCampaignStatus, InvalidRecipients, InvalidRules, NoAudience, SegmentNotFound
-from engine.models import Campaign, CustomField, Segment, Subscriber, SubscriberList, SubscriberTag
+from engine.models import Campaign, CustomField, Journey, JourneyAction, Segment, Subscriber, SubscriberList, SubscriberTag
 
 # campaign.recipients.get works only before sending (v5.9.4/api-reference/campaigns.md).
 PREVIEWABLE = ("Draft", "Ready", "Pending Approval")
@@ -57,6 +57,15 @@ class DbLookup:
     def tag_list(self, tag_id: int) -> int | None:
         found = self.s.get(SubscriberTag, tag_id)
         return found.list_id if found is not None and found.owner_user_id == self.owner_id else None
+
+    def journey(self, journey_id: int) -> bool:
+        return self.s.scalar(select(Journey.id).where(
+            Journey.id == journey_id, Journey.owner_user_id == self.owner_id)) is not None
+
+    def journey_email_action(self, action_id: int) -> bool:
+        return self.s.scalar(select(JourneyAction.id).join(Journey, Journey.id == JourneyAction.journey_id).where(
+            JourneyAction.id == action_id, JourneyAction.action == "SendEmail",
+            Journey.owner_user_id == self.owner_id)) is not None
 
 
 class AudienceService:

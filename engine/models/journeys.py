@@ -164,6 +164,8 @@ class JourneySend(Base):
         CheckConstraint(f"state IN ({_in(SEND_STATES)})", name="state"),
         Index("ix_journey_sends_state_due", "state", "due_at"),
         Index("ix_journey_sends_action", "action_id", "created_at"),
+        # Decisions and segments on a journey message's opens / clicks / bounces (engine/audience/journey_rules.py).
+        Index("ix_journey_sends_subscriber", "subscriber_id", "action_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

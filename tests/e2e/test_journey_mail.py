@@ -1,6 +1,8 @@
 """Journeys that mail, over real SMTP (the loopback aiosmtpd server): a subscription enters a journey, its
 Wait passes on the FakeClock, its SendEmail arrives once; a click on that mail enters a second journey whose
-Decision takes the True branch, tags the subscriber and mails a second email, once."""
+Decision takes the True branch, tags the subscriber and mails a second email, once. And the issue's path in
+one journey: subscribe → wait 2 s → mail → a Decision on who clicked that mail → tag + a second mail for the
+clicker, a reminder for the other, each once."""
 from __future__ import annotations
 
 import email
@@ -120,3 +122,60 @@ def test_subscribe_wait_mail_click_decision_tag_and_second_mail(api, engine, clo
     with engine.uow() as uow:
         assert sorted(uow.session.scalars(select(JourneySend.state))) == ["sent", "sent"]
         assert uow.session.get(Subscriber, answer["SubscriberID"]).subscription_status == "Subscribed"
+
+
+def test_one_journey_branches_on_a_click_of_its_own_mail(api, engine, clock, smtp, pool, client):
+    owner = make_owner(engine)
+    list_id = make_list(engine, owner, [], "Shop")
+    with engine.uow() as uow:
+        tag = SubscriberTag(list_id=list_id, owner_user_id=owner.id, name="Clicked", name_digest=name_digest("Clicked"),
+                            created_at=clock())
+        uow.session.add(tag)
+        uow.commit()
+        tag_id = tag.id
+    first = new_email(engine, owner, "Hello", "Hello", '<p>Hi</p><a href="https://shop.example/offer">Offer</a>')
+    thanks = new_email(engine, owner, "Thanks", "Thanks for looking", "<p>Thanks</p>")
+    reminder = new_email(engine, owner, "Reminder", "Did you see our offer?", "<p>Offer</p>")
+    wait_2s = {"action": "Wait", "waitunit": "seconds", "waitamount": 2, "published": True}
+    hello = {"action": "SendEmail", "emailid": first, "published": True}
+    wait_1h = {"action": "Wait", "waitunit": "hours", "waitamount": 1, "published": True}
+    jid = journey(engine, owner, {"trigger": "ListSubscription", "trigger_list_id": list_id}, [wait_2s, hello, wait_1h])
+    with engine.uow() as uow:    # the Decision names this journey's own SendEmail action
+        send_step = next(a.id for a in uow.journeys.actions(jid) if a.action == "SendEmail")
+        uow.journeys.replace_actions(owner.actor, jid, [
+            wait_2s, {**hello, "actionid": send_step}, wait_1h,
+            {"action": "Decision", "published": True, "criteriaoperator": "and",
+             "criteria": [[{"type": "journeys", "operator": "clicked", "value": send_step}]],
+             "actions": {"true": [{"action": "AddTag", "targettagid": tag_id, "published": True},
+                                  {"action": "SendEmail", "emailid": thanks, "published": True}],
+                         "false": [{"action": "SendEmail", "emailid": reminder, "published": True}]}}])
+        uow.commit()
+
+    ids = {}
+    for name in ("ann", "bob"):
+        answer = api("Subscriber.Subscribe", None, ListID=list_id, EmailAddress=f"{name}@example.com",
+                     IPAddress="1.2.3.4")
+        assert answer["Success"] is True, answer
+        ids[name] = answer["SubscriberID"]
+    run_pass(engine, clock())
+    assert send(engine, pool, clock) == 0 and smtp.messages == []      # the Wait holds them
+    clock.advance(seconds=2)
+    run_pass(engine, clock())
+    assert send(engine, pool, clock) == 2 and sorted(m[1][0] for m in smtp.messages) == ["ann@example.com",
+                                                                                         "bob@example.com"]
+    ann_mail = next(m for m in smtp.messages if m[1] == ["ann@example.com"])
+    html = email.message_from_bytes(ann_mail[2], policy=email.policy.default).get_body(("html",)).get_content()
+    offer = re.search(r'href="http://sendmill\.test(/t/c/[^"]+)"[^>]*>Offer<', html).group(1)
+    assert client.get(offer).status_code == 302
+    clock.advance(hours=1)
+    run_pass(engine, clock())
+    assert send(engine, pool, clock) == 2
+    run_pass(engine, clock())
+    assert send(engine, pool, clock) == 0 and len(smtp.messages) == 4     # each message once
+    subjects = {(m[1][0], str(email.message_from_bytes(m[2], policy=email.policy.default)["Subject"]))
+                for m in smtp.messages[2:]}
+    assert subjects == {("ann@example.com", "Thanks for looking"), ("bob@example.com", "Did you see our offer?")}
+    with engine.uow() as uow:
+        tagged = uow.session.scalars(select(SubscriberTagAssignment.subscriber_id).where(
+            SubscriberTagAssignment.tag_id == tag_id)).all()
+    assert tagged == [ids["ann"]]

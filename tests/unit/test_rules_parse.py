@@ -10,6 +10,7 @@ import pytest
 from engine.audience import rules
 from engine.audience.catalog import custom_field_kind, field_operator
 from engine.audience.regex import check_portable_regex
+from engine.audience.journey_rules import JourneyRule
 from engine.audience.rules import ActivityRule, FieldRule, Group, SegmentRule, SuppressionRule
 from engine.errors import InvalidRules
 
@@ -33,6 +34,12 @@ class Lookup:
 
     def tag_list(self, tag_id):
         return {10: 1, 11: 1, 12: 1, 20: 2}.get(tag_id)
+
+    def journey(self, journey_id):
+        return journey_id in (40, 41)
+
+    def journey_email_action(self, action_id):
+        return action_id in (400, 401)
 
 
 def parse(doc, connector="or", lookup=None, strict=True):
@@ -94,9 +101,42 @@ def test_too_many_rules_and_too_much_json_are_rejected():
     assert "longer than" in rejected("[" * 100_001)
 
 
-@pytest.mark.parametrize("kind", ["journeys", "website-events", "journey-email-action"])
-def test_rule_types_without_storage_are_refused_not_ignored(kind):
-    assert "not supported" in rejected([[{"type": kind, "operator": "has this tag", "value": "1"}]])
+def test_website_event_rules_without_storage_are_refused_not_ignored():
+    assert "not supported" in rejected([[{"type": "website-events", "operator": "happened", "value": "1"}]])
+
+
+# --- journeys -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, operator, value, expected", [
+    ("journeys", "in journey", "40", JourneyRule(40, True, "active", False)),
+    ("journeys", "Completed Journey", 41, JourneyRule(41, True, "completed", False)),
+    ("journeys", "not in journey", " 40 ", JourneyRule(40, True, "active", True)),
+    ("journeys", "opened", "400", JourneyRule(400, False, "first_opened_at", False)),
+    ("journeys", "not  opened", "400", JourneyRule(400, False, "first_opened_at", True)),
+    ("journeys", "clicked", 401, JourneyRule(401, False, "first_clicked_at", False)),
+    ("journeys", "not clicked", "401", JourneyRule(401, False, "first_clicked_at", True)),
+    ("journeys", "unsubscribed", "400", JourneyRule(400, False, "unsubscribed_at", False)),
+    ("journeys", "complained", "400", JourneyRule(400, False, "complained_at", False)),
+    ("journeys", "not complained", "400", JourneyRule(400, False, "complained_at", True)),
+    ("journeys", "bounced", "400", JourneyRule(400, False, "bounced_at", False)),
+    ("journeys", "not bounced", "400", JourneyRule(400, False, "bounced_at", True)),
+    ("journey-email-action", "opened", "401", JourneyRule(401, False, "first_opened_at", False)),
+    ("journey-email-action", "not clicked", "400", JourneyRule(400, False, "first_clicked_at", True)),
+])
+def test_journey_rules_parse(kind, operator, value, expected):
+    assert parse([[{"type": kind, "operator": operator, "value": value}]]).items[0].items[0] == expected
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"type": "journeys", "operator": "in journey", "value": "42"}, "journey 42 does not exist"),
+    ({"type": "journeys", "operator": "in journey", "value": "x"}, "must be a journey ID"),
+    ({"type": "journeys", "operator": "opened", "value": "402"}, "action 402 does not exist"),
+    ({"type": "journeys", "operator": "opened", "value": "40"}, "action 40 does not exist"),
+    ({"type": "journeys", "operator": "opened", "value": ""}, "SendEmail journey action"),
+    ({"type": "journeys", "operator": "has this tag", "value": "40"}, "unknown journeys operator"),
+    ({"type": "journey-email-action", "operator": "in journey", "value": "40"}, "unknown journey-email-action operator"),
+])
+def test_journey_rules_name_the_owners_journeys_and_sendemail_actions(rule, message):
+    assert message in rejected([[rule]])
 
 
 # --- tags -------------------------------------------------------------------------------------------------

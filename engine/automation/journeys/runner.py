@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import any_, bindparam, case, func, insert, literal, select, text, update
+from sqlalchemy import any_, bindparam, case, exists, func, insert, literal, select, text, update
 
 from engine.automation.journeys import hooks, passthrough
 from engine.automation.journeys.criteria import predicate, yesno_criteria
@@ -264,9 +264,12 @@ def _decide(session, action: JourneyAction, p: dict, mine: str, token: str, now:
     # No criteria: nobody matches, everybody takes the False branch.
     for list_id in list(session.scalars(select(E.list_id).where(E.claim == mine).distinct())) if criteria else []:
         matches = predicate(session, journey.owner_user_id, list_id, criteria, connector, now)
-        session.execute(update(E).where(E.claim == mine, E.list_id == list_id, E.subscriber_id.in_(
-            select(Subscriber.id).where(Subscriber.list_id == list_id, matches))).values(claim=yes)
-            .execution_options(synchronize_session=False))
+        # Correlated to the claimed rows: the criteria are evaluated for the batch's subscribers (a primary-key
+        # probe each), not for the whole list once per batch (an IN over the list was planned as a full
+        # evaluation of the criteria whenever the statistics of the moving rows were stale).
+        session.execute(update(E).where(E.claim == mine, E.list_id == list_id, exists(
+            select(Subscriber.id).where(Subscriber.id == E.subscriber_id, Subscriber.list_id == list_id, matches)))
+            .values(claim=yes).execution_options(synchronize_session=False))
     _log(session, action, [mine, yes], case((E.claim == yes, literal("true")), else_=literal("false")), now)
     _move(session, yes, action.true_action_id, now)
     _move(session, mine, action.false_action_id, now)
