@@ -106,10 +106,15 @@ class RateLimiter:
         now = self.uow.clock().timestamp()
         start = int(now // limit.seconds) * limit.seconds
         key = {"bucket": bucket[:64], "client": (client or "unknown")[:64], "window_start": start}
-        self.s.execute(_increment(self.s.get_bind().dialect.name, key))
-        hits = self.s.scalar(select(RateLimitCounter.hits).where(
-            RateLimitCounter.bucket == key["bucket"], RateLimitCounter.client == key["client"],
-            RateLimitCounter.window_start == start))
+        dialect = self.s.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            # The upsert answers the count it leaves (RETURNING): one statement per public call, not two.
+            hits = self.s.scalar(_increment(dialect, key).returning(RateLimitCounter.__table__.c.hits))
+        else:   # MariaDB's INSERT … ON DUPLICATE KEY UPDATE returns no row: read it back
+            self.s.execute(_increment(dialect, key))
+            hits = self.s.scalar(select(RateLimitCounter.hits).where(
+                RateLimitCounter.bucket == key["bucket"], RateLimitCounter.client == key["client"],
+                RateLimitCounter.window_start == start))
         retry_after = max(1, math.ceil(start + limit.seconds - now))
         return Decision(allowed=hits <= limit.requests, retry_after=retry_after, opened_window=hits == 1,
                         window_start=start)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from engine.events import outbox
@@ -255,14 +255,20 @@ class EmailSubscriptionService:
 
     def _derived(self, owner_id: int, normalized: str) -> tuple[str, str]:
         """What the legacy records say about an address that has no record yet."""
-        rows = self.s.execute(select(Subscriber.subscription_status, Subscriber.bounce_type,
-                                     Subscriber.complained_at).join(
+        # One round trip for both (every new subscription asks): the owner's list rows of the address, then
+        # its account-wide suppressions' sources, told apart by the first column.
+        memberships = select(literal(0).label("kind"), Subscriber.subscription_status.label("text"),
+                             Subscriber.bounce_type.label("bounce"),
+                             case((Subscriber.complained_at.is_not(None), 1), else_=0).label("complained")).join(
             SubscriberList, SubscriberList.id == Subscriber.list_id).where(
-            SubscriberList.owner_user_id == owner_id, Subscriber.email_normalized == normalized)).all()
-        sources = set(self.s.scalars(select(Suppression.source).where(
+            SubscriberList.owner_user_id == owner_id, Subscriber.email_normalized == normalized)
+        suppressions = select(literal(1), Suppression.source, literal(""), literal(0)).where(
             Suppression.owner_user_id == owner_id, Suppression.list_scope == 0,
-            Suppression.email_normalized == normalized)))
-        statuses = {r.subscription_status for r in rows}
+            Suppression.email_normalized == normalized)
+        found = self.s.execute(union_all(memberships, suppressions)).all()
+        rows = [r for r in found if r.kind == 0]
+        sources = {r.text for r in found if r.kind == 1}
+        statuses = {r.text for r in rows}
         if "Unsubscribe" in sources:
             sub = "UNSUBSCRIBED"
         elif "Subscribed" in statuses:
@@ -271,9 +277,9 @@ class EmailSubscriptionService:
             sub = "PENDING"
         else:
             sub = "UNSUBSCRIBED" if statuses else "NOT_SET"
-        if "SPAM complaint" in sources or any(r.complained_at for r in rows):
+        if "SPAM complaint" in sources or any(r.complained for r in rows):
             deliv = "SPAM_COMPLAINT"
-        elif "Hard Bounced" in sources or any(r.bounce_type == "Hard" for r in rows):
+        elif "Hard Bounced" in sources or any(r.bounce == "Hard" for r in rows):
             deliv = "BOUNCED"
         else:
             deliv = "NOT_SET"

@@ -26,8 +26,9 @@ from engine.errors import (
     SubscriberNotFound,
 )
 from engine.hot_sql import HotStatement
-from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList, User
+from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList
 from engine.audience.list_membership import ListMembership, enter_list, leave_list, narrowed
+from engine.audience.subscription_target import subscription_target
 from engine.automation import enqueue as autoresponders
 from engine.validation import normalize_email
 from engine.automation.journeys import hooks as journey_hooks
@@ -87,16 +88,18 @@ class SubscriberService:
         """Subscribe an address to one or more lists of one account (custom fields go to the first).
         With `update_if_exists` an address already on a list is subscribed again; its custom fields are
         overwritten only when `actor` owns the lists: a public form must not rewrite someone's data."""
-        lists = [self.uow.lists.get_public(i) for i in list_ids]
+        target = subscription_target(self.s, list_ids)
+        lists, owner, limit = target.lists, target.owner, target.subscriber_limit
         owner_id = lists[0].owner_user_id
         if any(row.owner_user_id != owner_id for row in lists):
             raise ListNotFound("all lists of one subscription must belong to the same account")
-        owner = self.s.get(User, owner_id)
         if owner is None or owner.account_status != "Enabled":
             raise ListOwnerUnavailable()
         # Under a quota the owner's row is locked before any subscriber row (the importer does the
         # same), so concurrent writers of one account queue in one order instead of deadlocking.
-        self.uow.lists.subscriber_room(owner_id)
+        self.uow.lists.subscriber_room(owner_id, limit=limit)
+        for list_id, listening in target.listening.items():
+            self.uow.list_integrations.known(list_id, "subscription", listening)
         normalized = normalize_email(email)
         if normalized is None:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
@@ -105,7 +108,7 @@ class SubscriberService:
             subscriber, created = self._subscribe_one(
                 list_row, email.strip(), normalized, ip, (values or {}) if index == 0 else {},
                 update_if_exists=update_if_exists, enforce_required=enforce_required and index == 0,
-                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref)
+                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref, limit=limit)
             first = first or Subscription(subscriber, list_row, created, "")
         pending = first.subscriber.subscription_status == "Opt-In Pending"
         first.redirect_url = (first.list.subscription_confirmation_pending_page_url if pending
@@ -113,7 +116,7 @@ class SubscriberService:
         return first
 
     def _subscribe_one(self, list_row, email, normalized, ip, submitted, *, update_if_exists, enforce_required,
-                       edit_existing, source, source_ref) -> tuple[Subscriber, bool]:
+                       edit_existing, source, source_ref, limit) -> tuple[Subscriber, bool]:
         now = self.uow.clock()
         existing = self.s.scalar(select(Subscriber).where(
             Subscriber.list_id == list_row.id, Subscriber.email_normalized == normalized).with_for_update())
@@ -126,7 +129,7 @@ class SubscriberService:
         values = fields.check(submitted, subscriber_id=existing.id if existing else None,
                               enforce_required=enforce_required)
         if existing is None:
-            self.uow.lists.require_subscriber_room(list_row.owner_user_id)
+            self.uow.lists.require_subscriber_room(list_row.owner_user_id, limit=limit)
             subscriber = Subscriber(list_id=list_row.id, email_address=email[:255], email_normalized=normalized,
                                     subscription_date=now, subscription_ip=ip, source=source, source_ref=source_ref,
                                     bounce_type="Not Bounced", soft_bounce_count=0, unsubscription_ip="")
