@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--database-url")
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N of one more run")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order (cumulative, tottime)")
     parser.add_argument("--statements", action="store_true", help="print one call's statements")
     args = parser.parse_args()
     setup = one_list(args.database_url, public_rate_limit=RateLimit(60, 60), trusted_proxies=("127.0.0.1/32",))
@@ -119,7 +120,7 @@ def main() -> None:
         profiler.enable()
         calls(ours, "/api.php", setup.list_id, args.calls, "prof")
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.profile)
     setup.db.dispose()
 
 

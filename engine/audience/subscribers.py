@@ -108,7 +108,8 @@ class SubscriberService:
             subscriber, created = self._subscribe_one(
                 list_row, email.strip(), normalized, ip, (values or {}) if index == 0 else {},
                 update_if_exists=update_if_exists, enforce_required=enforce_required and index == 0,
-                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref, limit=limit)
+                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref, limit=limit,
+                has_fields=target.has_fields[list_row.id])
             first = first or Subscription(subscriber, list_row, created, "")
         pending = first.subscriber.subscription_status == "Opt-In Pending"
         first.redirect_url = (first.list.subscription_confirmation_pending_page_url if pending
@@ -116,11 +117,11 @@ class SubscriberService:
         return first
 
     def _subscribe_one(self, list_row, email, normalized, ip, submitted, *, update_if_exists, enforce_required,
-                       edit_existing, source, source_ref, limit) -> tuple[Subscriber, bool]:
+                       edit_existing, source, source_ref, limit, has_fields) -> tuple[Subscriber, bool]:
         now = self.uow.clock()
         existing = self.s.scalar(select(Subscriber).where(
             Subscriber.list_id == list_row.id, Subscriber.email_normalized == normalized).with_for_update())
-        fields = self.uow.custom_fields.values_for(list_row)
+        fields = self.uow.custom_fields.values_for(list_row, none_applicable=not has_fields)
         if existing is not None and not update_if_exists:
             raise SubscriberExists()
         if existing is not None and not edit_existing:

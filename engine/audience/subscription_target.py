@@ -1,8 +1,9 @@
 """What a subscription reads before it writes, in one statement: the lists it names, their owner, the
-owner's LimitSubscribers and whether each list has an integration URL for subscriptions.
+owner's LimitSubscribers, whether each list has an integration URL for subscriptions and whether any custom
+field applies to it.
 
 Subscriber.Subscribe is public and answers every form post on the Internet; these were four to five
-small reads per call (the lists, the owner, the group's limit twice, the integration URLs). The list and
+small reads per call (the lists, the owner, the group's limit twice, the integration URLs, the fields). The list and
 owner rows go to the session's identity map as before, so later `session.get` calls (the automation
 hooks' users.list_triggers flag, engine/automation/list_triggers.py) read nothing more.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
+from engine.audience.custom_fields import applicable_to
 from engine.audience.list_integrations import listens
 from engine.errors import ListNotFound
-from engine.models import SubscriberList, User, UserGroup
+from engine.models import CustomField, SubscriberList, User, UserGroup
 
 
 @dataclass
@@ -23,13 +25,15 @@ class SubscriptionTarget:
     owner: User | None                 # the first list's owner; None when that account is gone
     subscriber_limit: int | None       # the owner's group's LimitSubscribers as stored (0 or less: none)
     listening: dict[int, bool]         # list ID -> an enabled integration URL for "subscription"
+    has_fields: dict[int, bool]        # list ID -> a custom field applies to the list's subscribers
 
 
 def subscription_target(session, list_ids: list[int]) -> SubscriptionTarget:
     """The lists by ID, as ListService.get_public reads them (ListNotFound for the first one missing)."""
     rows = session.execute(
         select(SubscriberList, User, UserGroup.limit_subscribers,
-               listens(SubscriberList.id, "subscription").label("listening"))
+               listens(SubscriberList.id, "subscription").label("listening"),
+               exists().where(applicable_to(SubscriberList)).label("has_fields"))
         .join(User, User.id == SubscriberList.owner_user_id, isouter=True)
         .join(UserGroup, UserGroup.id == User.group_id, isouter=True)
         .where(SubscriberList.id.in_(set(list_ids)))).all()
@@ -39,4 +43,5 @@ def subscription_target(session, list_ids: list[int]) -> SubscriptionTarget:
         raise ListNotFound()
     first = found[list_ids[0]]
     return SubscriptionTarget(lists=[found[i][0] for i in list_ids], owner=first[1], subscriber_limit=first[2],
-                              listening={i: bool(row[3]) for i, row in found.items()})
+                              listening={i: bool(row[3]) for i, row in found.items()},
+                              has_fields={i: bool(row[4]) for i, row in found.items()})
