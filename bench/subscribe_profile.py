@@ -35,6 +35,7 @@ from sqlalchemy import event, insert  # noqa: E402
 
 from bench.one_list import one_list  # noqa: E402
 from engine.accounts.ratelimits import RateLimit  # noqa: E402
+from engine.hot_sql import HotStatement  # noqa: E402
 from engine.models import Subscriber  # noqa: E402
 from protocol.app import create_app  # noqa: E402
 
@@ -98,6 +99,14 @@ def main() -> None:
             seen[statement.split("\n")[0][:140]] += 1
 
     event.listen(setup.db, "before_cursor_execute", count)
+    # Prebuilt statements run on the driver's cursor, past SQLAlchemy's cursor events: count them here.
+    fetch = HotStatement._fetch
+
+    def counted_fetch(self, conn, params):
+        count(conn, None, self.bound(conn.dialect, params)[0], None, None, False)
+        return fetch(self, conn, params)
+
+    HotStatement._fetch = counted_fetch
     calls(ours, "/api.php", setup.list_id, 20, "warm")   # compile caches, pool, first window purge
     calls(bare, "/subscribe", setup.list_id, 20, "warm")
     if args.statements:

@@ -26,16 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, func, literal, select, union_all
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, delete, func, select
 
+from engine.audience.email_subscription_records import derived_state, insert_record
 from engine.events import outbox
 from engine.accounts.auth import Actor
 from engine.errors import DomainError, EmailSubscriptionNotFound, InvalidEmailAddress, InvalidValue
 from engine.models import EmailSubscription, Subscriber, SubscriberList, Suppression
 from engine.models.email_subscriptions import DELIVERABILITY_STATUSES, SUBSCRIPTION_STATUSES
-from engine.models.link_targets import new_nonce
 from engine.tracking.tokens import Kind
 from engine.validation import normalize_email
 
@@ -43,6 +41,9 @@ MAX_QUERY_EMAILS = 1000
 MAX_BULK = 100
 UNSUBSCRIBE_REASON = "Email subscription: UNSUBSCRIBED"
 NO_SYNC = {"synchronize_session": False}
+# Built once: every subscription asks it (building a statement costs more CPU than SQLite running it).
+_RECORD = select(EmailSubscription).where(EmailSubscription.owner_user_id == bindparam("owner"),
+                                          EmailSubscription.email_normalized == bindparam("email"))
 
 
 def iso(moment) -> str:
@@ -212,51 +213,21 @@ class EmailSubscriptionService:
 
     def _row(self, owner_id: int, email: str, normalized: str, *, create: bool = False) -> EmailSubscription | None:
         """The stored record; a missing one is created from the legacy state when there is one (or when
-        `create`). The insert runs in a savepoint so a concurrent creator makes us re-read, not fail."""
-        query = select(EmailSubscription).where(EmailSubscription.owner_user_id == owner_id,
-                                                EmailSubscription.email_normalized == normalized)
-        row = self.s.scalar(query)
+        `create`). A concurrent creator makes us re-read, not fail (insert_record)."""
+        params = {"owner": owner_id, "email": normalized}
+        row = self.s.scalar(_RECORD, params)
         if row is not None:
             return row
         sub, deliv = self._derived(owner_id, normalized)
         if not create and (sub, deliv) == ("NOT_SET", "NOT_SET"):
             return None
         now = self.uow.clock()
-        values = dict(owner_user_id=owner_id, email_address=email[:255], email_normalized=normalized,
-                      subscription_status=sub, deliverability_status=deliv, created_at=now, updated_at=now)
-        dialect = self.s.get_bind().dialect.name
-        if dialect in ("postgresql", "sqlite"):
-            row = self._insert_or_none(dialect, values)
-            if row is None:
-                return self.s.scalar(query)
-        else:
-            row = EmailSubscription(**values)
-            try:
-                with self.s.begin_nested():
-                    self.s.add(row)
-            except IntegrityError:
-                return self.s.scalar(query)
+        row = insert_record(self.s, dict(
+            owner_user_id=owner_id, email_address=email[:255], email_normalized=normalized,
+            subscription_status=sub, deliverability_status=deliv, created_at=now, updated_at=now))
+        if row is None:   # a concurrent transaction created it a moment ago
+            return self.s.scalar(_RECORD, params)
         self._fresh.add(row.id)
-        return row
-
-    def _insert_or_none(self, dialect: str, values: dict) -> EmailSubscription | None:
-        """The new record, written by one INSERT … ON CONFLICT DO NOTHING RETURNING instead of a savepoint
-        around the ORM's INSERT (three statements; a round trip each on PostgreSQL): None when a
-        concurrent transaction created it first. The row is handed to the session as loaded, as a flush
-        would leave it."""
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        values = {**values, "public_nonce": new_nonce(), "legacy_links": False}
-        table = EmailSubscription.__table__
-        new_id = self.s.scalar(dialect_insert(table).values(**values).on_conflict_do_nothing()
-                               .returning(table.c.id))
-        if new_id is None:
-            return None
-        row = EmailSubscription(id=new_id, **values)
-        make_transient_to_detached(row)
-        self.s.add(row)
         return row
 
     def _known_to_legacy(self, owner_id: int, normalized: list[str]) -> list[str]:
@@ -283,35 +254,7 @@ class EmailSubscriptionService:
 
     def _derived(self, owner_id: int, normalized: str) -> tuple[str, str]:
         """What the legacy records say about an address that has no record yet."""
-        # One round trip for both (every new subscription asks): the owner's list rows of the address, then
-        # its account-wide suppressions' sources, told apart by the first column.
-        memberships = select(literal(0).label("kind"), Subscriber.subscription_status.label("text"),
-                             Subscriber.bounce_type.label("bounce"),
-                             case((Subscriber.complained_at.is_not(None), 1), else_=0).label("complained")).join(
-            SubscriberList, SubscriberList.id == Subscriber.list_id).where(
-            SubscriberList.owner_user_id == owner_id, Subscriber.email_normalized == normalized)
-        suppressions = select(literal(1), Suppression.source, literal(""), literal(0)).where(
-            Suppression.owner_user_id == owner_id, Suppression.list_scope == 0,
-            Suppression.email_normalized == normalized)
-        found = self.s.execute(union_all(memberships, suppressions)).all()
-        rows = [r for r in found if r.kind == 0]
-        sources = {r.text for r in found if r.kind == 1}
-        statuses = {r.text for r in rows}
-        if "Unsubscribe" in sources:
-            sub = "UNSUBSCRIBED"
-        elif "Subscribed" in statuses:
-            sub = "SUBSCRIBED"
-        elif "Opt-In Pending" in statuses:
-            sub = "PENDING"
-        else:
-            sub = "UNSUBSCRIBED" if statuses else "NOT_SET"
-        if "SPAM complaint" in sources or any(r.complained for r in rows):
-            deliv = "SPAM_COMPLAINT"
-        elif "Hard Bounced" in sources or any(r.bounce == "Hard" for r in rows):
-            deliv = "BOUNCED"
-        else:
-            deliv = "NOT_SET"
-        return sub, deliv
+        return derived_state(self.s, owner_id, normalized)
 
     def _change(self, row: EmailSubscription, sub: str | None, deliv: str | None, *, lift: bool = True,
                 suppress: bool = True) -> None:

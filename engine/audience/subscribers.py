@@ -39,6 +39,10 @@ _FIELD_VALUES = HotStatement(
     select(SubscriberFieldValue.subscriber_id, SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
     .where(SubscriberFieldValue.subscriber_id.in_(bindparam("ids", expanding=True))), lists=("ids",))
 
+# The address's row on the list, locked: built once, as every subscription asks it.
+_SUBSCRIBED_ALREADY = select(Subscriber).where(
+    Subscriber.list_id == bindparam("list_id"), Subscriber.email_normalized == bindparam("email")).with_for_update()
+
 
 @dataclass
 class Subscription:
@@ -119,8 +123,7 @@ class SubscriberService:
     def _subscribe_one(self, list_row, email, normalized, ip, submitted, *, update_if_exists, enforce_required,
                        edit_existing, source, source_ref, limit, has_fields) -> tuple[Subscriber, bool]:
         now = self.uow.clock()
-        existing = self.s.scalar(select(Subscriber).where(
-            Subscriber.list_id == list_row.id, Subscriber.email_normalized == normalized).with_for_update())
+        existing = self.s.scalar(_SUBSCRIBED_ALREADY, {"list_id": list_row.id, "email": normalized})
         fields = self.uow.custom_fields.values_for(list_row, none_applicable=not has_fields)
         if existing is not None and not update_if_exists:
             raise SubscriberExists()
