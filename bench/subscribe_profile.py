@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import itertools
 import pstats
 import statistics
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--database-url")
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N of one more run")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the warm-up calls")
     parser.add_argument("--sort", default="cumulative", help="cProfile order (cumulative, tottime)")
     parser.add_argument("--statements", action="store_true", help="print one call's statements")
     args = parser.parse_args()
@@ -109,6 +111,9 @@ def main() -> None:
     HotStatement._fetch = counted_fetch
     calls(ours, "/api.php", setup.list_id, 20, "warm")   # compile caches, pool, first window purge
     calls(bare, "/subscribe", setup.list_id, 20, "warm")
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
     if args.statements:
         seen.clear()
         calls(ours, "/api.php", setup.list_id, 1, "shown")

@@ -80,6 +80,14 @@ class EmailSubscriptionService:
         # Rows created (from the derived state) in this unit of work and not yet announced: their
         # first change is reported against NOT_SET/NOT_SET, so a new record is never silent.
         self._fresh: set[int] = set()
+        # (owner, normalized address) -> the record (or None) as a caller read it already (`known`).
+        self._known: dict[tuple[int, str], EmailSubscription | None] = {}
+
+    def known(self, owner_id: int, normalized: str, row: EmailSubscription | None) -> None:
+        """The owner's record of the address as the caller just read it in this unit of work: the next
+        lookup of it reads nothing (once; engine/audience/subscription_target.py). A record created in
+        between is still found: the insert that would duplicate it does nothing and it is read then."""
+        self._known[(owner_id, normalized)] = row
 
     # --- the owner's operations --------------------------------------------------------------------
     def find(self, actor: Actor, emails: list[str] | None, *, offset: int = 0,
@@ -215,7 +223,8 @@ class EmailSubscriptionService:
         """The stored record; a missing one is created from the legacy state when there is one (or when
         `create`). A concurrent creator makes us re-read, not fail (insert_record)."""
         params = {"owner": owner_id, "email": normalized}
-        row = self.s.scalar(_RECORD, params)
+        key = (owner_id, normalized)
+        row = self._known.pop(key) if key in self._known else self.s.scalar(_RECORD, params)
         if row is not None:
             return row
         sub, deliv = self._derived(owner_id, normalized)

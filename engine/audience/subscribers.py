@@ -92,7 +92,8 @@ class SubscriberService:
         """Subscribe an address to one or more lists of one account (custom fields go to the first).
         With `update_if_exists` an address already on a list is subscribed again; its custom fields are
         overwritten only when `actor` owns the lists: a public form must not rewrite someone's data."""
-        target = subscription_target(self.s, list_ids)
+        normalized = normalize_email(email)
+        target = subscription_target(self.s, list_ids, normalized)
         lists, owner, limit = target.lists, target.owner, target.subscriber_limit
         owner_id = lists[0].owner_user_id
         if any(row.owner_user_id != owner_id for row in lists):
@@ -104,16 +105,22 @@ class SubscriberService:
         self.uow.lists.subscriber_room(owner_id, limit=limit)
         for list_id, listening in target.listening.items():
             self.uow.list_integrations.known(list_id, "subscription", listening)
-        normalized = normalize_email(email)
         if normalized is None:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
+        self.uow.email_subscriptions.known(owner_id, normalized, target.record)
+        # The first list's row of the address is known from that read too. It was not locked: where the
+        # read says there is none, and no quota lock serializes the account's subscriptions, a row a
+        # concurrent request inserts meanwhile makes our INSERT fail (SubscriberExists) exactly as when both
+        # had locked nothing. InnoDB's snapshot read is older than a locking one: MariaDB always locks.
+        absent = (target.subscriber_ids[lists[0].id] is None and (not limit or limit < 0)
+                  and self.s.get_bind().dialect.name in ("postgresql", "sqlite"))
         first = None
         for index, list_row in enumerate(lists):
             subscriber, created = self._subscribe_one(
                 list_row, email.strip(), normalized, ip, (values or {}) if index == 0 else {},
                 update_if_exists=update_if_exists, enforce_required=enforce_required and index == 0,
                 edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref, limit=limit,
-                has_fields=target.has_fields[list_row.id])
+                has_fields=target.has_fields[list_row.id], absent=absent and index == 0)
             first = first or Subscription(subscriber, list_row, created, "")
         pending = first.subscriber.subscription_status == "Opt-In Pending"
         first.redirect_url = (first.list.subscription_confirmation_pending_page_url if pending
@@ -121,9 +128,10 @@ class SubscriberService:
         return first
 
     def _subscribe_one(self, list_row, email, normalized, ip, submitted, *, update_if_exists, enforce_required,
-                       edit_existing, source, source_ref, limit, has_fields) -> tuple[Subscriber, bool]:
+                       edit_existing, source, source_ref, limit, has_fields, absent) -> tuple[Subscriber, bool]:
         now = self.uow.clock()
-        existing = self.s.scalar(_SUBSCRIBED_ALREADY, {"list_id": list_row.id, "email": normalized})
+        existing = None if absent else self.s.scalar(_SUBSCRIBED_ALREADY, {"list_id": list_row.id,
+                                                                            "email": normalized})
         fields = self.uow.custom_fields.values_for(list_row, none_applicable=not has_fields)
         if existing is not None and not update_if_exists:
             raise SubscriberExists()
