@@ -41,6 +41,8 @@ MAX_QUERY_EMAILS = 1000
 MAX_BULK = 100
 UNSUBSCRIBE_REASON = "Email subscription: UNSUBSCRIBED"
 NO_SYNC = {"synchronize_session": False}
+# What _derived answers for an address whose only legacy row is a new one with this status.
+_NEW_ADDRESS_STATE = {"Subscribed": ("SUBSCRIBED", "NOT_SET"), "Opt-In Pending": ("PENDING", "NOT_SET")}
 # Built once: every subscription asks it (building a statement costs more CPU than SQLite running it).
 _RECORD = select(EmailSubscription).where(EmailSubscription.owner_user_id == bindparam("owner"),
                                           EmailSubscription.email_normalized == bindparam("email"))
@@ -80,14 +82,16 @@ class EmailSubscriptionService:
         # Rows created (from the derived state) in this unit of work and not yet announced: their
         # first change is reported against NOT_SET/NOT_SET, so a new record is never silent.
         self._fresh: set[int] = set()
-        # (owner, normalized address) -> the record (or None) as a caller read it already (`known`).
-        self._known: dict[tuple[int, str], EmailSubscription | None] = {}
+        # (owner, normalized address) -> (record or None, address new to the account) as read (`known`).
+        self._known: dict[tuple[int, str], tuple[EmailSubscription | None, bool]] = {}
 
-    def known(self, owner_id: int, normalized: str, row: EmailSubscription | None) -> None:
+    def known(self, owner_id: int, normalized: str, row: EmailSubscription | None, *, new_address: bool) -> None:
         """The owner's record of the address as the caller just read it in this unit of work: the next
         lookup of it reads nothing (once; engine/audience/subscription_target.py). A record created in
-        between is still found: the insert that would duplicate it does nothing and it is read then."""
-        self._known[(owner_id, normalized)] = row
+        between is still found: the insert that would duplicate it does nothing and it is read then.
+        `new_address`: no list row or account-wide suppression of the owner's had the address, and until
+        the next legacy_subscribed of it the caller writes only the one list row that call reports."""
+        self._known[(owner_id, normalized)] = (row, new_address)
 
     # --- the owner's operations --------------------------------------------------------------------
     def find(self, actor: Actor, emails: list[str] | None, *, offset: int = 0,
@@ -156,7 +160,8 @@ class EmailSubscriptionService:
         """A list membership became Subscribed or Opt-In Pending. Only a `confirmed` opt-in (the
         person confirmed by the emailed code, or the owner decided) lifts an UNSUBSCRIBED: anyone
         can submit a single opt-in form with someone else's address."""
-        row = self._row(owner_id, subscriber.email_address, subscriber.email_normalized, create=True)
+        row = self._row(owner_id, subscriber.email_address, subscriber.email_normalized, create=True,
+                        writing=subscriber.subscription_status)
         current = row.subscription_status
         if subscriber.subscription_status == "Opt-In Pending":
             if current == "NOT_SET":
@@ -219,15 +224,19 @@ class EmailSubscriptionService:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
         return normalized
 
-    def _row(self, owner_id: int, email: str, normalized: str, *, create: bool = False) -> EmailSubscription | None:
+    def _row(self, owner_id: int, email: str, normalized: str, *, create: bool = False,
+             writing: str | None = None) -> EmailSubscription | None:
         """The stored record; a missing one is created from the legacy state when there is one (or when
         `create`). A concurrent creator makes us re-read, not fail (insert_record)."""
         params = {"owner": owner_id, "email": normalized}
         key = (owner_id, normalized)
-        row = self._known.pop(key) if key in self._known else self.s.scalar(_RECORD, params)
+        row, new_address = self._known.pop(key) if key in self._known else (self.s.scalar(_RECORD, params), False)
         if row is not None:
             return row
-        sub, deliv = self._derived(owner_id, normalized)
+        if new_address and writing in _NEW_ADDRESS_STATE:
+            sub, deliv = _NEW_ADDRESS_STATE[writing]   # its one list row is the one being reported
+        else:
+            sub, deliv = self._derived(owner_id, normalized)
         if not create and (sub, deliv) == ("NOT_SET", "NOT_SET"):
             return None
         now = self.uow.clock()

@@ -107,7 +107,10 @@ class SubscriberService:
             self.uow.list_integrations.known(list_id, "subscription", listening)
         if normalized is None:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
-        self.uow.email_subscriptions.known(owner_id, normalized, target.record)
+        # Automation hooks may write more before the record is made: only without them is a new address's
+        # record derived from the one row this call writes.
+        self.uow.email_subscriptions.known(owner_id, normalized, target.record,
+                                           new_address=not target.address_known and not owner.list_triggers)
         # The first list's row of the address is known from that read too. It was not locked: where the
         # read says there is none, and no quota lock serializes the account's subscriptions, a row a
         # concurrent request inserts meanwhile makes our INSERT fail (SubscriberExists) exactly as when both

@@ -1,6 +1,7 @@
 """What a subscription reads before it writes, in one statement: the lists it names, their owner, the
 owner's LimitSubscribers, whether each list has an integration URL for subscriptions, whether any custom
-field applies to it, the address's row on each list, and the owner's email-subscription record of it.
+field applies to it, the address's row on each list, the owner's email-subscription record of it and whether
+any of the owner's lists or account-wide suppressions knows the address.
 
 Subscriber.Subscribe is public and answers every form post on the Internet; these were four to five
 small reads per call (the lists, the owner, the group's limit twice, the integration URLs, the fields,
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from engine.audience.custom_fields import applicable_to
 from engine.audience.list_integrations import listens
 from engine.errors import ListNotFound
-from engine.models import EmailSubscription, Subscriber, SubscriberList, User, UserGroup
+from engine.models import EmailSubscription, Subscriber, SubscriberList, Suppression, User, UserGroup
 
 
 @dataclass
@@ -29,8 +31,10 @@ class SubscriptionTarget:
     has_fields: dict[int, bool]        # list ID -> a custom field applies to the list's subscribers
     subscriber_ids: dict[int, int | None]   # list ID -> the ID of the address's row on it, when there is one
     record: EmailSubscription | None   # the owner's record of the address (engine/audience/email_subscriptions.py)
+    address_known: bool                # a list row of the owner's or an account-wide suppression has the address
 
 
+_OwnLists = aliased(SubscriberList)
 # Built once (building it costs more CPU than the database spends running it); SQLAlchemy caches its SQL.
 _TARGET = (select(SubscriberList, User, UserGroup.limit_subscribers,
                   listens(SubscriberList.id, "subscription").label("listening"),
@@ -38,7 +42,12 @@ _TARGET = (select(SubscriberList, User, UserGroup.limit_subscribers,
                   select(Subscriber.id).where(Subscriber.list_id == SubscriberList.id,
                                               Subscriber.email_normalized == bindparam("email"))
                   .scalar_subquery().label("subscriber_id"),
-                  EmailSubscription)
+                  EmailSubscription,
+                  or_(exists().where(_OwnLists.owner_user_id == SubscriberList.owner_user_id,
+                                     Subscriber.list_id == _OwnLists.id, Subscriber.email_normalized == bindparam("email")),
+                      exists().where(Suppression.owner_user_id == SubscriberList.owner_user_id,
+                                     Suppression.list_scope == 0, Suppression.email_normalized == bindparam("email"))
+                      ).label("address_known"))
            .join(User, User.id == SubscriberList.owner_user_id, isouter=True)
            .join(UserGroup, UserGroup.id == User.group_id, isouter=True)
            .join(EmailSubscription, and_(EmailSubscription.owner_user_id == SubscriberList.owner_user_id,
@@ -59,4 +68,5 @@ def subscription_target(session, list_ids: list[int], normalized: str | None) ->
                               listening={i: bool(row[3]) for i, row in found.items()},
                               has_fields={i: bool(row[4]) for i, row in found.items()},
                               subscriber_ids={i: row[5] for i, row in found.items()},
-                              record=first[6] if normalized else None)
+                              record=first[6] if normalized else None,
+                              address_known=bool(first[7]) if normalized else True)
