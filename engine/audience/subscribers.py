@@ -25,6 +25,7 @@ from engine.errors import (
     InvalidConfirmationCode, InvalidEmailAddress, ListNotFound, ListOwnerUnavailable, SubscriberExists,
     SubscriberNotFound,
 )
+from engine.hot_insert import insert_now
 from engine.hot_sql import HotStatement
 from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList
 from engine.audience.list_membership import ListMembership, enter_list, leave_list, narrowed
@@ -149,9 +150,8 @@ class SubscriberService:
                                     subscription_date=now, subscription_ip=ip, source=source, source_ref=source_ref,
                                     bounce_type="Not Bounced", soft_bounce_count=0, unsubscription_ip="")
             enter_list(list_row, subscriber, now)
-            self.s.add(subscriber)
             try:
-                self.s.flush()
+                insert_now(self.s, subscriber)
             except IntegrityError:
                 # Another request subscribed the same address a moment ago.
                 raise SubscriberExists() from None
