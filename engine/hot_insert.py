@@ -44,6 +44,8 @@ def insert_now(session, obj) -> None:
         session.add(obj)
         session.flush()
         return
+    if session.new or session.dirty or session.deleted:
+        session.flush()   # what the row may refer to (a user created in this unit) goes first, as in a flush
     mapper = object_mapper(obj)
     statement, columns = _statement(mapper)
     values, loaded = {}, obj.__dict__
