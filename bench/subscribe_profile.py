@@ -1,6 +1,7 @@
 """Where a public Subscriber.Subscribe spends its statements and CPU, in process, against the bare INSERT.
 
-    .venv/bin/python bench/subscribe_profile.py [--calls 300] [--pairs 5] [--database-url URL] [--profile N]
+    .venv/bin/python bench/subscribe_profile.py [--calls 300] [--pairs 5] [--database-url URL] [--statements]
+                                                [--profile N] [--sort cumulative|tottime] [--gc-freeze]
 
 One account with one list (bench/one_list.py; no custom fields, no automations, single opt-in) served by
 `create_app` through Flask's test client, as bench/api.py's public case calls it over HTTP: no credentials,
@@ -8,10 +9,11 @@ a new address and, through X-Forwarded-For from a trusted proxy, a new client ad
 public rate limit (60/60) counts every call. The bare side is a Flask app in the same process whose one
 route runs bench/bare_app.py's single INSERT through the same SQLAlchemy engine and answers fixed bytes.
 
-For each pair, back to back: `--calls` calls of each side; it prints the statements per call (a
-before_cursor_execute listener) and the CPU seconds per call (time.process_time) of both sides, their
-ratio, and the median. `--profile N` also prints cProfile's top N functions of one more run of Sendmill's
-side. SQLite in a scratch folder unless `--database-url` names an empty database. A benchmark, not a test:
+For each pair, back to back: `--calls` calls of each side; it prints the statements per call and the CPU
+seconds per call (time.process_time) of both sides, their ratio, and the median. Statements are counted
+by a before_cursor_execute listener and, for the prebuilt statements that run on the driver's cursor past
+it (engine/hot_sql.py), where they are fetched; `--statements` prints one call's. `--profile N` also
+prints cProfile's top N functions of one more run of Sendmill's side. SQLite in a scratch folder unless `--database-url` names an empty database. A benchmark, not a test:
 it asserts nothing.
 """
 from __future__ import annotations
