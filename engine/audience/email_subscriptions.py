@@ -90,7 +90,8 @@ class EmailSubscriptionService:
         lookup of it reads nothing (once; engine/audience/subscription_target.py). A record created in
         between is still found: the insert that would duplicate it does nothing and it is read then.
         `new_address`: no list row or account-wide suppression of the owner's had the address, and until
-        the next legacy_subscribed of it the caller writes only the one list row that call reports."""
+        the next legacy_subscribed of it the caller writes nothing that would derive another state than
+        that call's row alone (a list's opt-in behaviour adding it Subscribed to a second list does not)."""
         self._known[(owner_id, normalized)] = (row, new_address)
 
     # --- the owner's operations --------------------------------------------------------------------
