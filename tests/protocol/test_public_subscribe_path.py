@@ -62,3 +62,15 @@ def test_an_address_already_on_the_list_is_refused_and_nothing_is_written(api, e
     with engine.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(OutboxEvent)) == before
         assert uow.session.scalar(select(func.count()).select_from(Subscriber)) == 1
+
+
+def test_an_opt_in_behaviour_adding_a_new_address_elsewhere_derives_the_same_record(api, engine, user, list_id):
+    other = make_list(engine, user, "Second")
+    set_list(engine, list_id, opt_in_subscribe_to_list_id=other)
+    subscribe(api, list_id, "ann@example.com")
+    assert status(engine, user, "ann@example.com") == ("SUBSCRIBED", "NOT_SET")
+    with engine.uow() as uow:
+        rows = uow.session.execute(select(Subscriber.list_id, Subscriber.subscription_status)
+                                   .order_by(Subscriber.list_id)).all()
+    assert [tuple(r) for r in rows] == [(list_id, "Subscribed"), (other, "Subscribed")]
+    assert len(events(engine)) == 1
