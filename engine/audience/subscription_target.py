@@ -3,11 +3,12 @@ owner's LimitSubscribers, whether each list has an integration URL for subscript
 field applies to it, the address's row on each list, the owner's email-subscription record of it and whether
 any of the owner's lists or account-wide suppressions knows the address.
 
-Subscriber.Subscribe is public and answers every form post on the Internet; these were four to five
-small reads per call (the lists, the owner, the group's limit twice, the integration URLs, the fields,
-the address's row, the record). The list and
-owner rows go to the session's identity map as before, so later `session.get` calls (the automation
-hooks' users.list_triggers flag, engine/automation/list_triggers.py) read nothing more.
+Subscriber.Subscribe is public and answers every form post on the Internet; these were nine small reads
+per call (the lists, the owner, the group's limit twice, the integration URLs, the fields, the address's
+row, the record, the address's legacy state). The list and owner rows go to the session's identity map as
+before, so later `session.get` calls (the automation hooks' users.list_triggers flag,
+engine/automation/list_triggers.py) read nothing more. How the service uses each answer, and where it
+still asks again: engine/audience/subscribers.py (subscribe) and email_subscriptions.py (known).
 """
 from __future__ import annotations
 
