@@ -152,7 +152,8 @@ class HotStatement:
     def _result_processors(self, dialect) -> list:
         processors = self._results.get(dialect)
         if processors is None:
+            # exported_columns: a SELECT's columns, or what an INSERT … RETURNING returns
             processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                          for column in self.statement.selected_columns]
+                          for column in self.statement.exported_columns]
             self._results[dialect] = processors = processors if any(processors) else []
         return processors

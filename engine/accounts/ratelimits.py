@@ -16,8 +16,9 @@ import ipaddress
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
+from engine.hot_sql import HotStatement
 from engine.models import RateLimitCounter
 
 
@@ -106,10 +107,16 @@ class RateLimiter:
         now = self.uow.clock().timestamp()
         start = int(now // limit.seconds) * limit.seconds
         key = {"bucket": bucket[:64], "client": (client or "unknown")[:64], "window_start": start}
-        self.s.execute(_increment(self.s.get_bind().dialect.name, key))
-        hits = self.s.scalar(select(RateLimitCounter.hits).where(
-            RateLimitCounter.bucket == key["bucket"], RateLimitCounter.client == key["client"],
-            RateLimitCounter.window_start == start))
+        dialect = self.s.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            # The upsert answers the count it leaves (RETURNING): one statement per public call, not two,
+            # prebuilt and run through the driver (engine/hot_sql.py) as every public call runs it.
+            hits = _counting(dialect).read(self.s.connection(), key)[0][0]
+        else:   # MariaDB's INSERT … ON DUPLICATE KEY UPDATE returns no row: read it back
+            self.s.execute(_increment(dialect, key))
+            hits = self.s.scalar(select(RateLimitCounter.hits).where(
+                RateLimitCounter.bucket == key["bucket"], RateLimitCounter.client == key["client"],
+                RateLimitCounter.window_start == start))
         retry_after = max(1, math.ceil(start + limit.seconds - now))
         return Decision(allowed=hits <= limit.requests, retry_after=retry_after, opened_window=hits == 1,
                         window_start=start)
@@ -124,6 +131,19 @@ class RateLimiter:
             query = query.where(RateLimitCounter.bucket.startswith(bucket_prefix, autoescape=True))
         result = self.s.execute(query, execution_options={"synchronize_session": False})
         return result.rowcount or 0
+
+
+_COUNTING: dict[str, HotStatement] = {}
+
+
+def _counting(dialect: str) -> HotStatement:
+    """The upsert of `_increment` returning the row's count, with its key as parameters (SQLite, PostgreSQL)."""
+    statement = _COUNTING.get(dialect)
+    if statement is None:
+        key = {name: bindparam(name) for name in ("bucket", "client", "window_start")}
+        statement = _COUNTING[dialect] = HotStatement(
+            _increment(dialect, key).returning(RateLimitCounter.__table__.c.hits))
+    return statement
 
 
 def _increment(dialect: str, key: dict):

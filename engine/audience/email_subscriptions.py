@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, func, select
 
+from engine.audience.email_subscription_records import derived_state, insert_record
 from engine.events import outbox
 from engine.accounts.auth import Actor
 from engine.errors import DomainError, EmailSubscriptionNotFound, InvalidEmailAddress, InvalidValue
@@ -41,6 +41,11 @@ MAX_QUERY_EMAILS = 1000
 MAX_BULK = 100
 UNSUBSCRIBE_REASON = "Email subscription: UNSUBSCRIBED"
 NO_SYNC = {"synchronize_session": False}
+# What _derived answers for an address whose only legacy row is a new one with this status.
+_NEW_ADDRESS_STATE = {"Subscribed": ("SUBSCRIBED", "NOT_SET"), "Opt-In Pending": ("PENDING", "NOT_SET")}
+# Built once: every subscription asks it (building a statement costs more CPU than SQLite running it).
+_RECORD = select(EmailSubscription).where(EmailSubscription.owner_user_id == bindparam("owner"),
+                                          EmailSubscription.email_normalized == bindparam("email"))
 
 
 def iso(moment) -> str:
@@ -77,6 +82,17 @@ class EmailSubscriptionService:
         # Rows created (from the derived state) in this unit of work and not yet announced: their
         # first change is reported against NOT_SET/NOT_SET, so a new record is never silent.
         self._fresh: set[int] = set()
+        # (owner, normalized address) -> (record or None, address new to the account) as read (`known`).
+        self._known: dict[tuple[int, str], tuple[EmailSubscription | None, bool]] = {}
+
+    def known(self, owner_id: int, normalized: str, row: EmailSubscription | None, *, new_address: bool) -> None:
+        """The owner's record of the address as the caller just read it in this unit of work: the next
+        lookup of it reads nothing (once; engine/audience/subscription_target.py). A record created in
+        between is still found: the insert that would duplicate it does nothing and it is read then.
+        `new_address`: no list row or account-wide suppression of the owner's had the address, and until
+        the next legacy_subscribed of it the caller writes nothing that would derive another state than
+        that call's row alone (a list's opt-in behaviour adding it Subscribed to a second list does not)."""
+        self._known[(owner_id, normalized)] = (row, new_address)
 
     # --- the owner's operations --------------------------------------------------------------------
     def find(self, actor: Actor, emails: list[str] | None, *, offset: int = 0,
@@ -145,7 +161,8 @@ class EmailSubscriptionService:
         """A list membership became Subscribed or Opt-In Pending. Only a `confirmed` opt-in (the
         person confirmed by the emailed code, or the owner decided) lifts an UNSUBSCRIBED: anyone
         can submit a single opt-in form with someone else's address."""
-        row = self._row(owner_id, subscriber.email_address, subscriber.email_normalized, create=True)
+        row = self._row(owner_id, subscriber.email_address, subscriber.email_normalized, create=True,
+                        writing=subscriber.subscription_status)
         current = row.subscription_status
         if subscriber.subscription_status == "Opt-In Pending":
             if current == "NOT_SET":
@@ -208,26 +225,27 @@ class EmailSubscriptionService:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
         return normalized
 
-    def _row(self, owner_id: int, email: str, normalized: str, *, create: bool = False) -> EmailSubscription | None:
+    def _row(self, owner_id: int, email: str, normalized: str, *, create: bool = False,
+             writing: str | None = None) -> EmailSubscription | None:
         """The stored record; a missing one is created from the legacy state when there is one (or when
-        `create`). The insert runs in a savepoint so a concurrent creator makes us re-read, not fail."""
-        query = select(EmailSubscription).where(EmailSubscription.owner_user_id == owner_id,
-                                                EmailSubscription.email_normalized == normalized)
-        row = self.s.scalar(query)
+        `create`). A concurrent creator makes us re-read, not fail (insert_record)."""
+        params = {"owner": owner_id, "email": normalized}
+        key = (owner_id, normalized)
+        row, new_address = self._known.pop(key) if key in self._known else (self.s.scalar(_RECORD, params), False)
         if row is not None:
             return row
-        sub, deliv = self._derived(owner_id, normalized)
+        if new_address and writing in _NEW_ADDRESS_STATE:
+            sub, deliv = _NEW_ADDRESS_STATE[writing]   # its one list row is the one being reported
+        else:
+            sub, deliv = self._derived(owner_id, normalized)
         if not create and (sub, deliv) == ("NOT_SET", "NOT_SET"):
             return None
         now = self.uow.clock()
-        row = EmailSubscription(owner_user_id=owner_id, email_address=email[:255], email_normalized=normalized,
-                                subscription_status=sub, deliverability_status=deliv, created_at=now,
-                                updated_at=now)
-        try:
-            with self.s.begin_nested():
-                self.s.add(row)
-        except IntegrityError:
-            return self.s.scalar(query)
+        row = insert_record(self.s, dict(
+            owner_user_id=owner_id, email_address=email[:255], email_normalized=normalized,
+            subscription_status=sub, deliverability_status=deliv, created_at=now, updated_at=now))
+        if row is None:   # a concurrent transaction created it a moment ago
+            return self.s.scalar(_RECORD, params)
         self._fresh.add(row.id)
         return row
 
@@ -255,29 +273,7 @@ class EmailSubscriptionService:
 
     def _derived(self, owner_id: int, normalized: str) -> tuple[str, str]:
         """What the legacy records say about an address that has no record yet."""
-        rows = self.s.execute(select(Subscriber.subscription_status, Subscriber.bounce_type,
-                                     Subscriber.complained_at).join(
-            SubscriberList, SubscriberList.id == Subscriber.list_id).where(
-            SubscriberList.owner_user_id == owner_id, Subscriber.email_normalized == normalized)).all()
-        sources = set(self.s.scalars(select(Suppression.source).where(
-            Suppression.owner_user_id == owner_id, Suppression.list_scope == 0,
-            Suppression.email_normalized == normalized)))
-        statuses = {r.subscription_status for r in rows}
-        if "Unsubscribe" in sources:
-            sub = "UNSUBSCRIBED"
-        elif "Subscribed" in statuses:
-            sub = "SUBSCRIBED"
-        elif "Opt-In Pending" in statuses:
-            sub = "PENDING"
-        else:
-            sub = "UNSUBSCRIBED" if statuses else "NOT_SET"
-        if "SPAM complaint" in sources or any(r.complained_at for r in rows):
-            deliv = "SPAM_COMPLAINT"
-        elif "Hard Bounced" in sources or any(r.bounce_type == "Hard" for r in rows):
-            deliv = "BOUNCED"
-        else:
-            deliv = "NOT_SET"
-        return sub, deliv
+        return derived_state(self.s, owner_id, normalized)
 
     def _change(self, row: EmailSubscription, sub: str | None, deliv: str | None, *, lift: bool = True,
                 suppress: bool = True) -> None:

@@ -31,10 +31,25 @@ def event_type(event: str) -> str:
     return f"{outbox.LIST_INTEGRATION}_{event}"
 
 
+def listens(list_id_column, event: str):
+    """Whether the list (`list_id_column`, correlated) has an enabled integration URL for `event`: a column a
+    caller that reads the list anyway selects with it (engine/audience/subscription_target.py)."""
+    return exists().where(WebhookEndpoint.list_id == list_id_column, WebhookEndpoint.enabled.is_(True),
+                          WebhookEventType.endpoint_id == WebhookEndpoint.id,
+                          WebhookEventType.event_type == event_type(event))
+
+
 class ListIntegrationService:
     def __init__(self, uow):
         self.uow = uow
         self.s = uow.session
+        # (list ID, event) -> whether notify() records it, as read earlier in this unit of work (`known`).
+        self._listening: dict[tuple[int, str], bool] = {}
+
+    def known(self, list_id: int, event: str, listening: bool) -> None:
+        """What `listens()` answered for the list in this unit of work: notify() then asks nothing. Only a
+        command that cannot add or enable an integration URL before it notifies may say so."""
+        self._listening[(list_id, event)] = listening
 
     # --- integration URLs ----------------------------------------------------------------------
     def add_url(self, actor: Actor, list_id: int, event: str, url: str) -> WebhookEndpoint:
@@ -84,10 +99,10 @@ class ListIntegrationService:
     # --- delivery ------------------------------------------------------------------------------
     def notify(self, list_row: SubscriberList, subscriber: Subscriber, event: str) -> None:
         """Record the event for the list's integration URLs, when it has an enabled one for it."""
-        wanted = exists().where(WebhookEndpoint.list_id == list_row.id, WebhookEndpoint.enabled.is_(True),
-                                WebhookEventType.endpoint_id == WebhookEndpoint.id,
-                                WebhookEventType.event_type == event_type(event))
-        if not self.s.scalar(select(wanted)):
+        listening = self._listening.get((list_row.id, event))
+        if listening is None:
+            listening = self.s.scalar(select(listens(list_row.id, event)))
+        if not listening:
             return
         self.uow.outbox.record(owner_user_id=list_row.owner_user_id, entity_fqdn=outbox.LIST_INTEGRATION,
                                slug=event, entity_id=list_row.id, body={

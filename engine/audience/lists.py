@@ -38,6 +38,7 @@ LIST_LINK_SETTINGS = (
 SETTINGS = TEXT_SETTINGS + URL_SETTINGS + EMAIL_SETTINGS + FLAG_SETTINGS + ENUM_SETTINGS + LIST_LINK_SETTINGS + (
     "opt_in_confirmation_email_id", "options")
 MAX_NAME = 255
+READ = object()   # subscriber_room(limit=READ): read the group's limit (the caller has not)
 NO_SYNC = {"synchronize_session": False}
 
 
@@ -154,10 +155,16 @@ class ListService:
         return row
 
     # --- quotas of the owner's user group (LimitLists, LimitSubscribers) ------------------------------
-    def subscriber_room(self, owner_id: int) -> tuple[int, int] | None:
+    def subscriber_room(self, owner_id: int, *, limit=READ) -> tuple[int, int] | None:
         """(LimitSubscribers, places left) of an account, or None when its group sets no limit.
-        Every subscriber row of the owner's lists counts, whatever its status."""
-        limit = self._locked_limit(owner_id, UserGroup.limit_subscribers)
+        Every subscriber row of the owner's lists counts, whatever its status. A caller that read the
+        group's limit in this transaction already passes it as `limit` (None: unlimited)."""
+        if limit is READ:
+            limit = self._locked_limit(owner_id, UserGroup.limit_subscribers)
+        elif not limit or limit < 0:
+            return None
+        else:
+            self._lock_owner(owner_id)
         if limit is None:
             return None
         used = self._current_count(select(func.count(Subscriber.id)).join(
@@ -172,9 +179,9 @@ class ListService:
             query = query.with_for_update(read=True)
         return self.s.scalar(query)
 
-    def require_subscriber_room(self, owner_id: int, new: int = 1) -> None:
-        """SubscriberLimitReached unless the account may gain `new` subscribers."""
-        room = self.subscriber_room(owner_id)
+    def require_subscriber_room(self, owner_id: int, new: int = 1, *, limit=READ) -> None:
+        """SubscriberLimitReached unless the account may gain `new` subscribers (`limit`: subscriber_room's)."""
+        room = self.subscriber_room(owner_id, limit=limit)
         if room is not None and room[1] < new:
             raise SubscriberLimitReached(f"the account's user group allows {room[0]} subscribers")
 
@@ -185,8 +192,11 @@ class ListService:
         limit = self.s.scalar(select(column).join(User, User.group_id == UserGroup.id).where(User.id == owner_id))
         if not limit or limit < 0:
             return None
-        self.s.execute(select(User.id).where(User.id == owner_id).with_for_update())
+        self._lock_owner(owner_id)
         return limit
+
+    def _lock_owner(self, owner_id: int) -> None:
+        self.s.execute(select(User.id).where(User.id == owner_id).with_for_update())
 
     def update(self, actor: Actor, list_id: int, changes: dict) -> SubscriberList:
         """Partial update: only the keys in `changes` (SETTINGS) change."""

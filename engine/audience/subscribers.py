@@ -25,9 +25,11 @@ from engine.errors import (
     InvalidConfirmationCode, InvalidEmailAddress, ListNotFound, ListOwnerUnavailable, SubscriberExists,
     SubscriberNotFound,
 )
+from engine.hot_insert import insert_now
 from engine.hot_sql import HotStatement
-from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList, User
+from engine.models import Campaign, Email, Subscriber, SubscriberFieldValue, SubscriberList
 from engine.audience.list_membership import ListMembership, enter_list, leave_list, narrowed
+from engine.audience.subscription_target import subscription_target
 from engine.automation import enqueue as autoresponders
 from engine.validation import normalize_email
 from engine.automation.journeys import hooks as journey_hooks
@@ -37,6 +39,10 @@ from engine.automation.journeys import hooks as journey_hooks
 _FIELD_VALUES = HotStatement(
     select(SubscriberFieldValue.subscriber_id, SubscriberFieldValue.field_id, SubscriberFieldValue.value_text)
     .where(SubscriberFieldValue.subscriber_id.in_(bindparam("ids", expanding=True))), lists=("ids",))
+
+# The address's row on the list, locked: built once, as every subscription asks it.
+_SUBSCRIBED_ALREADY = select(Subscriber).where(
+    Subscriber.list_id == bindparam("list_id"), Subscriber.email_normalized == bindparam("email")).with_for_update()
 
 
 @dataclass
@@ -87,25 +93,38 @@ class SubscriberService:
         """Subscribe an address to one or more lists of one account (custom fields go to the first).
         With `update_if_exists` an address already on a list is subscribed again; its custom fields are
         overwritten only when `actor` owns the lists: a public form must not rewrite someone's data."""
-        lists = [self.uow.lists.get_public(i) for i in list_ids]
+        normalized = normalize_email(email)
+        target = subscription_target(self.s, list_ids, normalized)
+        lists, owner, limit = target.lists, target.owner, target.subscriber_limit
         owner_id = lists[0].owner_user_id
         if any(row.owner_user_id != owner_id for row in lists):
             raise ListNotFound("all lists of one subscription must belong to the same account")
-        owner = self.s.get(User, owner_id)
         if owner is None or owner.account_status != "Enabled":
             raise ListOwnerUnavailable()
         # Under a quota the owner's row is locked before any subscriber row (the importer does the
         # same), so concurrent writers of one account queue in one order instead of deadlocking.
-        self.uow.lists.subscriber_room(owner_id)
-        normalized = normalize_email(email)
+        self.uow.lists.subscriber_room(owner_id, limit=limit)
+        for list_id, listening in target.listening.items():
+            self.uow.list_integrations.known(list_id, "subscription", listening)
         if normalized is None:
             raise InvalidEmailAddress(f"{email!r} is not a valid email address")
+        # Automation hooks may write more before the record is made: only without them is a new address's
+        # record derived from the one row this call writes.
+        self.uow.email_subscriptions.known(owner_id, normalized, target.record,
+                                           new_address=not target.address_known and not owner.list_triggers)
+        # The first list's row of the address is known from that read too. It was not locked: where the
+        # read says there is none, and no quota lock serializes the account's subscriptions, a row a
+        # concurrent request inserts meanwhile makes our INSERT fail (SubscriberExists) exactly as when both
+        # had locked nothing. InnoDB's snapshot read is older than a locking one: MariaDB always locks.
+        absent = (target.subscriber_ids[lists[0].id] is None and (not limit or limit < 0)
+                  and self.s.get_bind().dialect.name in ("postgresql", "sqlite"))
         first = None
         for index, list_row in enumerate(lists):
             subscriber, created = self._subscribe_one(
                 list_row, email.strip(), normalized, ip, (values or {}) if index == 0 else {},
                 update_if_exists=update_if_exists, enforce_required=enforce_required and index == 0,
-                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref)
+                edit_existing=owns_list(actor, list_row), source=source, source_ref=source_ref, limit=limit,
+                has_fields=target.has_fields[list_row.id], absent=absent and index == 0)
             first = first or Subscription(subscriber, list_row, created, "")
         pending = first.subscriber.subscription_status == "Opt-In Pending"
         first.redirect_url = (first.list.subscription_confirmation_pending_page_url if pending
@@ -113,11 +132,11 @@ class SubscriberService:
         return first
 
     def _subscribe_one(self, list_row, email, normalized, ip, submitted, *, update_if_exists, enforce_required,
-                       edit_existing, source, source_ref) -> tuple[Subscriber, bool]:
+                       edit_existing, source, source_ref, limit, has_fields, absent) -> tuple[Subscriber, bool]:
         now = self.uow.clock()
-        existing = self.s.scalar(select(Subscriber).where(
-            Subscriber.list_id == list_row.id, Subscriber.email_normalized == normalized).with_for_update())
-        fields = self.uow.custom_fields.values_for(list_row)
+        existing = None if absent else self.s.scalar(_SUBSCRIBED_ALREADY, {"list_id": list_row.id,
+                                                                            "email": normalized})
+        fields = self.uow.custom_fields.values_for(list_row, none_applicable=not has_fields)
         if existing is not None and not update_if_exists:
             raise SubscriberExists()
         if existing is not None and not edit_existing:
@@ -126,14 +145,13 @@ class SubscriberService:
         values = fields.check(submitted, subscriber_id=existing.id if existing else None,
                               enforce_required=enforce_required)
         if existing is None:
-            self.uow.lists.require_subscriber_room(list_row.owner_user_id)
+            self.uow.lists.require_subscriber_room(list_row.owner_user_id, limit=limit)
             subscriber = Subscriber(list_id=list_row.id, email_address=email[:255], email_normalized=normalized,
                                     subscription_date=now, subscription_ip=ip, source=source, source_ref=source_ref,
                                     bounce_type="Not Bounced", soft_bounce_count=0, unsubscription_ip="")
             enter_list(list_row, subscriber, now)
-            self.s.add(subscriber)
             try:
-                self.s.flush()
+                insert_now(self.s, subscriber)
             except IntegrityError:
                 # Another request subscribed the same address a moment ago.
                 raise SubscriberExists() from None

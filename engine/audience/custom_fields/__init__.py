@@ -80,8 +80,9 @@ class CustomFieldService:
         return [field_id for field_id, in _APPLICABLE_IDS.read(
             self.s.connection(), {"list_id": list_row.id, "owner_id": list_row.owner_user_id})]
 
-    def values_for(self, list_row: SubscriberList) -> FieldValues:
-        return FieldValues(self.s, list_row, self.applicable(list_row))
+    def values_for(self, list_row: SubscriberList, *, none_applicable: bool = False) -> FieldValues:
+        """`none_applicable`: the caller read in this transaction that the list has no field (`applicable_to`)."""
+        return FieldValues(self.s, list_row, [] if none_applicable else self.applicable(list_row))
 
     # --- writing -----------------------------------------------------------------------------------
     def create(self, actor: Actor, list_id: int, spec: dict) -> CustomField:
