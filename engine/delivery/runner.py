@@ -237,7 +237,9 @@ class DeliveryRunner:
         is read, and a campaign that left Sending gets the rest of its batch back."""
         position = 0
         campaign_id = batch[0][1]             # a batch is one instance's
-        refused: list[int] = []               # rows a late hand-over did not take (engine/delivery/flight.py)
+        # Rows whose hand-over was refused (the campaign left Sending, or a lease expired and they are not
+        # ours any more): given back with the next commit (the release's guards skip those not ours).
+        refused: list[int] = []
         flight: Flight | None = None          # the round with the relays
         while True:
             rows = batch[position:position + self.concurrency]
@@ -249,16 +251,18 @@ class DeliveryRunner:
             if not stop and ready:
                 flight = Flight(ready, self.transport.start_many([item.envelope() for item in ready]), parts)
                 holding, handing_over = flight.holding()
-            rest = refused + [r.id for r, _ in batch[position:]] if stop else []
+            rest = refused + ([r.id for r, _ in batch[position:]] if stop else [])
+            refused = []
             held, released = self._settle(s, handing_over, outcomes, rest)
             summary.released += released
             self._count(summary, outcomes)
             if stop:
                 return
-            if flight and len(held) < len(holding) and self._stopped(campaign_id):
-                self._call_off(s, flight, holding, held, refused + [r.id for r, _ in batch[position:]], summary)
-                return
-            refused.clear()                   # not ours any more (a lease that expired): nothing to give back
+            if flight and len(held) < len(holding):
+                if self._stopped(campaign_id):
+                    self._call_off(s, flight, holding, held, [r.id for r, _ in batch[position:]], summary)
+                    return
+                refused = [flight.items[i].row_id for i in holding if flight.items[i].row_id not in held]
             if flight:
                 self._let_go(flight, holding, held)
             position += len(rows)
