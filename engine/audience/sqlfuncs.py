@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import re2
 from sqlalchemy import Boolean, String, event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -181,21 +180,24 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
-def _re2_options():
+@lru_cache(maxsize=1)
+def _re2():
+    """RE2 and its options, loaded by the first SQLite regular expression: only SQLite calls back into
+    Python for them, and RE2 is about 2 MB of a delivery worker's 80 MB budget (bench/memory.py)."""
+    import re2
+
     options = re2.Options()
     options.case_sensitive = False
     options.dot_nl = True          # `.` matches a line break, as on PostgreSQL
     options.never_capture = True   # only yes/no is asked
     options.log_errors = False
-    return options
-
-
-_OPTIONS = _re2_options()
+    return re2, options
 
 
 @lru_cache(maxsize=256)
 def _compiled(pattern: str):
-    return re2.compile(pattern, _OPTIONS)
+    re2, options = _re2()
+    return re2.compile(pattern, options)
 
 
 def _regexp(pattern, value):
@@ -203,7 +205,7 @@ def _regexp(pattern, value):
         return None
     try:
         return 1 if _compiled(pattern).search(value) else 0
-    except re2.error:
+    except _re2()[0].error:
         return 0  # validated patterns compile; anything else matches nothing
 
 

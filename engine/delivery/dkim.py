@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dkim as dkimpy
-
 # RFC 8058 §3.1: the one-click unsubscribe headers must be covered by the DKIM signature.
 SIGNED_HEADERS = (
     b"from", b"reply-to", b"to", b"subject", b"date", b"message-id", b"mime-version",
@@ -21,6 +19,10 @@ class DkimKey:
     def __post_init__(self):
         if isinstance(self.private_key_pem, str):
             object.__setattr__(self, "private_key_pem", self.private_key_pem.encode("ascii"))
+        # Imported here and in sign_dkim, not at the top: a worker without a key never loads dkimpy and its
+        # DNS resolver (about 2 MB of a delivery worker's 80 MB budget, bench/memory.py).
+        import dkim as dkimpy
+
         try:
             # Parse once so a broken key fails when it is configured, not on the first recipient.
             dkimpy.crypto.parse_pem_private_key(self.private_key_pem)
@@ -30,6 +32,8 @@ class DkimKey:
 
 def sign_dkim(message: bytes, selector: str, domain: str, private_key_pem: bytes | str) -> bytes:
     """`message` (CRLF line endings) with a `DKIM-Signature` header in front (relaxed/relaxed, rsa-sha256)."""
+    import dkim as dkimpy
+
     if isinstance(private_key_pem, str):
         private_key_pem = private_key_pem.encode("ascii")
     signature = dkimpy.sign(

@@ -63,7 +63,7 @@ class Flight:
 
     def hand_over(self, indexes: list[int]) -> ledger.HandOver:
         return ledger.HandOver({self.items[i].row_id: self.items[i].subscriber_id for i in indexes},
-                               self._prefix, self._suffix)
+                               self._prefix, self._suffix, self.items[0].campaign_id if self.items else 0)
 
     def allowed(self, indexes: list[int], held_rows: set[int]) -> list[int]:
         """Of the holding messages, those whose rows this worker still holds (their mark is committed); the

@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, bindparam, cast, func, select, update
+from sqlalchemy import String, bindparam, cast, exists, func, or_, select, update
 
 from engine.db import UTCDateTime
 from engine.hot_sql import HotStatement
 from engine.models import Campaign, Delivery
+from engine.models.senders import EmailMarketingAccount
 
 # Core tables, not ORM entities: these statements run per round, and the ORM's bulk-update layer would
 # cost more than the SQL itself; the ones of every round are HotStatements (engine/hot_sql.py).
@@ -35,9 +36,18 @@ _MARK_SENT = HotStatement(update(DELIVERIES).where(
     _d.id.in_(bindparam("b_ids", expanding=True)), *_HELD_BY_WORKER).values(
     state=SENT, sent_at=bindparam("b_now", type_=UTCDateTime), lease_until=None, last_error="",
     attempts=_d.attempts + 1), ("b_ids",))
+# The re-check at send time of the campaign itself, in the hand-over statement: nothing is handed over
+# unless the campaign is still Sending and its owner's email-marketing account ACTIVE (no row = ACTIVE).
+# One condition for the whole statement, evaluated when it runs: a pause, a cancel or a suspension
+# committed before the hand-over stops the round however late it came, and costs no statement of its own.
+STILL_SENDING = exists(select(_campaigns.c.id).outerjoin(
+    EmailMarketingAccount, EmailMarketingAccount.user_id == _campaigns.c.owner_user_id).where(
+    _campaigns.c.id == bindparam("b_campaign"), _campaigns.c.status == "Sending",
+    or_(EmailMarketingAccount.status.is_(None), EmailMarketingAccount.status == "ACTIVE")))
 # The hand-over mark: one expression for the whole round instead of a CASE with a branch per row.
 _HAND_OVER = HotStatement(update(DELIVERIES).where(
-    _d.id.in_(bindparam("b_ids", expanding=True)), _d.state == "claimed", _d.worker == bindparam("b_worker")).values(
+    _d.id.in_(bindparam("b_ids", expanding=True)), _d.state == "claimed", _d.worker == bindparam("b_worker"),
+    STILL_SENDING).values(
     message_id=func.substr(bindparam("b_prefix", type_=String) + cast(_d.subscriber_id, String)
                            + bindparam("b_suffix", type_=String), 1, 255)), ("b_ids",))
 _COUNT = {name: HotStatement(update(_campaigns).where(_campaigns.c.id == bindparam("b_campaign")).values(
@@ -57,17 +67,19 @@ class Outcome:
 @dataclass(frozen=True)
 class HandOver:
     """A round about to go to the relays: row id -> subscriber id, and the Message-IDs' common parts
-    (a message's Message-ID is prefix + subscriber id + suffix: engine/delivery/compose.py)."""
+    (a message's Message-ID is prefix + subscriber id + suffix: engine/delivery/compose.py); its rows are
+    handed over only while `campaign_id` is Sending (STILL_SENDING)."""
 
     subscribers: dict[int, int]
     prefix: str
     suffix: str
+    campaign_id: int
 
     def message_id(self, subscriber_id: int) -> str:
         return (self.prefix + str(subscriber_id) + self.suffix)[:255]
 
 
-NOTHING = HandOver({}, "", "")
+NOTHING = HandOver({}, "", "", 0)
 
 
 def settle(s, worker: str, round_: HandOver, outcomes: list[Outcome], release_ids: list[int], now: datetime,
@@ -83,12 +95,14 @@ def settle(s, worker: str, round_: HandOver, outcomes: list[Outcome], release_id
 
 
 def hand_over(s, worker: str, round_: HandOver) -> set[int]:
-    """Write each row's Message-ID (the hand-over mark) and return the ids still held by `worker`.
-    From the commit on, a crash makes these rows `unknown` rather than `pending`."""
+    """Write each row's Message-ID (the hand-over mark) and return the ids still held by `worker`; none
+    when the campaign is no longer Sending. From the commit on, a crash makes these rows `unknown` rather
+    than `pending`."""
     if not round_.subscribers:
         return set()
     result = _HAND_OVER.execute(s.connection(), {"b_ids": list(round_.subscribers), "b_worker": worker,
-                                                 "b_prefix": round_.prefix, "b_suffix": round_.suffix})
+                                                 "b_prefix": round_.prefix, "b_suffix": round_.suffix,
+                                                 "b_campaign": round_.campaign_id})
     return held_after_hand_over(s.connection(), worker, round_, result.rowcount)
 
 

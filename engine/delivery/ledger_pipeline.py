@@ -27,7 +27,9 @@ from sqlalchemy import ARRAY, BigInteger, Boolean, Integer, String, Text, any_, 
 from sqlalchemy.exc import DBAPIError
 
 from engine.db import UTCDateTime
-from engine.delivery.ledger import DELIVERIES, FAILED, RETRY, SENT, HandOver, Outcome, held_after_hand_over
+from engine.delivery.ledger import (
+    DELIVERIES, FAILED, RETRY, SENT, STILL_SENDING, HandOver, Outcome, held_after_hand_over,
+)
 from engine.hot_sql import HotStatement
 from engine.models import Campaign
 
@@ -37,7 +39,7 @@ _IDS = any_(bindparam("b_ids", type_=ARRAY(BigInteger)))
 _HELD_BY_WORKER = (_d.worker == bindparam("b_worker"), _d.state.in_(("claimed", "unknown")))
 
 _HAND_OVER = HotStatement(update(DELIVERIES).where(
-    _d.id == _IDS, _d.state == "claimed", _d.worker == bindparam("b_worker")).values(
+    _d.id == _IDS, _d.state == "claimed", _d.worker == bindparam("b_worker"), STILL_SENDING).values(
     message_id=func.substr(bindparam("b_prefix", type_=String) + cast(_d.subscriber_id, String)
                            + bindparam("b_suffix", type_=String), 1, 255)))
 
@@ -92,7 +94,8 @@ def settle(s, worker: str, round_: HandOver, outcomes: list[Outcome], release: l
     try:
         with raw.pipeline():
             handed = run(_HAND_OVER, {"b_ids": list(round_.subscribers), "b_worker": worker,
-                                      "b_prefix": round_.prefix, "b_suffix": round_.suffix}) \
+                                      "b_prefix": round_.prefix, "b_suffix": round_.suffix,
+                                      "b_campaign": round_.campaign_id}) \
                 if round_.subscribers else None
             sent: dict[int, list[int]] = defaultdict(list)
             for outcome in outcomes:

@@ -32,10 +32,12 @@ had open. Claimed rows that were never handed over go back to `pending`, and eve
 simply resumed by any worker. A worker never hands over a row it no longer holds; one that outlives
 its lease still records the relay's answer.
 
-Pause and cancel take effect within one batch: the campaign's status is read before every claim and
-again every `check_every` messages; the unsent rows of a batch whose campaign left Sending go back to
-`pending` (the tick then skips them on cancel, or they wait for Resume). The owner's email-marketing
-account is read with it, in the same queries: nothing is sent for an account that is not ACTIVE.
+Pause and cancel take effect at the next hand-over: the campaign's status is read before every claim,
+and every hand-over mark is written only while the campaign is Sending (engine/delivery/ledger.STILL_SENDING,
+in the same statement: no read of its own per round); the unsent rows of a batch whose campaign left
+Sending go back to `pending` (the tick then skips them on cancel, or they wait for Resume). The owner's
+email-marketing account is checked with it, in the same statements: nothing is sent for an account that
+is not ACTIVE.
 """
 from __future__ import annotations
 
@@ -130,7 +132,7 @@ def default_worker_id() -> str:
 class DeliveryRunner:
     def __init__(self, engine, transport, *, worker_id: str | None = None, batch_size: int = 200,
                  clock: Callable[[], datetime] | None = None, lease: timedelta = timedelta(minutes=5),
-                 max_attempts: int = 5, backoff: timedelta = timedelta(minutes=1), check_every: int = 20,
+                 max_attempts: int = 5, backoff: timedelta = timedelta(minutes=1),
                  progress: Callable[[RunSummary], None] | None = None, concurrency: int = 1):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -144,7 +146,6 @@ class DeliveryRunner:
         self.lease = lease
         self.max_attempts = max_attempts
         self.backoff = backoff
-        self.check_every = max(1, check_every)
         self.progress = progress
         # Messages sent in parallel (each on its own relay connection): a round. A worker killed mid-round
         # leaves at most one `unknown` per connection.
@@ -231,55 +232,74 @@ class DeliveryRunner:
         While round r is with the relays (polled between two renders), round r+1 is checked and
         rendered; when r has its replies, r+1 is started (each message gets a connection and holds it),
         then r's outcomes and the hand-over marks of r+1's messages on a connection are committed
-        together, and those go on (engine/delivery/flight.py)."""
-        position, checked_block = 0, 0
+        together, and those go on (engine/delivery/flight.py). The hand-over itself checks that the
+        campaign is still Sending (ledger.STILL_SENDING): when it hands nothing over, the campaign's status
+        is read, and a campaign that left Sending gets the rest of its batch back."""
+        position = 0
+        campaign_id = batch[0][1]             # a batch is one instance's
+        # Rows whose hand-over was refused (the campaign left Sending, or a lease expired and they are not
+        # ours any more): given back with the next commit (the release's guards skip those not ours).
+        refused: list[int] = []
         flight: Flight | None = None          # the round with the relays
         while True:
             rows = batch[position:position + self.concurrency]
             ready, parts, finished = self._prepare_round(s, rows, flight.poll if flight else _nothing)
-            outcomes = finished + (self._land(s, flight, summary) if flight else [])
+            outcomes = finished + (self._land(s, flight, summary, refused) if flight else [])
             flight = None
-            stop = self._stop or time.monotonic() >= deadline
-            block = position // self.check_every
-            if not stop and rows and block > checked_block:
-                checked_block = block
-                status, account = _CAMPAIGN_STATUS.execute(self._reader, {"b_campaign": rows[0][1]}).first() \
-                    or (None, None)
-                self._reader.commit()   # no transaction stays open while the next round connects
-                stop = status != "Sending" or account not in (None, "ACTIVE")
+            stop = self._stop or time.monotonic() >= deadline or bool(refused) and self._stopped(campaign_id)
             holding, handing_over = [], ledger.NOTHING
             if not stop and ready:
                 flight = Flight(ready, self.transport.start_many([item.envelope() for item in ready]), parts)
                 holding, handing_over = flight.holding()
-            rest = [r.id for r, _ in batch[position:]] if stop else []
+            rest = refused + ([r.id for r, _ in batch[position:]] if stop else [])
+            refused = []
             held, released = self._settle(s, handing_over, outcomes, rest)
             summary.released += released
             self._count(summary, outcomes)
             if stop:
                 return
+            if flight and len(held) < len(holding):
+                if self._stopped(campaign_id):
+                    self._call_off(s, flight, holding, held, [r.id for r, _ in batch[position:]], summary)
+                    return
+                refused = [flight.items[i].row_id for i in holding if flight.items[i].row_id not in held]
             if flight:
                 self._let_go(flight, holding, held)
             position += len(rows)
             if flight is None and position >= len(batch):
                 return
 
-    def _let_go(self, flight: Flight, holding: list[int], held: set[int]) -> None:
-        self._warn_of_lost(flight, holding, held)
-        flight.let_go(holding, held)
+    def _stopped(self, campaign_id: int) -> bool:
+        """Whether the campaign left Sending or its owner's account is no longer ACTIVE (read now)."""
+        status, account = _CAMPAIGN_STATUS.execute(self._reader, {"b_campaign": campaign_id}).first() or (None, None)
+        self._reader.commit()   # no transaction stays open while the relays talk
+        return status != "Sending" or account not in (None, "ACTIVE")
 
-    def _warn_of_lost(self, flight: Flight, holding: list[int], held: set[int]) -> None:
+    def _call_off(self, s, flight: Flight, holding: list[int], held: set[int], rest: list[int],
+                  summary: RunSummary) -> None:
+        """The campaign left Sending before its round was handed over: withdraw what was not (a message that
+        gets its connection later is refused by its hand-over too), record what was, give the rest back."""
+        flight.let_go(holding, held)
+        outcomes = self._land(s, flight, summary, [])
+        _, released = self._settle(s, ledger.NOTHING, outcomes, rest)
+        summary.released += released
+        self._count(summary, outcomes)
+
+    def _let_go(self, flight: Flight, holding: list[int], held: set[int]) -> None:
         lost = [flight.items[i].row_id for i in holding if flight.items[i].row_id not in held]
         if lost:
             log.warning("deliveries %s are no longer held by %s; not sent", lost, self.worker_id)
+        flight.let_go(holding, held)
 
-    def _land(self, s, flight: Flight, summary: RunSummary) -> list[ledger.Outcome]:
+    def _land(self, s, flight: Flight, summary: RunSummary, refused: list[int]) -> list[ledger.Outcome]:
         """Wait for the round's replies; their outcomes, to store. A message that gets its connection only
-        now is handed over first, in a commit that also stores the replies received so far."""
+        now is handed over first, in a commit that also stores the replies received so far; the rows whose
+        hand-over was refused (the campaign left Sending, or a lease expired) are added to `refused`."""
         def on_hold(indexes: list[int]) -> list[int]:
             answered = self._outcomes(flight.replies())
             held, _ = self._settle(s, flight.hand_over(indexes), answered, [])
             self._count(summary, answered)
-            self._warn_of_lost(flight, indexes, held)
+            refused.extend(flight.items[i].row_id for i in indexes if flight.items[i].row_id not in held)
             return flight.allowed(indexes, held)
 
         try:

@@ -60,7 +60,8 @@ def test_a_mixed_round_stores_every_outcome_once_and_only_on_rows_still_held(eng
         3: (ledger.FAILED, "550 no such user", True), 4: (ledger.RETRY, "451 try later", True),
         5: (ledger.UNKNOWN, "421 closing after DATA", True), 6: (ledger.SKIPPED, "the subscriber is unsubscribed", False),
         7: (ledger.SENT, "", True)}.items()}   # 7 is no longer ours: nothing stored, nothing counted
-    round_ = ledger.HandOver({ids[i]: rows[i].subscriber_id for i in (8, 9, 10)}, "<prefix.", "@example.com>")
+    round_ = ledger.HandOver({ids[i]: rows[i].subscriber_id for i in (8, 9, 10)}, "<prefix.", "@example.com>",
+                            campaign_id)
     now = clock()
     with engine.uow() as uow:
         held, released = write(uow.session, "me", round_, list(outcome.values()), [ids[11]], now, BACKOFF)
@@ -102,8 +103,39 @@ def test_a_round_the_database_refuses_leaves_nothing_half_written(engine, clock,
     bad = ledger.Outcome(rows[1].id, campaign_id, 0, "bogus", "", True)      # the state CHECK refuses it
     with engine.uow() as uow:
         with pytest.raises(DBAPIError) as refused:
-            write(uow.session, "me", ledger.HandOver({rows[0].id: rows[0].subscriber_id}, "<a.", "@b>"),
+            write(uow.session, "me", ledger.HandOver({rows[0].id: rows[0].subscriber_id}, "<a.", "@b>", campaign_id),
                   [ledger.Outcome(rows[2].id, campaign_id, 0, ledger.SENT), bad], [rows[3].id], clock(), BACKOFF)
         uow.session.rollback()
     assert refused.value.orig is not None          # what the runner's deadlock retry looks at
     assert stored_state(engine, Delivery, Campaign) == before
+
+
+@pytest.mark.parametrize("stopped_by", ["Paused", "Sent", "account suspended"])   # Sent: also a cancel
+def test_nothing_is_handed_over_once_the_campaign_left_sending(engine, clock, write, stopped_by):
+    campaign_id, rows = claimed_round(engine, clock, 3)
+    ids = [row.id for row in rows]
+    with engine.uow() as uow:
+        campaign = uow.session.get(Campaign, campaign_id)
+        if stopped_by == "account suspended":
+            uow.email_account.update(campaign.owner_user_id, {"status": "SUSPENDED"})
+        else:
+            campaign.status = stopped_by
+        uow.commit()
+    before = ledger_rows(engine, ids[:2])
+    round_ = ledger.HandOver({row.id: row.subscriber_id for row in rows[:2]}, "<a.", "@b>", campaign_id)
+    with engine.uow() as uow:
+        held, released = write(uow.session, "me", round_, [], [ids[2]], clock(), BACKOFF)
+    assert (held, released) == (set(), 1)        # the release still happens: the runner gives its batch back
+    assert ledger_rows(engine, ids[:2]) == before and before[0][:2] == ("claimed", "me")   # no Message-ID
+
+
+def test_an_active_account_row_does_not_stop_the_hand_over(engine, clock, write):
+    campaign_id, rows = claimed_round(engine, clock, 2)
+    with engine.uow() as uow:
+        owner_id = uow.session.get(Campaign, campaign_id).owner_user_id
+        uow.email_account.update(owner_id, {"status": "ACTIVE"})
+        uow.commit()
+    round_ = ledger.HandOver({row.id: row.subscriber_id for row in rows}, "<a.", "@b>", campaign_id)
+    with engine.uow() as uow:
+        held, _ = write(uow.session, "me", round_, [], [], clock(), BACKOFF)
+    assert held == {row.id for row in rows}
