@@ -1,7 +1,7 @@
 """Journey reports: journey_sends.last_opened_at / last_clicked_at (the CSV export's LastOpenAt / LastClickAt)
 
 Revision ID: 0022_journey_reports
-Revises: 0019_page_commands
+Revises: 0020_journey_hot_moves
 
 Two nullable columns: a message's latest tracked open and click, set by every open and click from now on
 (engine/automation/journeys/tracking.py). Rows tracked before the upgrade keep NULL there; the export
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import engine.db
 
 revision = "0022_journey_reports"
-down_revision = "0019_page_commands"
+down_revision = "0020_journey_hot_moves"
 branch_labels = None
 depends_on = None
 
