@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import Numeric, Select, String, and_, false, func, literal, or_, select, true
+from sqlalchemy import Numeric, Select, String, and_, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from engine.audience.rules import (
@@ -48,6 +48,9 @@ NUMBER = Numeric(20, 6)
 class CompileContext:
     owner_user_id: int
     now: datetime  # aware, UTC: the instant relative dates are measured from
+    # The database anti-joins a UNION of blocked addresses as one hash (PostgreSQL). MariaDB 10.11 scans
+    # such a derived table once per candidate instead, so there each exclusion stays its own NOT EXISTS.
+    union_anti_join: bool = False
 
 
 @dataclass(frozen=True)
@@ -337,6 +340,18 @@ def _eligible(s, included: list[Source], excluded: list[Source], ctx: CompileCon
         # lists only (by the list index), instead of every hard-bounced or complained row in the table.
         conditions += [s.bounce_type != "Hard", s.complained_at.is_(None)]
         owner_lists = owner_lists.where(SubscriberList.id != included[0].list_id)
+    if _one_list(included) and ctx.union_anti_join:
+        # Every candidate is in `list_id`, so the suppressions that apply are known without the candidate:
+        # one set of blocked addresses, one anti-join (one hash probe per candidate on PostgreSQL, where two
+        # NOT EXISTS probed twice: a sixth to a third of a million-row count's time).
+        list_id, sup = included[0].list_id, aliased(Suppression)
+        blocked = union_all(
+            select(sup.email_normalized.label("email")).where(
+                sup.owner_user_id == ctx.owner_user_id, or_(sup.list_id.is_(None), sup.list_id == list_id)),
+            select(b.email_normalized).where(b.list_id.in_(owner_lists), undeliverable),
+        ).subquery("blocked")
+        conditions.append(~select(blocked.c.email).where(blocked.c.email == s.email_normalized).exists())
+        return conditions
     conditions.append(~select(b.id).where(
         b.email_normalized == s.email_normalized, b.list_id.in_(owner_lists), undeliverable).exists())
     conditions.append(~_suppressed(s, ctx))

@@ -74,7 +74,8 @@ class AudienceService:
         self.s = uow.session
 
     def context(self, owner_id: int) -> CompileContext:
-        return CompileContext(owner_user_id=owner_id, now=self.uow.clock())
+        return CompileContext(owner_user_id=owner_id, now=self.uow.clock(),
+                              union_anti_join=self.s.get_bind().dialect.name == "postgresql")
 
     def time_limit(self, seconds: float | None = None):
         """A block whose statements stop after `seconds` (default: the request limit) with

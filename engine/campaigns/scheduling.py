@@ -163,11 +163,16 @@ class SchedulingService:
         # The remaining columns get their model defaults (state 'pending', attempts 0 …) rendered into the
         # SELECT as constants.
         rows = self._audience(campaign).subquery()
-        # The tick's own, longer limit: a big campaign's ledger is one large statement.
+        # In address order: every row then goes to the right-hand end of UNIQUE(instance_id, email_normalized)
+        # (an append, like the other two indexes) instead of a random leaf of it: about a fifth less database
+        # CPU per row on PostgreSQL (bench/tick.py, README "The ledger in address order"), which reads a
+        # one-list audience through UNIQUE(list_id, email_normalized), already in this order, so nothing is
+        # sorted. Workers then mail in address order (they claim by id).
         with self.uow.audience.time_limit(self.uow.settings.tick_audience_query_timeout):
             written = self.s.execute(insert(Delivery).from_select(
                 ["instance_id", "subscriber_id", "email_normalized"],
-                select(literal(instance_id, Integer), rows.c.subscriber_id, rows.c.email_normalized))
+                select(literal(instance_id, Integer), rows.c.subscriber_id, rows.c.email_normalized)
+                .order_by(rows.c.email_normalized))
                 .execution_options(preserve_rowcount=True))
         # The statement's own count (exact on all three databases for one INSERT … SELECT): counting the
         # new rows again read a million index entries and their just-written heap pages.

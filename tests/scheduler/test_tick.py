@@ -393,3 +393,19 @@ def test_the_ledger_holds_only_people_who_may_be_mailed(world, engine):
     cid = world.campaign(owner, [people])
     assert world.tick().recipients == 1
     assert world.ledger(cid) == [("ann@example.com", "pending")]
+
+
+def test_the_ledger_is_written_in_address_order(world, engine):
+    # Rows in address order grow UNIQUE(instance_id, email_normalized) at its end (bench/tick.py); workers
+    # claim by id, so the ids must follow the addresses, not the order the people subscribed in.
+    from sqlalchemy import select
+
+    owner = world.owner()
+    people = world.list_with(owner, "dee@example.com", "ann@example.com", "cy@example.com", "bob@example.com")
+    cid = world.campaign(owner, [people])
+    assert world.tick().recipients == 4
+    with engine.uow() as uow:
+        by_id = list(uow.session.scalars(
+            select(Delivery.email_normalized).join(SendInstance, SendInstance.id == Delivery.instance_id)
+            .where(SendInstance.campaign_id == cid).order_by(Delivery.id)))
+    assert by_id == ["ann@example.com", "bob@example.com", "cy@example.com", "dee@example.com"]
