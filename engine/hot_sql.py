@@ -90,7 +90,13 @@ class HotStatement:
             cursor.execute(sql, args)
             return cursor.fetchall()
         except dbapi_error as exc:   # as SQLAlchemy reports it, so callers see one kind of error
-            raise DBAPIError.instance(sql, args, exc, dbapi_error) from exc
+            # A dropped connection is invalidated with the rest of the pool, as SQLAlchemy does for the
+            # statements it runs itself, so that a caller may retry on a new one (protocol/dispatch.py).
+            dropped = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+            if dropped:
+                conn.engine.pool._invalidate(conn.connection, exc, _checkin=False)
+                conn.invalidate(exc)
+            raise DBAPIError.instance(sql, args, exc, dbapi_error, connection_invalidated=dropped) from exc
         finally:
             cursor.close()
 
