@@ -42,15 +42,31 @@ class Statements:
 
     def __init__(self, db):
         self.seen: list[str] = []
+        self.active = False   # off while timing: only the counted call pays for the counting
+        self._sqlite: list = []
         if db.dialect.name == "sqlite":
             from sqlalchemy import event
 
-            event.listen(db, "connect", lambda dbapi_conn, _rec: dbapi_conn.set_trace_callback(self._note))
+            event.listen(db, "connect", lambda dbapi_conn, _rec: self._sqlite.append(dbapi_conn))
         elif db.dialect.name == "postgresql":
             self._wrap_psycopg()
 
+    def count(self, action) -> list[str]:
+        self.seen.clear()
+        self.active = True
+        for conn in self._sqlite:
+            conn.set_trace_callback(self._note)
+        try:
+            action()
+        finally:
+            self.active = False
+            for conn in self._sqlite:
+                conn.set_trace_callback(None)
+        return list(self.seen)
+
     def _note(self, sql) -> None:
-        self.seen.append(" ".join(str(sql).split())[:60])
+        if self.active:
+            self.seen.append(" ".join(str(sql).split())[:60])
 
     def _wrap_psycopg(self) -> None:
         import psycopg
@@ -170,9 +186,8 @@ def main() -> None:
                 print(f"  sendmill {ours * 1e6:7.0f} µs CPU ({ours_wall * 1e6:7.0f} µs wall)   bare flask "
                       f"{theirs * 1e6:5.0f} µs CPU ({theirs_wall * 1e6:5.0f} µs wall)   bare/sendmill {theirs / ours:.2f}")
             print(f"  median bare/sendmill CPU per call {statistics.median(ratios):.2f}")
-            statements.seen.clear()
-            client.post("/api.php", data=form)
-            print(f"  statements of one call ({len(statements.seen)}): " + " | ".join(statements.seen))
+            seen = statements.count(lambda: client.post("/api.php", data=form))
+            print(f"  statements of one call ({len(seen)}): " + " | ".join(seen))
         print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
 
 
