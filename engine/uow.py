@@ -216,6 +216,11 @@ class UnitOfWork:
         return SubscriberSearchService(self)
 
     @cached_property
+    def subscriber_pages(self):
+        from engine.audience.subscriber_page import SubscriberPages
+        return SubscriberPages(self)
+
+    @cached_property
     def bulk_subscribers(self):
         from engine.audience.subscriber_bulk import BulkSubscriberService
         return BulkSubscriberService(self)

@@ -34,6 +34,15 @@ class SubscriberPage:
     values: dict[int, dict[int, str]]       # subscriber id → field id → text
 
 
+class SubscriberPages:
+    def __init__(self, uow):
+        self.uow = uow
+
+    def page(self, actor: Actor, list_id: int, q: SubscriberQuery) -> SubscriberPage:
+        """The owned list's page `q` selects (ListNotFound when the list is not the caller's)."""
+        return subscriber_page(self.uow, actor, list_id, q)
+
+
 def subscriber_page(uow, actor: Actor, list_id: int, q: SubscriberQuery) -> SubscriberPage:
     if not (isinstance(q.segment, str) and q.keyword is None and not actor.is_admin):
         list_row, rows, total = uow.subscriber_search.search(actor, list_id, q)

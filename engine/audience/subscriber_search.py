@@ -67,11 +67,6 @@ class SubscriberSearchService:
             rows = self.s.execute(in_order.offset(q.offset).limit(q.limit)).all() if q.limit else []
         return list_row, rows, total
 
-    def page(self, actor: Actor, list_id: int, q: SubscriberQuery):
-        """Subscribers.Get's whole answer: engine/audience/subscriber_page.py."""
-        from engine.audience.subscriber_page import subscriber_page   # it builds on this module
-        return subscriber_page(self.uow, actor, list_id, q)
-
     def target_filter(self, list_row: SubscriberList, segment: str | int):
         """The condition selecting a named segment (NAMED_SEGMENTS values) or a segment's members of the list
         (SegmentUnavailable when the segment is not the list's); exports select their Target with it."""

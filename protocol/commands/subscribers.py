@@ -178,7 +178,7 @@ def list_subscribers(ctx: Context, p: dict) -> dict:
         keyword=keyword if keyword and keyword.strip() else None,
         order_field=p.get("OrderField", "").lower() or None, descending=p.get("OrderType") == "DESC",
         offset=p.get("RecordsFrom", 0), limit=min(p.get("RecordsPerRequest") or DEFAULT_PAGE, MAX_PAGE))
-    page = ctx.uow.subscriber_search.page(ctx.actor, p["SubscriberListID"], query)
+    page = ctx.uow.subscriber_pages.page(ctx.actor, p["SubscriberListID"], query)
     return {"Subscribers": [subscriber_row(r, page.values[r.id], page.field_ids) for r in page.rows],
             "TotalSubscribers": page.total}
 
