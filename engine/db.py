@@ -199,8 +199,11 @@ def _ping_idle(engine: SAEngine) -> SAEngine:
                 cursor.execute("SELECT 1")
             dbapi_conn.autocommit = False
         except engine.dialect.loaded_dbapi.Error as exc:
-            # The pool discards this connection and checks out (or opens) another.
-            raise DisconnectionError(str(exc)) from exc
+            # The pool discards this connection and every other one opened before now (a dropped connection
+            # usually means a restarted server), and checks out or opens another.
+            dropped = DisconnectionError(str(exc))
+            dropped.invalidate_pool = True
+            raise dropped from exc
 
     return engine
 

@@ -18,9 +18,11 @@ RETRIED = "the database connection was dropped"
 
 
 @pytest.fixture
-def postgresql(backend):
+def postgresql(backend, sa_engine):
     if backend != "postgresql":
         pytest.skip("kills PostgreSQL backends")
+    yield
+    sa_engine.dispose()   # the next test starts with new connections, whatever this one left in the pool
 
 
 def kill_other_backends(database_url) -> int:
@@ -72,6 +74,9 @@ def test_a_connection_that_idled_is_pinged_and_replaced_before_use(
         answer = api("Campaign.Get", user.session, CampaignID=campaign)
     assert answer["Success"] is True
     assert RETRIED not in caplog.text   # the pool found the dead connection itself
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 10.0)
+    assert api("Campaign.Get", user.session, CampaignID=campaign)["Success"] is True   # and dropped the others
+    assert RETRIED not in caplog.text
 
 
 class Statements:
