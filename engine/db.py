@@ -125,7 +125,7 @@ _TRANSACTIONAL_SELECT = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KE
 def _track_writes(engine: SAEngine) -> SAEngine:
     """Note on each connection whether its transaction has sent anything but reads, so a unit of work
     that wrote nothing can end without a commit (UnitOfWork.finish); and start the transaction of a
-    unit that began reading in autocommit (AUTOCOMMIT_READS) before it writes or locks anything."""
+    unit that began reading in autocommit (begin_autocommit_reads) before it writes or locks anything."""
     @event.listens_for(engine, "begin")
     def _reset(conn):
         conn.info[_WROTE] = False
@@ -148,13 +148,12 @@ def _track_writes(engine: SAEngine) -> SAEngine:
 
 
 # Execution option of a PostgreSQL unit that will only read (UnitOfWork.read_only): each statement runs in
-# autocommit, one round trip, with no BEGIN and no ROLLBACK around them (three round trips of a
-# Campaign.Get's six). Nothing a read sees changes: under READ COMMITTED, PostgreSQL's default and
-# Sendmill's, every statement of a transaction takes a new snapshot anyway, so the reads of one call were
-# never one snapshot; and a plain read takes no lock a transaction would hold. What does need a
-# transaction is kept one: the first statement that writes, locks rows or makes a transaction-local
-# setting starts it (psycopg sends BEGIN before it), so that the rest of the call commits or rolls back
-# as a whole as before, from that statement on.
+# autocommit, one round trip, with no BEGIN and no ROLLBACK round trips around them. Nothing a read sees
+# changes: under READ COMMITTED, PostgreSQL's default and Sendmill's, every statement of a transaction takes
+# a new snapshot anyway, so the reads of one call were never one snapshot; and a plain read takes no lock a
+# transaction would hold. What does need a transaction is kept one: the first statement that writes, locks
+# rows or makes a transaction-local setting starts it (psycopg sends BEGIN before it), so that the rest of
+# the call commits or rolls back as a whole as before, from that statement on.
 _AUTOCOMMITTING = "sendmill_autocommitting"
 
 
