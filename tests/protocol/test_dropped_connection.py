@@ -70,10 +70,13 @@ def test_a_connection_that_idled_is_pinged_and_replaced_before_use(
     campaign = api("Campaign.Create", user.session, CampaignName="Spring")["CampaignID"]
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     kill_other_backends(database_url)
+    invalidated_before = engine.db.pool._invalidate_time
     with caplog.at_level(logging.WARNING, logger="sendmill.api"):
         answer = api("Campaign.Get", user.session, CampaignID=campaign)
     assert answer["Success"] is True
     assert RETRIED not in caplog.text   # the pool found the dead connection itself
+    # and recycles every connection opened before (a dropped connection usually means a restarted server)
+    assert engine.db.pool._invalidate_time > invalidated_before
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 10.0)
     assert api("Campaign.Get", user.session, CampaignID=campaign)["Success"] is True   # and dropped the others
     assert RETRIED not in caplog.text
