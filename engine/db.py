@@ -1,10 +1,12 @@
 """Database plumbing shared by every model and service: metadata, portable types, engines."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -101,7 +103,13 @@ def make_sa_engine(url: str, **kwargs) -> SAEngine:
         # takes no gap locks on plain updates (REPEATABLE READ's gap locks made concurrent delivery workers
         # deadlock on the ledger's secondary index).
         kwargs.setdefault("isolation_level", "READ COMMITTED")
-    return _track_writes(create_engine(url, pool_pre_ping=True, **kwargs))
+        return _track_writes(create_engine(url, pool_pre_ping=True, **kwargs))
+    # PostgreSQL: no pre-ping on every checkout (with psycopg it was BEGIN and SELECT 1, two of a
+    # Campaign.Get's seven round trips), only on a connection that idled in the pool (_ping_idle). A
+    # connection the server dropped sooner is found by the first statement of the next call instead, which
+    # SQLAlchemy then invalidates with the rest of the pool (engine/hot_sql.py does the same for its reads),
+    # and protocol/dispatch.py runs that call again once, on a new connection.
+    return _ping_idle(_track_writes(create_engine(url, **kwargs)))
 
 
 _WROTE = "sendmill_wrote"
@@ -109,19 +117,99 @@ _WROTE = "sendmill_wrote"
 _READING = ("SELECT", "BEGIN")
 
 
+# A SELECT that needs a transaction around it: a row lock, or a setting made for the transaction
+# (engine/audience/time_limit.py sets statement_timeout with set_config(…, is_local => true)).
+_TRANSACTIONAL_SELECT = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE", "set_config(")
+
+
 def _track_writes(engine: SAEngine) -> SAEngine:
     """Note on each connection whether its transaction has sent anything but reads, so a unit of work
-    that wrote nothing can end without a commit (UnitOfWork.finish)."""
+    that wrote nothing can end without a commit (UnitOfWork.finish); and start the transaction of a
+    unit that began reading in autocommit (begin_autocommit_reads) before it writes or locks anything."""
     @event.listens_for(engine, "begin")
     def _reset(conn):
         conn.info[_WROTE] = False
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip()[:6].upper().startswith(_READING):
+        reading = statement.lstrip()[:6].upper().startswith(_READING)
+        if not reading:
             conn.info[_WROTE] = True
+        if conn.info.get(_AUTOCOMMITTING) and not (reading and not any(
+                marker in statement for marker in _TRANSACTIONAL_SELECT)):
+            _start_transaction(conn)
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record):
+        if record is not None:
+            record.info.pop(_AUTOCOMMITTING, None)
 
     return engine
+
+
+# Execution option of a PostgreSQL unit that will only read (UnitOfWork.read_only): each statement runs in
+# autocommit, one round trip, with no BEGIN and no ROLLBACK round trips around them. Nothing a read sees
+# changes: under READ COMMITTED, PostgreSQL's default and Sendmill's, every statement of a transaction takes
+# a new snapshot anyway, so the reads of one call were never one snapshot; and a plain read takes no lock a
+# transaction would hold. What does need a transaction is kept one: the first statement that writes, locks
+# rows or makes a transaction-local setting starts it (psycopg sends BEGIN before it), so that the rest of
+# the call commits or rolls back as a whole as before, from that statement on.
+_AUTOCOMMITTING = "sendmill_autocommitting"
+
+
+def autocommit_reads(engine: SAEngine) -> bool:
+    """Whether read-only units of this engine read in autocommit (PostgreSQL through psycopg)."""
+    return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+
+
+def begin_autocommit_reads(conn) -> None:
+    """Called with the unit's connection (isolation level AUTOCOMMIT already set) before its first statement."""
+    conn.info[_AUTOCOMMITTING] = True
+
+
+def _start_transaction(conn) -> None:
+    conn.info[_AUTOCOMMITTING] = False
+    # psycopg allows this between statements: the connection is idle in autocommit. SQLAlchemy still
+    # believes it autocommits, but it calls the driver's commit() and rollback() all the same, which now
+    # end the transaction; the pool resets autocommit when the connection comes back.
+    conn.connection.driver_connection.autocommit = False
+
+
+# A connection back from the pool after idling this long is pinged before use: firewalls, poolers and
+# idle_session_timeout drop idle connections, and a busy server's connections never idle this long.
+PING_AFTER_IDLE_SECONDS = 10.0
+_CHECKED_IN_AT = "sendmill_checked_in_at"
+
+
+def _ping_idle(engine: SAEngine) -> SAEngine:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record):
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy):
+        idle_since = record.info.get(_CHECKED_IN_AT)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:   # one round trip: in autocommit, no BEGIN (the connection is idle, so this may be switched)
+            dbapi_conn.autocommit = True
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_conn.autocommit = False
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and every other one opened before now (a dropped connection
+            # usually means a restarted server), and checks out or opens another.
+            dropped = DisconnectionError(str(exc))
+            dropped.invalidate_pool = True
+            raise dropped from exc
+
+    return engine
+
+
+def dropped_connection(exc: BaseException) -> bool:
+    """Whether a statement failed because the database connection was lost (SQLAlchemy invalidated it)."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def wrote_since_begin(conn) -> bool:
@@ -168,7 +256,12 @@ def _configure_sqlite(engine: SAEngine) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue instead of one of
         # them failing with "database is locked" half-way through a transaction. A transaction
         # that only reads may say so (READ_ONLY) and then neither waits for nor holds up a writer.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            # Straight to the driver: a deferred BEGIN takes no lock and cannot wait or fail, and SQLAlchemy's
+            # execution around it cost more than a read-only call's statements (README "Performance").
+            conn.connection.driver_connection.execute("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: SAEngine) -> sessionmaker:

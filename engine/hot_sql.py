@@ -90,15 +90,44 @@ class HotStatement:
             cursor.execute(sql, args)
             return cursor.fetchall()
         except dbapi_error as exc:   # as SQLAlchemy reports it, so callers see one kind of error
-            raise DBAPIError.instance(sql, args, exc, dbapi_error) from exc
+            raise _wrapped(conn, sql, args, exc, cursor) from exc
         finally:
             cursor.close()
 
-    def named(self, conn, params: Mapping[str, Any]) -> list[tuple]:
-        """The rows `read` answers as named tuples (fields named like the statement's columns)."""
+    @staticmethod
+    def read_together(conn, reads: list[tuple["HotStatement", Mapping[str, Any]]]) -> list[list[tuple]]:
+        """`read` of several statements whose parameters do not depend on each other's rows: on PostgreSQL
+        sent in psycopg's pipeline mode, all in one write and one round trip (each statement still its own
+        snapshot, as under READ COMMITTED in a transaction); elsewhere one after the other."""
+        if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg" or len(reads) < 2:
+            return [statement.read(conn, params) for statement, params in reads]
+        raw = conn.connection.driver_connection
+        bound = [statement.bound(conn.dialect, params) for statement, params in reads]
+        cursors = [raw.cursor() for _ in reads]
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        try:
+            with raw.pipeline():
+                for cursor, (sql, args) in zip(cursors, bound):
+                    cursor.execute(sql, args)
+            return [statement._typed(conn.dialect, cursor.fetchall())
+                    for (statement, _), cursor in zip(reads, cursors)]
+        except dbapi_error as exc:
+            raise _wrapped(conn, bound[0][0], bound[0][1], exc, None) from exc
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    @property
+    def row_type(self):
+        """The named tuple of `named` rows (fields named like the statement's columns)."""
         if self._row_type is None:
             self._row_type = namedtuple("HotRow", list(self.statement.selected_columns.keys()))
-        return [self._row_type(*row) for row in self.read(conn, params)]
+        return self._row_type
+
+    def named(self, conn, params: Mapping[str, Any]) -> list[tuple]:
+        """The rows `read` answers as named tuples (fields named like the statement's columns)."""
+        row_type = self.row_type
+        return [row_type(*row) for row in self.read(conn, params)]
 
     def first(self, conn, params: Mapping[str, Any]):
         """The first of the `named` rows; None when there is none."""
@@ -157,3 +186,14 @@ class HotStatement:
                           for column in self.statement.exported_columns]
             self._results[dialect] = processors = processors if any(processors) else []
         return processors
+
+
+def _wrapped(conn, sql, args, exc, cursor) -> DBAPIError:
+    """The driver's error as SQLAlchemy reports it. A dropped connection is invalidated with the rest of the
+    pool, as SQLAlchemy does for the statements it runs itself, so that a caller may retry on a new one
+    (protocol/dispatch.py)."""
+    dropped = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+    if dropped:
+        conn.engine.pool._invalidate(conn.connection, exc, _checkin=False)
+        conn.invalidate(exc)
+    return DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=dropped)

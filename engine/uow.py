@@ -6,7 +6,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.db import READ_ONLY, wrote_since_begin
+from engine.db import READ_ONLY, autocommit_reads, begin_autocommit_reads, wrote_since_begin
 
 
 class UnitOfWork:
@@ -40,8 +40,16 @@ class UnitOfWork:
 
     def read_only(self) -> None:
         """Declare, before the first statement, that this unit means only to read: on SQLite its transaction
-        then starts deferred and neither waits for nor holds up writers (engine.db.READ_ONLY)."""
-        self.session.connection(execution_options={READ_ONLY: True})
+        then starts deferred and neither waits for nor holds up writers (engine.db.READ_ONLY); on PostgreSQL
+        it reads in autocommit until it first writes (engine.db.begin_autocommit_reads)."""
+        options = {READ_ONLY: True}
+        bind = self.session.get_bind()
+        autocommit = autocommit_reads(bind)
+        if autocommit:
+            options["isolation_level"] = "AUTOCOMMIT"
+        conn = self.session.connection(execution_options=options)
+        if autocommit:
+            begin_autocommit_reads(conn)
 
     def finish(self) -> None:
         """Commit when anything was written, else end the transaction without a commit."""
@@ -211,6 +219,11 @@ class UnitOfWork:
     def subscriber_search(self):
         from engine.audience.subscriber_search import SubscriberSearchService
         return SubscriberSearchService(self)
+
+    @cached_property
+    def subscriber_pages(self):
+        from engine.audience.subscriber_page import SubscriberPages
+        return SubscriberPages(self)
 
     @cached_property
     def bulk_subscribers(self):

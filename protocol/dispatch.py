@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from marshmallow import ValidationError
 
 from engine import Engine
+from engine.db import dropped_connection
 from engine.errors import AudienceQueryTimeout, AuthenticationFailed, DomainError, PermissionDenied
 from engine.accounts.ratelimits import client_ip
 from protocol import params as P
@@ -94,13 +95,24 @@ class Dispatcher:
             return hard_failure(UNKNOWN_COMMAND, f'Invalid API command: "{shown}" not found.')
         ip = client_ip(ip, forwarded_for, self.engine.settings.trusted_proxies)
         try:
-            return self._run(command, params, ip)
+            progress = _Progress()
+            try:
+                return self._run(command, params, ip, progress)
+            except Exception as exc:  # noqa: BLE001 - only a dropped connection is retried
+                # The database dropped the connection before the command itself ran (credentials, parameters
+                # and the rate-limit count are read and counted in its transaction, which is gone uncommitted):
+                # the call runs again, once, on a new connection. The pool pings only connections that idled
+                # (engine/db.py), so this is how a call meets a server restart or a killed backend.
+                if not dropped_connection(exc) or progress.command_started:
+                    raise
+                log.warning("%s: the database connection was dropped; running the call again", command.name)
+                return self._run(command, params, ip, _Progress())
         except Exception:  # noqa: BLE001 - the one place that turns surprises into a safe answer
             request_id = uuid.uuid4().hex[:12]   # only a failure needs one: it ties the answer to the log
             log.exception("request %s: %s failed", request_id, command.name)
             return hard_failure(INTERNAL_ERROR, f"Internal error (request id {request_id})")
 
-    def _run(self, command: Command, params: dict, ip: str) -> Outcome:
+    def _run(self, command: Command, params: dict, ip: str, progress: "_Progress") -> Outcome:
         with self.engine.uow() as uow:
             if command.read_only:
                 uow.read_only()
@@ -117,6 +129,7 @@ class Dispatcher:
                 values, problem = None, exc
             counted = self._count_call(uow, command, actor, ip, values)
             commits = uow.commits
+            progress.command_started = True
             try:
                 outcome = self._run_counted(uow, command, actor, ip, params, values, problem, counted)
             finally:
@@ -263,6 +276,11 @@ class Dispatcher:
         if schema is None:
             schema = schemas[command.name] = command.params()
         return schema
+
+
+class _Progress:
+    """How far a call got: once its command runs, a failure is no longer safe to run again."""
+    command_started = False
 
 
 def _credentials(params: dict) -> tuple[str | None, str | None]:

@@ -14,6 +14,10 @@ JS_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]
 
 def _default(value: Any):
     if isinstance(value, datetime):
+        if value.year >= 1000:
+            # The same text as strftime("%Y-%m-%d %H:%M:%S"), at a fifth of its cost: a page of 25
+            # subscribers has 75 instants, and strftime was half of Subscribers.Get's JSON encoding.
+            return value.isoformat(" ", "seconds")[:19]
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()

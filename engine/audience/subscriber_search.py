@@ -1,19 +1,16 @@
 """Searching a list's subscribers: a segment, an optional keyword in one field, sorted and paged."""
 from __future__ import annotations
 
-import functools
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, exists, false, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 
 from engine.accounts.auth import Actor
-from engine.errors import InvalidRules, InvalidSearchField, ListNotFound, SegmentUnavailable
+from engine.errors import InvalidRules, InvalidSearchField, SegmentUnavailable
 from engine.audience.lists import active_condition
-from engine.hot_sql import HotStatement
 from engine.models import Segment, Subscriber, SubscriberFieldValue, SubscriberList, Suppression
 from engine.validation import as_id
 
@@ -58,33 +55,16 @@ class SubscriberSearchService:
         """The owned list, the page of its subscribers `q` selects and how many it selects in all. The rows
         carry ROW_COLUMNS, read as tuples: loading them as Subscriber objects cost more than the search."""
         order = q.order_field if q.order_field in ORDER_COLUMNS else "emailaddress"
-        if isinstance(q.segment, str) and q.keyword is None and not actor.is_admin:
-            return self._prebuilt_search(actor, list_id, q, order)
         list_row = self.uow.lists.get(actor, list_id)
         query = select(*ROW_COLUMNS).where(Subscriber.list_id == list_row.id,
                                            self._segment_filter(list_row, q.segment))
         if q.keyword is not None:
             query = query.where(self._search_filter(list_row, q.search_field or "EmailAddress", q.keyword))
-        ordered = _ordered(query, order, q.descending)
+        in_order = ordered(query, order, q.descending)
         # A segment's criteria run inside these statements: they get the audience time limit.
         with self.uow.audience.time_limit() if isinstance(q.segment, int) else nullcontext():
             total = self.s.scalar(select(func.count()).select_from(query.subquery()))
-            rows = self.s.execute(ordered.offset(q.offset).limit(q.limit)).all() if q.limit else []
-        return list_row, rows, total
-
-    def _prebuilt_search(self, actor: Actor, list_id: int, q: SubscriberQuery, order: str):
-        """`search` for a named segment without a keyword (the common page of a list), in statements built
-        once per segment and order and run through the driver (engine/hot_sql.py): building the query
-        each call cost more than running it. The list is read as its id and owner."""
-        self.s.flush()   # read past the ORM: what this unit changed must be sent first
-        conn = self.s.connection()
-        list_row = _OWNED_LIST.first(conn, {"list_id": list_id, "owner_id": actor.id})
-        if list_row is None:
-            raise ListNotFound()
-        count, page = _prebuilt(q.segment, order, q.descending)
-        params = {"list_id": list_row.id, "owner_id": list_row.owner_user_id}
-        total = count.read(conn, params)[0][0]
-        rows = page.named(conn, {**params, "offset": q.offset, "limit": q.limit}) if q.limit else []
+            rows = self.s.execute(in_order.offset(q.offset).limit(q.limit)).all() if q.limit else []
         return list_row, rows, total
 
     def target_filter(self, list_row: SubscriberList, segment: str | int):
@@ -95,7 +75,7 @@ class SubscriberSearchService:
     def _segment_filter(self, list_row: SubscriberList, segment: str | int):
         if isinstance(segment, int):
             return Subscriber.id.in_(self._segment_members(list_row, segment))
-        return _named_segment_filter(list_row, segment)
+        return named_segment_filter(list_row, segment)
 
     def _segment_members(self, list_row: SubscriberList, segment_id: int):
         segment = self.s.scalar(select(Segment).where(Segment.id == segment_id, Segment.list_id == list_row.id))
@@ -126,7 +106,7 @@ class SubscriberSearchService:
         return and_(column >= span[0], column < span[1]) if span else false()
 
 
-def _named_segment_filter(list_row, segment: str):
+def named_segment_filter(list_row, segment: str):
     """A NAMED_SEGMENTS value's condition; `list_row`: its id and owner_user_id (values or bound parameters)."""
     if segment == "Active":
         return active_condition()
@@ -141,23 +121,10 @@ def _named_segment_filter(list_row, segment: str):
     return Subscriber.id.isnot(None)  # "All"
 
 
-def _ordered(query, order: str, descending: bool):
+def ordered(query, order: str, descending: bool):
     column = ORDER_COLUMNS[order]()
     tie = Subscriber.id.desc() if descending else Subscriber.id.asc()
     return query.order_by(column.desc() if descending else column.asc(), tie)
-
-
-_OWNED_LIST = HotStatement(select(SubscriberList.id, SubscriberList.owner_user_id).where(
-    SubscriberList.id == bindparam("list_id"), SubscriberList.owner_user_id == bindparam("owner_id")))
-
-
-@functools.cache   # at most NAMED_SEGMENTS × ORDER_COLUMNS × 2 pairs
-def _prebuilt(segment: str, order: str, descending: bool) -> tuple[HotStatement, HotStatement]:
-    """The count and the page statement of `search` for a named segment without a keyword."""
-    list_row = SimpleNamespace(id=bindparam("list_id"), owner_user_id=bindparam("owner_id"))
-    query = select(*ROW_COLUMNS).where(Subscriber.list_id == list_row.id, _named_segment_filter(list_row, segment))
-    page = _ordered(query, order, descending).offset(bindparam("offset")).limit(bindparam("limit"))
-    return HotStatement(select(func.count()).select_from(query.subquery())), HotStatement(page)
 
 
 def _date_prefix_span(keyword: str) -> tuple[datetime, datetime] | None:

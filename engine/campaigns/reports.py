@@ -278,15 +278,20 @@ class CampaignReports:
         return rows[:limit], len(rows) > limit
 
 
+def ledger_counts_select(campaign_ids):
+    """Both ledger counts in one pass, per campaign (campaign_id, delivered, unknown): the conditions are
+    DELIVERED's and UNKNOWN's of CampaignReports._ledger(), each counting its people. `campaign_ids`: an
+    expanding bind parameter, or a list of them (Campaign.Get's one statement: campaign_view.py)."""
+    delivered = case((CampaignReports._ledger("DELIVERED", campaign_ids).whereclause, Delivery.subscriber_id))
+    unknown = case((Delivery.state == "unknown", Delivery.subscriber_id))
+    return (select(SendInstance.campaign_id.label("campaign_id"), func.count(distinct(delivered)).label("delivered"),
+                   func.count(distinct(unknown)).label("unknown"))
+            .select_from(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id)
+            .where(SendInstance.campaign_id.in_(campaign_ids), Delivery.state.in_(("sent", "unknown")))
+            .group_by(SendInstance.campaign_id))
+
+
 @functools.cache
 def _ledger_counts_query():
-    """Both ledger counts in one pass (the hot path of Campaign.Get and Campaigns.Get), built once: the
-    conditions are DELIVERED's and UNKNOWN's of CampaignReports._ledger(), each counting its people."""
-    ids = bindparam("campaign_ids", expanding=True)
-    delivered = case((CampaignReports._ledger("DELIVERED", ids).whereclause, Delivery.subscriber_id))
-    unknown = case((Delivery.state == "unknown", Delivery.subscriber_id))
-    return HotStatement(
-        select(SendInstance.campaign_id, func.count(distinct(delivered)), func.count(distinct(unknown)))
-        .select_from(Delivery).join(SendInstance, SendInstance.id == Delivery.instance_id)
-        .where(SendInstance.campaign_id.in_(ids), Delivery.state.in_(("sent", "unknown")))
-        .group_by(SendInstance.campaign_id), lists=("campaign_ids",))
+    """ledger_counts_select for a list of campaigns (the hot path of Campaigns.Get), built once."""
+    return HotStatement(ledger_counts_select(bindparam("campaign_ids", expanding=True)), lists=("campaign_ids",))

@@ -65,7 +65,7 @@ class GetParams(LegacySchema):
 
 def get(ctx: Context, p: dict) -> dict:
     campaign = ctx.uow.campaigns.view(ctx.actor, p["CampaignID"])
-    ledger = ctx.uow.campaign_reports.ledger_counts([campaign.id])[campaign.id]
+    ledger = campaign.ledger   # read with the campaign, in the same statement
     row = campaign_row(campaign, ledger)
     if p.get("RetrieveStatistics"):
         row["Statistics"] = statistics(campaign, ledger)

@@ -178,10 +178,9 @@ def list_subscribers(ctx: Context, p: dict) -> dict:
         keyword=keyword if keyword and keyword.strip() else None,
         order_field=p.get("OrderField", "").lower() or None, descending=p.get("OrderType") == "DESC",
         offset=p.get("RecordsFrom", 0), limit=min(p.get("RecordsPerRequest") or DEFAULT_PAGE, MAX_PAGE))
-    list_row, rows, total = ctx.uow.subscriber_search.search(ctx.actor, p["SubscriberListID"], query)
-    field_ids = ctx.uow.custom_fields.applicable_ids(list_row)
-    values = ctx.uow.subscribers.values_of([r.id for r in rows])
-    return {"Subscribers": [subscriber_row(r, values[r.id], field_ids) for r in rows], "TotalSubscribers": total}
+    page = ctx.uow.subscriber_pages.page(ctx.actor, p["SubscriberListID"], query)
+    return {"Subscribers": [subscriber_row(r, page.values[r.id], page.field_ids) for r in page.rows],
+            "TotalSubscribers": page.total}
 
 
 SUBSCRIBERS_GET = Command(
