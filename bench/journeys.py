@@ -1,7 +1,7 @@
 """Journey progression on PostgreSQL: 1,000,000 enrollments waiting at one Wait that falls due, advanced to
 the next action by the runner.
 
-    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B] [--workers W] [--explain]
+    .venv/bin/python bench/journeys.py [--enrollments N] [--batch B] [--workers W] [--explain] [--no-vacuum]
 
 SENDMILL_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/test) names the server; the
 benchmark creates its own scratch database there and drops it at the end. Subscribers and enrollments are
@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--enrollments", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-vacuum", action="store_true",
+                        help="advance a freshly loaded cohort (not vacuumed yet: the walk visits the heap too)")
     parser.add_argument("--explain", action="store_true",
                         help="first print what one batch writes and reads per enrollment (load-independent)")
     args = parser.parse_args()
@@ -169,8 +171,11 @@ def run(db, url: str, args) -> None:
              "now": NOW.replace(tzinfo=None)})
     # A cohort that waited a day has been vacuumed by autovacuum (PostgreSQL vacuums after many inserts):
     # its pages are all-visible, so the batches' walk reads the index alone, as in production.
-    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    # --no-vacuum: the worst case, a cohort that falls due before autovacuum reached it (as this bench
+    # measured before 0020_journey_hot_moves).
+    if not args.no_vacuum:
+        with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
     print(f"loaded {n:,} subscribers and enrollments in {time.perf_counter() - started:.1f} s")
     clock.now = NOW + timedelta(days=1, seconds=1)
     warm = [db.connect() for _ in range(args.workers + 1)]  # the runner's pooled connections, so their
