@@ -41,6 +41,16 @@ def journey(engine, owner, settings: dict, actions: list) -> int:
         return row.id
 
 
+def clicked_tag(engine, owner, list_id: int, clock) -> int:
+    """The list's subscriber tag "Clicked", which the journeys under test put on a clicker."""
+    with engine.uow() as uow:
+        tag = SubscriberTag(list_id=list_id, owner_user_id=owner.id, name="Clicked", name_digest=name_digest("Clicked"),
+                            created_at=clock())
+        uow.session.add(tag)
+        uow.commit()
+        return tag.id
+
+
 def new_email(engine, owner, name: str, subject: str, html: str) -> int:
     with engine.uow() as uow:
         mail = uow.emails.create(owner.actor, name)
@@ -52,12 +62,7 @@ def new_email(engine, owner, name: str, subject: str, html: str) -> int:
 def test_subscribe_wait_mail_click_decision_tag_and_second_mail(api, engine, clock, smtp, pool, client):
     owner = make_owner(engine)
     list_id = make_list(engine, owner, [], "Shop")
-    with engine.uow() as uow:
-        tag = SubscriberTag(list_id=list_id, owner_user_id=owner.id, name="Clicked", name_digest=name_digest("Clicked"),
-                            created_at=clock())
-        uow.session.add(tag)
-        uow.commit()
-        tag_id = tag.id
+    tag_id = clicked_tag(engine, owner, list_id, clock)
     with engine.uow() as uow:
         country = uow.custom_fields.create(owner.actor, list_id, {"name": "Country"}).id
         uow.commit()
@@ -127,12 +132,7 @@ def test_subscribe_wait_mail_click_decision_tag_and_second_mail(api, engine, clo
 def test_one_journey_branches_on_a_click_of_its_own_mail(api, engine, clock, smtp, pool, client):
     owner = make_owner(engine)
     list_id = make_list(engine, owner, [], "Shop")
-    with engine.uow() as uow:
-        tag = SubscriberTag(list_id=list_id, owner_user_id=owner.id, name="Clicked", name_digest=name_digest("Clicked"),
-                            created_at=clock())
-        uow.session.add(tag)
-        uow.commit()
-        tag_id = tag.id
+    tag_id = clicked_tag(engine, owner, list_id, clock)
     first = new_email(engine, owner, "Hello", "Hello", '<p>Hi</p><a href="https://shop.example/offer">Offer</a>')
     thanks = new_email(engine, owner, "Thanks", "Thanks for looking", "<p>Thanks</p>")
     reminder = new_email(engine, owner, "Reminder", "Did you see our offer?", "<p>Offer</p>")
